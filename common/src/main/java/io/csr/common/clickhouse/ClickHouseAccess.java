@@ -1,0 +1,260 @@
+package io.csr.common.clickhouse;
+
+import com.clickhouse.client.api.Client;
+import com.clickhouse.client.api.ServerException;
+import com.clickhouse.client.api.command.CommandResponse;
+import com.clickhouse.client.api.command.CommandSettings;
+import com.clickhouse.client.api.insert.InsertResponse;
+import com.clickhouse.client.api.query.QueryResponse;
+import com.clickhouse.client.api.query.QuerySettings;
+import com.clickhouse.data.ClickHouseFormat;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.csr.common.json.Json;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one ClickHouse access layer: {@code com.clickhouse:client-v2} over HTTP, JSONEachRow both ways (Jackson),
+ * SQL kept inside the dialect that 18.16 and current releases share. Values reach SQL only through {@link SqlLiteral}.
+ * Thread-safe; build once per process and close on shutdown.
+ */
+public final class ClickHouseAccess implements AutoCloseable {
+    /** Server error codes worth retrying: timeouts, overload, network, too many parts, read-only replica. */
+    private static final Set<Integer> RETRIABLE_CODES = Set.of(
+            3, 159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425, 999, 1000);
+    private static final String FORMAT_SUFFIX = "FORMAT JSONEachRow";
+
+    private final ClickHouseSettings settings;
+    private final Client client;
+    private final ObjectMapper mapper = Json.mapper();
+    private final ObjectWriter rowWriter = Json.mapper().writer().without(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+
+    private ClickHouseAccess(ClickHouseSettings settings) {
+        this.settings = settings;
+        this.client = new Client.Builder()
+                .addEndpoint(settings.url())
+                .setUsername(settings.user())
+                .setPassword(settings.password())
+                .setDefaultDatabase(settings.database())
+                .compressServerResponse(settings.compression())
+                .compressClientRequest(settings.compression())
+                .setConnectTimeout(5, ChronoUnit.SECONDS)
+                .setSocketTimeout(settings.socketTimeoutMs(), ChronoUnit.MILLIS)
+                .build();
+    }
+
+    public static ClickHouseAccess open(ClickHouseSettings settings) {
+        return new ClickHouseAccess(settings);
+    }
+
+    public ClickHouseSettings settings() {
+        return settings;
+    }
+
+    public String database() {
+        return settings.database();
+    }
+
+    /** True when the server answers {@code /ping}. */
+    public boolean ping() {
+        try {
+            return client.ping(3_000);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    public String serverVersion() {
+        return queryServer("SELECT version() AS v").get(0).get("v").asText();
+    }
+
+    /** Creates the configured database when missing (runs against {@code default}). */
+    public void createDatabaseIfMissing() {
+        executeIn("default", "CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(settings.database()));
+    }
+
+    /** DDL or a command without result rows, in the configured database. */
+    public void execute(String sql) {
+        executeIn(settings.database(), sql);
+    }
+
+    private void executeIn(String database, String sql) {
+        CommandSettings cs = new CommandSettings();
+        cs.setDatabase(database);
+        try (CommandResponse ignored = await(client.execute(sql, cs), sql)) {
+            // nothing to read
+        } catch (ClickHouseAccessException e) {
+            throw e;
+        } catch (Exception e) {
+            throw classify(sql, e);
+        }
+    }
+
+    /** Inserts rows serialized by Jackson as JSONEachRow; returns the number of rows written. */
+    public long insertRows(String table, Collection<?> rows) {
+        if (rows.isEmpty()) {
+            return 0;
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream(rows.size() * 256);
+        try {
+            for (Object row : rows) {
+                rowWriter.writeValue(body, row);
+                body.write('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not serialize a row for " + table, e);
+        }
+        return insertJsonEachRow(table, body.toByteArray());
+    }
+
+    /** Inserts a ready JSONEachRow body (one JSON object per line). */
+    public long insertJsonEachRow(String table, byte[] jsonEachRow) {
+        SqlLiteral.identifier(table);
+        String what = "INSERT INTO " + table + " FORMAT JSONEachRow (" + jsonEachRow.length + " bytes)";
+        try (InputStream in = new ByteArrayInputStream(jsonEachRow);
+             InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow), what)) {
+            return response.getWrittenRows();
+        } catch (ClickHouseAccessException e) {
+            throw e;
+        } catch (Exception e) {
+            throw classify(what, e);
+        }
+    }
+
+    /** Runs a SELECT and returns its rows as JSON objects; {@code FORMAT JSONEachRow} is appended when missing. */
+    public List<JsonNode> query(String sql) {
+        return query(sql, JsonNode.class);
+    }
+
+    /** Runs a SELECT and maps each row with Jackson (64-bit integers arrive quoted; Jackson coerces them). */
+    public <T> List<T> query(String sql, Class<T> type) {
+        return queryIn(settings.database(), sql, type);
+    }
+
+    private List<JsonNode> queryServer(String sql) {
+        return queryIn("default", sql, JsonNode.class);
+    }
+
+    private <T> List<T> queryIn(String database, String sql, Class<T> type) {
+        String full = withFormat(sql);
+        QuerySettings qs = new QuerySettings();
+        qs.setDatabase(database);
+        qs.setFormat(ClickHouseFormat.JSONEachRow);
+        try (QueryResponse response = await(client.query(full, qs), full);
+             MappingIterator<T> rows = mapper.readerFor(type).readValues(response.getInputStream())) {
+            List<T> out = new ArrayList<>();
+            while (rows.hasNextValue()) {
+                out.add(rows.nextValue());
+            }
+            return out;
+        } catch (ClickHouseAccessException e) {
+            throw e;
+        } catch (Exception e) {
+            throw classify(full, e);
+        }
+    }
+
+    /** A single number from a one-row, one-column query such as {@code SELECT count() AS c FROM t}. */
+    public long queryLong(String sql) {
+        List<JsonNode> rows = query(sql);
+        if (rows.size() != 1 || rows.get(0).size() != 1) {
+            throw new ClickHouseAccessException("expected one row with one column from: " + sql + " but got " + rows, null, false, 0);
+        }
+        return rows.get(0).elements().next().asLong();
+    }
+
+    static String withFormat(String sql) {
+        String trimmed = sql.strip();
+        while (trimmed.endsWith(";")) {
+            trimmed = trimmed.substring(0, trimmed.length() - 1).strip();
+        }
+        if (trimmed.toUpperCase(Locale.ROOT).endsWith(FORMAT_SUFFIX.toUpperCase(Locale.ROOT))) {
+            return trimmed;
+        }
+        return trimmed + "\n" + FORMAT_SUFFIX;
+    }
+
+    private <T> T await(CompletableFuture<T> future, String what) throws Exception {
+        try {
+            return future.get(settings.socketTimeoutMs() + 5_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw classify(what, e.getCause() == null ? e : e.getCause());
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new ClickHouseAccessException("ClickHouse did not answer within " + settings.socketTimeoutMs() + " ms: " + abbreviate(what), e, true, 0);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClickHouseAccessException("interrupted while waiting for ClickHouse: " + abbreviate(what), e, true, 0);
+        }
+    }
+
+    static ClickHouseAccessException classify(String what, Throwable error) {
+        if (error instanceof ClickHouseAccessException) {
+            return (ClickHouseAccessException) error;
+        }
+        ServerException server = find(error, ServerException.class);
+        if (server != null) {
+            int code = server.getCode();
+            boolean retriable = RETRIABLE_CODES.contains(code) || server.isRetryable();
+            return new ClickHouseAccessException("ClickHouse rejected " + abbreviate(what) + ": code " + code + ": "
+                    + firstLine(server.getMessage()), error, retriable, code);
+        }
+        boolean network = find(error, ConnectException.class) != null || find(error, SocketTimeoutException.class) != null
+                || find(error, UnknownHostException.class) != null || find(error, IOException.class) != null
+                || find(error, com.clickhouse.client.api.ConnectionInitiationException.class) != null;
+        String msg = network
+                ? "could not reach ClickHouse for " + abbreviate(what) + ": " + firstLine(String.valueOf(error.getMessage()))
+                  + " (is it running? check CLICKHOUSE_URL or run bin/csr up)"
+                : "ClickHouse call failed for " + abbreviate(what) + ": " + error;
+        return new ClickHouseAccessException(msg, error, network, 0);
+    }
+
+    private static <E extends Throwable> E find(Throwable t, Class<E> type) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (type.isInstance(c)) {
+                return type.cast(c);
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        String line = nl < 0 ? s : s.substring(0, nl);
+        return line.length() > 500 ? line.substring(0, 500) + "…" : line;
+    }
+
+    private static String abbreviate(String sql) {
+        String one = sql.replaceAll("\\s+", " ").strip();
+        return one.length() > 200 ? one.substring(0, 200) + "…" : one;
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

@@ -1,0 +1,63 @@
+package io.csr.common.config;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Every configuration key of every process, with its default and meaning. This enum is the one table: README's
+ * configuration table and docker-compose's environment are checked against it by tests. Values come from the process
+ * environment (or {@code -D} system properties of the same name, for tests), read once by {@link CsrConfig}.
+ */
+public enum ConfigKey {
+    // ---- shared services
+    NATS_URL(Scope.ALL, "nats://127.0.0.1:4222", "NATS server URL (JetStream enabled)."),
+    NATS_STREAM(Scope.ALL, "CSR_EVENTS", "JetStream stream holding metrics.>, journey.>, q2q.> events; created by `csr up` when missing."),
+    REDIS_URL(Scope.ALL, "redis://127.0.0.1:6379", "Redis URL for live-update streams (`redis://[user:pass@]host:port[/db]`)."),
+    REDIS_KEY_PREFIX(Scope.ALL, "csr:", "Prefix of every Redis key the system writes (one company stream is `<prefix>updates:<companyId>`)."),
+    POSTGRES_URL(Scope.ALL, "jdbc:postgresql://127.0.0.1:5432/test", "JDBC URL of PostgreSQL (cohorts, feature flags, event history)."),
+    POSTGRES_USER(Scope.ALL, "postgres", "PostgreSQL user."),
+    POSTGRES_PASSWORD(Scope.ALL, "", "PostgreSQL password (empty for trust auth on loopback)."),
+    POSTGRES_SCHEMA(Scope.ALL, "public", "PostgreSQL schema holding the project's tables and its schema_migrations."),
+    CLICKHOUSE_URL(Scope.ALL, "http://127.0.0.1:8123", "ClickHouse HTTP endpoint."),
+    CLICKHOUSE_USER(Scope.ALL, "default", "ClickHouse user."),
+    CLICKHOUSE_PASSWORD(Scope.ALL, "", "ClickHouse password."),
+    CLICKHOUSE_DATABASE(Scope.ALL, "csr", "ClickHouse database holding the Contract 2 tables; created by migrations."),
+    CLICKHOUSE_COMPRESSION(Scope.ALL, "false", "Compress ClickHouse HTTP traffic (LZ4). Must be false for ClickHouse 18.16; true is fine on 22+."),
+    CLICKHOUSE_SOCKET_TIMEOUT_MS(Scope.ALL, "30000", "ClickHouse socket timeout per request, milliseconds."),
+    CLICKHOUSE_TCP_PORT(Scope.CLI, "9000", "Native TCP port of the ClickHouse server that `csr up` starts locally (HTTP port comes from CLICKHOUSE_URL)."),
+    CSR_STATE_DIR(Scope.CLI, "<repo>/.csr", "Where `csr` keeps local service data, logs, pid files, checkpoints and savepoints."),
+
+    // ---- job (add job keys below this line)
+
+    // ---- gateway (add gateway keys below this line)
+    ;
+
+    /** Which process reads the key. */
+    public enum Scope { ALL, JOB, GATEWAY, CLI }
+
+    private final Scope scope;
+    private final String defaultValue;
+    private final String description;
+
+    ConfigKey(Scope scope, String defaultValue, String description) {
+        this.scope = scope;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    public Scope scope() {
+        return scope;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public static Optional<ConfigKey> byName(String name) {
+        return Arrays.stream(values()).filter(k -> k.name().equals(name)).findFirst();
+    }
+}
