@@ -5,6 +5,7 @@ import com.clickhouse.client.api.ServerException;
 import com.clickhouse.client.api.command.CommandResponse;
 import com.clickhouse.client.api.command.CommandSettings;
 import com.clickhouse.client.api.insert.InsertResponse;
+import com.clickhouse.client.api.insert.InsertSettings;
 import com.clickhouse.client.api.query.QueryResponse;
 import com.clickhouse.client.api.query.QuerySettings;
 import com.clickhouse.data.ClickHouseFormat;
@@ -43,6 +44,7 @@ public final class ClickHouseAccess implements AutoCloseable {
     /** Server error codes worth retrying: timeouts, overload, network, too many parts, read-only replica. */
     private static final Set<Integer> RETRIABLE_CODES = Set.of(
             3, 159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425, 999, 1000);
+    private static final java.util.regex.Pattern CODE_IN_BODY = java.util.regex.Pattern.compile("Code: (\\d+)");
     private static final String FORMAT_SUFFIX = "FORMAT JSONEachRow";
 
     private final ClickHouseSettings settings;
@@ -61,6 +63,7 @@ public final class ClickHouseAccess implements AutoCloseable {
                 .compressClientRequest(settings.compression())
                 .setConnectTimeout(5, ChronoUnit.SECONDS)
                 .setSocketTimeout(settings.socketTimeoutMs(), ChronoUnit.MILLIS)
+                .setMaxRetries(0) // retry policy belongs to the caller (the sink tells retriable from permanent)
                 .build();
     }
 
@@ -94,6 +97,11 @@ public final class ClickHouseAccess implements AutoCloseable {
         executeIn("default", "CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(settings.database()));
     }
 
+    /** Drops the configured database with everything in it (tests' own namespaces; runs against {@code default}). */
+    public void dropDatabase() {
+        executeIn("default", "DROP DATABASE IF EXISTS " + SqlLiteral.identifier(settings.database()));
+    }
+
     /** DDL or a command without result rows, in the configured database. */
     public void execute(String sql) {
         executeIn(settings.database(), sql);
@@ -101,7 +109,7 @@ public final class ClickHouseAccess implements AutoCloseable {
 
     private void executeIn(String database, String sql) {
         CommandSettings cs = new CommandSettings();
-        cs.setDatabase(database);
+        inDatabase(cs, database);
         try (CommandResponse ignored = await(client.execute(sql, cs), sql)) {
             // nothing to read
         } catch (ClickHouseAccessException e) {
@@ -132,14 +140,37 @@ public final class ClickHouseAccess implements AutoCloseable {
     public long insertJsonEachRow(String table, byte[] jsonEachRow) {
         SqlLiteral.identifier(table);
         String what = "INSERT INTO " + table + " FORMAT JSONEachRow (" + jsonEachRow.length + " bytes)";
+        InsertSettings is = new InsertSettings();
+        is.setDatabase(settings.database());
+        is.serverSetting("database", settings.database());
         try (InputStream in = new ByteArrayInputStream(jsonEachRow);
-             InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow), what)) {
-            return response.getWrittenRows();
+             InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow, is), what)) {
+            long written = response.getWrittenRows();
+            return written >= 0 ? written : countLines(jsonEachRow); // 18.16 sends no X-ClickHouse-Summary
         } catch (ClickHouseAccessException e) {
             throw e;
         } catch (Exception e) {
             throw classify(what, e);
         }
+    }
+
+    /**
+     * client-v2 names the database in the X-ClickHouse-Database header, which 18.16 ignores; the {@code database} URL
+     * parameter is understood by every version, so both are sent.
+     */
+    private static void inDatabase(QuerySettings qs, String database) {
+        qs.setDatabase(database);
+        qs.serverSetting("database", database);
+    }
+
+    private static long countLines(byte[] body) {
+        long n = 0;
+        for (int i = 0; i < body.length; i++) {
+            if (body[i] == '\n' && i > 0 && body[i - 1] != '\n') {
+                n++;
+            }
+        }
+        return body.length > 0 && body[body.length - 1] != '\n' ? n + 1 : n;
     }
 
     /** Runs a SELECT and returns its rows as JSON objects; {@code FORMAT JSONEachRow} is appended when missing. */
@@ -159,7 +190,7 @@ public final class ClickHouseAccess implements AutoCloseable {
     private <T> List<T> queryIn(String database, String sql, Class<T> type) {
         String full = withFormat(sql);
         QuerySettings qs = new QuerySettings();
-        qs.setDatabase(database);
+        inDatabase(qs, database);
         qs.setFormat(ClickHouseFormat.JSONEachRow);
         try (QueryResponse response = await(client.query(full, qs), full);
              MappingIterator<T> rows = mapper.readerFor(type).readValues(response.getInputStream())) {
@@ -216,6 +247,10 @@ public final class ClickHouseAccess implements AutoCloseable {
         ServerException server = find(error, ServerException.class);
         if (server != null) {
             int code = server.getCode();
+            if (code <= 0) { // 18.16 sends no X-ClickHouse-Exception-Code header: read "Code: 60, ..." from the body
+                java.util.regex.Matcher m = CODE_IN_BODY.matcher(String.valueOf(server.getMessage()));
+                code = m.find() ? Integer.parseInt(m.group(1)) : 0;
+            }
             boolean retriable = RETRIABLE_CODES.contains(code) || server.isRetryable();
             return new ClickHouseAccessException("ClickHouse rejected " + abbreviate(what) + ": code " + code + ": "
                     + firstLine(server.getMessage()), error, retriable, code);
