@@ -17,10 +17,14 @@ public final class Main {
         String summary();
     }
 
-    private static final Map<String, Command> COMMANDS = new TreeMap<>(Map.of(
-            "up", new UpCommand(),
-            "status", new StatusCommand(),
-            "migrate", new MigrateCommand()));
+    private static final Map<String, Command> COMMANDS = new TreeMap<>();
+
+    static {
+        COMMANDS.put("up", new UpCommand());
+        COMMANDS.put("status", new StatusCommand());
+        COMMANDS.put("migrate", new MigrateCommand());
+        COMMANDS.put("config", new ConfigTableCommand());
+    }
 
     private Main() {
     }
