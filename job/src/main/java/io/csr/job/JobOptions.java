@@ -1,5 +1,6 @@
 package io.csr.job;
 
+import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 
 import java.io.Serializable;
@@ -21,6 +22,10 @@ public final class JobOptions implements Serializable {
     public long idlenessMs = 30_000;
     /** Dedup horizon for eventIds (at least 24 h). */
     public long dedupTtlMs = 24 * 3_600_000L;
+    /** Redis URL of the live-update streams (REDIS_URL). */
+    public String redisUrl = "redis://127.0.0.1:6379";
+    /** Prefix of every Redis key the job writes (REDIS_KEY_PREFIX). */
+    public String redisKeyPrefix = "csr:";
 
     public static JobOptions defaults() {
         return new JobOptions();
@@ -29,6 +34,13 @@ public final class JobOptions implements Serializable {
     public static JobOptions from(CsrConfig config) {
         JobOptions o = defaults();
         // Keys are added here as the job grows; each read validates and names the key on error.
+        o.updateIntervalMs = config.getLong(ConfigKey.UPDATE_INTERVAL_MS, 1, 3_600_000L);
+        o.allowedLatenessMs = config.getLong(ConfigKey.ALLOWED_LATENESS_MS, 0, 7 * 24 * 3_600_000L);
+        o.outOfOrdernessMs = config.getLong(ConfigKey.WATERMARK_OUT_OF_ORDERNESS_MS, 0, 24 * 3_600_000L);
+        o.idlenessMs = config.getLong(ConfigKey.SOURCE_IDLENESS_MS, 1, 24 * 3_600_000L);
+        o.dedupTtlMs = config.getLong(ConfigKey.DEDUP_TTL_HOURS, 24, 24 * 365) * 3_600_000L;
+        o.redisUrl = config.get(ConfigKey.REDIS_URL);
+        o.redisKeyPrefix = config.get(ConfigKey.REDIS_KEY_PREFIX);
         return o;
     }
 }

@@ -28,6 +28,11 @@ public enum ConfigKey {
     CSR_STATE_DIR(Scope.CLI, "<repo>/.csr", "Where `csr` keeps local service data, logs, pid files, checkpoints and savepoints."),
 
     // ---- job (add job keys below this line)
+    UPDATE_INTERVAL_MS(Scope.JOB, "250", "Open windows publish their current value at most this often (processing time, ms) and only when something changed."),
+    ALLOWED_LATENESS_MS(Scope.JOB, "600000", "Events up to this long behind the watermark after a window closed still update it (late firing, higher version); later ones go to late_events."),
+    WATERMARK_OUT_OF_ORDERNESS_MS(Scope.JOB, "5000", "Bounded out-of-orderness of the event-time watermark (occurredAt), ms."),
+    SOURCE_IDLENESS_MS(Scope.JOB, "30000", "A source split without events for this long stops holding the watermark back, ms."),
+    DEDUP_TTL_HOURS(Scope.JOB, "24", "How long an eventId is remembered for deduplication (keyed state TTL), hours; at least 24."),
 
     // ---- gateway (add gateway keys below this line)
     ;

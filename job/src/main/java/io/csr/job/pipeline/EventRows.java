@@ -1,0 +1,47 @@
+package io.csr.job.pipeline;
+
+import io.csr.job.model.CsrEvent;
+import io.csr.job.sink.clickhouse.TableRow;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * The raw-table rows of one valid, deduplicated event: always an {@code events} row, and for numeric events (metrics
+ * and q2q) a {@code metrics_timeseries} row too. Column names match sql/clickhouse/001_core_tables.sql exactly.
+ */
+public class EventRows implements FlatMapFunction<CsrEvent, TableRow> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void flatMap(CsrEvent event, Collector<TableRow> out) {
+        out.collect(eventRow(event, System.currentTimeMillis()));
+        if (event.isNumeric()) {
+            out.collect(timeseriesRow(event));
+        }
+    }
+
+    public static TableRow eventRow(CsrEvent event, long ingestedAtMs) {
+        return RowFormat.row("events", RowFormat.object()
+                .put("event_id", event.eventId)
+                .put("event_type", event.kind.wireName())
+                .put("subject", event.subject)
+                .put("company_id", event.companyId)
+                .put("user_id", event.userId)
+                .put("occurred_at", RowFormat.dateTime(event.occurredAtMs))
+                .put("occurred_at_ms", event.occurredAtMs)
+                .put("payload", event.payload)
+                .put("stream_seq", event.streamSeq)
+                .put("ingested_at", RowFormat.dateTime(ingestedAtMs)));
+    }
+
+    public static TableRow timeseriesRow(CsrEvent event) {
+        return RowFormat.row("metrics_timeseries", RowFormat.object()
+                .put("company_id", event.companyId)
+                .put("metric", event.name)
+                .put("user_id", event.userId)
+                .put("ts", RowFormat.dateTime(event.occurredAtMs))
+                .put("ts_ms", event.occurredAtMs)
+                .put("value", event.value)
+                .put("event_id", event.eventId));
+    }
+}

@@ -1,0 +1,205 @@
+package io.csr.job.validate;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
+import io.csr.job.model.CsrEvent;
+import io.csr.job.model.EventKind;
+import io.csr.job.model.RawMessage;
+import io.csr.job.sink.clickhouse.TableRow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class EventValidatorTest {
+    private static final String STREAM = "CSR_EVENTS";
+    private static final long RECEIVED_AT_MS = java.time.Instant.parse("2026-11-18T09:46:40.123Z").toEpochMilli();
+    private static final String RECEIVED_AT_TEXT = "2026-11-18 09:46:40";
+    private static final String OCCURRED_AT = "2026-11-27T10:15:30.123Z";
+    private static final long OCCURRED_AT_MS = java.time.Instant.parse(OCCURRED_AT).toEpochMilli();
+
+    private OneInputStreamOperatorTestHarness<RawMessage, CsrEvent> harness;
+    private long seq;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        harness = ProcessFunctionTestHarnesses.forProcessFunction(new EventValidator());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    private RawMessage message(String subject, byte[] payload) {
+        return new RawMessage(STREAM, subject, ++seq, RECEIVED_AT_MS, payload);
+    }
+
+    private RawMessage message(String subject, String json) {
+        return message(subject, json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private List<CsrEvent> valid() {
+        return harness.extractOutputValues();
+    }
+
+    private List<TableRow> deadLetters() {
+        return harness.getSideOutput(EventValidator.DEAD_LETTERS) == null ? List.of()
+                : harness.getSideOutput(EventValidator.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
+    }
+
+    @Test
+    void metricEventBecomesCsrEvent() throws Exception {
+        harness.processElement(message("metrics.sroi",
+                "{\"eventId\":\"e-1\",\"companyId\":\"acme_1\",\"occurredAt\":\"" + OCCURRED_AT
+                        + "\",\"value\":3.25,\"userId\":\"u1\",\"metric\":\"sroi\",\"extra\":1}"), 0);
+
+        assertThat(deadLetters()).isEmpty();
+        CsrEvent e = valid().get(0);
+        assertThat(e.kind).isEqualTo(EventKind.METRIC);
+        assertThat(e.eventId).isEqualTo("e-1");
+        assertThat(e.companyId).isEqualTo("acme_1");
+        assertThat(e.userId).isEqualTo("u1");
+        assertThat(e.name).isEqualTo("sroi");
+        assertThat(e.value).isEqualTo(3.25);
+        assertThat(e.occurredAtMs).isEqualTo(OCCURRED_AT_MS);
+        assertThat(e.subject).isEqualTo("metrics.sroi");
+        assertThat(e.streamSeq).isEqualTo(seq);
+        assertThat(e.payload).contains("\"extra\":1");
+    }
+
+    @Test
+    void metricWithoutUserIdHasEmptyUserId() throws Exception {
+        harness.processElement(message("metrics.hours",
+                "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":-2}"), 0);
+        assertThat(valid()).singleElement().satisfies(e -> assertThat(e.userId).isEmpty());
+    }
+
+    @Test
+    void q2qIsCountedAsMetricWithPrefixedName() throws Exception {
+        harness.processElement(message("q2q.confidence",
+                "{\"eventId\":\"q\",\"companyId\":\"c\",\"userId\":\"u\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"score\":1}"), 0);
+        CsrEvent e = valid().get(0);
+        assertThat(e.kind).isEqualTo(EventKind.Q2Q);
+        assertThat(e.name).isEqualTo("q2q_confidence");
+        assertThat(e.value).isEqualTo(1.0);
+        assertThat(e.isNumeric()).isTrue();
+    }
+
+    @Test
+    void journeyEventCarriesFlag() throws Exception {
+        harness.processElement(message("journey.onboarded",
+                "{\"eventId\":\"j\",\"companyId\":\"c\",\"userId\":\"u\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":false}"), 0);
+        CsrEvent e = valid().get(0);
+        assertThat(e.kind).isEqualTo(EventKind.JOURNEY);
+        assertThat(e.name).isEqualTo("onboarded");
+        assertThat(e.flag).isFalse();
+        assertThat(e.isNumeric()).isFalse();
+    }
+
+    static Stream<Arguments> invalidMessages() {
+        String ok = "\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\"";
+        return Stream.of(
+                Arguments.of("metrics.sroi", "{\"eventId\":", "payload is not valid JSON"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1} trailing", "payload is not valid JSON"),
+                Arguments.of("metrics.sroi", "", "payload is empty"),
+                Arguments.of("metrics.sroi", "[1,2]", "payload must be a JSON object but is an array"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":NaN}", "payload is not valid JSON"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1e400}", "field 'value' must be a finite number"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":\"12\"}", "field 'value' must be a finite number but is a string \"12\""),
+                Arguments.of("metrics.sroi", "{" + ok + "}", "field 'value' is missing"),
+                Arguments.of("metrics.sroi", "{\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}", "field 'eventId' is missing"),
+                Arguments.of("metrics.sroi", "{\"eventId\":7,\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}", "field 'eventId' must be a string but is a number 7"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}", "field 'eventId' must be 1-128 characters but has 0"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"" + "x".repeat(129) + "\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}", "field 'eventId' must be 1-128 characters but has 129"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"ac me\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}", "field 'companyId' must match [A-Za-z0-9_-]{1,64} but is \"ac me\""),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"value\":1}", "field 'occurredAt' is missing"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"yesterday\",\"value\":1}", "field 'occurredAt' must be an ISO-8601 instant"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"1969-12-31T23:59:59Z\",\"value\":1}", "outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"metric\":\"vis\"}", "field 'metric' is \"vis\" but the subject 'metrics.sroi' says 'sroi'"),
+                Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"userId\":5}", "field 'userId' must be a string but is a number 5"),
+                Arguments.of("metrics.Bad-Name", "{" + ok + ",\"value\":1}", "name 'Bad-Name' must match [a-z0-9_]{1,64}"),
+                Arguments.of("metrics.a.b", "{" + ok + ",\"value\":1}", "name 'a.b' must match [a-z0-9_]{1,64}"),
+                Arguments.of("metrics", "{" + ok + ",\"value\":1}", "name '' must match"),
+                Arguments.of("orders.new", "{" + ok + ",\"value\":1}", "subject 'orders.new' is not metrics.<metric>, journey.<flag> or q2q.<dimension>"),
+                Arguments.of("q2q.confidence", "{" + ok + ",\"userId\":\"u\",\"score\":1.5}", "field 'score' must be in [0, 1] but is 1.5"),
+                Arguments.of("q2q.confidence", "{" + ok + ",\"userId\":\"u\",\"score\":-0.1}", "field 'score' must be in [0, 1] but is -0.1"),
+                Arguments.of("q2q.confidence", "{" + ok + ",\"score\":0.5}", "field 'userId' is missing"),
+                Arguments.of("journey.onboarded", "{" + ok + ",\"userId\":\"u\",\"value\":\"true\"}", "field 'value' must be a boolean (true = flag set, false = cleared) but is a string \"true\""),
+                Arguments.of("journey.onboarded", "{" + ok + ",\"userId\":\"u\",\"value\":1}", "field 'value' must be a boolean"),
+                Arguments.of("journey.onboarded", "{" + ok + ",\"userId\":\"u\"}", "field 'value' is missing"),
+                Arguments.of("journey.onboarded", "{" + ok + ",\"value\":true}", "field 'userId' is missing"));
+    }
+
+    @ParameterizedTest(name = "{2}")
+    @MethodSource("invalidMessages")
+    void invalidMessageGoesToDeadLettersWithReason(String subject, String payload, String reason) throws Exception {
+        harness.processElement(message(subject, payload), 0);
+
+        assertThat(valid()).isEmpty();
+        TableRow row = deadLetters().get(0);
+        assertThat(row.table).isEqualTo("dead_letters");
+        JsonNode json = Json.mapper().readTree(row.json);
+        assertThat(json.get("error").asText()).contains(reason);
+        assertThat(json.get("payload").asText()).isEqualTo(payload);
+        assertThat(json.get("subject").asText()).isEqualTo(subject);
+        assertThat(json.get("stream").asText()).isEqualTo(STREAM);
+        assertThat(json.get("stream_seq").asLong()).isEqualTo(seq);
+        assertThat(json.get("received_at").asText()).isEqualTo(RECEIVED_AT_TEXT);
+        assertThat(fieldNames(json)).containsExactlyInAnyOrder("received_at", "stream", "subject", "stream_seq", "error", "payload");
+    }
+
+    @Test
+    void invalidUtf8IsKeptWithReplacementCharacters() throws Exception {
+        byte[] payload = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
+        harness.processElement(message("metrics.sroi", payload), 0);
+
+        JsonNode json = Json.mapper().readTree(deadLetters().get(0).json);
+        assertThat(json.get("error").asText()).contains("not valid UTF-8");
+        assertThat(json.get("payload").asText()).isEqualTo("{\"a\":\"\uFFFD(\"}");
+    }
+
+    @Test
+    void oversizePayloadIsRejectedAndStoredTruncated() throws Exception {
+        String big = "{\"eventId\":\"e\",\"pad\":\"" + "x".repeat(EventParser.MAX_PAYLOAD_BYTES) + "\"}";
+        harness.processElement(message("metrics.sroi", big), 0);
+
+        JsonNode json = Json.mapper().readTree(deadLetters().get(0).json);
+        assertThat(json.get("error").asText()).contains("more than the 65536-byte limit");
+        assertThat(json.get("payload").asText()).hasSize(EventParser.MAX_PAYLOAD_BYTES);
+    }
+
+    @Test
+    void nullPayloadAndSubjectDoNotThrow() throws Exception {
+        harness.processElement(new RawMessage(STREAM, null, 9, RECEIVED_AT_MS, null), 0);
+        JsonNode json = Json.mapper().readTree(deadLetters().get(0).json);
+        assertThat(json.get("error").asText()).contains("message has no subject");
+        assertThat(json.get("subject").asText()).isEmpty();
+    }
+
+    @Test
+    void countsInValidAndInvalid() throws Exception {
+        harness.processElement(message("metrics.sroi", "{}"), 0);
+        harness.processElement(message("metrics.sroi",
+                "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}"), 0);
+        assertThat(valid()).hasSize(1);
+        assertThat(deadLetters()).hasSize(1);
+    }
+
+    private static List<String> fieldNames(JsonNode json) {
+        List<String> names = new java.util.ArrayList<>();
+        json.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
