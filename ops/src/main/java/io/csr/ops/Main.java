@@ -24,6 +24,7 @@ public final class Main {
         COMMANDS.put("status", new StatusCommand());
         COMMANDS.put("migrate", new MigrateCommand());
         COMMANDS.put("config", new ConfigTableCommand());
+        COMMANDS.put("sample", new SampleCommand());
     }
 
     private Main() {

@@ -1,0 +1,172 @@
+package io.csr.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.Nats;
+import io.nats.client.api.PublishAck;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code csr sample}: publishes realistic Contract 1 events (metrics incl. sroi and vis, q2q scores, journey flags)
+ * for a few demo companies to JetStream at a steady rate, so a newcomer sees live dashboards move.
+ * <pre>
+ *   csr sample [--rate 20] [--count N | --seconds S] [--companies acme,globex,initech] [--subject-prefix P] [--seed 42]
+ * </pre>
+ */
+final class SampleCommand implements Main.Command {
+    static final List<String> METRICS = List.of("sroi", "vis", "integration_score", "language_level", "mentoring_hours");
+    static final List<String> Q2Q = List.of("confidence", "belonging", "wellbeing");
+    static final List<String> FLAGS = List.of("onboarded", "matched_mentor", "at_risk");
+
+    @Override
+    public String summary() {
+        return "publish realistic sample events (metrics, sroi, vis, q2q, journey) for demo companies";
+    }
+
+    @Override
+    public int run(CsrConfig config, String[] args) throws Exception {
+        Options o = Options.parse(args);
+        Random random = new Random(o.seed);
+        long publishedOk = 0;
+        long start = System.nanoTime();
+        long periodNanos = 1_000_000_000L / o.rate;
+        ArrayDeque<CompletableFuture<PublishAck>> inFlight = new ArrayDeque<>();
+        try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL))) {
+            JetStream js = nc.jetStream();
+            System.out.printf("    publishing %s events at %d/s for %s to %s (Ctrl-C stops)%n",
+                    o.count > 0 ? o.count : "endless", o.rate, String.join(",", o.companies), config.get(ConfigKey.NATS_URL));
+            for (long i = 0; o.count <= 0 || i < o.count; i++) {
+                if (o.seconds > 0 && System.nanoTime() - start > o.seconds * 1_000_000_000L) {
+                    break;
+                }
+                Sample s = next(random, o.companies, Instant.now());
+                inFlight.add(js.publishAsync(o.subjectPrefix + s.subject, s.json.getBytes(StandardCharsets.UTF_8)));
+                while (inFlight.size() > 1000 || (!inFlight.isEmpty() && inFlight.peek().isDone())) {
+                    inFlight.poll().get();
+                    publishedOk++;
+                }
+                if ((i + 1) % (o.rate * 10L) == 0) {
+                    System.out.printf("    %d events published%n", i + 1);
+                }
+                long due = start + (i + 1) * periodNanos;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+            }
+            while (!inFlight.isEmpty()) {
+                inFlight.poll().get();
+                publishedOk++;
+            }
+        }
+        System.out.printf("    published %d events in %.1f s%n", publishedOk, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    record Sample(String subject, String json) {
+    }
+
+    /** One random but plausible event: 60% metrics, 25% q2q, 15% journey. */
+    static Sample next(Random r, List<String> companies, Instant now) {
+        String company = companies.get(r.nextInt(companies.size()));
+        String user = "u" + (1 + r.nextInt(200));
+        ObjectNode n = Json.mapper().createObjectNode();
+        n.put("eventId", UUID.randomUUID().toString());
+        n.put("companyId", company);
+        n.put("userId", user);
+        n.put("occurredAt", now.minusMillis(r.nextInt(2_000)).toString());
+        int kind = r.nextInt(100);
+        String subject;
+        if (kind < 60) {
+            String metric = METRICS.get(r.nextInt(METRICS.size()));
+            subject = "metrics." + metric;
+            n.put("metric", metric);
+            n.put("value", round(valueFor(metric, r)));
+        } else if (kind < 85) {
+            String dim = Q2Q.get(r.nextInt(Q2Q.size()));
+            subject = "q2q." + dim;
+            n.put("score", round(Math.min(1, Math.max(0, 0.6 + r.nextGaussian() * 0.15))));
+        } else {
+            String flag = FLAGS.get(r.nextInt(FLAGS.size()));
+            subject = "journey." + flag;
+            n.put("value", r.nextInt(100) < (flag.equals("at_risk") ? 30 : 75));
+        }
+        return new Sample(subject, n.toString());
+    }
+
+    private static double valueFor(String metric, Random r) {
+        switch (metric) {
+            case "sroi": return Math.max(0.5, 3.2 + r.nextGaussian() * 0.8);
+            case "vis": return Math.min(100, Math.max(0, 68 + r.nextGaussian() * 12));
+            case "language_level": return 1 + r.nextInt(6);
+            case "mentoring_hours": return Math.max(0.25, 1.5 + r.nextGaussian());
+            default: return Math.min(1, Math.max(0, 0.55 + r.nextGaussian() * 0.2));
+        }
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    static final class Options {
+        int rate = 20;
+        long count = 0;
+        long seconds = 0;
+        long seed = System.nanoTime();
+        String subjectPrefix = "";
+        List<String> companies = List.of("acme", "globex", "initech");
+
+        static Options parse(String[] args) {
+            Options o = new Options();
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("option " + a + " needs a value");
+                }
+                String v = args[++i];
+                switch (a) {
+                    case "--rate": o.rate = positive(a, v); break;
+                    case "--count": o.count = positive(a, v); break;
+                    case "--seconds": o.seconds = positive(a, v); break;
+                    case "--seed": o.seed = Long.parseLong(v); break;
+                    case "--subject-prefix": o.subjectPrefix = v.isEmpty() || v.endsWith(".") ? v : v + "."; break;
+                    case "--companies":
+                        o.companies = Arrays.stream(v.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+                        for (String c : o.companies) {
+                            if (!c.matches("[A-Za-z0-9_-]{1,64}")) {
+                                throw new IllegalArgumentException("--companies: '" + c + "' does not match [A-Za-z0-9_-]{1,64}");
+                            }
+                        }
+                        break;
+                    default:
+                        throw new IllegalArgumentException("unknown option " + a + "; use --rate, --count, --seconds, --companies, --subject-prefix, --seed");
+                }
+            }
+            return o;
+        }
+
+        private static int positive(String name, String v) {
+            try {
+                int n = Integer.parseInt(v);
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException ignored) {
+                // fall through to the error below
+            }
+            throw new IllegalArgumentException(name + " '" + v + "' must be a positive whole number");
+        }
+    }
+}

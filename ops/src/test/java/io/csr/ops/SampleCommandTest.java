@@ -1,0 +1,56 @@
+package io.csr.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SampleCommandTest {
+
+    @Test
+    void samplesFollowContractOne() throws Exception {
+        Random r = new Random(7);
+        Set<String> families = new HashSet<>();
+        for (int i = 0; i < 2_000; i++) {
+            SampleCommand.Sample s = SampleCommand.next(r, List.of("acme", "globex"), Instant.parse("2026-11-27T10:00:00Z"));
+            JsonNode n = Json.mapper().readTree(s.json());
+            String family = s.subject().substring(0, s.subject().indexOf('.'));
+            String name = s.subject().substring(s.subject().indexOf('.') + 1);
+            families.add(family);
+            assertThat(name).matches("[a-z0-9_]{1,64}");
+            assertThat(n.get("eventId").asText()).hasSizeBetween(1, 128);
+            assertThat(n.get("companyId").asText()).isIn("acme", "globex");
+            Instant.parse(n.get("occurredAt").asText());
+            switch (family) {
+                case "metrics" -> {
+                    assertThat(n.get("value").isNumber()).isTrue();
+                    assertThat(n.get("metric").asText()).isEqualTo(name);
+                }
+                case "q2q" -> assertThat(n.get("score").asDouble()).isBetween(0.0, 1.0);
+                case "journey" -> {
+                    assertThat(n.get("value").isBoolean()).isTrue();
+                    assertThat(n.get("userId").asText()).isNotEmpty();
+                }
+                default -> throw new AssertionError("unexpected subject " + s.subject());
+            }
+        }
+        assertThat(families).containsExactlyInAnyOrder("metrics", "q2q", "journey");
+    }
+
+    @Test
+    void badOptionsNameTheOptionAndValue() {
+        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--rate", "fast"}))
+                .hasMessageContaining("--rate").hasMessageContaining("fast");
+        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--companies", "ok,not ok"}))
+                .hasMessageContaining("not ok");
+        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--nope", "1"})).hasMessageContaining("--nope");
+    }
+}
