@@ -33,6 +33,19 @@ public enum ConfigKey {
     WATERMARK_OUT_OF_ORDERNESS_MS(Scope.JOB, "5000", "Bounded out-of-orderness of the event-time watermark (occurredAt), ms."),
     SOURCE_IDLENESS_MS(Scope.JOB, "30000", "A source split without events for this long stops holding the watermark back, ms."),
     DEDUP_TTL_HOURS(Scope.JOB, "24", "How long an eventId is remembered for deduplication (keyed state TTL), hours; at least 24."),
+    NATS_SUBJECT_PREFIX(Scope.JOB, "", "Prefix in front of metrics./journey./q2q. subjects the job reads, removed before validation (e.g. `it_ab12.` for a test stream); empty in production."),
+    NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family."),
+    JOB_NAME(Scope.JOB, "csr-stream-analytics", "Flink job name (shown by the Flink REST API and used by `csr savepoint` to find the job)."),
+    JOB_PARALLELISM(Scope.JOB, "2", "Default parallelism of the job's operators. The NATS source runs at most one reader per subject family (3)."),
+    MAX_PARALLELISM(Scope.JOB, "128", "Flink max parallelism (number of key groups). Set once; changing it makes existing checkpoints unusable."),
+    CHECKPOINT_INTERVAL_MS(Scope.JOB, "5000", "Exactly-once checkpoint interval; ClickHouse rows become visible when the checkpoint covering them completes."),
+    CHECKPOINT_TIMEOUT_MS(Scope.JOB, "120000", "A checkpoint not completed within this time is aborted (the job keeps running)."),
+    CHECKPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/checkpoints", "Where checkpoints are retained (path or URI, e.g. s3://bucket/ckpt); the embedded job resumes from the latest completed one here."),
+    SAVEPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/savepoints", "Where `csr savepoint` writes savepoints (path or URI)."),
+    STATE_BACKEND(Scope.JOB, "hashmap", "Flink state backend: hashmap (heap) or rocksdb (incremental checkpoints, state larger than memory)."),
+    JOB_RESTART_ATTEMPTS(Scope.JOB, "2147483647", "Times the job restarts itself from the last checkpoint after a failure before giving up."),
+    JOB_RESTART_DELAY_MS(Scope.JOB, "2000", "Delay between automatic restarts after a failure, milliseconds."),
+    FLINK_REST_URL(Scope.JOB, "http://127.0.0.1:8081", "Flink REST endpoint: `csr submit`/`csr savepoint` talk to it; the embedded job (`csr run job`) serves it on this port."),
 
     // ---- gateway (add gateway keys below this line)
     ;
