@@ -1,0 +1,83 @@
+package io.csr.job.runtime;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How the job runs (parallelism, checkpoints, state, restarts, REST endpoint), read once from {@link CsrConfig}.
+ * Separate from {@link io.csr.job.JobOptions}, which is what the operators compute with.
+ */
+public final class RuntimeOptions {
+    public final String jobName;
+    public final int parallelism;
+    public final int maxParallelism;
+    public final long checkpointIntervalMs;
+    public final long checkpointTimeoutMs;
+    /** A URI, e.g. file:///…/checkpoints or s3://bucket/ckpt. */
+    public final String checkpointDir;
+    public final String savepointDir;
+    /** hashmap or rocksdb. */
+    public final String stateBackend;
+    public final int restartAttempts;
+    public final long restartDelayMs;
+    public final URI restUrl;
+
+    private RuntimeOptions(CsrConfig config) {
+        jobName = config.get(ConfigKey.JOB_NAME);
+        parallelism = (int) config.getLong(ConfigKey.JOB_PARALLELISM, 1, 1024);
+        maxParallelism = (int) config.getLong(ConfigKey.MAX_PARALLELISM, 1, 32_768);
+        if (maxParallelism < parallelism) {
+            throw new IllegalArgumentException("MAX_PARALLELISM=" + maxParallelism + " is below JOB_PARALLELISM=" + parallelism
+                    + "; raise MAX_PARALLELISM (it can never change once checkpoints exist) or lower JOB_PARALLELISM");
+        }
+        checkpointIntervalMs = config.getLong(ConfigKey.CHECKPOINT_INTERVAL_MS, 100, 3_600_000);
+        checkpointTimeoutMs = config.getLong(ConfigKey.CHECKPOINT_TIMEOUT_MS, 1_000, 24 * 3_600_000L);
+        String stateDir = stateDir(config);
+        checkpointDir = toUri(config.get(ConfigKey.CHECKPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
+        savepointDir = toUri(config.get(ConfigKey.SAVEPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
+        stateBackend = config.get(ConfigKey.STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
+        if (!stateBackend.equals("hashmap") && !stateBackend.equals("rocksdb")) {
+            throw new IllegalArgumentException("STATE_BACKEND='" + stateBackend + "' is not supported; use hashmap or rocksdb");
+        }
+        restartAttempts = config.getInt(ConfigKey.JOB_RESTART_ATTEMPTS);
+        restartDelayMs = config.getLong(ConfigKey.JOB_RESTART_DELAY_MS, 0, 3_600_000);
+        String rest = config.get(ConfigKey.FLINK_REST_URL);
+        try {
+            restUrl = URI.create(rest);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("FLINK_REST_URL='" + rest + "' is not a URL; use e.g. http://127.0.0.1:8081", e);
+        }
+        if (restUrl.getHost() == null || restUrl.getPort() < 0) {
+            throw new IllegalArgumentException("FLINK_REST_URL='" + rest + "' needs a host and a port, e.g. http://127.0.0.1:8081");
+        }
+    }
+
+    public static RuntimeOptions from(CsrConfig config) {
+        return new RuntimeOptions(config);
+    }
+
+    /** The local directory of a {@code file:} URI (checkpoint or savepoint dir), or null for remote storage. */
+    public static Path localPath(String uri) {
+        URI u = URI.create(uri);
+        return "file".equals(u.getScheme()) ? Path.of(u) : null;
+    }
+
+    private static String stateDir(CsrConfig config) {
+        String dir = config.get(ConfigKey.CSR_STATE_DIR);
+        String root = System.getProperty("csr.root", Path.of("").toAbsolutePath().toString());
+        return dir.replace("<repo>", root);
+    }
+
+    /** Plain paths become absolute file: URIs; URIs with a scheme stay as they are. */
+    static String toUri(String value) {
+        String v = value.trim();
+        if (v.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
+            return v;
+        }
+        return Path.of(v).toAbsolutePath().normalize().toUri().toString();
+    }
+}

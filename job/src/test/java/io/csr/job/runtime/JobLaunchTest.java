@@ -1,0 +1,113 @@
+package io.csr.job.runtime;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.runtime.checkpoint.Checkpoints;
+import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.DataOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class JobLaunchTest {
+    @TempDir
+    Path state;
+
+    private CsrConfig config() {
+        return CsrConfig.of(Map.of(ConfigKey.CSR_STATE_DIR.name(), state.toString(),
+                ConfigKey.FLINK_REST_URL.name(), "http://127.0.0.1:18081"));
+    }
+
+    @Test
+    void embeddedRunIsExactlyOnceWithRetainedCheckpointsUnderTheStateDir() {
+        RuntimeOptions o = RuntimeOptions.from(config());
+        Configuration c = FlinkSettings.embedded(o, null);
+
+        assertThat(c.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE)).isEqualTo(CheckpointingMode.EXACTLY_ONCE);
+        assertThat(c.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION))
+                .isEqualTo(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        assertThat(c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL)).isEqualTo(Duration.ofMillis(5000));
+        assertThat(c.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo(state.resolve("checkpoints").toUri().toString());
+        assertThat(c.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).isEqualTo(state.resolve("savepoints").toUri().toString());
+        assertThat(c.get(RestOptions.PORT)).isEqualTo(18081);
+        assertThat(c.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)).isEmpty();
+    }
+
+    @Test
+    void badRuntimeSettingsNameTheKey() {
+        assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "memory")))
+                .hasMessageContaining("STATE_BACKEND='memory'");
+        assertThatThrownBy(() -> RuntimeOptions.from(config().with(Map.of(ConfigKey.JOB_PARALLELISM.name(), "8",
+                ConfigKey.MAX_PARALLELISM.name(), "4")))).hasMessageContaining("MAX_PARALLELISM=4");
+        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--bogus"}, config())).hasMessageContaining("--bogus");
+    }
+
+    @Test
+    void argumentsOverrideTheEnvironment() {
+        JobLaunch launch = JobLaunch.parse(new String[]{"--embedded", "JOB_PARALLELISM=3"}, config());
+
+        assertThat(launch.embedded()).isTrue();
+        assertThat(launch.config().get(ConfigKey.JOB_PARALLELISM)).isEqualTo("3");
+    }
+
+    @Test
+    void embeddedRunResumesFromTheNewestCompletedCheckpoint() throws Exception {
+        Path checkpoints = state.resolve("checkpoints");
+        completed(checkpoints.resolve("job-a/chk-7"), 7, Instant.parse("2026-11-27T10:00:00Z"));
+        completed(checkpoints.resolve("job-b/chk-9"), 9, Instant.parse("2026-11-27T10:05:00Z"));
+        Files.createDirectories(checkpoints.resolve("job-b/chk-10"));       // in flight when the process died
+        Path truncated = checkpoints.resolve("job-b/chk-11");                 // _metadata cut short
+        Files.createDirectories(truncated);
+        Files.write(truncated.resolve("_metadata"), new byte[]{1, 2, 3});
+        Files.setLastModifiedTime(truncated.resolve("_metadata"), FileTime.from(Instant.parse("2026-11-27T10:06:00Z")));
+
+        JobLaunch launch = JobLaunch.parse(new String[]{"--embedded"}, config());
+
+        assertThat(launch.restorePath(RuntimeOptions.from(launch.config())))
+                .contains(checkpoints.resolve("job-b/chk-9").toUri().toString());
+    }
+
+    @Test
+    void aNewerSavepointWinsAndExplicitOrFreshOverride() throws Exception {
+        completed(state.resolve("checkpoints/job-a/chk-3"), 3, Instant.parse("2026-11-27T10:00:00Z"));
+        Path savepoint = state.resolve("savepoints/savepoint-abc-123");
+        completed(savepoint, 4, Instant.parse("2026-11-27T10:01:00Z"));
+        RuntimeOptions o = RuntimeOptions.from(config());
+
+        assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).restorePath(o)).contains(savepoint.toUri().toString());
+        assertThat(JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config()).restorePath(o)).isEmpty();
+        assertThat(JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", "/x/sp"}, config()).restorePath(o)).contains("/x/sp");
+        assertThat(JobLaunch.parse(new String[0], config()).restorePath(o)).as("a submitted job restores only when told").isEmpty();
+    }
+
+    @Test
+    void nothingRetainedMeansAFreshStart() {
+        assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).restorePath(RuntimeOptions.from(config()))).isEmpty();
+    }
+
+    private static void completed(Path dir, long id, Instant at) throws Exception {
+        Files.createDirectories(dir);
+        Path metadata = dir.resolve("_metadata");
+        try (OutputStream out = Files.newOutputStream(metadata)) {
+            Checkpoints.storeCheckpointMetadata(new CheckpointMetadata(id, List.of(), List.of()), new DataOutputStream(out));
+        }
+        Files.setLastModifiedTime(metadata, FileTime.from(at));
+    }
+}
