@@ -1,0 +1,438 @@
+package io.csr.perf.sse;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.contract.MetricUpdate;
+import io.csr.common.contract.RedisStreams;
+import io.csr.common.json.Json;
+import org.HdrHistogram.Histogram;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.params.XAddParams;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * SSE fan-out benchmark: opens N concurrent SSE connections (one NIO selector thread, no thread per connection) to a
+ * running gateway, spread over C companies; measures heap per idle connection in the gateway process (jcmd, after
+ * GC), then XADDs events at a fixed rate into the companies' Redis streams and measures XADD→client latency, events
+ * delivered vs expected and server-side disconnects. Results go to a JSON file under perf/results.
+ * <pre>
+ * java -cp … io.csr.perf.sse.SseBench --connections 5000 --companies 50 --rate 1000 --seconds 60 --gateway-pid PID
+ * </pre>
+ */
+public final class SseBench {
+    private final Options o;
+    private final CsrConfig config;
+    private final Histogram latencyMicros = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+    private final Map<String, Long> publishedAtNanos = new ConcurrentHashMap<>();
+    private final AtomicLong delivered = new AtomicLong();
+    private final AtomicLong deliveredMeasured = new AtomicLong();
+    private final AtomicLong serverCloses = new AtomicLong();
+    private final AtomicLong connectErrors = new AtomicLong();
+    private final AtomicLong non200 = new AtomicLong();
+    private final AtomicLong resets = new AtomicLong();
+    private final AtomicLong heartbeats = new AtomicLong();
+    private volatile boolean measuring;
+    private final List<Conn> conns = new ArrayList<>();
+
+    private SseBench(Options o, CsrConfig config) {
+        this.o = o;
+        this.config = config;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options o = Options.parse(args);
+        new SseBench(o, CsrConfig.fromEnvironment()).run();
+    }
+
+    final class Conn implements SseFrameParser.Listener {
+        final int index;
+        final String company;
+        final SocketChannel channel;
+        final SseFrameParser parser = new SseFrameParser(this);
+        volatile int status;
+        volatile boolean ready;
+        String lastId;
+
+        Conn(int index, String company, SocketChannel channel) {
+            this.index = index;
+            this.company = company;
+            this.channel = channel;
+        }
+
+        @Override
+        public void onStatus(int s) {
+            status = s;
+            if (s != 200) {
+                non200.incrementAndGet();
+            } else {
+                ready = true;
+            }
+        }
+
+        @Override
+        public void onEvent(String id, String event, String data) {
+            if ("reset".equals(event)) {
+                resets.incrementAndGet();
+                return;
+            }
+            lastId = id;
+            delivered.incrementAndGet();
+            if (!measuring || id == null) {
+                return;
+            }
+            long now = System.nanoTime();
+            Long at = publishedAtNanos.get(company + "/" + id);
+            long micros;
+            if (at != null) {
+                micros = (now - at) / 1_000;
+            } else { // fall back to the millisecond part of the Redis id
+                int dash = id.indexOf('-');
+                micros = (System.currentTimeMillis() - Long.parseLong(dash < 0 ? id : id.substring(0, dash))) * 1_000;
+            }
+            synchronized (latencyMicros) {
+                latencyMicros.recordValue(Math.max(0, Math.min(micros, latencyMicros.getHighestTrackableValue())));
+            }
+            deliveredMeasured.incrementAndGet();
+        }
+
+        @Override
+        public void onComment(String comment) {
+            heartbeats.incrementAndGet();
+        }
+    }
+
+    private void run() throws Exception {
+        URI url = URI.create(o.url);
+        String host = url.getHost();
+        int port = url.getPort() < 0 ? 80 : url.getPort();
+        List<String> companies = new ArrayList<>();
+        for (int c = 0; c < o.companies; c++) {
+            companies.add(o.companyPrefix + c);
+        }
+        Map<String, String> tokens = new LinkedHashMap<>();
+        for (String c : companies) {
+            tokens.put(c, token(c));
+        }
+        try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
+            for (String c : companies) { // start from empty streams so the first frames are live events only
+                jedis.del(RedisStreams.updatesKey(config.get(ConfigKey.REDIS_KEY_PREFIX), c));
+            }
+        }
+
+        long heapBefore = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
+        System.out.printf("gateway heap after GC before connecting: %s%n", heapBefore < 0 ? "n/a (no --gateway-pid)" : heapBefore / 1024 + " KiB");
+
+        Selector selector = Selector.open();
+        Thread loop = new Thread(() -> selectLoop(selector), "sse-bench-selector");
+        loop.setDaemon(true);
+        long connectStart = System.nanoTime();
+        for (int i = 0; i < o.connections; i++) {
+            String company = companies.get(i % companies.size());
+            SocketChannel ch = SocketChannel.open();
+            ch.configureBlocking(true);
+            try {
+                ch.connect(new InetSocketAddress(host, port));
+            } catch (IOException e) {
+                connectErrors.incrementAndGet();
+                ch.close();
+                continue;
+            }
+            String req = "GET " + url.getRawPath() + "?companyId=" + company + " HTTP/1.1\r\nHost: " + host + ":" + port
+                    + "\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + tokens.get(company) + "\r\n\r\n";
+            ByteBuffer rb = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
+            while (rb.hasRemaining()) {
+                ch.write(rb);
+            }
+            ch.configureBlocking(false);
+            Conn conn = new Conn(i, company, ch);
+            synchronized (conns) {
+                conns.add(conn);
+            }
+            selector.wakeup();
+            pending.add(conn);
+            if (i == 0) {
+                loop.start();
+            }
+            if ((i + 1) % 1000 == 0) {
+                System.out.printf("  %d connections opened%n", i + 1);
+            }
+        }
+        selector.wakeup();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline && readyCount() + non200.get() < conns.size()) {
+            Thread.sleep(100);
+        }
+        double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
+        int ready = readyCount();
+        System.out.printf("%d/%d connections streaming after %.1f s (%d non-200, %d connect errors)%n",
+                ready, o.connections, connectSeconds, non200.get(), connectErrors.get());
+
+        Thread.sleep(o.settleSeconds * 1000L);
+        long heapAfter = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
+        long heapPerConn = heapBefore >= 0 && ready > 0 ? (heapAfter - heapBefore) / ready : -1;
+        System.out.printf("heap per idle connection: %s%n", heapPerConn < 0 ? "n/a" : heapPerConn + " bytes");
+
+        // publish
+        long published = 0;
+        long publishedMeasured = 0;
+        Map<String, Integer> subscribers = new LinkedHashMap<>();
+        synchronized (conns) {
+            for (Conn c : conns) {
+                if (c.ready) {
+                    subscribers.merge(c.company, 1, Integer::sum);
+                }
+            }
+        }
+        long expectedMeasured = 0;
+        long totalSeconds = o.warmupSeconds + o.seconds;
+        long periodNanos = 1_000_000_000L / o.rate;
+        long start = System.nanoTime();
+        String prefix = config.get(ConfigKey.REDIS_KEY_PREFIX);
+        try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
+            for (long n = 0; ; n++) {
+                long due = start + n * periodNanos;
+                long now = System.nanoTime();
+                if (now - start > totalSeconds * 1_000_000_000L) {
+                    break;
+                }
+                if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
+                    measuring = true;
+                }
+                if (due > now) {
+                    TimeUnit.NANOSECONDS.sleep(due - now);
+                }
+                String company = companies.get((int) (n % companies.size()));
+                String data = Json.mapper().writeValueAsString(new MetricUpdate(company, "bench", "1m",
+                        Instant.now().toString(), n, n, 0, n, 1, 1, 1, 1, 0, n, false));
+                boolean inMeasure = measuring;
+                long before = System.nanoTime();
+                StreamEntryID id = jedis.xadd(RedisStreams.updatesKey(prefix, company), XAddParams.xAddParams(),
+                        Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
+                publishedAtNanos.put(company + "/" + id, before);
+                published++;
+                if (inMeasure) {
+                    publishedMeasured++;
+                    expectedMeasured += subscribers.getOrDefault(company, 0);
+                }
+            }
+        }
+        double achievedRate = published / ((System.nanoTime() - start) / 1e9);
+        long drainDeadline = System.currentTimeMillis() + 10_000;
+        while (deliveredMeasured.get() < expectedMeasured && System.currentTimeMillis() < drainDeadline) {
+            Thread.sleep(50);
+        }
+        measuring = false;
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("timestamp", Instant.now().toString());
+        result.put("machine", machine());
+        result.put("url", o.url);
+        result.put("connectionsRequested", o.connections);
+        result.put("connectionsStreaming", ready);
+        result.put("connectSeconds", round(connectSeconds));
+        result.put("companies", o.companies);
+        result.put("targetRatePerSec", o.rate);
+        result.put("achievedPublishRatePerSec", round(achievedRate));
+        result.put("measureSeconds", o.seconds);
+        result.put("warmupSeconds", o.warmupSeconds);
+        result.put("eventsPublishedMeasured", publishedMeasured);
+        result.put("deliveriesExpectedMeasured", expectedMeasured);
+        result.put("deliveriesMeasured", deliveredMeasured.get());
+        result.put("deliveriesPerSec", round(deliveredMeasured.get() / (double) o.seconds));
+        synchronized (latencyMicros) {
+            result.put("latencyMs", Map.of(
+                    "p50", latencyMicros.getValueAtPercentile(50) / 1000.0,
+                    "p95", latencyMicros.getValueAtPercentile(95) / 1000.0,
+                    "p99", latencyMicros.getValueAtPercentile(99) / 1000.0,
+                    "p999", latencyMicros.getValueAtPercentile(99.9) / 1000.0,
+                    "max", latencyMicros.getMaxValue() / 1000.0));
+        }
+        result.put("heapPerIdleConnectionBytes", heapPerConn);
+        result.put("gatewayHeapBeforeBytes", heapBefore);
+        result.put("gatewayHeapAfterBytes", heapAfter);
+        result.put("serverCloses", serverCloses.get());
+        result.put("resets", resets.get());
+        result.put("heartbeatsSeen", heartbeats.get());
+        result.put("non200", non200.get());
+        result.put("connectErrors", connectErrors.get());
+        String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
+        System.out.println(json);
+        Path out = Path.of(o.out != null ? o.out : "perf/results/sse-" + Instant.now().toString().replace(':', '-') + ".json");
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, json + "\n");
+        System.out.println("results written to " + out);
+        synchronized (conns) {
+            for (Conn c : conns) {
+                c.channel.close();
+            }
+        }
+        System.exit(0);
+    }
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Conn> pending = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private void selectLoop(Selector selector) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
+        byte[] arr = new byte[64 * 1024];
+        try {
+            while (true) {
+                Conn p;
+                while ((p = pending.poll()) != null) {
+                    p.channel.register(selector, SelectionKey.OP_READ, p);
+                }
+                selector.select(100);
+                for (SelectionKey key : selector.selectedKeys()) {
+                    Conn c = (Conn) key.attachment();
+                    buf.clear();
+                    int n;
+                    try {
+                        n = c.channel.read(buf);
+                    } catch (IOException e) {
+                        n = -1;
+                    }
+                    if (n < 0) {
+                        serverCloses.incrementAndGet();
+                        c.ready = false;
+                        key.cancel();
+                        c.channel.close();
+                        continue;
+                    }
+                    buf.flip();
+                    buf.get(arr, 0, n);
+                    c.parser.feed(arr, 0, n);
+                }
+                selector.selectedKeys().clear();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("selector loop failed", e);
+        }
+    }
+
+    private int readyCount() {
+        int n = 0;
+        synchronized (conns) {
+            for (Conn c : conns) {
+                if (c.ready) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    private String token(String company) throws Exception {
+        JWTClaimsSet claims = new JWTClaimsSet.Builder()
+                .subject("bench-" + company)
+                .claim("companies", List.of(company))
+                .expirationTime(new Date(System.currentTimeMillis() + 3_600_000L))
+                .issueTime(new Date())
+                .build();
+        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+        jwt.sign(new MACSigner(o.jwtSecret.getBytes(StandardCharsets.UTF_8)));
+        return jwt.serialize();
+    }
+
+    private static final Pattern USED = Pattern.compile("used (\\d+)K");
+
+    /** Heap used by the gateway after a full GC, from jcmd (same JDK family as the gateway). */
+    static long heapUsedAfterGc(long pid) throws Exception {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        exec(jcmd, Long.toString(pid), "GC.run");
+        exec(jcmd, Long.toString(pid), "GC.run");
+        String info = exec(jcmd, Long.toString(pid), "GC.heap_info");
+        Matcher m = USED.matcher(info);
+        if (!m.find()) {
+            throw new IllegalStateException("cannot read heap usage from jcmd GC.heap_info:\n" + info);
+        }
+        return Long.parseLong(m.group(1)) * 1024;
+    }
+
+    private static String exec(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("memoryBytes", ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getTotalMemorySize());
+        m.put("java", System.getProperty("java.version"));
+        m.put("note", "client, gateway and Redis share this machine");
+        return m;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    static final class Options {
+        String url = "http://127.0.0.1:8080/stream/updates";
+        int connections = 1000;
+        int companies = 50;
+        int rate = 1000;
+        int seconds = 30;
+        int warmupSeconds = 5;
+        int settleSeconds = 5;
+        long gatewayPid = -1;
+        String jwtSecret = System.getenv().getOrDefault("JWT_SECRET", "dev-secret-change-me-dev-secret-change-me");
+        String companyPrefix = "bench";
+        String out;
+
+        static Options parse(String[] args) {
+            Options o = new Options();
+            for (int i = 0; i < args.length; i += 2) {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("option " + args[i] + " needs a value");
+                }
+                String v = args[i + 1];
+                switch (args[i]) {
+                    case "--url" -> o.url = v;
+                    case "--connections" -> o.connections = Integer.parseInt(v);
+                    case "--companies" -> o.companies = Integer.parseInt(v);
+                    case "--rate" -> o.rate = Integer.parseInt(v);
+                    case "--seconds" -> o.seconds = Integer.parseInt(v);
+                    case "--warmup" -> o.warmupSeconds = Integer.parseInt(v);
+                    case "--settle" -> o.settleSeconds = Integer.parseInt(v);
+                    case "--gateway-pid" -> o.gatewayPid = Long.parseLong(v);
+                    case "--jwt-secret" -> o.jwtSecret = v;
+                    case "--company-prefix" -> o.companyPrefix = v;
+                    case "--out" -> o.out = v;
+                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+                }
+            }
+            return o;
+        }
+    }
+}

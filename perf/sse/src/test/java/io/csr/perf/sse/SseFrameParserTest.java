@@ -1,0 +1,51 @@
+package io.csr.perf.sse;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SseFrameParserTest {
+    final List<String> seen = new ArrayList<>();
+    final SseFrameParser parser = new SseFrameParser(new SseFrameParser.Listener() {
+        @Override
+        public void onStatus(int status) {
+            seen.add("status " + status);
+        }
+
+        @Override
+        public void onEvent(String id, String event, String data) {
+            seen.add(id + "|" + event + "|" + data);
+        }
+
+        @Override
+        public void onComment(String comment) {
+            seen.add(": " + comment);
+        }
+    });
+
+    @Test
+    void parsesChunkedStreamSplitAnywhere() {
+        String body = "retry: 3000\n\nid: 1-0\nevent: metric_updated\ndata: {\"a\":1}\n\n: heartbeat\n\nid: 2-0\nevent: reset\ndata: x\n\n";
+        StringBuilder http = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < body.length(); i += 7) {
+            String part = body.substring(i, Math.min(body.length(), i + 7));
+            http.append(Integer.toHexString(part.getBytes(StandardCharsets.UTF_8).length)).append("\r\n").append(part).append("\r\n");
+        }
+        byte[] bytes = http.toString().getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < bytes.length; i += 3) { // feed in tiny pieces
+            parser.feed(bytes, i, Math.min(3, bytes.length - i));
+        }
+        assertThat(seen).containsExactly("status 200", "1-0|metric_updated|{\"a\":1}", ": heartbeat", "2-0|reset|x");
+    }
+
+    @Test
+    void parsesPlainBodyAndErrorStatus() {
+        byte[] bytes = "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\r\n".getBytes(StandardCharsets.UTF_8);
+        parser.feed(bytes, 0, bytes.length);
+        assertThat(seen).containsExactly("status 401");
+    }
+}
