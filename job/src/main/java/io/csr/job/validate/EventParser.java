@@ -32,6 +32,12 @@ public final class EventParser {
     /** ClickHouse DateTime('UTC') stores 1970-01-01 00:00:00 .. 2105-12-31 23:59:59; outside it an insert fails. */
     public static final long MAX_OCCURRED_AT_MS = Instant.parse("2105-12-31T23:59:59Z").toEpochMilli();
 
+    /**
+     * Not in the contract: an occurredAt this far after JetStream's own timestamp of the message is rejected, because a
+     * single event from a wrong clock would push the event-time watermark ahead and make every other event late.
+     */
+    public static final long MAX_FUTURE_SKEW_MS = 5 * 60_000L;
+
     private static final Pattern COMPANY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,64}");
     private static final int SHOWN_VALUE_CHARS = 80;
@@ -128,6 +134,11 @@ public final class EventParser {
             throw new Invalid("field 'companyId' must match [A-Za-z0-9_-]{1,64} but is \"" + shown(event.companyId) + "\"");
         }
         event.occurredAtMs = occurredAt(root);
+        if (message.receivedAtMs > 0 && event.occurredAtMs > message.receivedAtMs + MAX_FUTURE_SKEW_MS) {
+            throw new Invalid("field 'occurredAt' is " + root.get("occurredAt").textValue() + ", more than "
+                    + MAX_FUTURE_SKEW_MS / 60_000 + " minutes after the message reached JetStream ("
+                    + Instant.ofEpochMilli(message.receivedAtMs) + "); fix the producer's clock");
+        }
 
         switch (kind) {
             case METRIC:

@@ -24,8 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class EventValidatorTest {
     private static final String STREAM = "CSR_EVENTS";
-    private static final long RECEIVED_AT_MS = java.time.Instant.parse("2026-11-18T09:46:40.123Z").toEpochMilli();
-    private static final String RECEIVED_AT_TEXT = "2026-11-18 09:46:40";
+    private static final long RECEIVED_AT_MS = java.time.Instant.parse("2026-11-27T10:15:40.123Z").toEpochMilli();
+    private static final String RECEIVED_AT_TEXT = "2026-11-27 10:15:40";
     private static final String OCCURRED_AT = "2026-11-27T10:15:30.123Z";
     private static final long OCCURRED_AT_MS = java.time.Instant.parse(OCCURRED_AT).toEpochMilli();
 
@@ -127,6 +127,7 @@ class EventValidatorTest {
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"value\":1}", "field 'occurredAt' is missing"),
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"yesterday\",\"value\":1}", "field 'occurredAt' must be an ISO-8601 instant"),
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"1969-12-31T23:59:59Z\",\"value\":1}", "outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"2026-11-27T10:21:00Z\",\"value\":1}", "more than 5 minutes after the message reached JetStream (2026-11-27T10:15:40.123Z)"),
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"metric\":\"vis\"}", "field 'metric' is \"vis\" but the subject 'metrics.sroi' says 'sroi'"),
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"userId\":5}", "field 'userId' must be a string but is a number 5"),
                 Arguments.of("metrics.Bad-Name", "{" + ok + ",\"value\":1}", "name 'Bad-Name' must match [a-z0-9_]{1,64}"),

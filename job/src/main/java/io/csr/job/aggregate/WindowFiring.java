@@ -1,0 +1,95 @@
+package io.csr.job.aggregate;
+
+import io.csr.common.contract.MetricUpdate;
+import io.csr.common.contract.UpdateType;
+import io.csr.job.model.RedisUpdate;
+import io.csr.job.pipeline.RowFormat;
+import io.csr.job.sink.clickhouse.TableRow;
+
+/**
+ * One firing of one window of one (company, metric): absolute values, the firing's {@code version} (increasing per
+ * company, metric, window, windowStart) and {@code isFinal} (the watermark passed the window end). Becomes a
+ * {@code metric_windows} row and a Contract 3 update. Flink POJO.
+ */
+public class WindowFiring {
+    public String companyId;
+    public String metric;
+    /** 1m, 1h or 1d. */
+    public String window;
+    public long windowStartMs;
+    public long windowEndMs;
+    public long count;
+    public double sum;
+    public double min;
+    public double max;
+    public double avg;
+    public double p50;
+    public double p75;
+    public double p95;
+    public double stddev;
+    public long version;
+    public boolean isFinal;
+    public long updatedAtMs;
+
+    public WindowFiring() {
+    }
+
+    static WindowFiring of(String companyId, String metric, WindowSize size, long startMs, WindowAccumulator acc,
+                           boolean isFinal, long updatedAtMs) {
+        WindowFiring f = new WindowFiring();
+        f.companyId = companyId;
+        f.metric = metric;
+        f.window = size.label();
+        f.windowStartMs = startMs;
+        f.windowEndMs = startMs + size.millis();
+        f.count = acc.count();
+        f.sum = acc.sum();
+        f.min = acc.min();
+        f.max = acc.max();
+        f.avg = acc.avg();
+        double[] q = acc.quantiles(0.50, 0.75, 0.95);
+        f.p50 = q[0];
+        f.p75 = q[1];
+        f.p95 = q[2];
+        f.stddev = acc.stddev();
+        f.version = acc.version();
+        f.isFinal = isFinal;
+        f.updatedAtMs = updatedAtMs;
+        return f;
+    }
+
+    /** The {@code metric_windows} row (ReplacingMergeTree on version; read with FINAL). */
+    public TableRow toTableRow() {
+        return RowFormat.row("metric_windows", RowFormat.object()
+                .put("company_id", companyId)
+                .put("metric", metric)
+                .put("window_size", window)
+                .put("window_start", RowFormat.dateTime(windowStartMs))
+                .put("window_end", RowFormat.dateTime(windowEndMs))
+                .put("count", count)
+                .put("sum", sum)
+                .put("min", min)
+                .put("max", max)
+                .put("avg", avg)
+                .put("p50", p50)
+                .put("p75", p75)
+                .put("p95", p95)
+                .put("stddev", stddev)
+                .put("version", version)
+                .put("final", isFinal ? 1 : 0)
+                .put("updated_at", RowFormat.dateTime(updatedAtMs)));
+    }
+
+    /** The Contract 3 update: sroi_updated, vis_updated or metric_updated with a {@link MetricUpdate}. */
+    public RedisUpdate toRedisUpdate() {
+        MetricUpdate data = new MetricUpdate(companyId, metric, window, RowFormat.isoInstant(windowStartMs), count, sum,
+                min, max, avg, p50, p75, p95, stddev, version, isFinal);
+        return new RedisUpdate(companyId, UpdateType.forMetric(metric).wireName(), RowFormat.json(data));
+    }
+
+    @Override
+    public String toString() {
+        return "WindowFiring{" + companyId + "/" + metric + " " + window + "@" + RowFormat.isoInstant(windowStartMs)
+                + " v" + version + (isFinal ? " final" : "") + " count=" + count + " sum=" + sum + "}";
+    }
+}
