@@ -46,6 +46,17 @@ public enum ConfigKey {
     JOB_RESTART_ATTEMPTS(Scope.JOB, "2147483647", "Times the job restarts itself from the last checkpoint after a failure before giving up."),
     JOB_RESTART_DELAY_MS(Scope.JOB, "2000", "Delay between automatic restarts after a failure, milliseconds."),
     FLINK_REST_URL(Scope.JOB, "http://127.0.0.1:8081", "Flink REST endpoint: `csr submit`/`csr savepoint` talk to it; the embedded job (`csr run job`) serves it on this port."),
+    // exactly-once ClickHouse sink (job/.../sink/clickhouse)
+    CLICKHOUSE_SINK_ID(Scope.JOB, "csr-clickhouse", "Stable name of the exactly-once ClickHouse sink in its commit ledger (table sink_commits). Keep it across restarts, savepoints and redeployments; give a second sink writing the same database its own name. Letters, digits, . _ - (max 64)."),
+    CLICKHOUSE_BATCH_ROWS(Scope.JOB, "50000", "Most rows the ClickHouse sink puts into one INSERT (one committable); a checkpoint's rows of a table are split into batches of at most this many rows."),
+    CLICKHOUSE_BATCH_BYTES(Scope.JOB, "16777216", "Most JSONEachRow bytes the ClickHouse sink puts into one INSERT (one committable), 16 MiB by default; a single larger row still goes alone."),
+    CLICKHOUSE_COMMIT_RETRIES(Scope.JOB, "8", "Retries of a retriable ClickHouse error (timeout, connection refused, overload) per commit step, with exponential backoff, before the commit fails and the job restarts from its last checkpoint (the committable is kept, never dropped)."),
+    CLICKHOUSE_COMMIT_BACKOFF_MS(Scope.JOB, "200", "First backoff of a ClickHouse commit retry, milliseconds; doubled on every further retry up to CLICKHOUSE_COMMIT_MAX_BACKOFF_MS."),
+    CLICKHOUSE_COMMIT_MAX_BACKOFF_MS(Scope.JOB, "10000", "Longest backoff between two ClickHouse commit retries, milliseconds."),
+    // retention (job/.../retention): monthly partitions dropped on a schedule (the common dialect has no TTL)
+    RETENTION_MONTHS(Scope.JOB, "13", "Months of data kept in events, metrics_timeseries, metric_windows, hourly_metrics, daily_event_counts and the sink ledger, counting the current month; older monthly partitions are dropped."),
+    RETENTION_DEAD_LETTER_MONTHS(Scope.JOB, "6", "Months kept in dead_letters and late_events, counting the current month."),
+    RETENTION_CHECK_HOURS(Scope.JOB, "6", "Hours between two retention runs of the job process (the first runs at start); 0 turns scheduled retention off."),
 
     // ---- gateway (add gateway keys below this line)
     ;

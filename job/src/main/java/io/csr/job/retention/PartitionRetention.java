@@ -1,0 +1,131 @@
+package io.csr.job.retention;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseAccessException;
+import io.csr.common.clickhouse.SqlLiteral;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * Drops monthly partitions older than the configured retention (the dialect shared by ClickHouse 18.16 and current
+ * releases has no TTL). Partitions come from {@code system.parts}; each old one goes with
+ * {@code ALTER TABLE t DROP PARTITION yyyymm}, which is instant and atomic per partition. Every drop is logged with
+ * its row count. A failure on one table is logged and reported, and the other tables are still processed.
+ *
+ * <p>The caller owns the scheduling thread: {@link #schedule(ScheduledExecutorService)} runs {@link #runOnce()} now
+ * and then every {@code RETENTION_CHECK_HOURS}; the job's main creates the executor and shuts it down.
+ */
+public final class PartitionRetention {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionRetention.class);
+    private static final Pattern MONTH_PARTITION = Pattern.compile("\\d{6}");
+
+    private final ClickHouseAccess clickHouse;
+    private final RetentionOptions options;
+    private final Clock clock;
+
+    /** Uses {@code clickHouse} (its configured database) without taking ownership. */
+    public PartitionRetention(ClickHouseAccess clickHouse, RetentionOptions options, Clock clock) {
+        this.clickHouse = clickHouse;
+        this.options = options;
+        this.clock = clock;
+    }
+
+    /** One partition that was dropped. */
+    public record DroppedPartition(String table, String partition, long rows, long bytes) {
+    }
+
+    /** One table that could not be processed, and why. */
+    public record Failure(String table, String message) {
+    }
+
+    /** Outcome of one run. */
+    public record Report(List<DroppedPartition> dropped, List<Failure> failures) {
+        public long rowsDropped() {
+            return dropped.stream().mapToLong(DroppedPartition::rows).sum();
+        }
+    }
+
+    /** The oldest month a table keeping {@code months} months retains, relative to this run's clock (UTC). */
+    public YearMonth oldestKept(int months) {
+        return YearMonth.now(clock.withZone(ZoneOffset.UTC)).minusMonths(months - 1L);
+    }
+
+    /** Drops every partition older than its table's retention, in the configured database. */
+    public Report runOnce() {
+        List<DroppedPartition> dropped = new ArrayList<>();
+        List<Failure> failures = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : options.tables().entrySet()) {
+            String table = e.getKey();
+            int cutoff = toNumber(oldestKept(e.getValue()));
+            try {
+                for (JsonNode part : partitions(table)) {
+                    String partition = part.get("partition").asText();
+                    if (!MONTH_PARTITION.matcher(partition).matches()) {
+                        LOG.warn("Retention: {}.{} has partition '{}', not a yyyymm month; left alone",
+                                clickHouse.database(), table, partition);
+                        continue;
+                    }
+                    if (Integer.parseInt(partition) >= cutoff) {
+                        continue;
+                    }
+                    long rows = part.get("rows").asLong();
+                    long bytes = part.get("bytes").asLong();
+                    clickHouse.execute("ALTER TABLE " + SqlLiteral.identifier(table) + " DROP PARTITION " + partition);
+                    LOG.info("Retention: dropped partition {} of {}.{} ({} rows, {} bytes; keeping {} months from {})",
+                            partition, clickHouse.database(), table, rows, bytes, e.getValue(), cutoff);
+                    dropped.add(new DroppedPartition(table, partition, rows, bytes));
+                }
+            } catch (ClickHouseAccessException ex) {
+                LOG.error("Retention: could not drop old partitions of {}.{}: {}", clickHouse.database(), table, ex.getMessage());
+                failures.add(new Failure(table, ex.getMessage()));
+            }
+        }
+        Report report = new Report(List.copyOf(dropped), List.copyOf(failures));
+        LOG.info("Retention run on {}: {} partitions dropped ({} rows), {} tables failed",
+                clickHouse.database(), report.dropped().size(), report.rowsDropped(), report.failures().size());
+        return report;
+    }
+
+    private List<JsonNode> partitions(String table) {
+        return clickHouse.query("SELECT partition, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts"
+                + " WHERE database = " + SqlLiteral.string(clickHouse.database())
+                + " AND table = " + SqlLiteral.string(SqlLiteral.identifier(table))
+                + " AND active GROUP BY partition ORDER BY partition");
+    }
+
+    /**
+     * Runs now and then every {@code RETENTION_CHECK_HOURS} on {@code executor} (owned by the caller, who cancels the
+     * returned future or shuts the executor down). A failing run is logged and the schedule continues.
+     *
+     * @throws IllegalStateException when RETENTION_CHECK_HOURS is 0 (scheduling is off; check {@code scheduled()})
+     */
+    public ScheduledFuture<?> schedule(ScheduledExecutorService executor) {
+        if (!options.scheduled()) {
+            throw new IllegalStateException("retention scheduling is off (RETENTION_CHECK_HOURS=0)");
+        }
+        long every = options.checkEvery().toMillis();
+        return executor.scheduleWithFixedDelay(() -> {
+            try {
+                runOnce();
+            } catch (RuntimeException e) { // an escaping exception would silently cancel the schedule
+                LOG.error("Retention run failed; next try in {} ms", every, e);
+            }
+        }, 0, every, TimeUnit.MILLISECONDS);
+    }
+
+    private static int toNumber(YearMonth month) {
+        return month.getYear() * 100 + month.getMonthValue();
+    }
+}

@@ -1,0 +1,60 @@
+package io.csr.job.retention;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How long each monthly-partitioned table keeps its data. A value of {@code n} months keeps the current month and the
+ * {@code n - 1} before it; every older partition is dropped. Defaults in {@link #defaults()}, configuration read once
+ * in {@link #from(CsrConfig)}.
+ *
+ * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, rollups, sink ledger
+ * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
+ * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
+ */
+public record RetentionOptions(int months, int deadLetterMonths, Duration checkEvery) {
+
+    public RetentionOptions {
+        if (months < 1 || deadLetterMonths < 1) {
+            throw new IllegalArgumentException("retention: RETENTION_MONTHS=" + months + " and RETENTION_DEAD_LETTER_MONTHS="
+                    + deadLetterMonths + " must both be at least 1 (the current month is always kept)");
+        }
+        if (checkEvery == null || checkEvery.isNegative()) {
+            throw new IllegalArgumentException("retention: RETENTION_CHECK_HOURS must be >= 0, got " + checkEvery);
+        }
+    }
+
+    public static RetentionOptions defaults() {
+        return new RetentionOptions(Integer.parseInt(ConfigKey.RETENTION_MONTHS.defaultValue()),
+                Integer.parseInt(ConfigKey.RETENTION_DEAD_LETTER_MONTHS.defaultValue()),
+                Duration.ofHours(Long.parseLong(ConfigKey.RETENTION_CHECK_HOURS.defaultValue())));
+    }
+
+    public static RetentionOptions from(CsrConfig config) {
+        return new RetentionOptions((int) config.getLong(ConfigKey.RETENTION_MONTHS, 1, 1_200),
+                (int) config.getLong(ConfigKey.RETENTION_DEAD_LETTER_MONTHS, 1, 1_200),
+                Duration.ofHours(config.getLong(ConfigKey.RETENTION_CHECK_HOURS, 0, 24 * 366)));
+    }
+
+    /** Table name to months kept, in the order they are processed. All are partitioned by toYYYYMM(…). */
+    public Map<String, Integer> tables() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        out.put("events", months);
+        out.put("metrics_timeseries", months);
+        out.put("metric_windows", months);
+        out.put("hourly_metrics", months);
+        out.put("daily_event_counts", months);
+        out.put("sink_commits", months);
+        out.put("dead_letters", deadLetterMonths);
+        out.put("late_events", deadLetterMonths);
+        return out;
+    }
+
+    public boolean scheduled() {
+        return !checkEvery.isZero();
+    }
+}
