@@ -59,6 +59,20 @@ public enum ConfigKey {
     RETENTION_CHECK_HOURS(Scope.JOB, "6", "Hours between two retention runs of the job process (the first runs at start); 0 turns scheduled retention off."),
 
     // ---- gateway (add gateway keys below this line)
+    GATEWAY_HOST(Scope.GATEWAY, "127.0.0.1", "Address the gateway listens on (0.0.0.0 for every interface)."),
+    GATEWAY_PORT(Scope.GATEWAY, "8080", "HTTP(S) port of the gateway (0 picks a free port)."),
+    GATEWAY_TLS_KEYSTORE(Scope.GATEWAY, "", "PKCS12 keystore (private key + certificate chain) that turns on TLS for the gateway listener; empty = plain HTTP."),
+    GATEWAY_TLS_KEYSTORE_PASSWORD(Scope.GATEWAY, "", "Password of GATEWAY_TLS_KEYSTORE (store and key)."),
+    JWT_SECRET(Scope.ALL, "csr-dev-secret-do-not-use-in-production-0123456789", "HS256 secret (at least 32 bytes) the gateway verifies tokens with and `csr token` signs dev tokens with. The default is a documented dev secret: set your own outside a laptop."),
+    STREAMING_ENABLED(Scope.GATEWAY, "true", "Master switch of /stream/updates; false answers 501. Per-company switch: PostgreSQL feature_flags (flag 'streaming')."),
+    STREAM_BUFFER_EVENTS(Scope.GATEWAY, "100", "Events buffered per SSE connection; a client that falls further behind is evicted and resumes by id."),
+    STREAM_HEARTBEAT_SECONDS(Scope.GATEWAY, "15", "Seconds between `: heartbeat` comments on every SSE connection (dead sockets are found by failed heartbeat writes)."),
+    STREAM_IDLE_TIMEOUT_SECONDS(Scope.GATEWAY, "900", "An SSE connection that delivered no event for this long is closed (the client reconnects and resumes by id)."),
+    STREAM_MAX_CONNECTIONS_PER_COMPANY(Scope.GATEWAY, "1000", "SSE connections one company may hold on one gateway node; above it 429 with Retry-After."),
+    STREAM_MAX_CONNECTIONS(Scope.GATEWAY, "10000", "SSE connections one gateway node accepts in all; above it 503 with Retry-After."),
+    STREAM_RETRY_AFTER_SECONDS(Scope.GATEWAY, "5", "Retry-After value sent with 429/503 answers."),
+    STREAM_READERS(Scope.GATEWAY, "2", "Redis reader threads per gateway node; each tails (XREAD BLOCK) the streams of a hash partition of the companies that have subscribers."),
+    FEATURE_FLAG_REFRESH_SECONDS(Scope.GATEWAY, "10", "How often the gateway reloads per-company feature flags from PostgreSQL."),
     ;
 
     /** Which process reads the key. */

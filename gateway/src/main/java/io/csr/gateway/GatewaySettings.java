@@ -1,0 +1,49 @@
+package io.csr.gateway;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/** Immutable settings of one gateway node, read once from {@link CsrConfig} (YAML defaults + environment). */
+public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, String jwtSecret,
+                              boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
+                              int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
+                              Duration flagRefresh, String redisUrl, String redisKeyPrefix) {
+
+    public GatewaySettings {
+        if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < 32) {
+            throw new IllegalArgumentException("JWT_SECRET must be at least 32 bytes for HS256 (it has "
+                    + jwtSecret.getBytes(StandardCharsets.UTF_8).length + "); generate one with: openssl rand -base64 48");
+        }
+    }
+
+    public static GatewaySettings from(CsrConfig c) {
+        return new GatewaySettings(
+                c.get(ConfigKey.GATEWAY_HOST),
+                (int) c.getLong(ConfigKey.GATEWAY_PORT, 0, 65535),
+                c.get(ConfigKey.GATEWAY_TLS_KEYSTORE).trim(),
+                c.get(ConfigKey.GATEWAY_TLS_KEYSTORE_PASSWORD),
+                c.require(ConfigKey.JWT_SECRET),
+                c.getBoolean(ConfigKey.STREAMING_ENABLED),
+                (int) c.getLong(ConfigKey.STREAM_BUFFER_EVENTS, 1, 100_000),
+                Duration.ofSeconds(c.getLong(ConfigKey.STREAM_HEARTBEAT_SECONDS, 1, 3600)),
+                Duration.ofSeconds(c.getLong(ConfigKey.STREAM_IDLE_TIMEOUT_SECONDS, 1, 86_400)),
+                (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS_PER_COMPANY, 1, 1_000_000),
+                (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS, 1, 1_000_000),
+                (int) c.getLong(ConfigKey.STREAM_RETRY_AFTER_SECONDS, 1, 3600),
+                (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64),
+                Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
+                c.get(ConfigKey.REDIS_URL),
+                c.get(ConfigKey.REDIS_KEY_PREFIX));
+    }
+
+    public boolean tlsEnabled() {
+        return !tlsKeystore.isEmpty();
+    }
+
+    public boolean usesDevSecret() {
+        return jwtSecret.equals(ConfigKey.JWT_SECRET.defaultValue());
+    }
+}

@@ -1,0 +1,116 @@
+package io.csr.gateway;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.http.HealthService;
+import io.csr.gateway.http.MetricsService;
+import io.csr.gateway.stream.SnapshotService;
+import io.csr.gateway.stream.StreamService;
+import io.helidon.common.tls.Tls;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.logging.common.LogConfig;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.staticcontent.StaticContentService;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The gateway process: reads configuration once ({@code application.yaml} defaults, overridden by environment
+ * variables of the same {@link ConfigKey} names), builds the clients and the {@link Gateway}, starts the web server and
+ * ends streams cleanly on shutdown.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        CsrConfig config = loadConfig();
+        GatewaySettings settings = GatewaySettings.from(config);
+        Gateway gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)),
+                PostgresSettings.from(config), Clock.systemUTC());
+        WebServer server = server(settings, gateway).build().start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            gateway.drainStreams(5_000);
+            server.stop();
+            gateway.close();
+        }, "csr-gateway-shutdown"));
+        System.out.println("csr gateway listening on " + (settings.tlsEnabled() ? "https" : "http") + "://"
+                + settings.host() + ":" + server.port() + " (streams: /stream/updates, health: /health, metrics: /metrics)");
+    }
+
+    /** The web server of a gateway: listener from the settings (TLS when a keystore is set) and {@link #routing}. */
+    public static WebServerConfig.Builder server(GatewaySettings settings, Gateway gateway) {
+        WebServerConfig.Builder b = WebServer.builder()
+                .host(settings.host())
+                .port(settings.port())
+                .shutdownGracePeriod(Duration.ofSeconds(2))
+                .routing(r -> routing(r, gateway));
+        if (settings.tlsEnabled()) {
+            b.tls(Tls.builder().sslContext(sslContext(settings)).build());
+        }
+        return b;
+    }
+
+    /** Every route of the gateway; tests build their servers with this. */
+    public static void routing(HttpRouting.Builder routing, Gateway g) {
+        routing.register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
+                .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
+                .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
+                .register("/metrics", new MetricsService(g.metrics()))
+                .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
+    }
+
+    /** {@code application.yaml} (section {@code csr}) under environment variables / system properties of the same names. */
+    static CsrConfig loadConfig() {
+        Config yaml = Config.just(ConfigSources.classpath("application.yaml").optional());
+        Map<String, String> values = new HashMap<>();
+        for (ConfigKey key : ConfigKey.values()) {
+            yaml.get("csr").get(key.name()).asString().ifPresent(v -> values.put(key.name(), v));
+        }
+        return CsrConfig.of(values).with(overridesFromEnvironment());
+    }
+
+    private static Map<String, String> overridesFromEnvironment() {
+        Map<String, String> env = new HashMap<>();
+        for (ConfigKey key : ConfigKey.values()) {
+            String v = System.getProperty(key.name(), System.getenv(key.name()));
+            if (v != null) {
+                env.put(key.name(), v);
+            }
+        }
+        return env;
+    }
+
+    static SSLContext sslContext(GatewaySettings settings) {
+        Path path = Path.of(settings.tlsKeystore());
+        char[] password = settings.tlsKeystorePassword().toCharArray();
+        try (InputStream in = Files.newInputStream(path)) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(in, password);
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, password);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return ctx;
+        } catch (Exception e) {
+            throw new IllegalArgumentException("GATEWAY_TLS_KEYSTORE=" + path + " cannot be used as a PKCS12 keystore with GATEWAY_TLS_KEYSTORE_PASSWORD: "
+                    + e.getMessage() + " (create one with: keytool -genkeypair -keyalg RSA -storetype PKCS12 -keystore gateway.p12 ...)", e);
+        }
+    }
+}

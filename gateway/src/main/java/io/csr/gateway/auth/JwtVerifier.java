@@ -1,0 +1,129 @@
+package io.csr.gateway.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.csr.gateway.http.ApiError;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Verifies HS256 JWTs (secret {@code JWT_SECRET}) taken from {@code Authorization: Bearer} or the {@code access_token}
+ * query parameter (EventSource cannot set headers). Claims: {@code sub}, {@code exp} (required), {@code companies}
+ * (array) or {@code company_id}, {@code roles} (array; {@code admin} is recognised). Every failure is a 401
+ * {@link ApiError} naming the reason.
+ */
+public final class JwtVerifier {
+    private static final Pattern COMPANY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private final MACVerifier verifier;
+    private final Clock clock;
+
+    public JwtVerifier(String secret, Clock clock) {
+        try {
+            this.verifier = new MACVerifier(secret.getBytes(StandardCharsets.UTF_8));
+        } catch (JOSEException e) {
+            throw new IllegalArgumentException("JWT_SECRET is not usable for HS256: " + e.getMessage(), e);
+        }
+        this.clock = clock;
+    }
+
+    /** The principal of the request's token; 401 when missing or invalid. */
+    public Principal authenticate(ServerRequest req) {
+        return verify(tokenOf(req).orElseThrow(() -> unauthorized("token_missing",
+                "no token: send 'Authorization: Bearer <JWT>' or the access_token query parameter (mint one with bin/csr token --company <id>)")));
+    }
+
+    static Optional<String> tokenOf(ServerRequest req) {
+        Optional<String> header = req.headers().first(HeaderNames.AUTHORIZATION);
+        if (header.isPresent()) {
+            String h = header.get().trim();
+            if (h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                return Optional.of(h.substring(7).trim());
+            }
+            throw unauthorized("token_invalid", "the Authorization header must be 'Bearer <JWT>'");
+        }
+        return req.query().first("access_token").asOptional();
+    }
+
+    public Principal verify(String token) {
+        SignedJWT jwt;
+        JWTClaimsSet claims;
+        try {
+            jwt = SignedJWT.parse(token);
+            claims = jwt.getJWTClaimsSet();
+        } catch (ParseException e) {
+            throw unauthorized("token_invalid", "the token is not a JWT: " + e.getMessage());
+        }
+        if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())) {
+            throw unauthorized("token_invalid", "the token is signed with " + jwt.getHeader().getAlgorithm() + "; only HS256 is accepted");
+        }
+        try {
+            if (!jwt.verify(verifier)) {
+                throw unauthorized("token_invalid", "the token signature does not match JWT_SECRET");
+            }
+        } catch (JOSEException e) {
+            throw unauthorized("token_invalid", "the token signature cannot be checked: " + e.getMessage());
+        }
+        if (claims.getExpirationTime() == null) {
+            throw unauthorized("token_invalid", "the token has no exp claim");
+        }
+        Instant exp = claims.getExpirationTime().toInstant();
+        if (!exp.isAfter(clock.instant())) {
+            throw unauthorized("token_expired", "the token expired at " + exp + "; get a fresh one and reconnect");
+        }
+        if (claims.getSubject() == null || claims.getSubject().isBlank()) {
+            throw unauthorized("token_invalid", "the token has no sub claim");
+        }
+        Set<String> companies = new LinkedHashSet<>();
+        try {
+            List<String> list = claims.getStringListClaim("companies");
+            if (list != null) {
+                companies.addAll(list);
+            }
+            String one = claims.getStringClaim("company_id");
+            if (one != null) {
+                companies.add(one);
+            }
+        } catch (ParseException e) {
+            throw unauthorized("token_invalid", "claims companies/company_id must be a string array / a string: " + e.getMessage());
+        }
+        for (String c : companies) {
+            if (!COMPANY_ID.matcher(c).matches()) {
+                throw unauthorized("token_invalid", "company '" + c + "' in the token does not match [A-Za-z0-9_-]{1,64}");
+            }
+        }
+        boolean admin = rolesOf(claims).contains("admin");
+        if (companies.isEmpty() && !admin) {
+            throw unauthorized("token_invalid", "the token grants no company (claims companies or company_id)");
+        }
+        return new Principal(claims.getSubject(), companies, admin, exp);
+    }
+
+    private static Collection<String> rolesOf(JWTClaimsSet claims) {
+        Object roles = claims.getClaim("roles");
+        if (roles instanceof Collection<?> c) {
+            return c.stream().map(String::valueOf).toList();
+        }
+        if (roles instanceof String s) {
+            return List.of(s.split("[ ,]+"));
+        }
+        return List.of();
+    }
+
+    private static ApiError unauthorized(String code, String message) {
+        return new ApiError(401, code, message);
+    }
+}

@@ -1,0 +1,154 @@
+package io.csr.gateway.stream;
+
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Writes one SSE connection, on the request's own (virtual) thread, after every status decision was made:
+ * {@code retry}, then either the replay after the client's id or a {@code reset}, then live events from the
+ * subscriber's buffer, deduplicated by id at the hand-over. Flushes whenever the buffer is drained, so every event
+ * leaves the server as soon as it is written. Ends at token expiry, idle timeout, eviction, shutdown or a failed write.
+ */
+final class SseSession {
+    static final int REPLAY_PAGE = 500;
+    private static final int MAX_UNFLUSHED = 64;
+
+    private final StreamHub hub;
+    private final StreamMetrics metrics;
+    private final Subscriber sub;
+    private final String companyId;
+    private final StreamHub.ResumeCheck resume;
+    private final Instant tokenExpiry;
+    private final Duration heartbeat;
+    private final Duration idleTimeout;
+    private final Clock clock;
+    private StreamEntryID lastSent;
+    private final long[] unflushedXadd = new long[MAX_UNFLUSHED];
+    private int unflushed;
+
+    SseSession(StreamHub hub, StreamMetrics metrics, Subscriber sub, StreamHub.ResumeCheck resume, Instant tokenExpiry,
+               Duration heartbeat, Duration idleTimeout, Clock clock) {
+        this.hub = hub;
+        this.metrics = metrics;
+        this.sub = sub;
+        this.companyId = sub.companyId();
+        this.resume = resume;
+        this.tokenExpiry = tokenExpiry;
+        this.heartbeat = heartbeat;
+        this.idleTimeout = idleTimeout;
+        this.clock = clock;
+    }
+
+    /** Returns why the stream ended. IOExceptions (client gone) end it too and propagate. */
+    String run(OutputStream out) throws IOException, InterruptedException {
+        out.write(SseFrames.RETRY);
+        if (resume == null) {
+            sub.finishReplay();
+        } else if (!resume.replay()) {
+            out.write(SseFrames.reset(resume.resetReason(), resume.resetDetail()));
+            metrics.reset(companyId);
+            sub.finishReplay();
+        } else {
+            metrics.replay(companyId);
+            lastSent = resume.from();
+            replay(out);
+        }
+        out.flush();
+        return live(out);
+    }
+
+    private void replay(OutputStream out) throws IOException {
+        do {
+            List<StreamEntry> page;
+            do {
+                page = hub.rangeAfter(companyId, lastSent, REPLAY_PAGE);
+                for (StreamEntry e : page) {
+                    lastSent = e.getID();
+                    Update u = SseFrames.toUpdate(companyId, e);
+                    if (u != null) {
+                        out.write(u.frame());
+                        metrics.delivered(companyId, u.id().toString(), true);
+                    }
+                }
+                if (!page.isEmpty()) {
+                    out.flush();
+                }
+            } while (page.size() == REPLAY_PAGE);
+        } while (!sub.finishReplay());
+    }
+
+    private String live(OutputStream out) throws IOException, InterruptedException {
+        long now = clock.millis();
+        long nextHeartbeat = now + heartbeat.toMillis();
+        long lastEventAt = now;
+        long expiry = tokenExpiry.toEpochMilli();
+        while (true) {
+            now = clock.millis();
+            if (now >= expiry) {
+                out.write(SseFrames.close("token_expired"));
+                out.flush();
+                return "token_expired";
+            }
+            if (now - lastEventAt >= idleTimeout.toMillis()) {
+                out.write(SseFrames.close("idle_timeout"));
+                out.flush();
+                return "idle_timeout";
+            }
+            if (now >= nextHeartbeat) {
+                out.write(SseFrames.HEARTBEAT);
+                out.flush();
+                nextHeartbeat = now + heartbeat.toMillis();
+                continue;
+            }
+            long wait = Math.min(nextHeartbeat, Math.min(expiry, lastEventAt + idleTimeout.toMillis())) - now;
+            Subscriber.Item item = sub.poll(TimeUnit.MILLISECONDS.toNanos(Math.max(1, wait)));
+            if (item == null) {
+                continue;
+            }
+            switch (item) {
+                case Update u -> {
+                    if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
+                        continue;
+                    }
+                    out.write(u.frame());
+                    lastSent = u.id();
+                    lastEventAt = clock.millis();
+                    metrics.delivered(companyId, u.id().toString(), false);
+                    unflushedXadd[unflushed++] = u.xaddMillis();
+                    if (unflushed == MAX_UNFLUSHED || sub.isEmpty()) {
+                        flush(out);
+                    }
+                }
+                case Subscriber.Reset r -> {
+                    out.write(SseFrames.reset(r.reason(), r.detail()));
+                    lastSent = null;
+                    flush(out);
+                }
+                case Subscriber.Closed c -> {
+                    if (!"slow_consumer".equals(c.reason())) {
+                        out.write(SseFrames.close(c.reason()));
+                        flush(out);
+                    }
+                    return c.reason();
+                }
+            }
+        }
+    }
+
+    private void flush(OutputStream out) throws IOException {
+        out.flush();
+        long now = clock.millis();
+        for (int i = 0; i < unflushed; i++) {
+            metrics.latency().observe(now - unflushedXadd[i]);
+        }
+        unflushed = 0;
+    }
+}

@@ -1,0 +1,132 @@
+package io.csr.gateway.stream;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Counters of the streaming side, per company and per node; rendered as Prometheus text by {@link #renderPrometheus}. */
+public final class StreamMetrics {
+    /** Counters of one company on this node. */
+    public static final class CompanyStats {
+        final String companyId;
+        final AtomicLong connections = new AtomicLong();
+        final AtomicLong connectionsTotal = new AtomicLong();
+        final AtomicLong eventsDelivered = new AtomicLong();
+        final AtomicLong replays = new AtomicLong();
+        final AtomicLong replayedEvents = new AtomicLong();
+        final AtomicLong resets = new AtomicLong();
+        final AtomicLong evictions = new AtomicLong();
+        volatile String lastEventId = "";
+
+        CompanyStats(String companyId) {
+            this.companyId = companyId;
+        }
+
+        public Map<String, Object> toMap() {
+            return Map.of("companyId", companyId, "connections", connections.get(), "connectionsTotal", connectionsTotal.get(),
+                    "eventsDelivered", eventsDelivered.get(), "replays", replays.get(), "replayedEvents", replayedEvents.get(),
+                    "resets", resets.get(), "evictions", evictions.get(), "lastEventId", lastEventId);
+        }
+    }
+
+    private final Map<String, CompanyStats> companies = new ConcurrentHashMap<>();
+    private final AtomicLong rejected429 = new AtomicLong();
+    private final AtomicLong rejected503 = new AtomicLong();
+    private final AtomicLong redisErrors = new AtomicLong();
+    private final AtomicLong entriesRead = new AtomicLong();
+    private final LatencyHistogram latency = new LatencyHistogram();
+
+    public CompanyStats company(String companyId) {
+        return companies.computeIfAbsent(companyId, CompanyStats::new);
+    }
+
+    public Collection<CompanyStats> companies() {
+        return companies.values();
+    }
+
+    public void connectionOpened(String companyId) {
+        CompanyStats s = company(companyId);
+        s.connections.incrementAndGet();
+        s.connectionsTotal.incrementAndGet();
+    }
+
+    public void connectionClosed(String companyId) {
+        company(companyId).connections.decrementAndGet();
+    }
+
+    /** One event written; live events' XADD→flush latency goes to {@link #latency()} separately, after the flush. */
+    public void delivered(String companyId, String id, boolean replayed) {
+        CompanyStats s = company(companyId);
+        s.eventsDelivered.incrementAndGet();
+        s.lastEventId = id;
+        if (replayed) {
+            s.replayedEvents.incrementAndGet();
+        }
+    }
+
+    public void replay(String companyId) {
+        company(companyId).replays.incrementAndGet();
+    }
+
+    public void reset(String companyId) {
+        company(companyId).resets.incrementAndGet();
+    }
+
+    public void eviction(String companyId) {
+        company(companyId).evictions.incrementAndGet();
+    }
+
+    public void rejected(int status) {
+        (status == 429 ? rejected429 : rejected503).incrementAndGet();
+    }
+
+    public void redisError() {
+        redisErrors.incrementAndGet();
+    }
+
+    public void entriesRead(int n) {
+        entriesRead.addAndGet(n);
+    }
+
+    public LatencyHistogram latency() {
+        return latency;
+    }
+
+    public long totalConnections() {
+        return companies.values().stream().mapToLong(c -> c.connections.get()).sum();
+    }
+
+    public long total(java.util.function.Function<CompanyStats, AtomicLong> f) {
+        return companies.values().stream().mapToLong(c -> f.apply(c).get()).sum();
+    }
+
+    public void renderPrometheus(StringBuilder out) {
+        gauge(out, "csr_stream_connections", "Open SSE connections on this node.", totalConnections());
+        out.append("# HELP csr_stream_company_connections Open SSE connections per company.\n# TYPE csr_stream_company_connections gauge\n");
+        companies.values().forEach(c -> out.append("csr_stream_company_connections{company=\"").append(c.companyId).append("\"} ")
+                .append(c.connections.get()).append('\n'));
+        counter(out, "csr_stream_connections_total", "SSE connections accepted.", total(c -> c.connectionsTotal));
+        counter(out, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", total(c -> c.eventsDelivered));
+        counter(out, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", total(c -> c.replays));
+        counter(out, "csr_stream_replayed_events_total", "Events written by replays.", total(c -> c.replayedEvents));
+        counter(out, "csr_stream_resets_total", "reset frames sent (id expired, unknown or malformed; stream history lost).", total(c -> c.resets));
+        counter(out, "csr_stream_evictions_total", "Slow consumers evicted after their buffer overflowed.", total(c -> c.evictions));
+        out.append("# HELP csr_stream_rejected_total Connections refused over a limit, by status.\n# TYPE csr_stream_rejected_total counter\n");
+        out.append("csr_stream_rejected_total{status=\"429\"} ").append(rejected429.get()).append('\n');
+        out.append("csr_stream_rejected_total{status=\"503\"} ").append(rejected503.get()).append('\n');
+        counter(out, "csr_stream_redis_errors_total", "Redis reader errors (each followed by a reconnect with backoff).", redisErrors.get());
+        counter(out, "csr_stream_entries_read_total", "Stream entries read from Redis by the tail readers.", entriesRead.get());
+        latency.render(out, "csr_stream_delivery_latency_seconds", "XADD (ms part of the Redis id) to write+flush on the SSE socket, live events.");
+    }
+
+    private static void gauge(StringBuilder out, String name, String help, long v) {
+        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n")
+                .append(name).append(' ').append(v).append('\n');
+    }
+
+    private static void counter(StringBuilder out, String name, String help, long v) {
+        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
+                .append(name).append(' ').append(v).append('\n');
+    }
+}

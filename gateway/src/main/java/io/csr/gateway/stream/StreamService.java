@@ -1,0 +1,189 @@
+package io.csr.gateway.stream;
+
+import io.csr.gateway.GatewaySettings;
+import io.csr.gateway.auth.CompanyScope;
+import io.csr.gateway.auth.JwtVerifier;
+import io.csr.gateway.auth.Principal;
+import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.JsonResponses;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import redis.clients.jedis.exceptions.JedisException;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * {@code /stream}: {@code GET /updates} (Contract 3 SSE), {@code GET /stats} (scoped to the caller's companies;
+ * admin sees all), {@code GET /health} (readers and Redis). Every error status of {@code /updates} — 401, 403, 400,
+ * 501, 429, 503 — is decided before the first byte of the event stream is written.
+ */
+public final class StreamService implements HttpService {
+    private static final Logger LOG = Logger.getLogger(StreamService.class.getName());
+    private static final HeaderName LAST_EVENT_ID = HeaderNames.create("Last-Event-ID");
+
+    private final GatewaySettings settings;
+    private final JwtVerifier jwt;
+    private final StreamHub hub;
+    private final FeatureFlags flags;
+    private final ConnectionLimits limits;
+    private final StreamMetrics metrics;
+    private final Clock clock;
+
+    public StreamService(GatewaySettings settings, JwtVerifier jwt, StreamHub hub, FeatureFlags flags, ConnectionLimits limits,
+                         StreamMetrics metrics, Clock clock) {
+        this.settings = settings;
+        this.jwt = jwt;
+        this.hub = hub;
+        this.flags = flags;
+        this.limits = limits;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/updates", this::updates)
+                .get("/stats", this::stats)
+                .get("/health", this::health);
+    }
+
+    private void updates(ServerRequest req, ServerResponse res) {
+        String companyId;
+        Principal principal;
+        try {
+            if (!settings.streamingEnabled()) {
+                throw new ApiError(501, "streaming_disabled", "live streaming is switched off on this gateway (STREAMING_ENABLED=false); use /stream/snapshot");
+            }
+            principal = jwt.authenticate(req);
+            companyId = CompanyScope.resolve(principal, req);
+            if (!flags.streamingEnabled(companyId)) {
+                throw new ApiError(501, "streaming_disabled", "live streaming is switched off for company " + companyId
+                        + " (feature_flags: flag 'streaming' disabled); use /stream/snapshot");
+            }
+            limits.acquire(companyId);
+        } catch (ApiError e) {
+            if (e.status() == 429 || e.status() == 503) {
+                metrics.rejected(e.status());
+            }
+            e.send(res);
+            return;
+        }
+        try {
+            stream(req, res, principal, companyId);
+        } finally {
+            limits.release(companyId);
+        }
+    }
+
+    private void stream(ServerRequest req, ServerResponse res, Principal principal, String companyId) {
+        Subscriber sub;
+        StreamHub.ResumeCheck resume;
+        try {
+            sub = hub.subscribe(companyId, settings.bufferEvents());
+        } catch (JedisException e) {
+            redisDown(res, e);
+            return;
+        }
+        metrics.connectionOpened(companyId);
+        String why = "error";
+        try {
+            Optional<String> lastEventId = req.headers().first(LAST_EVENT_ID)
+                    .or(() -> req.query().first("lastEventId").asOptional())
+                    .filter(s -> !s.isEmpty());
+            try {
+                resume = lastEventId.isPresent() ? hub.checkResume(companyId, lastEventId.get()) : null;
+            } catch (JedisException e) {
+                redisDown(res, e);
+                return;
+            }
+            res.status(Status.OK_200);
+            res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+            res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+            res.header("X-Accel-Buffering", "no");
+            OutputStream out = res.outputStream();
+            SseSession session = new SseSession(hub, metrics, sub, resume, principal.expiresAt(), settings.heartbeat(),
+                    settings.idleTimeout(), clock);
+            try {
+                why = session.run(out);
+                out.close();
+            } catch (IOException | UncheckedIOException e) {
+                why = "client_gone";
+            } catch (JedisException e) {
+                why = "redis_error";
+                LOG.warning("replay for " + companyId + " failed on Redis: " + e.getMessage() + "; ending the stream, the client resumes by id");
+            } catch (InterruptedException e) {
+                why = Optional.ofNullable(sub.closedReason()).map(Subscriber.Closed::reason).orElse("interrupted");
+            }
+        } finally {
+            sub.writerDone();
+            hub.unsubscribe(sub);
+            metrics.connectionClosed(companyId);
+            LOG.log(Level.FINE, () -> "stream of " + companyId + " for " + principal.subject() + " ended");
+        }
+        if ("slow_consumer".equals(why)) {
+            LOG.fine(() -> "evicted a slow SSE client of " + companyId + " (buffer of " + settings.bufferEvents() + " events overflowed)");
+        }
+    }
+
+    private void redisDown(ServerResponse res, JedisException e) {
+        LOG.warning("Redis unavailable for a new stream: " + e.getMessage());
+        metrics.rejected(503);
+        new ApiError(503, "redis_unavailable", "the update stream store (Redis) cannot be reached: " + e.getMessage()
+                + "; retry after " + settings.retryAfterSeconds() + " s", settings.retryAfterSeconds()).send(res);
+    }
+
+    private void stats(ServerRequest req, ServerResponse res) {
+        Principal p;
+        try {
+            p = jwt.authenticate(req);
+        } catch (ApiError e) {
+            e.send(res);
+            return;
+        }
+        List<Map<String, Object>> companies = new ArrayList<>();
+        metrics.companies().stream()
+                .filter(c -> p.admin() || p.grants(c.companyId))
+                .sorted(Comparator.comparing(c -> c.companyId))
+                .forEach(c -> companies.add(c.toMap()));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("scope", p.admin() ? "all" : "companies");
+        body.put("companies", companies);
+        if (p.admin()) {
+            body.put("connections", metrics.totalConnections());
+            body.put("maxConnections", settings.maxConnections());
+            body.put("maxConnectionsPerCompany", settings.maxConnectionsPerCompany());
+            body.put("deliveryLatencyMs", Map.of("count", metrics.latency().count(),
+                    "p50UpperBound", metrics.latency().quantileUpperBoundMs(0.5),
+                    "p99UpperBound", metrics.latency().quantileUpperBoundMs(0.99)));
+            body.put("readers", hub.readerStates());
+        }
+        JsonResponses.send(res, body);
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        boolean ok = hub.readersHealthy();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", ok ? "UP" : "DOWN");
+        body.put("streamingEnabled", settings.streamingEnabled());
+        body.put("connections", metrics.totalConnections());
+        body.put("readers", hub.readerStates());
+        res.status(ok ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
+        JsonResponses.send(res, body);
+    }
+}

@@ -1,0 +1,201 @@
+package io.csr.gateway.stream;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One SSE connection's bounded buffer between the Redis tail readers (producers) and the connection's own writer
+ * thread (consumer). While the connection replays history, an overflow only drops the buffer and asks the writer
+ * to catch up again from Redis; once live, an overflow evicts the connection (its writer thread is interrupted,
+ * which also unblocks a write stuck on a client that stopped reading). The client then resumes by id.
+ */
+public final class Subscriber {
+    /** What the writer takes from the buffer. */
+    public sealed interface Item permits Update, Reset, Closed {
+    }
+
+    /** History of the company's stream was lost (stream deleted, Redis restarted without it): tell the client. */
+    public record Reset(String reason, String detail) implements Item {
+    }
+
+    /** The connection must end; {@code reason} is e.g. {@code slow_consumer} or {@code shutdown}. */
+    public record Closed(String reason) implements Item {
+    }
+
+    private final String companyId;
+    private final int capacity;
+    private final Thread writer;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition notEmpty = lock.newCondition();
+    private final ArrayDeque<Item> queue = new ArrayDeque<>(4);
+    private boolean replaying = true;
+    private boolean overflowed;
+    private Closed closed;
+    private boolean writerDone;
+
+    public Subscriber(String companyId, int capacity, Thread writer) {
+        this.companyId = companyId;
+        this.capacity = capacity;
+        this.writer = writer;
+    }
+
+    public String companyId() {
+        return companyId;
+    }
+
+    /**
+     * Called by a reader. Returns false when this offer evicted the subscriber (buffer full while live).
+     */
+    public boolean offer(Update update) {
+        lock.lock();
+        try {
+            if (closed != null) {
+                return true;
+            }
+            if (queue.size() >= capacity) {
+                if (replaying) {
+                    overflowed = true;
+                    queue.clear();
+                    return true;
+                }
+                closeLocked(new Closed("slow_consumer"), true);
+                return false;
+            }
+            queue.addLast(update);
+            notEmpty.signal();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** History was lost: queued events are dropped and the reset goes first. */
+    public void offerReset(Reset reset) {
+        lock.lock();
+        try {
+            if (closed != null) {
+                return;
+            }
+            queue.clear();
+            overflowed = false;
+            queue.addLast(reset);
+            notEmpty.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends the connection; {@code interrupt} also breaks a write blocked on a socket the client does not read. */
+    public void close(String reason, boolean interrupt) {
+        lock.lock();
+        try {
+            closeLocked(new Closed(reason), interrupt);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeLocked(Closed c, boolean interrupt) {
+        if (closed != null) {
+            return;
+        }
+        closed = c;
+        queue.clear();
+        notEmpty.signal();
+        if (interrupt && !writerDone && writer != null) {
+            writer.interrupt();
+        }
+    }
+
+    /**
+     * Writer side: ends the replay phase unless the buffer overflowed meanwhile. When it did, the buffer is cleared
+     * and false is returned: the writer must read Redis again from its last written id (nothing is lost).
+     */
+    public boolean finishReplay() {
+        lock.lock();
+        try {
+            if (overflowed) {
+                overflowed = false;
+                queue.clear();
+                return false;
+            }
+            replaying = false;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writer side: next item, or null after {@code timeoutNanos}; a {@link Closed} once closed. */
+    public Item poll(long timeoutNanos) throws InterruptedException {
+        lock.lockInterruptibly();
+        try {
+            long left = timeoutNanos;
+            while (closed == null && queue.isEmpty()) {
+                if (left <= 0) {
+                    return null;
+                }
+                left = notEmpty.awaitNanos(left);
+            }
+            if (closed != null) {
+                return closed;
+            }
+            return queue.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writer side: true when nothing is waiting (time to flush). */
+    public boolean isEmpty() {
+        lock.lock();
+        try {
+            return queue.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public Closed closedReason() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writer side, on exit: no interrupt may reach the thread after this (it goes back to serving the connection). */
+    public void writerDone() {
+        lock.lock();
+        try {
+            writerDone = true;
+            if (closed == null) {
+                closed = new Closed("done");
+            }
+        } finally {
+            lock.unlock();
+        }
+        Thread.interrupted();
+    }
+
+    int queued() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean isReplaying() {
+        lock.lock();
+        try {
+            return replaying;
+        } finally {
+            lock.unlock();
+        }
+    }
+}
