@@ -25,6 +25,7 @@ public final class Main {
         COMMANDS.put("migrate", new MigrateCommand());
         COMMANDS.put("config", new ConfigTableCommand());
         COMMANDS.put("sample", new SampleCommand());
+        COMMANDS.put("token", new TokenCommand());
     }
 
     private Main() {
