@@ -1,0 +1,101 @@
+package io.csr.job.pipeline;
+
+import io.csr.job.JobOptions;
+import io.csr.job.aggregate.WindowAggregator;
+import io.csr.job.aggregate.WindowFiring;
+import io.csr.job.dedup.EventDeduplicator;
+import io.csr.job.journey.JourneyTracker;
+import io.csr.job.model.CsrEvent;
+import io.csr.job.model.EventKind;
+import io.csr.job.model.RawMessage;
+import io.csr.job.model.RedisUpdate;
+import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.validate.EventValidator;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+import java.time.Duration;
+
+/**
+ * The job's operator graph between the source and the sinks:
+ * <pre>
+ * raw ─► validate ─┬─► event-time ─► dedup ─┬─► event-rows ───────────────────────► rows (events, metrics_timeseries)
+ *                  │                        ├─► numeric ─► window-aggregate ─┬─► window-rows ─► rows (metric_windows)
+ *                  │                        │                  └ late-events ┼─► rows (late_events)
+ *                  │                        │                                └─► window-updates ─► updates
+ *                  │                        └─► journey ─► journey-flags ───────────────────────► updates
+ *                  └ dead letters ────────────────────────────────────────────────────────────► rows (dead_letters)
+ * </pre>
+ * Every operator has a name and a stable uid (savepoints map state by uid). Timestamps and watermarks come from
+ * {@code occurredAt}, assigned after validation so malformed messages never reach the watermark generator.
+ */
+public final class CsrPipeline {
+    public static final String UID_VALIDATE = "validate";
+    public static final String UID_EVENT_TIME = "event-time";
+    public static final String UID_DEDUP = "dedup";
+    public static final String UID_EVENT_ROWS = "event-rows";
+    public static final String UID_NUMERIC = "numeric-events";
+    public static final String UID_WINDOWS = "window-aggregate";
+    public static final String UID_WINDOW_ROWS = "window-rows";
+    public static final String UID_WINDOW_UPDATES = "window-updates";
+    public static final String UID_JOURNEY = "journey-events";
+    public static final String UID_JOURNEY_FLAGS = "journey-flags";
+
+    /** What the sinks attach to: every ClickHouse row (all five tables) and every Contract 3 update. */
+    public record PipelineOutputs(DataStream<TableRow> rows, DataStream<RedisUpdate> updates) {
+    }
+
+    private CsrPipeline() {
+    }
+
+    public static PipelineOutputs build(DataStream<RawMessage> raw, JobOptions options) {
+        TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
+        TypeInformation<RedisUpdate> updateType = TypeInformation.of(RedisUpdate.class);
+
+        SingleOutputStreamOperator<CsrEvent> valid = raw
+                .process(new EventValidator()).name("validate (Contract 1)").uid(UID_VALIDATE);
+        DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
+
+        DataStream<CsrEvent> timed = valid
+                .assignTimestampsAndWatermarks(WatermarkStrategy
+                        .<CsrEvent>forBoundedOutOfOrderness(Duration.ofMillis(options.outOfOrdernessMs))
+                        .withTimestampAssigner((event, previous) -> event.occurredAtMs)
+                        .withIdleness(Duration.ofMillis(options.idlenessMs)))
+                .name("event time (occurredAt)").uid(UID_EVENT_TIME);
+
+        DataStream<CsrEvent> unique = timed
+                .keyBy(EventDeduplicator::key, Types.STRING)
+                .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs)))
+                .name("dedup eventId").uid(UID_DEDUP);
+
+        DataStream<TableRow> eventRows = unique
+                .flatMap(new EventRows()).returns(rowType)
+                .name("events + metrics_timeseries rows").uid(UID_EVENT_ROWS);
+
+        SingleOutputStreamOperator<WindowFiring> firings = unique
+                .filter(CsrEvent::isNumeric).name("numeric events").uid(UID_NUMERIC)
+                .keyBy(WindowAggregator::key, Types.STRING)
+                .process(new WindowAggregator(options.updateIntervalMs, options.allowedLatenessMs))
+                .name("windows 1m/1h/1d").uid(UID_WINDOWS);
+        DataStream<TableRow> lateRows = firings.getSideOutput(WindowAggregator.LATE_EVENTS);
+        DataStream<TableRow> windowRows = firings
+                .map(WindowFiring::toTableRow).returns(rowType)
+                .name("metric_windows rows").uid(UID_WINDOW_ROWS);
+        DataStream<RedisUpdate> windowUpdates = firings
+                .map(WindowFiring::toRedisUpdate).returns(updateType)
+                .name("window updates").uid(UID_WINDOW_UPDATES);
+
+        DataStream<RedisUpdate> journeyUpdates = unique
+                .filter(event -> event.kind == EventKind.JOURNEY).name("journey events").uid(UID_JOURNEY)
+                .keyBy(JourneyTracker::key, Types.STRING)
+                .process(new JourneyTracker()).returns(updateType)
+                .name("journey flag counts").uid(UID_JOURNEY_FLAGS);
+
+        return new PipelineOutputs(
+                eventRows.union(windowRows, deadLetters, lateRows),
+                windowUpdates.union(journeyUpdates));
+    }
+}

@@ -1,0 +1,140 @@
+package io.csr.job.redis;
+
+import io.csr.common.contract.RedisStreams;
+import io.csr.job.model.RedisUpdate;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.params.XAddParams;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Buffers updates and pipelines them to Redis as one batch when the batch is full, when {@code flushIntervalMs} has
+ * passed since the first buffered update (a processing-time timer, run in the task's mailbox thread like write()),
+ * and on flush() (checkpoint, end of input). A failed batch is retried on a fresh connection with doubling backoff;
+ * after the last attempt the writer throws, the job fails and restarts from its checkpoint (replayed updates are
+ * harmless: absolute values with versions).
+ */
+final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisUpdateWriter.class);
+
+    private final RedisUpdateSink config;
+    private final ProcessingTimeService time;
+    private final String clientName;
+    private final List<RedisUpdate> buffer = new ArrayList<>();
+    private final Counter published;
+    private final Counter retries;
+    private Jedis jedis;
+    private boolean flushScheduled;
+    private boolean closed;
+
+    RedisUpdateWriter(RedisUpdateSink config, ProcessingTimeService time, MetricGroup metrics, int subtask) {
+        this.config = config;
+        this.time = time;
+        this.clientName = "csr-job-updates-" + config.keyPrefix.replaceAll("[^A-Za-z0-9_-]", "") + "-" + subtask;
+        this.published = metrics.counter("redisUpdatesPublished");
+        this.retries = metrics.counter("redisRetries");
+    }
+
+    @Override
+    public void write(RedisUpdate update, Context context) throws IOException, InterruptedException {
+        buffer.add(update);
+        if (buffer.size() >= config.maxBatchSize) {
+            publish();
+        } else if (!flushScheduled) {
+            flushScheduled = true;
+            time.registerTimer(time.getCurrentProcessingTime() + config.flushIntervalMs, now -> {
+                flushScheduled = false;
+                if (!closed) {
+                    publish();
+                }
+            });
+        }
+    }
+
+    @Override
+    public void flush(boolean endOfInput) throws IOException, InterruptedException {
+        publish();
+    }
+
+    /** Sends the buffer as one pipeline; retries on a new connection; throws once attempts are used up. */
+    void publish() throws IOException, InterruptedException {
+        if (buffer.isEmpty()) {
+            return;
+        }
+        long backoff = config.initialBackoffMs;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                send();
+                published.inc(buffer.size());
+                buffer.clear();
+                return;
+            } catch (JedisException e) {
+                disconnect();
+                if (attempt >= config.maxAttempts) {
+                    throw new IOException("publishing " + buffer.size() + " live updates to Redis at "
+                            + RedisUpdateSinkBuilder.redacted(config.redisUrl) + " failed " + attempt
+                            + " times (last: " + e.getMessage() + "); check that Redis is up and REDIS_URL is right — "
+                            + "the job restarts from its last checkpoint and publishes again", e);
+                }
+                retries.inc();
+                LOG.warn("Redis publish attempt {}/{} failed ({}); reconnecting in {} ms",
+                        attempt, config.maxAttempts, e.getMessage(), backoff);
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000L);
+            }
+        }
+    }
+
+    private void send() {
+        if (jedis == null) {
+            jedis = new Jedis(URI.create(config.redisUrl), DefaultJedisClientConfig.builder()
+                    .connectionTimeoutMillis(config.timeoutMs)
+                    .socketTimeoutMillis(config.timeoutMs)
+                    .clientName(clientName)
+                    .build());
+        }
+        long minId = time.getCurrentProcessingTime() - config.retention.toMillis();
+        XAddParams params = XAddParams.xAddParams().minId(Long.toString(Math.max(0L, minId))).approximateTrimming();
+        Pipeline pipeline = jedis.pipelined();
+        for (RedisUpdate update : buffer) {
+            pipeline.xadd(RedisStreams.updatesKey(config.keyPrefix, update.companyId), params,
+                    Map.of(RedisStreams.FIELD_TYPE, update.type, RedisStreams.FIELD_DATA, update.json));
+        }
+        for (Object reply : pipeline.syncAndReturnAll()) {
+            if (reply instanceof JedisDataException) {
+                throw (JedisDataException) reply;
+            }
+        }
+    }
+
+    private void disconnect() {
+        if (jedis != null) {
+            try {
+                jedis.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing a broken Redis connection failed", e);
+            }
+            jedis = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        disconnect();
+    }
+}
