@@ -1,0 +1,136 @@
+package io.csr.job.retention;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Retention against the real ClickHouse, in a database of its own with every migration applied. */
+class PartitionRetentionITCase {
+    static final Clock NOV_2026 = Clock.fixed(Instant.parse("2026-11-27T01:00:00Z"), ZoneOffset.UTC);
+    static final String CURRENT = "2026-11-20 10:00:00";
+    static final String OLD = "2024-01-15 10:00:00";          // older than 13 months
+    static final String SEVEN_MONTHS_AGO = "2026-04-10 10:00:00"; // kept for data (13), dropped for dead letters (6)
+    static final RetentionOptions THIRTEEN_AND_SIX = new RetentionOptions(13, 6, Duration.ofHours(1));
+
+    ClickHouseTestDatabase db;
+    ClickHouseAccess ch;
+
+    @BeforeEach
+    void createDatabase() {
+        db = new ClickHouseTestDatabase("retention");
+        ch = db.access();
+    }
+
+    @AfterEach
+    void dropDatabase() {
+        db.close();
+    }
+
+    static Map<String, Object> row(Object... keyValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return m;
+    }
+
+    void insertAt(String time, String id) {
+        ch.insertRows("events", List.of(row("event_id", id, "event_type", "metric", "company_id", "acme", "occurred_at", time)));
+        ch.insertRows("metrics_timeseries", List.of(row("company_id", "acme", "metric", "sroi", "ts", time, "value", 1.5, "event_id", id)));
+        ch.insertRows("metric_windows", List.of(row("company_id", "acme", "metric", "sroi", "window_size", "1h", "window_start", time, "count", 1, "version", 1)));
+        ch.insertRows("dead_letters", List.of(row("received_at", time, "stream", "CSR_EVENTS", "stream_seq", 1, "error", "bad", "payload", "{")));
+        ch.insertRows("late_events", List.of(row("company_id", "acme", "metric", "sroi", "event_id", id, "occurred_at", time, "window_size", "1m")));
+        ch.insertRows("sink_commits", List.of(row("sink_id", "s", "writer_id", id, "prepared_at", time, "committed_at", time)));
+    }
+
+    List<String> partitions(String table) {
+        return ch.query("SELECT DISTINCT partition FROM system.parts WHERE database = '" + db.name() + "' AND table = '"
+                + table + "' AND active ORDER BY partition").stream().map(n -> n.get("partition").asText()).toList();
+    }
+
+    @Test
+    void dropsPartitionsOlderThanEachTablesRetentionAndKeepsTheRest() {
+        insertAt(OLD, "old");
+        insertAt(SEVEN_MONTHS_AGO, "mid");
+        insertAt(CURRENT, "new");
+        assertThat(partitions("hourly_metrics")).as("rollups fed by the materialized view").containsExactly("202401", "202604", "202611");
+        assertThat(partitions("daily_event_counts")).containsExactly("202401", "202604", "202611");
+
+        PartitionRetention.Report report = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
+
+        for (String table : List.of("events", "metrics_timeseries", "metric_windows", "hourly_metrics", "daily_event_counts", "sink_commits")) {
+            assertThat(partitions(table)).as(table).containsExactly("202604", "202611");
+        }
+        for (String table : List.of("dead_letters", "late_events")) {
+            assertThat(partitions(table)).as(table).containsExactly("202611");
+        }
+        assertThat(ch.queryLong("SELECT count() AS c FROM events FINAL")).isEqualTo(2);
+        assertThat(ch.queryLong("SELECT count() AS c FROM events FINAL WHERE event_id = 'new'")).isEqualTo(1);
+        assertThat(report.failures()).isEmpty();
+        assertThat(report.dropped()).hasSize(10)
+                .contains(new PartitionRetention.DroppedPartition("events", "202401", 1, report.dropped().stream()
+                        .filter(d -> d.table().equals("events")).findFirst().orElseThrow().bytes()))
+                .anySatisfy(d -> assertThat(d).extracting("table", "partition").containsExactly("dead_letters", "202604"));
+        assertThat(report.rowsDropped()).isEqualTo(10);
+
+        PartitionRetention.Report again = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
+        assertThat(again.dropped()).as("a second run has nothing left to drop").isEmpty();
+    }
+
+    @Test
+    void aMissingTableIsSkippedAndAPartitionThatIsNotAMonthIsLeftAlone() {
+        insertAt(OLD, "old");
+        ch.execute("DROP TABLE dead_letters");
+        ch.execute("DROP TABLE late_events");
+        ch.execute("CREATE TABLE late_events (event_id String, occurred_at DateTime('UTC')) ENGINE = MergeTree "
+                + "PARTITION BY event_id ORDER BY event_id");
+        ch.insertRows("late_events", List.of(row("event_id", "old", "occurred_at", OLD)));
+
+        PartitionRetention.Report report = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
+
+        assertThat(report.failures()).isEmpty();
+        assertThat(partitions("late_events")).containsExactly("old");
+        assertThat(partitions("events")).as("the other tables were still processed").isEmpty();
+        assertThat(report.dropped()).extracting(PartitionRetention.DroppedPartition::table)
+                .containsExactlyInAnyOrder("events", "metrics_timeseries", "metric_windows", "hourly_metrics",
+                        "daily_event_counts", "sink_commits");
+    }
+
+    @Test
+    void theScheduleRunsAtOnceOnTheCallersExecutor() {
+        insertAt(OLD, "old");
+        insertAt(CURRENT, "new");
+        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
+        try {
+            new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).schedule(executor);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(partitions("late_events")).containsExactly("202611"));
+            assertThat(partitions("events")).containsExactly("202611");
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void theCurrentMonthIsAlwaysKept() {
+        insertAt(CURRENT, "new");
+        PartitionRetention.Report report = new PartitionRetention(ch, new RetentionOptions(1, 1, Duration.ZERO), NOV_2026).runOnce();
+        assertThat(report.dropped()).isEmpty();
+        assertThat(partitions("events")).containsExactly("202611");
+    }
+}
