@@ -1,0 +1,185 @@
+package io.csr.job.redis;
+
+import io.csr.common.contract.RedisStreams;
+import io.csr.job.model.RedisUpdate;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.params.XAddParams;
+import redis.clients.jedis.resps.ScanResult;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Against the real Redis on 127.0.0.1:6379; every test writes under its own key prefix and deletes it afterwards. */
+class RedisUpdateSinkITCase {
+    private static final String REDIS_URL = "redis://127.0.0.1:6379";
+    private static final long FLUSH_INTERVAL_MS = 5;
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private String prefix;
+    private Jedis redis;
+    private TestProcessingTimeService time;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        prefix = "it_" + UUID.randomUUID().toString().substring(0, 8) + ":";
+        redis = new Jedis("127.0.0.1", 6379);
+        time = new TestProcessingTimeService();
+        time.setCurrentTime(System.currentTimeMillis());
+    }
+
+    @AfterEach
+    void tearDown() {
+        String cursor = ScanParams.SCAN_POINTER_START;
+        do {
+            ScanResult<String> page = redis.scan(cursor, new ScanParams().match(prefix + "*").count(1000));
+            page.getResult().forEach(redis::del);
+            cursor = page.getCursor();
+        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        redis.close();
+    }
+
+    private RedisUpdateSinkBuilder sink() {
+        return RedisUpdateSink.builder().redisUrl(REDIS_URL).keyPrefix(prefix).flushIntervalMs(FLUSH_INTERVAL_MS)
+                .initialBackoffMs(1);
+    }
+
+    private RedisUpdateWriter writer(RedisUpdateSink sink) {
+        return new RedisUpdateWriter(sink, time, new UnregisteredMetricsGroup(), 0);
+    }
+
+    private static RedisUpdate update(String company, String type, int n) {
+        return new RedisUpdate(company, type, "{\"companyId\":\"" + company + "\",\"n\":" + n + "}");
+    }
+
+    private List<StreamEntry> entries(String company) {
+        return redis.xrange(RedisStreams.updatesKey(prefix, company), (StreamEntryID) null, (StreamEntryID) null);
+    }
+
+    private static List<String> data(List<StreamEntry> entries) {
+        List<String> out = new ArrayList<>();
+        for (StreamEntry e : entries) {
+            out.add(e.getFields().get(RedisStreams.FIELD_TYPE) + " " + e.getFields().get(RedisStreams.FIELD_DATA));
+        }
+        return out;
+    }
+
+    @Test
+    void bufferedUpdatesArePublishedByTheFlushTimerWithoutACheckpoint() throws Exception {
+        try (RedisUpdateWriter writer = writer(sink().build())) {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.write(update("globex", "sroi_updated", 2), null);
+            writer.write(update("acme", "journey_flag_updated", 3), null);
+            assertThat(entries("acme")).as("still buffered").isEmpty();
+
+            time.setCurrentTime(time.getCurrentProcessingTime() + FLUSH_INTERVAL_MS);
+
+            assertThat(data(entries("acme"))).containsExactly(
+                    "metric_updated {\"companyId\":\"acme\",\"n\":1}",
+                    "journey_flag_updated {\"companyId\":\"acme\",\"n\":3}");
+            assertThat(data(entries("globex"))).containsExactly("sroi_updated {\"companyId\":\"globex\",\"n\":2}");
+        }
+    }
+
+    @Test
+    void aFullBatchIsPublishedAtOnce() throws Exception {
+        try (RedisUpdateWriter writer = writer(sink().maxBatchSize(2).build())) {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.write(update("acme", "metric_updated", 2), null);
+            assertThat(entries("acme")).hasSize(2);
+        }
+    }
+
+    @Test
+    void entriesOlderThanTheRetentionAreTrimmed() throws Exception {
+        String key = RedisStreams.updatesKey(prefix, "acme");
+        for (int i = 0; i < 300; i++) {
+            redis.xadd(key, XAddParams.xAddParams().id(1_000L, i), Map.of("type", "old", "data", "{}"));
+        }
+        try (RedisUpdateWriter writer = writer(sink().build())) {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+        }
+        List<StreamEntry> left = entries("acme");
+        // MINID ~ trims whole stream nodes (100 entries by default), so a few old entries may remain.
+        assertThat(left.size()).isLessThan(150);
+        assertThat(data(left)).last().isEqualTo("metric_updated {\"companyId\":\"acme\",\"n\":1}");
+    }
+
+    @Test
+    void reconnectsWhenTheConnectionIsKilled() throws Exception {
+        try (RedisUpdateWriter writer = writer(sink().build())) {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+            String name = "csr-job-updates-" + prefix.replace(":", "") + "-0";
+            String killed = clientId(name);
+            redis.sendCommand(Protocol.Command.CLIENT, "KILL", "ID", killed);
+
+            writer.write(update("acme", "metric_updated", 2), null);
+            writer.flush(false);
+            assertThat(clientId(name)).as("a new connection").isNotEqualTo(killed);
+        }
+        assertThat(entries("acme")).hasSize(2);
+    }
+
+    @Test
+    void failsTheJobAfterTheLastAttempt() {
+        RedisUpdateWriter writer = writer(sink().redisUrl("redis://127.0.0.1:1").maxAttempts(2).timeoutMs(500).build());
+        assertThatThrownBy(() -> {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+        }).isInstanceOf(IOException.class)
+                .hasMessageContaining("redis://127.0.0.1:1")
+                .hasMessageContaining("failed 2 times");
+        writer.close();
+    }
+
+    @Test
+    void runsAsTheSinkOfAFlinkJob() throws Exception {
+        List<RedisUpdate> updates = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            updates.add(update(i % 2 == 0 ? "acme" : "globex", "metric_updated", i));
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        env.fromData(updates, TypeInformation.of(RedisUpdate.class))
+                .sinkTo(sink().build()).name("redis updates").uid("redis-updates");
+        env.execute("redis-update-sink-itcase");
+
+        assertThat(data(entries("acme"))).hasSize(25).first().isEqualTo("metric_updated {\"companyId\":\"acme\",\"n\":0}");
+        assertThat(data(entries("globex"))).hasSize(25).last().isEqualTo("metric_updated {\"companyId\":\"globex\",\"n\":49}");
+    }
+
+    private String clientId(String name) {
+        String id = null;
+        for (String line : redis.clientList().split("\n")) {
+            if (line.contains(" name=" + name + " ")) {
+                id = line.substring(3, line.indexOf(' '));
+            }
+        }
+        assertThat(id).as("connection named %s", name).isNotNull();
+        return id;
+    }
+}
