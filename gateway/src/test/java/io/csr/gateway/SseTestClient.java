@@ -70,39 +70,45 @@ public final class SseTestClient implements AutoCloseable {
     }
 
     private void readLoop() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-            String id = null;
-            String event = null;
-            StringBuilder data = null;
-            Integer retry = null;
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isEmpty()) {
-                    if (event != null || data != null || retry != null) {
-                        frames.add(new Frame(id, event == null ? (data == null ? null : "message") : event,
-                                data == null ? null : data.toString(), null, retry, System.currentTimeMillis()));
-                    }
-                    id = null;
-                    event = null;
-                    data = null;
-                    retry = null;
-                } else if (line.startsWith(":")) {
-                    frames.add(new Frame(null, null, null, line.substring(1).trim(), null, System.currentTimeMillis()));
-                } else if (line.startsWith("id:")) {
-                    id = line.substring(3).trim();
-                } else if (line.startsWith("event:")) {
-                    event = line.substring(6).trim();
-                } else if (line.startsWith("data:")) {
-                    data = data == null ? new StringBuilder() : data.append('\n');
-                    data.append(line.substring(5).trim());
-                } else if (line.startsWith("retry:")) {
-                    retry = Integer.parseInt(line.substring(6).trim());
-                }
-            }
+        try {
+            parse(body, frames::add);
         } catch (IOException e) {
             // stream ended by the server or by close()
         } finally {
             ended.set(true);
+        }
+    }
+
+    /** Parses SSE frames from {@code in} until it ends, handing each to {@code sink}. */
+    public static void parse(InputStream in, java.util.function.Consumer<Frame> sink) throws IOException {
+        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        String id = null;
+        String event = null;
+        StringBuilder data = null;
+        Integer retry = null;
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.isEmpty()) {
+                if (event != null || data != null || retry != null) {
+                    sink.accept(new Frame(id, event == null ? (data == null ? null : "message") : event,
+                            data == null ? null : data.toString(), null, retry, System.currentTimeMillis()));
+                }
+                id = null;
+                event = null;
+                data = null;
+                retry = null;
+            } else if (line.startsWith(":")) {
+                sink.accept(new Frame(null, null, null, line.substring(1).trim(), null, System.currentTimeMillis()));
+            } else if (line.startsWith("id:")) {
+                id = line.substring(3).trim();
+            } else if (line.startsWith("event:")) {
+                event = line.substring(6).trim();
+            } else if (line.startsWith("data:")) {
+                data = data == null ? new StringBuilder() : data.append('\n');
+                data.append(line.substring(5).trim());
+            } else if (line.startsWith("retry:")) {
+                retry = Integer.parseInt(line.substring(6).trim());
+            }
         }
     }
 

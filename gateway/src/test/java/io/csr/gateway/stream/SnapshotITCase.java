@@ -1,0 +1,135 @@
+package io.csr.gateway.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
+import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.SseTestClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.StreamEntryID;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** /stream/snapshot against a real ClickHouse database of its own and the company's Redis stream; /health. */
+class SnapshotITCase {
+    private static GatewayFixture fx;
+    private static ClickHouseAccess ch;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        fx = new GatewayFixture(Map.of());
+        ch = ClickHouseAccess.open(ClickHouseSettings.from(fx.config));
+        ch.createDatabaseIfMissing();
+        Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+    }
+
+    @AfterAll
+    static void stop() {
+        try {
+            ch.execute("DROP DATABASE IF EXISTS " + ch.database());
+            ch.close();
+        } finally {
+            fx.close();
+        }
+    }
+
+    private static Map<String, Object> window(String company, String metric, String size, String start, long count, double avg, long version) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("company_id", company);
+        r.put("metric", metric);
+        r.put("window_size", size);
+        r.put("window_start", start);
+        r.put("window_end", start);
+        r.put("count", count);
+        r.put("sum", avg * count);
+        r.put("min", 0.0);
+        r.put("max", 2 * avg);
+        r.put("avg", avg);
+        r.put("p50", avg);
+        r.put("p75", avg);
+        r.put("p95", avg);
+        r.put("stddev", 0.5);
+        r.put("version", version);
+        r.put("final", 0);
+        r.put("updated_at", start);
+        return r;
+    }
+
+    private HttpResponse<String> get(String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fx.base() + path));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void snapshotHasTheLatestWindowPerMetricTheJourneyCountsAndAResumePoint() throws Exception {
+        ch.insertRows("metric_windows", List.of(
+                window("snapA", "sroi", "1h", "2026-11-27 09:00:00", 10, 2.0, 1),
+                window("snapA", "sroi", "1h", "2026-11-27 10:00:00", 4, 3.0, 1),
+                window("snapA", "sroi", "1h", "2026-11-27 10:00:00", 5, 3.5, 2),   // newer version of the same window
+                window("snapA", "hours", "1m", "2026-11-27 10:01:00", 7, 1.0, 3),
+                window("snapB", "sroi", "1h", "2026-11-27 11:00:00", 99, 9.0, 1))); // another company: never shown
+        fx.xadd("snapA", "journey_flag_updated", "{\"companyId\":\"snapA\",\"flag\":\"onboarded\",\"usersFlagged\":1,\"userId\":\"u1\",\"value\":true,\"occurredAt\":\"2026-11-27T10:00:00Z\"}");
+        fx.xadd("snapA", "journey_flag_updated", "{\"companyId\":\"snapA\",\"flag\":\"onboarded\",\"usersFlagged\":2,\"userId\":\"u2\",\"value\":true,\"occurredAt\":\"2026-11-27T10:00:01Z\"}");
+        StreamEntryID last = fx.xadd("snapA", "journey_flag_updated", "{\"companyId\":\"snapA\",\"flag\":\"mentor_matched\",\"usersFlagged\":1,\"userId\":\"u1\",\"value\":true,\"occurredAt\":\"2026-11-27T10:00:02Z\"}");
+
+        HttpResponse<String> res = get("/stream/snapshot", fx.tokens.forCompany("snapA"));
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        JsonNode body = Json.mapper().readTree(res.body());
+        assertThat(body.get("companyId").asText()).isEqualTo("snapA");
+        assertThat(body.get("lastEventId").asText()).isEqualTo(last.toString());
+        JsonNode metrics = body.get("metrics");
+        assertThat(metrics).hasSize(2);
+        JsonNode hours = metrics.get(0);
+        assertThat(hours.get("metric").asText()).isEqualTo("hours");
+        assertThat(hours.get("type").asText()).isEqualTo("metric_updated");
+        JsonNode sroi = metrics.get(1);
+        assertThat(sroi.get("type").asText()).isEqualTo("sroi_updated");
+        assertThat(sroi.get("windowStart").asText()).isEqualTo("2026-11-27T10:00:00Z");
+        assertThat(sroi.get("count").asLong()).isEqualTo(5);
+        assertThat(sroi.get("avg").asDouble()).isEqualTo(3.5);
+        assertThat(sroi.get("version").asLong()).isEqualTo(2);
+        JsonNode journeys = body.get("journeys");
+        assertThat(journeys.findValuesAsText("flag")).containsExactly("mentor_matched", "onboarded");
+        assertThat(journeys.get(1).get("usersFlagged").asLong()).isEqualTo(2);
+
+        // the snapshot's lastEventId is a resume point: the stream continues after it with nothing missed
+        StreamEntryID next = fx.publishMetric("snapA", "hours", 4);
+        try (SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany("snapA"), "lastEventId=" + last))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> !c.updateIds().isEmpty());
+            assertThat(c.updateIds()).containsExactly(next.toString());
+        }
+
+        assertThat(get("/stream/snapshot?companyId=snapB", fx.tokens.forCompany("snapA")).statusCode()).isEqualTo(403);
+        assertThat(get("/stream/snapshot", null).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void healthReportsEachServiceWithLatency() throws Exception {
+        HttpResponse<String> res = get("/health", null);
+        JsonNode body = Json.mapper().readTree(res.body());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        assertThat(body.get("status").asText()).isEqualTo("UP");
+        for (String svc : List.of("clickhouse", "redis", "postgres")) {
+            assertThat(body.get("checks").get(svc).get("status").asText()).isEqualTo("UP");
+            assertThat(body.get("checks").get(svc).get("latencyMs").asDouble()).isGreaterThanOrEqualTo(0.0);
+        }
+    }
+}

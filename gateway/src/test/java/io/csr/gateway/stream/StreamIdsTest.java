@@ -1,0 +1,41 @@
+package io.csr.gateway.stream;
+
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.StreamEntryID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class StreamIdsTest {
+    @Test
+    void parsesRedisIdsAndRejectsEverythingElse() {
+        assertThat(StreamIds.parse("1732700000000-3")).contains(new StreamEntryID(1732700000000L, 3));
+        assertThat(StreamIds.parse("1732700000000")).contains(new StreamEntryID(1732700000000L, 0));
+        assertThat(StreamIds.parse(" 5-1 ")).contains(new StreamEntryID(5, 1));
+        assertThat(StreamIds.parse("abc")).isEmpty();
+        assertThat(StreamIds.parse("1-2-3")).isEmpty();
+        assertThat(StreamIds.parse("-1")).isEmpty();
+        assertThat(StreamIds.parse("99999999999999999999-0")).isEmpty();
+        assertThat(StreamIds.parse("")).isEmpty();
+        assertThat(StreamIds.parse(null)).isEmpty();
+    }
+
+    @Test
+    void framesAreOneLine() {
+        assertThat(SseFrames.oneLine("{\"a\":1}")).isEqualTo("{\"a\":1}");
+        assertThat(SseFrames.oneLine("{\n \"a\": 1\n}")).isEqualTo("{\"a\":1}");
+        assertThat(SseFrames.oneLine("not json\nat all")).isNull();
+        assertThat(new String(SseFrames.reset("expired", "old"))).startsWith("event: reset\ndata: {").endsWith("}\n\n");
+    }
+
+    @Test
+    void histogramBucketsAreCumulative() {
+        LatencyHistogram h = new LatencyHistogram();
+        h.observe(3);
+        h.observe(40);
+        h.observe(40_000);
+        StringBuilder out = new StringBuilder();
+        h.render(out, "x", "help");
+        assertThat(out.toString()).contains("x_bucket{le=\"0.005\"} 1\n", "x_bucket{le=\"0.05\"} 2\n", "x_bucket{le=\"+Inf\"} 3\n", "x_count 3\n");
+        assertThat(h.quantileUpperBoundMs(0.5)).isEqualTo(50);
+    }
+}
