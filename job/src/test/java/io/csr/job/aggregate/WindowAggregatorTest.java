@@ -5,6 +5,7 @@ import io.csr.common.json.Json;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.EventKind;
 import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.pipeline.TestMetrics;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -34,10 +35,12 @@ class WindowAggregatorTest {
     private static final long DAY_END = Instant.parse("2026-11-28T00:00:00Z").toEpochMilli();
 
     private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> harness;
+    private TestMetrics metrics;
     private int nextId;
 
     @BeforeEach
     void setUp() throws Exception {
+        metrics = new TestMetrics();
         harness = newHarness();
         harness.open();
         harness.setProcessingTime(0);
@@ -46,12 +49,13 @@ class WindowAggregatorTest {
     @AfterEach
     void tearDown() throws Exception {
         harness.close();
+        metrics.close();
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> newHarness() throws Exception {
+    private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> newHarness() throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS)),
-                WindowAggregator::key, Types.STRING);
+                WindowAggregator::key, Types.STRING, metrics.environment());
     }
 
     private CsrEvent event(long occurredAtMs, double value) {
@@ -177,6 +181,8 @@ class WindowAggregatorTest {
         });
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
         assertThat(drain()).extracting(f -> f.window + ":" + f.count).containsExactly("1h:2", "1d:2");
+        assertThat(metrics.count("eventsLate")).isEqualTo(1);
+        assertThat(metrics.count("windowFirings")).isEqualTo(3);
     }
 
     @Test

@@ -6,7 +6,7 @@ import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import io.csr.job.pipeline.TestMetrics;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,16 +21,20 @@ class EventDeduplicatorTest {
     private static final long HOUR_MS = 3_600_000L;
 
     private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, CsrEvent> harness;
+    private TestMetrics metrics;
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                new EventDeduplicator(TTL), EventDeduplicator::key, Types.STRING);
+        metrics = new TestMetrics();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new EventDeduplicator(TTL)),
+                EventDeduplicator::key, Types.STRING, metrics.environment());
+        harness.open();
     }
 
     @AfterEach
     void tearDown() throws Exception {
         harness.close();
+        metrics.close();
     }
 
     private static CsrEvent event(String companyId, String eventId, double value) {
@@ -53,6 +57,7 @@ class EventDeduplicatorTest {
         assertThat(harness.extractOutputValues()).extracting(e -> e.eventId + "=" + e.value)
                 .containsExactly("e1=1.0", "e2=3.0");
         assertThat(harness.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(metrics.count("eventsDuplicate")).isEqualTo(1);
     }
 
     @Test

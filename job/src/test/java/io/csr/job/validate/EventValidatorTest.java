@@ -8,7 +8,8 @@ import io.csr.job.model.RawMessage;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import io.csr.job.pipeline.TestMetrics;
+import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,16 +31,20 @@ class EventValidatorTest {
     private static final long OCCURRED_AT_MS = java.time.Instant.parse(OCCURRED_AT).toEpochMilli();
 
     private OneInputStreamOperatorTestHarness<RawMessage, CsrEvent> harness;
+    private TestMetrics metrics;
     private long seq;
 
     @BeforeEach
     void setUp() throws Exception {
-        harness = ProcessFunctionTestHarnesses.forProcessFunction(new EventValidator());
+        metrics = new TestMetrics();
+        harness = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new EventValidator()), metrics.environment());
+        harness.open();
     }
 
     @AfterEach
     void tearDown() throws Exception {
         harness.close();
+        metrics.close();
     }
 
     private RawMessage message(String subject, byte[] payload) {
@@ -196,6 +201,9 @@ class EventValidatorTest {
                 "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}"), 0);
         assertThat(valid()).hasSize(1);
         assertThat(deadLetters()).hasSize(1);
+        assertThat(metrics.count("eventsIn")).isEqualTo(2);
+        assertThat(metrics.count("eventsValid")).isEqualTo(1);
+        assertThat(metrics.count("eventsInvalid")).isEqualTo(1);
     }
 
     private static List<String> fieldNames(JsonNode json) {
