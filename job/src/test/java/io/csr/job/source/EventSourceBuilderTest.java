@@ -54,9 +54,9 @@ class EventSourceBuilderTest {
     void strippingRemovesOnlyTheConfiguredPrefix() {
         StripSubjectPrefix strip = new EventSourceBuilder().subjectPrefix(TEST_PREFIX).prefixStripper();
 
-        assertThat(strip.map(message("it_ab12.metrics.sroi")).subject).isEqualTo("metrics.sroi");
-        assertThat(strip.map(message("other.metrics.sroi")).subject).isEqualTo("other.metrics.sroi");
-        assertThat(new StripSubjectPrefix("").map(message("q2q.clarity")).subject).isEqualTo("q2q.clarity");
+        assertThat(strip.strip(message("it_ab12.metrics.sroi")).subject).isEqualTo("metrics.sroi");
+        assertThat(strip.strip(message("other.metrics.sroi")).subject).isEqualTo("other.metrics.sroi");
+        assertThat(new StripSubjectPrefix("").strip(message("q2q.clarity")).subject).isEqualTo("q2q.clarity");
     }
 
     private static RawMessage message(String subject) {
