@@ -1,0 +1,99 @@
+package io.csr.job;
+
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.job.model.RawMessage;
+import io.csr.job.model.RedisUpdate;
+import io.csr.job.pipeline.CsrPipeline;
+import io.csr.job.redis.RedisUpdateSink;
+import io.csr.job.runtime.JobLaunch;
+import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
+import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.source.EventSourceBuilder;
+import io.csr.job.source.StripSubjectPrefix;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The CSR stream-analytics job: NATS JetStream (Contract 1) → validation, dedup, windows, journeys
+ * ({@link CsrPipeline}) → ClickHouse exactly-once (Contract 2) and Redis live updates (Contract 3).
+ *
+ * <p>The source and both sinks come in through the constructor, so tests swap them; {@link #main} reads the
+ * configuration once and picks the run mode ({@link JobLaunch}). Every operator has a stable uid (restores depend on
+ * them, never rename one) and max parallelism is set here once.
+ */
+public final class CsrJob {
+    /** Stable operator ids of what this class wires; the pipeline's own operators carry theirs. */
+    public static final String SOURCE_UID = "nats-jetstream-source";
+    public static final String INGEST_UID = "ingest-strip-prefix";
+    public static final String CLICKHOUSE_SINK_UID = "clickhouse-exactly-once-sink";
+    public static final String REDIS_SINK_UID = "redis-updates-sink";
+
+    private final Source<RawMessage, ?, ?> source;
+    private final Sink<TableRow> tableSink;
+    private final Sink<RedisUpdate> updateSink;
+    private final JobOptions options;
+    private final RuntimeOptions runtime;
+    private final String subjectPrefix;
+
+    public CsrJob(Source<RawMessage, ?, ?> source, Sink<TableRow> tableSink, Sink<RedisUpdate> updateSink,
+                  JobOptions options, RuntimeOptions runtime, String subjectPrefix) {
+        this.source = source;
+        this.tableSink = tableSink;
+        this.updateSink = updateSink;
+        this.options = options;
+        this.runtime = runtime;
+        this.subjectPrefix = subjectPrefix == null ? "" : subjectPrefix;
+    }
+
+    public static void main(String[] args) throws Exception {
+        JobLaunch launch = JobLaunch.parse(args, CsrConfig.fromEnvironment());
+        CsrJob job = CsrJob.fromConfig(launch.config());
+        job.execute(launch.environment());
+    }
+
+    /** The production wiring: JetStream source, exactly-once ClickHouse sink, Redis stream sink, all from config. */
+    public static CsrJob fromConfig(CsrConfig config) {
+        return new CsrJob(
+                EventSourceBuilder.fromConfig(config).build(),
+                ClickHouseSink.builder().clickHouse(ClickHouseSettings.from(config)).options(ClickHouseSinkOptions.from(config)).build(),
+                RedisUpdateSink.builder().options(JobOptions.from(config)).build(),
+                JobOptions.from(config),
+                RuntimeOptions.from(config),
+                config.get(ConfigKey.NATS_SUBJECT_PREFIX));
+    }
+
+    /** Wires the graph and runs it until it ends (embedded: until the process stops; cluster: until cancelled). */
+    public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
+        wire(env);
+        return env.execute(runtime.jobName);
+    }
+
+    /** Wires the graph and submits it without waiting (tests, benchmarks). */
+    public JobClient executeAsync(StreamExecutionEnvironment env) throws Exception {
+        wire(env);
+        return env.executeAsync(runtime.jobName);
+    }
+
+    /** Adds the job's operators to {@code env}. */
+    public void wire(StreamExecutionEnvironment env) {
+        env.setMaxParallelism(runtime.maxParallelism);
+        env.setParallelism(runtime.parallelism);
+        int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism);
+        DataStream<RawMessage> raw = env
+                .fromSource(source, WatermarkStrategy.noWatermarks(), "nats-jetstream")
+                .uid(SOURCE_UID).setParallelism(sourceParallelism)
+                .map(new StripSubjectPrefix(subjectPrefix)).name("ingest").uid(INGEST_UID).setParallelism(sourceParallelism);
+        CsrPipeline.PipelineOutputs out = CsrPipeline.build(raw, options);
+        out.rows().sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
+        out.updates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
+    }
+}

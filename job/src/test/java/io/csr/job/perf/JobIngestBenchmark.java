@@ -1,0 +1,202 @@
+package io.csr.job.perf;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.migrate.Migrations;
+import io.csr.job.CsrJob;
+import io.csr.job.runtime.JobLaunch;
+import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.TestStream;
+import io.nats.client.api.PublishAck;
+import org.apache.flink.core.execution.JobClient;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sustained end-to-end ingest of the real job (embedded MiniCluster, exactly-once on): a publisher pushes
+ * {@code --events} Contract 1 messages into a JetStream stream of its own as fast as NATS acknowledges them while the
+ * job runs; the clock stops when ClickHouse shows every valid event committed. Reports events/s, the checkpoint
+ * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
+ *
+ * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 2]}
+ */
+public final class JobIngestBenchmark {
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = parse(args);
+        int events = Integer.parseInt(a.getOrDefault("events", "300000"));
+        String checkpointMs = a.getOrDefault("checkpoint-ms", "5000");
+        String parallelism = a.getOrDefault("parallelism", "2");
+        String backend = a.getOrDefault("state-backend", "hashmap");
+        Path results = Path.of(a.getOrDefault("results", "perf/results"));
+
+        EventFixture fixture = new EventFixture(events, 20, Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli(),
+                Duration.ofMinutes(55).toMillis(), 0.05, 0.02, 2026);
+        long distinctValid = fixture.messages().stream().filter(EventFixture.Message::valid)
+                .map(m -> m.companyId() + "/" + m.eventId()).distinct().count();
+        Path state = Files.createTempDirectory("csr-bench-");
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+
+        try (TestStream stream = new TestStream()) {
+            CsrConfig config = CsrConfig.fromEnvironment().with(Map.of(
+                    ConfigKey.NATS_STREAM.name(), stream.stream,
+                    ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix,
+                    ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_bench_" + stream.id,
+                    ConfigKey.REDIS_KEY_PREFIX.name(), "bench_" + stream.id + ":",
+                    ConfigKey.CHECKPOINT_INTERVAL_MS.name(), checkpointMs,
+                    ConfigKey.JOB_PARALLELISM.name(), parallelism,
+                    ConfigKey.STATE_BACKEND.name(), backend,
+                    ConfigKey.CSR_STATE_DIR.name(), state.toString(),
+                    ConfigKey.FLINK_REST_URL.name(), "http://127.0.0.1:" + freePort()));
+            ClickHouseSettings chSettings = ClickHouseSettings.from(config);
+            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
+                ch.createDatabaseIfMissing();
+                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                JobLaunch launch = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config);
+                JobClient job = CsrJob.fromConfig(launch.config()).executeAsync(launch.environment());
+                try {
+                    long start = System.nanoTime();
+                    long publishNanos = publish(stream, fixture.messages());
+                    System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", events,
+                            publishNanos / 1e9, events / (publishNanos / 1e9));
+                    List<long[]> samples = new ArrayList<>();
+                    long committed = 0;
+                    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
+                    while (committed < distinctValid && System.nanoTime() < deadline) {
+                        Thread.sleep(1000);
+                        committed = ch.queryLong("SELECT count() FROM events");
+                        samples.add(new long[]{System.nanoTime() - start, committed});
+                        System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%n",
+                                (System.nanoTime() - start) / 1e9, committed, distinctValid);
+                    }
+                    double seconds = (System.nanoTime() - start) / 1e9;
+                    long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
+                    Map<String, Long> cpu = cpuByTask(threads);
+                    String json = report(events, distinctValid, finalCount, checkpointMs, parallelism, backend,
+                            publishNanos / 1e9, seconds, steadyRate(samples), cpu);
+                    Files.createDirectories(results);
+                    Path out = results.resolve("job-ingest-" + LocalDate.now() + ".json");
+                    Files.writeString(out, json);
+                    System.out.println(json);
+                    System.out.println("written " + out.toAbsolutePath());
+                } finally {
+                    job.cancel().get(60, TimeUnit.SECONDS);
+                    ch.dropDatabase();
+                }
+            }
+        }
+        System.exit(0);
+    }
+
+    /** Publishes with up to 4,000 acks in flight; returns the nanoseconds it took. */
+    private static long publish(TestStream stream, List<EventFixture.Message> messages) {
+        long t0 = System.nanoTime();
+        List<CompletableFuture<PublishAck>> inFlight = new ArrayList<>();
+        for (EventFixture.Message m : messages) {
+            inFlight.add(stream.publishAsync(m.subject(), m.body().getBytes(StandardCharsets.UTF_8)));
+            if (inFlight.size() >= 4_000) {
+                inFlight.forEach(CompletableFuture::join);
+                inFlight.clear();
+            }
+        }
+        inFlight.forEach(CompletableFuture::join);
+        return System.nanoTime() - t0;
+    }
+
+    /** Committed events/s between 20% and 90% of the final count (excludes start-up and the last checkpoint wait). */
+    private static double steadyRate(List<long[]> samples) {
+        if (samples.size() < 3) {
+            return 0;
+        }
+        long last = samples.get(samples.size() - 1)[1];
+        long[] a = null;
+        long[] b = null;
+        for (long[] s : samples) {
+            if (a == null && s[1] >= last * 0.2) {
+                a = s;
+            }
+            if (s[1] <= last * 0.9) {
+                b = s;
+            }
+        }
+        if (a == null || b == null || b[0] <= a[0]) {
+            return 0;
+        }
+        return (b[1] - a[1]) / ((b[0] - a[0]) / 1e9);
+    }
+
+    /** CPU time per thread group (Flink task name without the subtask suffix), milliseconds, largest first. */
+    private static Map<String, Long> cpuByTask(ThreadMXBean threads) {
+        Map<String, Long> byName = new TreeMap<>();
+        for (long id : threads.getAllThreadIds()) {
+            ThreadInfo info = threads.getThreadInfo(id);
+            long cpu = threads.getThreadCpuTime(id);
+            if (info == null || cpu <= 0) {
+                continue;
+            }
+            String name = info.getThreadName().replaceAll("\\s*\\(\\d+/\\d+\\)#\\d+", "").replaceAll("-\\d+$", "").replaceAll("\\d+", "N");
+            byName.merge(name.length() > 120 ? name.substring(0, 120) : name, cpu / 1_000_000, Long::sum);
+        }
+        Map<String, Long> sorted = new java.util.LinkedHashMap<>();
+        byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(15)
+                .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+        return sorted;
+    }
+
+    private static String report(int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
+                                 String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu) {
+        StringBuilder sb = new StringBuilder("{\n");
+        sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
+        sb.append(String.format(Locale.ROOT, "  \"machine\": {\"cores\": %d, \"java\": \"%s\"},%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
+        sb.append(String.format(Locale.ROOT, "  \"mode\": \"embedded MiniCluster, exactly-once, publisher in the same JVM\",%n"));
+        sb.append(String.format(Locale.ROOT, "  \"messagesPublished\": %d,%n  \"distinctValidEvents\": %d,%n  \"eventsFinal\": %d,%n",
+                events, distinctValid, finalCount));
+        sb.append(String.format(Locale.ROOT, "  \"checkpointIntervalMs\": %s,%n  \"parallelism\": %s,%n  \"stateBackend\": \"%s\",%n",
+                checkpointMs, parallelism, backend));
+        sb.append(String.format(Locale.ROOT, "  \"publishSeconds\": %.2f,%n  \"endToEndSeconds\": %.2f,%n", publishSeconds, seconds));
+        sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %.0f,%n", events / seconds));
+        sb.append(String.format(Locale.ROOT, "  \"steadyStateCommittedEventsPerSecond\": %.0f,%n", steady));
+        sb.append("  \"cpuMsByThread\": {");
+        String sep = "\n";
+        for (Map.Entry<String, Long> e : cpu.entrySet()) {
+            sb.append(sep).append("    \"").append(e.getKey().replace("\"", "'")).append("\": ").append(e.getValue());
+            sep = ",\n";
+        }
+        sb.append("\n  }\n}\n");
+        return sb.toString();
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> out = new TreeMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value pairs, got '" + args[i] + "'");
+            }
+            out.put(args[i].substring(2), args[i + 1]);
+        }
+        return out;
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
