@@ -32,7 +32,10 @@
       const res = await fetch(`${this.base}/stream/snapshot?companyId=${encodeURIComponent(this.opts.companyId)}`,
         { headers: { Authorization: `Bearer ${token}` } });
       if (!res.ok) throw new Error(`snapshot: HTTP ${res.status} ${await res.text()}`);
-      return res.json();
+      const snap = await res.json();
+      // the snapshot's lastEventId was taken before it was read: resuming from it misses nothing
+      if (!this.lastEventId && snap.lastEventId) this.lastEventId = snap.lastEventId;
+      return snap;
     }
 
     async start() {
