@@ -35,6 +35,7 @@ import java.util.Map;
  * ends streams cleanly on shutdown.
  */
 public final class Main {
+    static final int WRITE_BUFFER_BYTES = 512;
     private Main() {
     }
 
@@ -60,6 +61,8 @@ public final class Main {
                 .host(settings.host())
                 .port(settings.port())
                 .shutdownGracePeriod(Duration.ofSeconds(2))
+                // frames are a few hundred bytes and flushed per drain: a small write buffer saves ~3.5 KiB per idle stream
+                .writeBufferSize(WRITE_BUFFER_BYTES)
                 .routing(r -> routing(r, gateway));
         if (settings.tlsEnabled()) {
             b.tls(Tls.builder().sslContext(sslContext(settings)).build());

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class SseSession {
     static final int REPLAY_PAGE = 500;
-    private static final int MAX_UNFLUSHED = 64;
+    private static final int MAX_UNFLUSHED = 16;
 
     private final StreamHub hub;
     private final StreamMetrics metrics;

@@ -71,6 +71,35 @@ public final class Subscriber {
         }
     }
 
+    /**
+     * Called by a reader with the entries one XREAD returned for this company: one lock and one wake-up per batch.
+     * Returns false when the batch evicted the subscriber.
+     */
+    public boolean offerAll(java.util.List<Update> updates) {
+        lock.lock();
+        try {
+            if (closed != null) {
+                return true;
+            }
+            for (Update update : updates) {
+                if (queue.size() >= capacity) {
+                    if (replaying) {
+                        overflowed = true;
+                        queue.clear();
+                        continue;
+                    }
+                    closeLocked(new Closed("slow_consumer"), true);
+                    return false;
+                }
+                queue.addLast(update);
+            }
+            notEmpty.signal();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** History was lost: queued events are dropped and the reset goes first. */
     public void offerReset(Reset reset) {
         lock.lock();

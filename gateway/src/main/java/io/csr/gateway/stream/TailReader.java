@@ -145,18 +145,25 @@ final class TailReader {
             if (tail == null) {
                 continue;
             }
+            List<Update> batch = new java.util.ArrayList<>(e.getValue().size());
             for (StreamEntry entry : e.getValue()) {
                 n++;
-                tail.cursor = entry.getID();
                 Update u = SseFrames.toUpdate(tail.companyId, entry);
                 if (u == null) {
                     LOG.warning(name + ": skipped entry " + entry.getID() + " of " + tail.key + ": not a Contract 3 update (fields type, data)");
                     continue;
                 }
-                for (Subscriber s : tail.subscribers) {
-                    if (!s.offer(u)) {
-                        hub.metrics().eviction(tail.companyId);
-                    }
+                batch.add(u);
+            }
+            if (!e.getValue().isEmpty()) {
+                tail.cursor = e.getValue().get(e.getValue().size() - 1).getID();
+            }
+            if (batch.isEmpty()) {
+                continue;
+            }
+            for (Subscriber s : tail.subscribers) {
+                if (!s.offerAll(batch)) {
+                    hub.metrics().eviction(tail.companyId);
                 }
             }
         }

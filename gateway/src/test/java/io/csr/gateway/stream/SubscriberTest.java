@@ -63,4 +63,13 @@ class SubscriberTest {
         s.close("slow_consumer", true);
         assertThat(writer.isInterrupted()).isFalse();
     }
+
+    @Test
+    void batchOfferEvictsWhenTheBatchDoesNotFitWhileLive() throws Exception {
+        Subscriber s = new Subscriber("acme", CAPACITY, null);
+        s.finishReplay();
+        assertThat(s.offerAll(java.util.List.of(update(1), update(2)))).isTrue();
+        assertThat(s.offerAll(java.util.List.of(update(3), update(4)))).as("4 > capacity 3").isFalse();
+        assertThat(s.poll(0)).isEqualTo(new Subscriber.Closed("slow_consumer"));
+    }
 }
