@@ -32,8 +32,11 @@ import java.util.Map;
  *   <li><b>too late</b>: later data goes to {@link #LATE_EVENTS} as a {@code late_events} row and is counted;</li>
  *   <li><b>cleanup</b>: an event-time timer at end + lateness fires anything still pending and removes the window.</li>
  * </ul>
- * Every firing increments the window's {@code version}, which lives in checkpointed state so it keeps increasing
- * across restarts.
+ * <p>{@code version} = 2·count + (final ? 1 : 0). Every firing either counted more events or is the one final firing
+ * at the same count, so versions strictly increase per window. Because the version is a function of what was counted
+ * rather than of how many throttled firings happened, a replay after a failover re-emits the same version for the
+ * same count, and a later count always supersedes an earlier one — whatever Redis or ClickHouse saw before the crash.
+ * The last emitted version is also kept in (checkpointed) state as a floor, so a firing can never go backwards.
  */
 public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, WindowFiring> {
     private static final long serialVersionUID = 1L;
@@ -184,7 +187,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     private void fire(OnTimerContext ctx, WindowSize size, long start, WindowAccumulator acc, boolean isFinal, long now,
                       Collector<WindowFiring> out) throws Exception {
-        acc.version++;
+        acc.version = nextVersion(acc.version(), acc.count(), isFinal);
         acc.dirty = false;
         acc.finalFired |= isFinal;
         windows.get(size.ordinal()).put(start, acc);
@@ -192,6 +195,11 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         int bar = key.indexOf('|');
         out.collect(WindowFiring.of(key.substring(0, bar), key.substring(bar + 1), size, start, acc, isFinal, now));
         windowFirings.inc();
+    }
+
+    /** 2·count + final, but never at or below the last emitted version. */
+    static long nextVersion(long lastVersion, long count, boolean isFinal) {
+        return Math.max(lastVersion + 1, 2 * count + (isFinal ? 1 : 0));
     }
 
     /** The {@code late_events} row of an event that missed {@code size}'s window by more than the allowed lateness. */

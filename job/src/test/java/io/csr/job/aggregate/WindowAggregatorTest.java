@@ -96,7 +96,7 @@ class WindowAggregatorTest {
         WindowFiring minute = only(first, WindowSize.MINUTE);
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(4.0);
-        assertThat(minute.version).isEqualTo(1);
+        assertThat(minute.version).isEqualTo(4); // 2 * count
         assertThat(minute.isFinal).isFalse();
         assertThat(minute.windowStartMs).isEqualTo(MINUTE_START);
         assertThat(minute.windowEndMs).isEqualTo(MINUTE_END);
@@ -109,7 +109,7 @@ class WindowAggregatorTest {
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
         WindowFiring second = only(drain(), WindowSize.MINUTE);
         assertThat(second.count).isEqualTo(3);
-        assertThat(second.version).isEqualTo(2);
+        assertThat(second.version).isEqualTo(6);
 
         harness.setProcessingTime(10_000);
         assertThat(drain()).as("nothing changed, nothing fires").isEmpty();
@@ -129,7 +129,7 @@ class WindowAggregatorTest {
         assertThat(firings).singleElement().satisfies(f -> {
             assertThat(f.window).isEqualTo("1m");
             assertThat(f.isFinal).isTrue();
-            assertThat(f.version).isEqualTo(2);
+            assertThat(f.version).as("final at the same count: one above the early firing").isEqualTo(3);
             assertThat(f.count).isEqualTo(1);
         });
         harness.processWatermark(MINUTE_END + 1000);
@@ -140,13 +140,13 @@ class WindowAggregatorTest {
     void lateDataWithinLatenessFiresAgainWithHigherVersion() throws Exception {
         send(T, 2);
         harness.processWatermark(MINUTE_END + 60_000);
-        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(1);
+        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(3);
 
         send(T + 5, 4);
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
         List<WindowFiring> firings = drain();
         WindowFiring minute = only(firings, WindowSize.MINUTE);
-        assertThat(minute.version).isEqualTo(2);
+        assertThat(minute.version).isEqualTo(5);
         assertThat(minute.isFinal).isTrue();
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(6.0);
@@ -213,7 +213,7 @@ class WindowAggregatorTest {
         WindowFiring minute = only(firings, WindowSize.MINUTE);
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.isFinal).isTrue();
-        assertThat(minute.version).isEqualTo(2);
+        assertThat(minute.version).isEqualTo(5);
         assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
@@ -221,7 +221,7 @@ class WindowAggregatorTest {
     void versionKeepsIncreasingAcrossARestore() throws Exception {
         send(T, 2);
         harness.setProcessingTime(0);
-        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(1);
+        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(2);
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
@@ -232,9 +232,18 @@ class WindowAggregatorTest {
         send(T + 1, 4);
         harness.setProcessingTime(5_000 + UPDATE_INTERVAL_MS);
         WindowFiring minute = only(drain(), WindowSize.MINUTE);
-        assertThat(minute.version).isEqualTo(2);
+        assertThat(minute.version).isEqualTo(4);
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(6.0);
+    }
+
+    @Test
+    void versionIsTwiceTheCountPlusFinalButNeverGoesBackwards() {
+        assertThat(WindowAggregator.nextVersion(0, 3, false)).isEqualTo(6);
+        assertThat(WindowAggregator.nextVersion(6, 3, true)).isEqualTo(7);
+        assertThat(WindowAggregator.nextVersion(7, 4, true)).isEqualTo(9);
+        // e.g. state written by a job version that numbered firings differently
+        assertThat(WindowAggregator.nextVersion(100, 4, false)).isEqualTo(101);
     }
 
     @Test
@@ -300,7 +309,7 @@ class WindowAggregatorTest {
         assertThat(data.get("windowStart").asText()).isEqualTo("2026-11-27T10:15:00Z");
         assertThat(data.get("window").asText()).isEqualTo("1m");
         assertThat(data.get("final").asBoolean()).isTrue();
-        assertThat(data.get("version").asLong()).isEqualTo(1);
+        assertThat(data.get("version").asLong()).isEqualTo(3);
         assertThat(data.get("p50").asDouble()).isCloseTo(2.0, within(0.02));
         assertThat(update.json).doesNotContain("\n");
     }
