@@ -8,6 +8,7 @@ import io.csr.job.model.RedisUpdate;
 import io.csr.job.pipeline.CsrPipeline;
 import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.JobLaunch;
+import io.csr.job.runtime.RetentionSchedule;
 import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.sink.clickhouse.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
@@ -27,7 +28,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * ({@link CsrPipeline}) → ClickHouse exactly-once (Contract 2) and Redis live updates (Contract 3).
  *
  * <p>The source and both sinks come in through the constructor, so tests swap them; {@link #main} reads the
- * configuration once and picks the run mode ({@link JobLaunch}). Every operator has a stable uid (restores depend on
+ * configuration once, picks the run mode ({@link JobLaunch}) and, when embedded, keeps partition retention running
+ * beside the job ({@link RetentionSchedule}). Every operator has a stable uid (restores depend on
  * them, never rename one) and max parallelism is set here once.
  */
 public final class CsrJob {
@@ -56,8 +58,9 @@ public final class CsrJob {
 
     public static void main(String[] args) throws Exception {
         JobLaunch launch = JobLaunch.parse(args, CsrConfig.fromEnvironment());
-        CsrJob job = CsrJob.fromConfig(launch.config());
-        job.execute(launch.environment());
+        try (RetentionSchedule retention = RetentionSchedule.start(launch)) {
+            CsrJob.fromConfig(launch.config()).execute(launch.environment());
+        }
     }
 
     /** The production wiring: JetStream source, exactly-once ClickHouse sink, Redis stream sink, all from config. */

@@ -50,14 +50,14 @@ class EmbeddedResumeITCase {
                 List<Long> sequences = new ArrayList<>();
                 Process job = null;
                 try {
-                    SubmitAndSavepointITCase.publish(stream, messages.subList(0, 4_000), sequences);
+                    stream.publishAll(messages, 0, 4_000, sequences);
                     job = start(command, "run-1.log");
                     Process first = job;
                     await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 500);
                     assertThat(first.isAlive()).as("first run alive; log:\n%s", log("run-1.log")).isTrue();
                     job.destroyForcibly().waitFor();                           // kill -9, mid-run
 
-                    SubmitAndSavepointITCase.publish(stream, messages.subList(4_000, messages.size()), sequences);
+                    stream.publishAll(messages, 4_000, messages.size(), sequences);
                     job = start(command, "run-2.log");
                     PipelineExpectations all = new PipelineExpectations(messages, sequences, stream.stream);
                     await().atMost(Duration.ofSeconds(150)).until(() -> all.eventsFinal(ch) == all.distinctValidEvents()

@@ -18,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,7 +64,7 @@ class SubmitAndSavepointITCase {
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
                 List<Long> sequences = new ArrayList<>();
                 try {
-                    publish(stream, messages.subList(0, 2_000), sequences);
+                    stream.publishAll(messages, 0, 2_000, sequences);
                     JobID first = control.submit(TestJars.shadedJobJar().toFile(), jobArgs, null);
                     PipelineExpectations half = new PipelineExpectations(messages.subList(0, 2_000), sequences, stream.stream);
                     await().atMost(Duration.ofSeconds(120)).until(() -> half.eventsFinal(ch) == half.distinctValidEvents());
@@ -75,7 +74,7 @@ class SubmitAndSavepointITCase {
                     assertThat(Files.isRegularFile(Path.of(java.net.URI.create(savepoint)).resolve("_metadata"))).isTrue();
                     assertThat(control.status(first)).isEqualTo(JobStatus.FINISHED);
 
-                    publish(stream, messages.subList(2_000, messages.size()), sequences);
+                    stream.publishAll(messages, 2_000, messages.size(), sequences);
                     JobID second = control.submit(TestJars.shadedJobJar().toFile(), jobArgs, savepoint);
                     PipelineExpectations all = new PipelineExpectations(messages, sequences, stream.stream);
                     await().atMost(Duration.ofSeconds(120)).until(() -> all.eventsFinal(ch) == all.distinctValidEvents()
@@ -96,9 +95,4 @@ class SubmitAndSavepointITCase {
         }
     }
 
-    static void publish(TestStream stream, List<EventFixture.Message> messages, List<Long> sequences) throws Exception {
-        for (EventFixture.Message m : messages) {
-            sequences.add(stream.publishAsync(m.subject(), m.body().getBytes(StandardCharsets.UTF_8)).get().getSeqno());
-        }
-    }
 }

@@ -8,7 +8,18 @@ import io.nats.client.api.PublishAck;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 
+import io.nats.client.JetStreamApiException;
+import io.nats.client.PublishOptions;
+
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -32,6 +43,7 @@ public final class TestStream implements AutoCloseable {
         connection = Nats.connect(NATS_URL);
         JetStreamManagement jsm = connection.jetStreamManagement();
         jsm.addStream(StreamConfiguration.builder().name(stream).storageType(StorageType.File)
+                .duplicateWindow(Duration.ofMinutes(10))
                 .subjects(prefix + "metrics.>", prefix + "journey.>", prefix + "q2q.>").build());
         js = connection.jetStream();
     }
@@ -45,6 +57,46 @@ public final class TestStream implements AutoCloseable {
     /** Publishes without waiting for each ack (fast bulk loads); call {@link #flush()} after. */
     public java.util.concurrent.CompletableFuture<PublishAck> publishAsync(String subject, byte[] body) {
         return js.publishAsync(prefix + subject, body);
+    }
+
+    /**
+     * Publishes messages {@code [from, to)} and appends each one's stream sequence to {@code sequences}, in order.
+     * Each message carries a Nats-Msg-Id derived from its index, so a publish retried after a lost ack (a busy machine)
+     * is recognised by the server as the same message and keeps its sequence: no message is stored twice.
+     */
+    public void publishAll(List<EventFixture.Message> messages, int from, int to, List<Long> sequences) throws Exception {
+        final int window = 500;
+        for (int start = from; start < to; start += window) {
+            int end = Math.min(to, start + window);
+            List<CompletableFuture<PublishAck>> acks = new ArrayList<>();
+            for (int i = start; i < end; i++) {
+                acks.add(js.publishAsync(prefix + messages.get(i).subject(),
+                        messages.get(i).body().getBytes(StandardCharsets.UTF_8), options(i)));
+            }
+            for (int i = start; i < end; i++) {
+                sequences.add(ack(acks.get(i - start), messages.get(i), i));
+            }
+        }
+    }
+
+    private long ack(CompletableFuture<PublishAck> pending, EventFixture.Message m, int index) throws Exception {
+        try {
+            return pending.get(30, TimeUnit.SECONDS).getSeqno();
+        } catch (ExecutionException | TimeoutException e) {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return js.publish(prefix + m.subject(), m.body().getBytes(StandardCharsets.UTF_8), options(index)).getSeqno();
+                } catch (IOException | JetStreamApiException retry) {
+                    if (attempt == 5) {
+                        throw retry;
+                    }
+                }
+            }
+        }
+    }
+
+    private PublishOptions options(int index) {
+        return PublishOptions.builder().messageId(id + "-" + index).streamTimeout(Duration.ofSeconds(10)).build();
     }
 
     public Connection connection() {
