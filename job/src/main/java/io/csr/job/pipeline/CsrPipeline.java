@@ -55,8 +55,13 @@ public final class CsrPipeline {
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         TypeInformation<RedisUpdate> updateType = TypeInformation.of(RedisUpdate.class);
 
+        // Validation and the watermark generator run at the source's parallelism so they chain to it: each generator
+        // then sees the splits of one source reader instead of a rebalanced mix of all of them, so one subject family
+        // catching up from a backlog cannot make another family's events look late.
+        int sourceParallelism = raw.getParallelism();
         SingleOutputStreamOperator<CsrEvent> valid = raw
-                .process(new EventValidator()).name("validate (Contract 1)").uid(UID_VALIDATE);
+                .process(new EventValidator()).name("validate (Contract 1)").uid(UID_VALIDATE)
+                .setParallelism(sourceParallelism);
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
 
         DataStream<CsrEvent> timed = valid
@@ -64,7 +69,8 @@ public final class CsrPipeline {
                         .<CsrEvent>forBoundedOutOfOrderness(Duration.ofMillis(options.outOfOrdernessMs))
                         .withTimestampAssigner((event, previous) -> event.occurredAtMs)
                         .withIdleness(Duration.ofMillis(options.idlenessMs)))
-                .name("event time (occurredAt)").uid(UID_EVENT_TIME);
+                .name("event time (occurredAt)").uid(UID_EVENT_TIME)
+                .setParallelism(sourceParallelism);
 
         DataStream<CsrEvent> unique = timed
                 .keyBy(EventDeduplicator::key, Types.STRING)

@@ -67,8 +67,9 @@ class CsrPipelineTest {
 
     @Test
     void validEventsAreCountedOnceWindowsMatchARecomputationAndBadInputIsDeadLettered() throws Exception {
-        for (String company : List.of("acme", "globex")) {
-            for (int i = 0; i < METRIC_EVENTS_PER_COMPANY; i++) {
+        // In occurredAt order (as a JetStream subject delivers it), so no metric event is late for its window.
+        for (int i = 0; i < METRIC_EVENTS_PER_COMPANY; i++) {
+            for (String company : List.of("acme", "globex")) {
                 long at = T0 + i * 1_500L; // spans three minutes
                 double value = (i % 17) * 0.5 + 1;
                 metric(company, "sroi", company + "-m" + i, at, value);
@@ -90,7 +91,9 @@ class CsrPipelineTest {
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(PARALLELISM);
-        DataStream<RawMessage> raw = env.fromData(messages, TypeInformation.of(RawMessage.class)).name("test messages");
+        // Like the NATS source: two readers, each with its own share of the messages.
+        DataStream<RawMessage> raw = env.fromData(messages, TypeInformation.of(RawMessage.class)).name("test messages")
+                .rebalance().map(m -> m).returns(TypeInformation.of(RawMessage.class)).name("readers").setParallelism(PARALLELISM);
         CsrPipeline.PipelineOutputs outputs = CsrPipeline.build(raw, JobOptions.defaults());
         List<TableRow> rows = new ArrayList<>();
         List<RedisUpdate> updates = new ArrayList<>();
@@ -123,6 +126,7 @@ class CsrPipelineTest {
     @Test
     void everyPipelineOperatorHasANameAndAStableUid() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(PARALLELISM);
         DataStream<RawMessage> raw = env.fromData(List.of(new RawMessage(STREAM, "metrics.x", 1, T0, new byte[0])),
                 TypeInformation.of(RawMessage.class)).name("test messages").uid("test-source");
         CsrPipeline.PipelineOutputs outputs = CsrPipeline.build(raw, JobOptions.defaults());
@@ -130,10 +134,15 @@ class CsrPipelineTest {
         outputs.updates().sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>()).uid("updates-sink");
 
         List<String> uids = new ArrayList<>();
+        Map<String, Integer> parallelism = new HashMap<>();
         for (var node : env.getStreamGraph().getStreamNodes()) {
             assertThat(node.getTransformationUID()).as("uid of %s", node.getOperatorName()).isNotBlank();
             uids.add(node.getTransformationUID());
+            parallelism.put(node.getTransformationUID(), node.getParallelism());
         }
+        assertThat(parallelism.get(CsrPipeline.UID_VALIDATE)).as("validation chains to the source").isEqualTo(1);
+        assertThat(parallelism.get(CsrPipeline.UID_EVENT_TIME)).isEqualTo(1);
+        assertThat(parallelism.get(CsrPipeline.UID_WINDOWS)).isEqualTo(PARALLELISM);
         assertThat(uids).contains(CsrPipeline.UID_VALIDATE, CsrPipeline.UID_EVENT_TIME, CsrPipeline.UID_DEDUP,
                 CsrPipeline.UID_EVENT_ROWS, CsrPipeline.UID_NUMERIC, CsrPipeline.UID_WINDOWS, CsrPipeline.UID_WINDOW_ROWS,
                 CsrPipeline.UID_WINDOW_UPDATES, CsrPipeline.UID_JOURNEY, CsrPipeline.UID_JOURNEY_FLAGS).doesNotHaveDuplicates();
