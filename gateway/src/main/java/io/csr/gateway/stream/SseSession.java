@@ -25,6 +25,7 @@ final class SseSession {
     private final StreamMetrics metrics;
     private final Subscriber sub;
     private final String companyId;
+    private final StreamMetrics.CompanyStats stats;
     private final StreamHub.ResumeCheck resume;
     private final Instant tokenExpiry;
     private final Duration heartbeat;
@@ -40,6 +41,7 @@ final class SseSession {
         this.metrics = metrics;
         this.sub = sub;
         this.companyId = sub.companyId();
+        this.stats = metrics.company(companyId);
         this.resume = resume;
         this.tokenExpiry = tokenExpiry;
         this.heartbeat = heartbeat;
@@ -75,7 +77,7 @@ final class SseSession {
                     Update u = SseFrames.toUpdate(companyId, e);
                     if (u != null) {
                         out.write(u.frame());
-                        metrics.delivered(companyId, u.id().toString(), true);
+                        StreamMetrics.delivered(stats, true);
                     }
                 }
                 if (!page.isEmpty()) {
@@ -121,7 +123,7 @@ final class SseSession {
                     out.write(u.frame());
                     lastSent = u.id();
                     lastEventAt = clock.millis();
-                    metrics.delivered(companyId, u.id().toString(), false);
+                    StreamMetrics.delivered(stats, false);
                     unflushedXadd[unflushed++] = u.xaddMillis();
                     if (unflushed == MAX_UNFLUSHED || sub.isEmpty()) {
                         flush(out);

@@ -157,6 +157,7 @@ final class TailReader {
             }
             if (!e.getValue().isEmpty()) {
                 tail.cursor = e.getValue().get(e.getValue().size() - 1).getID();
+                hub.metrics().fannedOut(tail.companyId, tail.cursor.toString());
             }
             if (batch.isEmpty()) {
                 continue;

@@ -187,7 +187,11 @@ class StreamUpdatesITCase {
     @Test
     void perCompanyFlagOffAnswers501() throws Exception {
         fx.setStreamingFlag("flagged", false);
-        await().atMost(WAIT).until(() -> open("flagged", null).status == 501);
+        await().atMost(WAIT).until(() -> {
+            try (SseTestClient probe = open("flagged", null)) {
+                return probe.status == 501;   // 200 until the flags are re-read (FEATURE_FLAG_REFRESH_SECONDS=1)
+            }
+        });
         SseTestClient c = open("flagged", null);
         JsonNode body = Json.mapper().readTree(c.errorBody);
         assertThat(body.get("error").asText()).isEqualTo("streaming_disabled");

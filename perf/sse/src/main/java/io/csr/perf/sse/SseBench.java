@@ -406,7 +406,7 @@ public final class SseBench {
         int warmupSeconds = 5;
         int settleSeconds = 5;
         long gatewayPid = -1;
-        String jwtSecret = System.getenv().getOrDefault("JWT_SECRET", "dev-secret-change-me-dev-secret-change-me");
+        String jwtSecret = System.getenv().getOrDefault("JWT_SECRET", ConfigKey.JWT_SECRET.defaultValue()); // the gateway's default
         String companyPrefix = "bench";
         String out;
 
