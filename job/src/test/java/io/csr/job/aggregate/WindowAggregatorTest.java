@@ -157,6 +157,19 @@ class WindowAggregatorTest {
     }
 
     @Test
+    void windowFirstSeenAfterItsEndFiresFinalExactlyOnce() throws Exception {
+        harness.processWatermark(MINUTE_END + 60_000); // the minute closed before any of its data arrived
+        send(T, 7);
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        WindowFiring minute = only(drain(), WindowSize.MINUTE);
+        assertThat(minute.isFinal).isTrue();
+        assertThat(minute.version).isEqualTo(3);
+
+        harness.processWatermark(MINUTE_END + 120_000); // fires the (past) end-of-window timer: nothing new to say
+        assertThat(drain()).isEmpty();
+    }
+
+    @Test
     void dataLaterThanLatenessGoesToLateEventsAndStillCountsInOpenWindows() throws Exception {
         send(T, 2);
         harness.processWatermark(MINUTE_END - 1 + LATENESS_MS);
