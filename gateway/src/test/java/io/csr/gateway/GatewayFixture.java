@@ -53,7 +53,8 @@ public final class GatewayFixture implements AutoCloseable {
         this.settings = GatewaySettings.from(config);
         this.pg = PostgresSettings.from(config);
         Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
-        this.redis = new Jedis(java.net.URI.create(settings.redisUrl()));
+        // the test's own client always talks to the real Redis, even when the gateway is pointed elsewhere
+        this.redis = new Jedis(java.net.URI.create(CsrConfig.fromEnvironment().get(ConfigKey.REDIS_URL)));
         this.gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)), pg, Clock.systemUTC());
         this.server = Main.server(settings, gateway).build().start();
     }

@@ -112,6 +112,23 @@ class StreamHygieneITCase {
     }
 
     @Test
+    void redisUnreachableAnswers503BeforeTheStreamAndHealthSaysWhich() throws Exception {
+        try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.REDIS_URL.name(), "redis://127.0.0.1:1"))) {
+            SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany("noredis"), null));
+            assertThat(c.status).isEqualTo(503);
+            assertThat(c.header("Retry-After")).isEqualTo("5");
+            assertThat(Json.mapper().readTree(c.errorBody).get("error").asText()).isEqualTo("redis_unavailable");
+            java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(fx.base() + "/health")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(503);
+            JsonNode checks = Json.mapper().readTree(health.body()).get("checks");
+            assertThat(checks.get("redis").get("status").asText()).isEqualTo("DOWN");
+            assertThat(checks.get("postgres").get("status").asText()).isEqualTo("UP");
+        }
+    }
+
+    @Test
     void streamingSwitchedOffAnswers501() throws Exception {
         try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.STREAMING_ENABLED.name(), "false"))) {
             SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany("off"), null));

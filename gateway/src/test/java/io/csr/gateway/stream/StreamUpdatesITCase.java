@@ -264,6 +264,23 @@ class StreamUpdatesITCase {
     }
 
     @Test
+    void redisRestartThatLostTheDataGivesResetThenTheNewEvents() {
+        try (SseTestClient c = open("restart", null)) {
+            await().atMost(WAIT).until(() -> !c.frames.isEmpty());
+            fx.publishMetric("restart", "hours", 0);
+            await().atMost(WAIT).until(() -> c.updateIds().size() == 1);
+            // a restart without persistence: the data is gone and the readers' connections drop
+            fx.redis.del(fx.key("restart"));
+            assertThat(killReaderConnections()).isGreaterThan(0);
+            await().atMost(WAIT).until(() -> c.events().stream().anyMatch(f -> "reset".equals(f.event())));
+            StreamEntryID after = fx.publishMetric("restart", "hours", 1);
+            await().atMost(WAIT).until(() -> c.updateIds().contains(after.toString()));
+            assertThat(c.events()).extracting(Frame::event).containsExactly("metric_updated", "reset", "metric_updated");
+            assertThat(c.events().get(1).data()).contains("history_lost");
+        }
+    }
+
+    @Test
     void streamLostInRedisGivesResetNeverSilence() {
         try (SseTestClient c = open("lost", null)) {
             await().atMost(WAIT).until(() -> !c.frames.isEmpty());
