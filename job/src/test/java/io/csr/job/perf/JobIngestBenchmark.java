@@ -35,7 +35,10 @@ import java.util.concurrent.TimeUnit;
  * job runs; the clock stops when ClickHouse shows every valid event committed. Reports events/s, the checkpoint
  * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
  *
- * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 2]}
+ * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 2] [--mode live|backlog]
+ * [--state-backend hashmap|rocksdb]}. {@code live} (default): the publisher pushes while the job runs, the clock runs
+ * from the first publish to the last committed row. {@code backlog}: everything is published first, the clock runs
+ * from job start: the job's own drain rate.
  */
 public final class JobIngestBenchmark {
     public static void main(String[] args) throws Exception {
@@ -44,6 +47,7 @@ public final class JobIngestBenchmark {
         String checkpointMs = a.getOrDefault("checkpoint-ms", "5000");
         String parallelism = a.getOrDefault("parallelism", "2");
         String backend = a.getOrDefault("state-backend", "hashmap");
+        boolean backlog = a.getOrDefault("mode", "live").equals("backlog");
         Path results = Path.of(a.getOrDefault("results", "perf/results"));
 
         EventFixture fixture = new EventFixture(events, 20, Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli(),
@@ -69,17 +73,24 @@ public final class JobIngestBenchmark {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
                 JobLaunch launch = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config);
+                long publishNanos = 0;
+                if (backlog) { // everything is in the stream before the job starts: the job's own drain rate
+                    publishNanos = publish(stream, fixture.messages());
+                    System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", events, publishNanos / 1e9);
+                }
+                long start = System.nanoTime();
                 JobClient job = CsrJob.fromConfig(launch.config()).executeAsync(launch.environment());
                 try {
-                    long start = System.nanoTime();
-                    long publishNanos = publish(stream, fixture.messages());
+                    if (!backlog) { // live: the publisher pushes while the job runs
+                        publishNanos = publish(stream, fixture.messages());
+                    }
                     System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", events,
                             publishNanos / 1e9, events / (publishNanos / 1e9));
                     List<long[]> samples = new ArrayList<>();
                     long committed = 0;
                     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
                     while (committed < distinctValid && System.nanoTime() < deadline) {
-                        Thread.sleep(1000);
+                        Thread.sleep(500);
                         committed = ch.queryLong("SELECT count() FROM events");
                         samples.add(new long[]{System.nanoTime() - start, committed});
                         System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%n",
@@ -88,10 +99,10 @@ public final class JobIngestBenchmark {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
-                    String json = report(events, distinctValid, finalCount, checkpointMs, parallelism, backend,
+                    String json = report(backlog ? "backlog" : "live", events, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu);
                     Files.createDirectories(results);
-                    Path out = results.resolve("job-ingest-" + LocalDate.now() + ".json");
+                    Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism + "-cp" + checkpointMs + ".json");
                     Files.writeString(out, json);
                     System.out.println(json);
                     System.out.println("written " + out.toAbsolutePath());
@@ -119,26 +130,23 @@ public final class JobIngestBenchmark {
         return System.nanoTime() - t0;
     }
 
-    /** Committed events/s between 20% and 90% of the final count (excludes start-up and the last checkpoint wait). */
+    /** Committed events/s from the first sample with committed rows to the first sample with all of them. */
     private static double steadyRate(List<long[]> samples) {
-        if (samples.size() < 3) {
-            return 0;
-        }
-        long last = samples.get(samples.size() - 1)[1];
-        long[] a = null;
-        long[] b = null;
+        long[] first = null;
+        long[] last = null;
+        long total = samples.isEmpty() ? 0 : samples.get(samples.size() - 1)[1];
         for (long[] s : samples) {
-            if (a == null && s[1] >= last * 0.2) {
-                a = s;
+            if (first == null && s[1] > 0) {
+                first = s;
             }
-            if (s[1] <= last * 0.9) {
-                b = s;
+            if (last == null && s[1] >= total) {
+                last = s;
             }
         }
-        if (a == null || b == null || b[0] <= a[0]) {
+        if (first == null || last == null || last[0] <= first[0]) {
             return 0;
         }
-        return (b[1] - a[1]) / ((b[0] - a[0]) / 1e9);
+        return (last[1] - first[1]) / ((last[0] - first[0]) / 1e9);
     }
 
     /** CPU time per thread group (Flink task name without the subtask suffix), milliseconds, largest first. */
@@ -159,20 +167,23 @@ public final class JobIngestBenchmark {
         return sorted;
     }
 
-    private static String report(int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
+    private static String report(String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
                                  String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu) {
         StringBuilder sb = new StringBuilder("{\n");
         sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
         sb.append(String.format(Locale.ROOT, "  \"machine\": {\"cores\": %d, \"java\": \"%s\"},%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
-        sb.append(String.format(Locale.ROOT, "  \"mode\": \"embedded MiniCluster, exactly-once, publisher in the same JVM\",%n"));
+        sb.append(String.format(Locale.ROOT, "  \"mode\": \"%s: %s\",%n", mode, mode.equals("backlog")
+                ? "all messages in the stream before the job starts (job drain rate)"
+                : "publisher pushes while the job runs (same JVM, same 2 cores)"));
+        sb.append(String.format(Locale.ROOT, "  \"runtime\": \"embedded MiniCluster, exactly-once ClickHouse sink, Redis sink\",%n"));
         sb.append(String.format(Locale.ROOT, "  \"messagesPublished\": %d,%n  \"distinctValidEvents\": %d,%n  \"eventsFinal\": %d,%n",
                 events, distinctValid, finalCount));
         sb.append(String.format(Locale.ROOT, "  \"checkpointIntervalMs\": %s,%n  \"parallelism\": %s,%n  \"stateBackend\": \"%s\",%n",
                 checkpointMs, parallelism, backend));
         sb.append(String.format(Locale.ROOT, "  \"publishSeconds\": %.2f,%n  \"endToEndSeconds\": %.2f,%n", publishSeconds, seconds));
         sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %.0f,%n", events / seconds));
-        sb.append(String.format(Locale.ROOT, "  \"steadyStateCommittedEventsPerSecond\": %.0f,%n", steady));
+        sb.append(String.format(Locale.ROOT, "  \"firstToLastCommitEventsPerSecond\": %.0f,%n", steady));
         sb.append("  \"cpuMsByThread\": {");
         String sep = "\n";
         for (Map.Entry<String, Long> e : cpu.entrySet()) {
