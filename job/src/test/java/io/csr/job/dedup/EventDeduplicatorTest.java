@@ -101,7 +101,8 @@ class EventDeduplicatorTest {
         assertThat(ttl.getTimeToLive()).isEqualTo(Duration.ofHours(36));
         assertThat(ttl.getUpdateType()).isEqualTo(StateTtlConfig.UpdateType.OnCreateAndWrite);
         assertThat(ttl.getStateVisibility()).isEqualTo(StateTtlConfig.StateVisibility.NeverReturnExpired);
-        assertThat(ttl.getCleanupStrategies().getIncrementalCleanupStrategy()).isNotNull();
+        assertThat(ttl.getCleanupStrategies().getIncrementalCleanupStrategy().getCleanupSize()).isEqualTo(2);
+        assertThat(ttl.getCleanupStrategies().inRocksdbCompactFilter()).isTrue();
     }
 
     @Test
