@@ -43,10 +43,7 @@ class BrowserEventSourceITCase {
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "web";
             String page = fx.base() + "/?token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            Process chrome = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--remote-allow-origins=*", "--remote-debugging-port=0", "--user-data-dir=" + profile, page)
-                    .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+            Process chrome = startChromium(profile, page);
             try (Cdp cdp = Cdp.connect(profile, page)) {
                 await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
 
@@ -66,11 +63,49 @@ class BrowserEventSourceITCase {
                 assertThat(cdp.eval("document.getElementById('m-hours').textContent")).contains("v3");
                 assertThat(missed1).isNotNull();
             } finally {
-                chrome.destroy();
-                if (!chrome.waitFor(10, TimeUnit.SECONDS)) {
-                    chrome.destroyForcibly();
-                }
+                stop(chrome);
             }
+        }
+    }
+
+    @Test
+    void browserRefreshesAnExpiredTokenAndResumesWithoutLoss(@TempDir Path profile) throws Exception {
+        assumeTrue(Files.isExecutable(CHROMIUM), "Debian chromium is not installed (apt-get install -y chromium)");
+        try (GatewayFixture fx = new GatewayFixture(Map.of())) {
+            String company = "webexp";
+            String shortLived = fx.tokens.forCompany(company, Duration.ofSeconds(5));
+            String page = fx.base() + "/?token=" + shortLived + "&companyId=" + company;
+            Process chrome = startChromium(profile, page);
+            try (Cdp cdp = Cdp.connect(profile, page)) {
+                await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
+                StreamEntryID first = fx.publishMetric(company, "hours", 1);
+                await().atMost(WAIT).until(() -> first.toString().equals(cdp.eval("window.csrStream.lastEventId")));
+                // the app obtains a fresh token (the dashboard's getToken() reads the input field on every reconnect)
+                String fresh = fx.tokens.forCompany(company, Duration.ofMinutes(5));
+                cdp.eval("(document.getElementById('token').value = '" + fresh + "', 'ok')");
+                // the server ends the stream at exp; the browser's own retry gets 401; csr-stream.js reconnects with the
+                // fresh token and ?lastEventId, so events published in between are replayed
+                await().atMost(WAIT).until(() -> fx.gateway.hub().subscriberCounts().isEmpty());
+                StreamEntryID missed = fx.publishMetric(company, "hours", 2);
+                await().atMost(WAIT).until(() -> missed.toString().equals(cdp.eval("window.csrStream.lastEventId")));
+                assertThat((Long) fx.gateway.metrics().company(company).toMap().get("replayedEvents")).isEqualTo(1L);
+            } finally {
+                stop(chrome);
+            }
+        }
+    }
+
+    private static Process startChromium(Path profile, String page) throws Exception {
+        return new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--remote-allow-origins=*", "--remote-debugging-port=0", "--user-data-dir=" + profile, page)
+                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+    }
+
+    private static void stop(Process chrome) throws InterruptedException {
+        chrome.destroy();
+        if (!chrome.waitFor(10, TimeUnit.SECONDS)) {
+            chrome.destroyForcibly();
         }
     }
 
