@@ -61,6 +61,7 @@ public final class CsrJob {
         try (RetentionSchedule retention = RetentionSchedule.start(launch)) {
             CsrJob.fromConfig(launch.config()).execute(launch.environment());
         }
+        launch.finished();
     }
 
     /** The production wiring: JetStream source, exactly-once ClickHouse sink, Redis stream sink, all from config. */

@@ -94,7 +94,8 @@ public final class JobLaunch {
         Optional<RestorePoints.Candidate> latest = RestorePoints.latest(checkpoints, savepoints);
         if (latest.isPresent()) {
             RestorePoints.Candidate c = latest.get();
-            LOG.info("resuming from checkpoint {} (completed {})", c.dir(), c.completedAt());
+            boolean savepoint = c.dir().getFileName().toString().startsWith("savepoint-");
+            LOG.info("resuming from {} {} (completed {})", savepoint ? "savepoint" : "checkpoint", c.dir(), c.completedAt());
             return Optional.of(c.dir().toUri().toString());
         }
         LOG.info("no completed checkpoint under {} or savepoint under {}: starting from the beginning of the stream",
@@ -119,6 +120,18 @@ public final class JobLaunch {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.configure(conf, JobLaunch.class.getClassLoader());
         return env;
+    }
+
+    /**
+     * Called when an embedded job ended by itself (stop-with-savepoint, cancel): ends the process, since client threads
+     * of the NATS connector can outlive a finished MiniCluster and would keep the JVM (and `csr start`'s pid) alive.
+     * A no-op for a job built for a cluster.
+     */
+    public void finished() {
+        if (embedded) {
+            LOG.info("job ended; exiting");
+            System.exit(0);
+        }
     }
 
     /** The source parallelism: one reader per subject family at most (the connector's unit of split). */
