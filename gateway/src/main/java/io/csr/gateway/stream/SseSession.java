@@ -8,14 +8,15 @@ import java.io.OutputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Writes one SSE connection, on the request's own (virtual) thread, after every status decision was made:
  * {@code retry}, then either the replay after the client's id or a {@code reset}, then live events from the
- * subscriber's buffer, deduplicated by id at the hand-over. Flushes whenever the buffer is drained, so every event
- * leaves the server as soon as it is written. Ends at token expiry, idle timeout, eviction, shutdown or a failed write.
+ * subscriber's buffer, deduplicated by id at the hand-over. Each wake-up drains the whole buffer, writes it and
+ * flushes once, so every event leaves the server as soon as it is written. The writer waits without a timer; the
+ * node's ticker wakes it for heartbeats, token expiry and the idle timeout. Ends at token expiry, idle timeout, eviction, shutdown or a failed write.
  */
 final class SseSession {
     static final int REPLAY_PAGE = 500;
@@ -92,6 +93,7 @@ final class SseSession {
         long nextHeartbeat = now + heartbeat.toMillis();
         long lastEventAt = now;
         long expiry = tokenExpiry.toEpochMilli();
+        List<Subscriber.Item> batch = new ArrayList<>();
         while (true) {
             now = clock.millis();
             if (now >= expiry) {
@@ -108,39 +110,39 @@ final class SseSession {
                 out.write(SseFrames.HEARTBEAT);
                 out.flush();
                 nextHeartbeat = now + heartbeat.toMillis();
-                continue;
             }
-            long wait = Math.min(nextHeartbeat, Math.min(expiry, lastEventAt + idleTimeout.toMillis())) - now;
-            Subscriber.Item item = sub.poll(TimeUnit.MILLISECONDS.toNanos(Math.max(1, wait)));
-            if (item == null) {
-                continue;
+            batch.clear();
+            Subscriber.Closed closed = sub.awaitItems(batch, Math.min(nextHeartbeat, Math.min(expiry, lastEventAt + idleTimeout.toMillis())));
+            if (closed != null) {
+                if (!"slow_consumer".equals(closed.reason())) {
+                    out.write(SseFrames.close(closed.reason()));
+                    flush(out);
+                }
+                return closed.reason();
             }
-            switch (item) {
-                case Update u -> {
+            boolean wrote = false;
+            for (Subscriber.Item item : batch) {
+                if (item instanceof Update u) {
                     if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
                         continue;
                     }
                     out.write(u.frame());
                     lastSent = u.id();
-                    lastEventAt = clock.millis();
                     StreamMetrics.delivered(stats, false);
-                    unflushedXadd[unflushed++] = u.xaddMillis();
-                    if (unflushed == MAX_UNFLUSHED || sub.isEmpty()) {
+                    if (unflushed == MAX_UNFLUSHED) {
                         flush(out);
                     }
-                }
-                case Subscriber.Reset r -> {
+                    unflushedXadd[unflushed++] = u.xaddMillis();
+                    wrote = true;
+                } else if (item instanceof Subscriber.Reset r) {
                     out.write(SseFrames.reset(r.reason(), r.detail()));
                     lastSent = null;
-                    flush(out);
+                    wrote = true;
                 }
-                case Subscriber.Closed c -> {
-                    if (!"slow_consumer".equals(c.reason())) {
-                        out.write(SseFrames.close(c.reason()));
-                        flush(out);
-                    }
-                    return c.reason();
-                }
+            }
+            if (wrote) {
+                lastEventAt = clock.millis();
+                flush(out);
             }
         }
     }

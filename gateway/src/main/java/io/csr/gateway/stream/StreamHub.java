@@ -57,6 +57,8 @@ public final class StreamHub implements AutoCloseable {
     private final Map<String, CompanyTail> tails = new ConcurrentHashMap<>();
     private final List<TailReader> readers = new ArrayList<>();
     private volatile boolean running = true;
+    private final Thread ticker;
+    static final long TICK_MS = 100;
 
     public StreamHub(JedisPool pool, String keyPrefix, int readerCount, StreamMetrics metrics, String nodeName) {
         this.pool = pool;
@@ -65,10 +67,25 @@ public final class StreamHub implements AutoCloseable {
         for (int i = 0; i < readerCount; i++) {
             readers.add(new TailReader(this, i, nodeName + "-reader-" + i));
         }
+        this.ticker = Thread.ofPlatform().name("csr-" + nodeName + "-ticker").daemon(true).unstarted(this::tick);
+    }
+
+    /** Wakes writers whose deadline (heartbeat, token expiry, idle timeout) has passed; one thread per node. */
+    private void tick() {
+        while (running) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MS));
+            long now = System.currentTimeMillis();
+            for (CompanyTail t : tails.values()) {
+                for (Subscriber s : t.subscribers) {
+                    s.tickIfDue(now);
+                }
+            }
+        }
     }
 
     public void start() {
         readers.forEach(TailReader::start);
+        ticker.start();
     }
 
     public String keyOf(String companyId) {
@@ -205,6 +222,7 @@ public final class StreamHub implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        LockSupport.unpark(ticker);
         closeAllStreams("shutdown");
         for (TailReader r : readers) {
             r.stop();

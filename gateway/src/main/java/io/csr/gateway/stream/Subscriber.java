@@ -1,7 +1,6 @@
 package io.csr.gateway.stream;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -34,6 +33,9 @@ public final class Subscriber {
     private boolean overflowed;
     private Closed closed;
     private boolean writerDone;
+    private boolean ticked;
+    /** When the writer next has something to do without events (heartbeat, token expiry, idle timeout), epoch ms. */
+    private volatile long deadlineMillis = Long.MAX_VALUE;
 
     public Subscriber(String companyId, int capacity, Thread writer) {
         this.companyId = companyId;
@@ -157,31 +159,39 @@ public final class Subscriber {
         }
     }
 
-    /** Writer side: next item, or null after {@code timeoutNanos}; a {@link Closed} once closed. */
-    public Item poll(long timeoutNanos) throws InterruptedException {
+    /**
+     * Writer side: waits (untimed: no timer per wait) until events are queued, the node's ticker says the writer's
+     * {@code deadlineMillis} has passed, or the subscriber is closed. Queued items are moved into {@code out} in one
+     * lock acquisition. Returns the {@link Closed} item once closed, else null.
+     */
+    public Closed awaitItems(java.util.List<Item> out, long deadlineMillis) throws InterruptedException {
+        this.deadlineMillis = deadlineMillis;
         lock.lockInterruptibly();
         try {
-            long left = timeoutNanos;
-            while (closed == null && queue.isEmpty()) {
-                if (left <= 0) {
-                    return null;
-                }
-                left = notEmpty.awaitNanos(left);
+            while (closed == null && queue.isEmpty() && !ticked) {
+                notEmpty.await();
             }
+            ticked = false;
             if (closed != null) {
                 return closed;
             }
-            return queue.pollFirst();
+            out.addAll(queue);
+            queue.clear();
+            return null;
         } finally {
             lock.unlock();
         }
     }
 
-    /** Writer side: true when nothing is waiting (time to flush). */
-    public boolean isEmpty() {
+    /** Called by the node's ticker: wakes the writer when its deadline has passed. */
+    public void tickIfDue(long nowMillis) {
+        if (nowMillis < deadlineMillis) {
+            return;
+        }
         lock.lock();
         try {
-            return queue.isEmpty();
+            ticked = true;
+            notEmpty.signal();
         } finally {
             lock.unlock();
         }

@@ -3,7 +3,8 @@ package io.csr.gateway.stream;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
 
-import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,6 +13,21 @@ class SubscriberTest {
 
     private static Update update(long ms) {
         return new Update("acme", new StreamEntryID(ms, 0), new byte[0]);
+    }
+
+    /** What a writer would take now: a tick first, so an empty buffer does not block the test. */
+    private static List<Object> drain(Subscriber s) throws InterruptedException {
+        s.tickIfDue(Long.MAX_VALUE - 1);
+        List<Subscriber.Item> items = new ArrayList<>();
+        Subscriber.Closed closed = s.awaitItems(items, 0);
+        List<Object> out = new ArrayList<>();
+        for (Subscriber.Item i : items) {
+            out.add(i instanceof Update u ? u.id() : i);
+        }
+        if (closed != null) {
+            out.add(closed);
+        }
+        return out;
     }
 
     @Test
@@ -25,7 +41,7 @@ class SubscriberTest {
         assertThat(s.isReplaying()).isTrue();
         s.offer(update(10));
         assertThat(s.finishReplay()).isTrue();
-        assertThat(((Update) s.poll(0)).id()).isEqualTo(new StreamEntryID(10, 0));
+        assertThat(drain(s)).containsExactly(new StreamEntryID(10, 0));
     }
 
     @Test
@@ -38,7 +54,7 @@ class SubscriberTest {
         }
         assertThat(s.offer(update(99))).as("the 4th event evicts").isFalse();
         assertThat(writer.isInterrupted()).isTrue();
-        assertThat(s.poll(TimeUnit.MILLISECONDS.toNanos(1))).isEqualTo(new Subscriber.Closed("slow_consumer"));
+        assertThat(drain(s)).containsExactly(new Subscriber.Closed("slow_consumer"));
         assertThat(s.offer(update(100))).as("offers after close are ignored").isTrue();
     }
 
@@ -49,9 +65,30 @@ class SubscriberTest {
         s.offer(update(1));
         s.offerReset(new Subscriber.Reset("history_lost", "gone"));
         s.offer(update(2));
-        assertThat(s.poll(0)).isInstanceOf(Subscriber.Reset.class);
-        assertThat(((Update) s.poll(0)).id()).isEqualTo(new StreamEntryID(2, 0));
-        assertThat(s.poll(TimeUnit.MILLISECONDS.toNanos(5))).as("times out empty").isNull();
+        assertThat(drain(s)).containsExactly(new Subscriber.Reset("history_lost", "gone"), new StreamEntryID(2, 0));
+        assertThat(drain(s)).as("a tick with nothing queued returns empty").isEmpty();
+    }
+
+    @Test
+    void tickerWakesTheWriterOnlyOnceItsDeadlinePassed() throws Exception {
+        Subscriber s = new Subscriber("acme", CAPACITY, null);
+        s.finishReplay();
+        List<Subscriber.Item> items = new ArrayList<>();
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                s.awaitItems(items, 1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        org.awaitility.Awaitility.await().until(() -> writer.getState() == Thread.State.WAITING);
+        s.tickIfDue(999);
+        writer.join(200);
+        assertThat(writer.isAlive()).as("not due yet").isTrue();
+        s.tickIfDue(1_000);
+        writer.join(5_000);
+        assertThat(writer.isAlive()).isFalse();
+        assertThat(items).isEmpty();
     }
 
     @Test
@@ -68,8 +105,8 @@ class SubscriberTest {
     void batchOfferEvictsWhenTheBatchDoesNotFitWhileLive() throws Exception {
         Subscriber s = new Subscriber("acme", CAPACITY, null);
         s.finishReplay();
-        assertThat(s.offerAll(java.util.List.of(update(1), update(2)))).isTrue();
-        assertThat(s.offerAll(java.util.List.of(update(3), update(4)))).as("4 > capacity 3").isFalse();
-        assertThat(s.poll(0)).isEqualTo(new Subscriber.Closed("slow_consumer"));
+        assertThat(s.offerAll(List.of(update(1), update(2)))).isTrue();
+        assertThat(s.offerAll(List.of(update(3), update(4)))).as("4 > capacity 3").isFalse();
+        assertThat(drain(s)).containsExactly(new Subscriber.Closed("slow_consumer"));
     }
 }
