@@ -34,6 +34,7 @@ public final class Gateway implements AutoCloseable {
     private final StreamHub hub;
     private final ConnectionLimits limits;
     private final JwtVerifier jwt;
+    private final Thread flagWatcher;
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -55,6 +56,24 @@ public final class Gateway implements AutoCloseable {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
         hub.start();
+        this.flagWatcher = Thread.ofVirtual().name("csr-flag-watcher").start(this::watchFlags);
+    }
+
+    /** Ends open streams of companies whose streaming flag was switched off (checked every FEATURE_FLAG_REFRESH_SECONDS). */
+    private void watchFlags() {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                Thread.sleep(settings.flagRefresh());
+                for (String companyId : hub.subscriberCounts().keySet()) {
+                    if (!flags.streamingEnabled(companyId)) {
+                        int n = hub.closeCompany(companyId, "streaming_disabled");
+                        LOG.info("streaming switched off for " + companyId + " (feature_flags); ended " + n + " stream(s)");
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            // shutting down
+        }
     }
 
     public GatewaySettings settings() {
@@ -103,6 +122,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        flagWatcher.interrupt();
         hub.close();
         flags.close();
         redis.close();

@@ -210,6 +210,20 @@ public final class StreamHub implements AutoCloseable {
         }
     }
 
+    /** Ends the streams of one company ({@code event: close} with the reason), e.g. when its flag is switched off. */
+    public int closeCompany(String companyId, String reason) {
+        CompanyTail t = tails.get(companyId);
+        if (t == null) {
+            return 0;
+        }
+        int n = 0;
+        for (Subscriber s : t.subscribers) {
+            s.close(reason, false);
+            n++;
+        }
+        return n;
+    }
+
     /** Waits until no subscriber is left or the timeout passes. */
     public boolean awaitDrained(long timeout, TimeUnit unit) {
         long deadline = System.nanoTime() + unit.toNanos(timeout);

@@ -186,7 +186,13 @@ class StreamUpdatesITCase {
 
     @Test
     void perCompanyFlagOffAnswers501() throws Exception {
-        fx.setStreamingFlag("flagged", false);
+        try (SseTestClient open = open("flagged", null)) {
+            await().atMost(WAIT).until(() -> !open.frames.isEmpty());
+            fx.setStreamingFlag("flagged", false);
+            // a stream that was open when the flag went off is ended, with the reason
+            await().atMost(WAIT).until(open::ended);
+            assertThat(open.events().get(open.events().size() - 1).data()).contains("streaming_disabled");
+        }
         await().atMost(WAIT).until(() -> {
             try (SseTestClient probe = open("flagged", null)) {
                 return probe.status == 501;   // 200 until the flags are re-read (FEATURE_FLAG_REFRESH_SECONDS=1)

@@ -1,0 +1,39 @@
+package io.csr.gateway;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Configuration is application.yaml under environment variables / -D properties of the ConfigKey names. */
+class MainConfigTest {
+    @Test
+    void yamlGivesDefaultsAndTheEnvironmentOverrides() {
+        String key = ConfigKey.STREAM_HEARTBEAT_SECONDS.name();
+        String before = System.getProperty(key);
+        try {
+            System.clearProperty(key);
+            if (System.getenv(key) == null) {
+                assertThat(Main.loadConfig().get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("15");
+            }
+            System.setProperty(key, "7");
+            CsrConfig config = Main.loadConfig();
+            assertThat(config.get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("7");
+            assertThat(GatewaySettings.from(config).heartbeat().toSeconds()).isEqualTo(7);
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
+    @Test
+    void aShortSecretIsRefusedWithWhatToDo() {
+        CsrConfig config = CsrConfig.of(java.util.Map.of(ConfigKey.JWT_SECRET.name(), "short"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(config))
+                .hasMessageContaining("at least 32 bytes").hasMessageContaining("openssl rand");
+    }
+}
