@@ -51,7 +51,7 @@ public final class Gateway implements AutoCloseable {
         this.hub = new StreamHub(redis, settings.redisKeyPrefix(), settings.readers(), metrics,
                 "gw-" + UUID.randomUUID().toString().substring(0, 8));
         this.limits = new ConnectionLimits(settings.maxConnectionsPerCompany(), settings.maxConnections(), settings.retryAfterSeconds());
-        this.jwt = new JwtVerifier(settings.jwtSecret(), clock);
+        this.jwt = new JwtVerifier(settings.jwtSecret(), settings.jwksUrl(), clock);
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }

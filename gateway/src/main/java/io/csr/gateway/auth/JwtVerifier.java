@@ -2,14 +2,24 @@ package io.csr.gateway.auth;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.csr.gateway.http.ApiError;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 
+import java.net.MalformedURLException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.Key;
+import java.security.interfaces.RSAPublicKey;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Instant;
@@ -21,7 +31,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Verifies HS256 JWTs (secret {@code JWT_SECRET}) taken from {@code Authorization: Bearer} or the {@code access_token}
+ * Verifies HS256 JWTs (secret {@code JWT_SECRET}) — and RS256 ones signed by a key of {@code JWT_JWKS_URL} when set —
+ * taken from {@code Authorization: Bearer} or the {@code access_token}
  * query parameter (EventSource cannot set headers). Claims: {@code sub}, {@code exp} (required), {@code companies}
  * (array) or {@code company_id}, {@code roles} (array; {@code admin} is recognised). Every failure is a 401
  * {@link ApiError} naming the reason.
@@ -29,13 +40,29 @@ import java.util.regex.Pattern;
 public final class JwtVerifier {
     private static final Pattern COMPANY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private final MACVerifier verifier;
+    private final JWSVerificationKeySelector<SecurityContext> rsaKeys;
     private final Clock clock;
 
     public JwtVerifier(String secret, Clock clock) {
+        this(secret, "", clock);
+    }
+
+    /** HS256 with {@code secret}; also RS256 with the keys of {@code jwksUrl} when it is not empty. */
+    public JwtVerifier(String secret, String jwksUrl, Clock clock) {
         try {
             this.verifier = new MACVerifier(secret.getBytes(StandardCharsets.UTF_8));
         } catch (JOSEException e) {
             throw new IllegalArgumentException("JWT_SECRET is not usable for HS256: " + e.getMessage(), e);
+        }
+        if (jwksUrl == null || jwksUrl.isBlank()) {
+            this.rsaKeys = null;
+        } else {
+            try {
+                JWKSource<SecurityContext> source = JWKSourceBuilder.<SecurityContext>create(URI.create(jwksUrl).toURL()).retrying(true).build();
+                this.rsaKeys = new JWSVerificationKeySelector<>(JWSAlgorithm.RS256, source);
+            } catch (MalformedURLException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("JWT_JWKS_URL='" + jwksUrl + "' is not a URL: " + e.getMessage(), e);
+            }
         }
         this.clock = clock;
     }
@@ -67,15 +94,20 @@ public final class JwtVerifier {
         } catch (ParseException e) {
             throw unauthorized("token_invalid", "the token is not a JWT: " + e.getMessage());
         }
-        if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())) {
-            throw unauthorized("token_invalid", "the token is signed with " + jwt.getHeader().getAlgorithm() + "; only HS256 is accepted");
-        }
-        try {
-            if (!jwt.verify(verifier)) {
-                throw unauthorized("token_invalid", "the token signature does not match JWT_SECRET");
+        JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
+        if (JWSAlgorithm.HS256.equals(alg)) {
+            try {
+                if (!jwt.verify(verifier)) {
+                    throw unauthorized("token_invalid", "the token signature does not match JWT_SECRET");
+                }
+            } catch (JOSEException e) {
+                throw unauthorized("token_invalid", "the token signature cannot be checked: " + e.getMessage());
             }
-        } catch (JOSEException e) {
-            throw unauthorized("token_invalid", "the token signature cannot be checked: " + e.getMessage());
+        } else if (JWSAlgorithm.RS256.equals(alg) && rsaKeys != null) {
+            verifyRsa(jwt);
+        } else {
+            throw unauthorized("token_invalid", "the token is signed with " + alg + "; accepted: HS256"
+                    + (rsaKeys != null ? ", RS256 (JWKS)" : " (RS256 needs JWT_JWKS_URL)"));
         }
         if (claims.getExpirationTime() == null) {
             throw unauthorized("token_invalid", "the token has no exp claim");
@@ -110,6 +142,25 @@ public final class JwtVerifier {
             throw unauthorized("token_invalid", "the token grants no company (claims companies or company_id)");
         }
         return new Principal(claims.getSubject(), companies, admin, exp);
+    }
+
+    private void verifyRsa(SignedJWT jwt) {
+        List<Key> keys;
+        try {
+            keys = rsaKeys.selectJWSKeys(jwt.getHeader(), null);
+        } catch (KeySourceException e) {
+            throw new ApiError(503, "jwks_unavailable", "the signing keys (JWT_JWKS_URL) cannot be fetched: " + e.getMessage() + "; retry shortly", 5);
+        }
+        for (Key key : keys) {
+            try {
+                if (key instanceof RSAPublicKey rsa && jwt.verify(new RSASSAVerifier(rsa))) {
+                    return;
+                }
+            } catch (JOSEException e) {
+                // try the next key
+            }
+        }
+        throw unauthorized("token_invalid", "no key of JWT_JWKS_URL (kid " + jwt.getHeader().getKeyID() + ") verifies the RS256 signature");
     }
 
     private static Collection<String> rolesOf(JWTClaimsSet claims) {

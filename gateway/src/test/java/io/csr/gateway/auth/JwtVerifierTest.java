@@ -1,9 +1,19 @@
 package io.csr.gateway.auth;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpServer;
 import io.csr.gateway.TestTokens;
 import io.csr.gateway.http.ApiError;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -37,5 +47,42 @@ class JwtVerifierTest {
                 .hasMessageContaining("grants no company");
         assertThatThrownBy(() -> verifier.verify(TestTokens.mintWith(SECRET, "a", List.of("bad company!"), List.of(), Instant.now().plusSeconds(60))))
                 .hasMessageContaining("does not match");
+    }
+
+    private static String rs256(RSAKey key, String company) throws Exception {
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("idp-user").claim("companies", List.of(company))
+                .expirationTime(java.util.Date.from(Instant.now().plusSeconds(60))).build();
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(key.getKeyID()).build(), claims);
+        jwt.sign(new RSASSASigner(key));
+        return jwt.serialize();
+    }
+
+    @Test
+    void acceptsRs256TokensSignedByAKeyOfTheJwksUrl() throws Exception {
+        RSAKey idpKey = new RSAKeyGenerator(2048).keyID("idp-1").generate();
+        RSAKey otherKey = new RSAKeyGenerator(2048).keyID("idp-1").generate();
+        byte[] jwks = new JWKSet(idpKey.toPublicJWK()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        HttpServer idp = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        idp.createContext("/jwks.json", ex -> {
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, jwks.length);
+            ex.getResponseBody().write(jwks);
+            ex.close();
+        });
+        idp.start();
+        try {
+            JwtVerifier withJwks = new JwtVerifier(SECRET, "http://127.0.0.1:" + idp.getAddress().getPort() + "/jwks.json", Clock.systemUTC());
+            Principal p = withJwks.verify(rs256(idpKey, "acme"));
+            assertThat(p.subject()).isEqualTo("idp-user");
+            assertThat(p.grants("acme")).isTrue();
+            assertThatThrownBy(() -> withJwks.verify(rs256(otherKey, "acme")))
+                    .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.error()).isEqualTo("token_invalid"));
+            // HS256 keeps working next to it
+            assertThat(withJwks.verify(TestTokens.mintWith(SECRET, "a", List.of("acme"), List.of(), Instant.now().plusSeconds(60))).subject()).isEqualTo("a");
+            // without JWT_JWKS_URL an RS256 token is refused with what to configure
+            assertThatThrownBy(() -> verifier.verify(rs256(idpKey, "acme"))).hasMessageContaining("JWT_JWKS_URL");
+        } finally {
+            idp.stop(0);
+        }
     }
 }
