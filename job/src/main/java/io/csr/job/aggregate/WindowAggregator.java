@@ -4,6 +4,8 @@ import io.csr.job.model.CsrEvent;
 import io.csr.job.pipeline.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -11,6 +13,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -38,7 +43,7 @@ import java.util.Map;
  * same count, and a later count always supersedes an earlier one — whatever Redis or ClickHouse saw before the crash.
  * The last emitted version is also kept in (checkpointed) state as a floor, so a firing can never go backwards.
  */
-public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, WindowFiring> {
+public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, WindowFiring> implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
     public static final OutputTag<TableRow> LATE_EVENTS = new OutputTag<>("late-events") {
@@ -53,6 +58,9 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private transient ValueState<Long> pendingFlush;
     /** Processing time of the last flush, so the next one waits at least updateIntervalMs. */
     private transient ValueState<Long> lastFlush;
+    /** Highest watermark seen by this subtask, or restored from the checkpoint (max over all subtasks). */
+    private transient long watermarkSeen;
+    private transient ListState<Long> watermarkState;
     private transient Counter eventsLate;
     private transient Counter windowFirings;
 
@@ -87,7 +95,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     @Override
     public void processElement(CsrEvent event, Context ctx, Collector<WindowFiring> out) throws Exception {
-        long watermark = ctx.timerService().currentWatermark();
+        long watermark = watermark(ctx.timerService().currentWatermark());
         boolean changed = false;
         boolean tooLate = false;
         for (WindowSize size : WindowSize.values()) {
@@ -117,6 +125,28 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         }
     }
 
+    /** The higher of Flink's current watermark and the highest seen before (also across a restore). */
+    private long watermark(long current) {
+        if (current > watermarkSeen) {
+            watermarkSeen = current;
+        }
+        return watermarkSeen;
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        watermarkSeen = Long.MIN_VALUE;
+        watermarkState = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>("watermark-seen", Types.LONG));
+        for (Long restored : watermarkState.get()) {
+            watermarkSeen = Math.max(watermarkSeen, restored);
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        watermarkState.update(List.of(watermarkSeen));
+    }
+
     private long cleanupTime(long maxTimestamp) {
         return maxTimestamp + allowedLatenessMs;
     }
@@ -133,7 +163,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
-        long watermark = ctx.timerService().currentWatermark();
+        long watermark = watermark(ctx.timerService().currentWatermark());
         long now = ctx.timerService().currentProcessingTime();
         if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
             pendingFlush.clear();

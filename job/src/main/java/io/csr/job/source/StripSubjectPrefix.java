@@ -11,7 +11,7 @@ import org.apache.flink.metrics.MetricGroup;
  * sees Contract 1 subjects such as {@code metrics.sroi} (a subject outside the prefix is kept whole and rejected
  * downstream), and counts what comes in. Stateless.
  *
- * <p>Metrics (operator group {@code ingest}): {@code eventsIn} (counter, every message read from JetStream),
+ * <p>Metrics (operator scope): {@code messagesRead} (counter, every message read from JetStream),
  * {@code ingestLagMs} (gauge, now minus the JetStream timestamp of the last message: how far the job is behind
  * the stream), {@code lastStreamSeq} (gauge, stream sequence of the last message this subtask read).
  */
@@ -19,7 +19,7 @@ public final class StripSubjectPrefix extends RichMapFunction<RawMessage, RawMes
     private static final long serialVersionUID = 1L;
 
     private final String prefix;
-    private transient Counter eventsIn;
+    private transient Counter messagesRead;
     private transient volatile long lastReceivedAtMs;
     private transient volatile long lastStreamSeq;
 
@@ -29,16 +29,16 @@ public final class StripSubjectPrefix extends RichMapFunction<RawMessage, RawMes
 
     @Override
     public void open(OpenContext openContext) {
-        MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("ingest");
-        eventsIn = group.counter("eventsIn");
+        MetricGroup group = getRuntimeContext().getMetricGroup();
+        messagesRead = group.counter("messagesRead");
         group.gauge("ingestLagMs", () -> lastReceivedAtMs == 0 ? 0L : Math.max(0L, System.currentTimeMillis() - lastReceivedAtMs));
         group.gauge("lastStreamSeq", () -> lastStreamSeq);
     }
 
     @Override
     public RawMessage map(RawMessage message) {
-        if (eventsIn != null) {
-            eventsIn.inc();
+        if (messagesRead != null) {
+            messagesRead.inc();
             lastReceivedAtMs = message.receivedAtMs;
             lastStreamSeq = message.streamSeq;
         }
