@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * job runs; the clock stops when ClickHouse shows every valid event committed. Reports events/s, the checkpoint
  * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
  *
- * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 2] [--mode live|backlog]
+ * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 3] [--mode live|backlog]
  * [--state-backend hashmap|rocksdb]}. {@code live} (default): the publisher pushes while the job runs, the clock runs
  * from the first publish to the last committed row. {@code backlog}: everything is published first, the clock runs
  * from job start: the job's own drain rate.
@@ -45,7 +45,7 @@ public final class JobIngestBenchmark {
         Map<String, String> a = parse(args);
         int events = Integer.parseInt(a.getOrDefault("events", "300000"));
         String checkpointMs = a.getOrDefault("checkpoint-ms", "5000");
-        String parallelism = a.getOrDefault("parallelism", "2");
+        String parallelism = a.getOrDefault("parallelism", "3");
         String backend = a.getOrDefault("state-backend", "hashmap");
         boolean backlog = a.getOrDefault("mode", "live").equals("backlog");
         Path results = Path.of(a.getOrDefault("results", "perf/results"));
@@ -102,7 +102,7 @@ public final class JobIngestBenchmark {
                     String json = report(backlog ? "backlog" : "live", events, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu);
                     Files.createDirectories(results);
-                    Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism + "-cp" + checkpointMs + ".json");
+                    Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism + "-cp" + checkpointMs + "-n" + events + ".json");
                     Files.writeString(out, json);
                     System.out.println(json);
                     System.out.println("written " + out.toAbsolutePath());
