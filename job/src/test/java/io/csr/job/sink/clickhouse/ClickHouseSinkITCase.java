@@ -2,11 +2,13 @@ package io.csr.job.sink.clickhouse;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitException;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitTarget;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
 import io.csr.job.sink.clickhouse.committer.CommitTarget;
 import io.csr.job.sink.clickhouse.committer.CommitterMetrics;
+import io.csr.job.sink.clickhouse.committer.FakeCommitRequest;
 import io.csr.job.sink.clickhouse.writer.ClickHouseSinkWriter;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -94,31 +96,35 @@ class ClickHouseSinkITCase {
     }
 
     static void commit(ClickHouseCommitter committer, List<ClickHouseCommittable> committables) throws Exception {
-        List<CommitRequest<ClickHouseCommittable>> requests = new ArrayList<>();
+        List<FakeCommitRequest> requests = new ArrayList<>();
         for (ClickHouseCommittable c : committables) {
-            requests.add(new Request(c));
+            requests.add(new FakeCommitRequest(c));
         }
-        committer.commit(requests);
+        committer.commit(new ArrayList<CommitRequest<ClickHouseCommittable>>(requests));
+        for (FakeCommitRequest r : requests) {
+            assertThat(r.outcome).as("the committer must never drop a committable by signalling failure")
+                    .isNotIn(FakeCommitRequest.Outcome.FAILED_KNOWN, FakeCommitRequest.Outcome.FAILED_UNKNOWN);
+        }
     }
 
     static long rowsFinal(String company) {
-        return db.count("SELECT count() AS c FROM metrics_timeseries FINAL WHERE company_id = '" + company + "'");
+        return db.count("SELECT count() AS c FROM metrics_timeseries FINAL WHERE company_id = " + SqlLiteral.string(company) + "");
     }
 
     static long rowsRaw(String company) {
-        return db.count("SELECT count() AS c FROM metrics_timeseries WHERE company_id = '" + company + "'");
+        return db.count("SELECT count() AS c FROM metrics_timeseries WHERE company_id = " + SqlLiteral.string(company) + "");
     }
 
     static long distinctEvents(String company) {
-        return db.count("SELECT uniqExact(event_id) AS c FROM metrics_timeseries FINAL WHERE company_id = '" + company + "'");
+        return db.count("SELECT uniqExact(event_id) AS c FROM metrics_timeseries FINAL WHERE company_id = " + SqlLiteral.string(company) + "");
     }
 
     static long ledgerRows(String sinkId) {
-        return db.count("SELECT count() AS c FROM sink_commits FINAL WHERE sink_id = '" + sinkId + "'");
+        return db.count("SELECT count() AS c FROM sink_commits FINAL WHERE sink_id = " + SqlLiteral.string(sinkId));
     }
 
     static long ledgerRowsRaw(String sinkId) {
-        return db.count("SELECT count() AS c FROM sink_commits WHERE sink_id = '" + sinkId + "'");
+        return db.count("SELECT count() AS c FROM sink_commits WHERE sink_id = " + SqlLiteral.string(sinkId));
     }
 
     @Test
@@ -357,47 +363,6 @@ class ClickHouseSinkITCase {
         @Override
         public void close() {
             real.close();
-        }
-    }
-
-    /** A commit request as Flink hands it over (its own implementation is internal). */
-    static final class Request implements CommitRequest<ClickHouseCommittable> {
-        private final ClickHouseCommittable committable;
-
-        Request(ClickHouseCommittable committable) {
-            this.committable = committable;
-        }
-
-        @Override
-        public ClickHouseCommittable getCommittable() {
-            return committable;
-        }
-
-        @Override
-        public int getNumberOfRetries() {
-            return 0;
-        }
-
-        @Override
-        public void signalFailedWithKnownReason(Throwable t) {
-            throw new AssertionError("the committer must not drop a committable", t);
-        }
-
-        @Override
-        public void signalFailedWithUnknownReason(Throwable t) {
-            throw new AssertionError("unexpected", t);
-        }
-
-        @Override
-        public void retryLater() {
-        }
-
-        @Override
-        public void updateAndRetryLater(ClickHouseCommittable committable) {
-        }
-
-        @Override
-        public void signalAlreadyCommitted() {
         }
     }
 }

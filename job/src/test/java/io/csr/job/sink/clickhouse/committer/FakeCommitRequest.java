@@ -4,13 +4,13 @@ import io.csr.job.sink.clickhouse.ClickHouseCommittable;
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 
 /** Records what the committer signalled for one committable (Flink's own request type is internal). */
-final class FakeCommitRequest implements CommitRequest<ClickHouseCommittable> {
-    enum Outcome { NONE, ALREADY_COMMITTED, RETRY_LATER, FAILED_KNOWN, FAILED_UNKNOWN }
+public final class FakeCommitRequest implements CommitRequest<ClickHouseCommittable> {
+    public enum Outcome { NONE, ALREADY_COMMITTED, RETRY_LATER, FAILED_KNOWN, FAILED_UNKNOWN }
 
-    final ClickHouseCommittable committable;
-    Outcome outcome = Outcome.NONE;
+    public final ClickHouseCommittable committable;
+    public Outcome outcome = Outcome.NONE;
 
-    FakeCommitRequest(ClickHouseCommittable committable) {
+    public FakeCommitRequest(ClickHouseCommittable committable) {
         this.committable = committable;
     }
 
