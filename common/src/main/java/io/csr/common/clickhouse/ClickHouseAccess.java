@@ -240,6 +240,20 @@ public final class ClickHouseAccess implements AutoCloseable {
         }
     }
 
+    /**
+     * Retriable by code AND message: code 252 is TOO_MANY_PARTS both when merges lag behind inserts (transient: wait and
+     * retry) and, on 24.x, when one INSERT touches more than max_partitions_per_insert_block partitions (permanent: the
+     * same INSERT fails for ever, so retrying it would wedge the sink).
+     */
+    static boolean retriable(int code, String message) {
+        return RETRIABLE_CODES.contains(code) && !permanent(message);
+    }
+
+    private static boolean permanent(String message) {
+        return message != null && (message.contains("Too many partitions for single INSERT block")
+                || message.contains("max_partitions_per_insert_block"));
+    }
+
     static ClickHouseAccessException classify(String what, Throwable error) {
         if (error instanceof ClickHouseAccessException) {
             return (ClickHouseAccessException) error;
@@ -251,7 +265,7 @@ public final class ClickHouseAccess implements AutoCloseable {
                 java.util.regex.Matcher m = CODE_IN_BODY.matcher(String.valueOf(server.getMessage()));
                 code = m.find() ? Integer.parseInt(m.group(1)) : 0;
             }
-            boolean retriable = RETRIABLE_CODES.contains(code) || server.isRetryable();
+            boolean retriable = retriable(code, String.valueOf(server.getMessage())) || server.isRetryable() && !permanent(String.valueOf(server.getMessage()));
             return new ClickHouseAccessException("ClickHouse rejected " + abbreviate(what) + ": code " + code + ": "
                     + firstLine(server.getMessage()), error, retriable, code);
         }

@@ -34,9 +34,20 @@ public final class RowFormat {
         return Json.mapper().createObjectNode();
     }
 
-    /** One JSONEachRow line for {@code table}. */
+    /** One JSONEachRow line for {@code table}, a table without partitions. */
     public static TableRow row(String table, ObjectNode columns) {
         return new TableRow(table, json(columns));
+    }
+
+    /** One JSONEachRow line for {@code table}, partitioned by toYYYYMM of {@code partitionTimeMs}. */
+    public static TableRow row(String table, long partitionTimeMs, ObjectNode columns) {
+        return new TableRow(table, json(columns), month(partitionTimeMs));
+    }
+
+    /** toYYYYMM of an epoch-millis instant (UTC), e.g. 202611: the monthly partition of every partitioned table. */
+    public static int month(long epochMillis) {
+        java.time.LocalDate d = Instant.ofEpochMilli(epochMillis).atZone(ZoneOffset.UTC).toLocalDate();
+        return d.getYear() * 100 + d.getMonthValue();
     }
 
     /** One-line JSON of any Jackson-serializable value (records of the contract package included). */

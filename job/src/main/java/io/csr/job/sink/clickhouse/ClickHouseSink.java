@@ -4,6 +4,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitTarget;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
+import io.csr.job.sink.clickhouse.committer.CommitHook;
 import io.csr.job.sink.clickhouse.committer.CommitterMetrics;
 import io.csr.job.sink.clickhouse.writer.ClickHouseSinkWriter;
 import io.csr.job.sink.clickhouse.writer.ClickHouseWriterState;
@@ -40,10 +41,12 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
 
     private final Connection connection;
     private final ClickHouseSinkOptions options;
+    private final CommitHook commitHook;
 
-    ClickHouseSink(ClickHouseSettings settings, ClickHouseSinkOptions options) {
+    ClickHouseSink(ClickHouseSettings settings, ClickHouseSinkOptions options, CommitHook commitHook) {
         this.connection = Connection.of(settings);
         this.options = options;
+        this.commitHook = commitHook;
     }
 
     public static ClickHouseSinkBuilder builder() {
@@ -91,7 +94,8 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
     @Override
     public Committer<ClickHouseCommittable> createCommitter(CommitterInitContext context) {
         ClickHouseAccess access = ClickHouseAccess.open(connection.settings());
-        return new ClickHouseCommitter(new ClickHouseCommitTarget(access), options, new CommitterMetrics(context.metricGroup()));
+        return new ClickHouseCommitter(new ClickHouseCommitTarget(access), commitHook.open(connection.settings()), options,
+                new CommitterMetrics(context.metricGroup()));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.csr.job.sink.clickhouse;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
 
+import io.csr.job.sink.clickhouse.committer.CommitHook;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -34,6 +35,7 @@ public final class ClickHouseSinkBuilder {
     private long retryBackoffMs;
     private long maxRetryBackoffMs;
     private Set<String> tables;
+    private CommitHook commitHook = CommitHook.NONE;
 
     ClickHouseSinkBuilder() {
         options(ClickHouseSinkOptions.defaults());
@@ -89,7 +91,16 @@ public final class ClickHouseSinkBuilder {
         return this;
     }
 
+    /** Work that follows the inserts of each commit (e.g. window corrections); idempotent. Default: none. */
+    public ClickHouseSinkBuilder commitHook(CommitHook hook) {
+        this.commitHook = hook;
+        return this;
+    }
+
     public ClickHouseSink build() {
+        if (commitHook == null) {
+            throw new IllegalArgumentException("ClickHouse sink: commitHook(null); pass CommitHook.NONE for none");
+        }
         if (clickHouse == null) {
             throw new IllegalArgumentException("ClickHouse sink: clickHouse(settings) was not called; pass ClickHouseSettings.from(config)");
         }
@@ -118,6 +129,6 @@ public final class ClickHouseSinkBuilder {
             SqlLiteral.identifier(table);
         }
         return new ClickHouseSink(clickHouse, new ClickHouseSinkOptions(sinkId, batchRows, batchBytes, commitRetries,
-                retryBackoffMs, maxRetryBackoffMs, tables));
+                retryBackoffMs, maxRetryBackoffMs, tables), commitHook);
     }
 }

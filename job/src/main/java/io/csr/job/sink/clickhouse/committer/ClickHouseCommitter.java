@@ -44,6 +44,7 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
     }
 
     private final CommitTarget target;
+    private final CommitHook.Action hook;
     private final int retries;
     private final long firstBackoffMs;
     private final long maxBackoffMs;
@@ -52,12 +53,23 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
     private final Clock clock;
 
     public ClickHouseCommitter(CommitTarget target, ClickHouseSinkOptions options, CommitterMetrics metrics) {
-        this(target, options, metrics, Thread::sleep, Clock.systemUTC());
+        this(target, CommitHook.NONE.open(null), options, metrics, Thread::sleep, Clock.systemUTC());
+    }
+
+    public ClickHouseCommitter(CommitTarget target, CommitHook.Action hook, ClickHouseSinkOptions options,
+                               CommitterMetrics metrics) {
+        this(target, hook, options, metrics, Thread::sleep, Clock.systemUTC());
     }
 
     public ClickHouseCommitter(CommitTarget target, ClickHouseSinkOptions options, CommitterMetrics metrics,
                                Sleeper sleeper, Clock clock) {
+        this(target, CommitHook.NONE.open(null), options, metrics, sleeper, clock);
+    }
+
+    public ClickHouseCommitter(CommitTarget target, CommitHook.Action hook, ClickHouseSinkOptions options,
+                               CommitterMetrics metrics, Sleeper sleeper, Clock clock) {
         this.target = target;
+        this.hook = hook;
         this.retries = options.commitRetries();
         this.firstBackoffMs = options.retryBackoffMs();
         this.maxBackoffMs = options.maxRetryBackoffMs();
@@ -108,6 +120,17 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
             throw failure;
         }
         if (!inserted.isEmpty()) {
+            // after every insert of this call, before the ledger: a crash in between repeats the (idempotent) hook
+            withRetries(() -> "run the post-insert step for " + describe(inserted), () -> {
+                try {
+                    hook.afterInsert(inserted);
+                } catch (RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IllegalStateException("the post-insert step failed: " + e.getMessage(), e);
+                }
+                return null;
+            });
             withRetries(() -> "record " + inserted.size() + " batches in the commit ledger", () -> {
                 target.record(inserted, clock.instant());
                 return null;
@@ -167,6 +190,7 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
 
     @Override
     public void close() {
+        hook.close();
         target.close();
     }
 }

@@ -21,7 +21,7 @@ import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
- * Buffers the rows of the current checkpoint per table and turns them into {@link ClickHouseCommittable} batches of at
+ * Buffers the rows of the current checkpoint per table and monthly partition and turns them into {@link ClickHouseCommittable} batches of at
  * most {@code batchRows} rows and {@code batchBytes} bytes. A batch is sealed as soon as the next row would overflow it,
  * and every open batch is sealed in {@link #prepareCommit()} at the checkpoint barrier, so memory holds at most one
  * checkpoint interval of rows and no row crosses a checkpoint boundary. Nothing is written to ClickHouse here.
@@ -39,7 +39,7 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
     private final String writerId = UUID.randomUUID().toString();
     private final int subtask;
     private final Clock clock;
-    private final Map<String, Buffer> open = new LinkedHashMap<>();
+    private final Map<BufferKey, Buffer> open = new LinkedHashMap<>();
     private final List<ClickHouseCommittable> sealed = new ArrayList<>();
     private long checkpointId;
     private int nextBatch;
@@ -72,11 +72,15 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
                     + "'; every TableRow needs one JSONEachRow line");
         }
         byte[] line = row.json.getBytes(StandardCharsets.UTF_8);
-        Buffer buffer = open.computeIfAbsent(row.table, Buffer::new);
-        if (buffer.rows > 0 && (buffer.rows >= options.batchRows() || buffer.size() + line.length + 1 > options.batchBytes())) {
+        BufferKey key = new BufferKey(row.table, row.partition);
+        Buffer buffer = open.get(key);
+        if (buffer == null) {
+            buffer = new Buffer(row.table);
+            open.put(key, buffer);
+        } else if (buffer.rows >= options.batchRows() || buffer.size() + line.length + 1 > options.batchBytes()) {
             seal(buffer);
             buffer = new Buffer(row.table); // a fresh, small buffer: a full one's array goes with its committable
-            open.put(row.table, buffer);
+            open.put(key, buffer);
         }
         buffer.append(line);
         bufferedRows++;
@@ -121,6 +125,13 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
     public void close() {
         open.clear();
         sealed.clear();
+    }
+
+    /**
+     * One open batch per table and monthly partition: an INSERT never spans partitions, so no input (a backlog spread
+     * over years included) can exceed ClickHouse 24.x's max_partitions_per_insert_block (100) and wedge the commit.
+     */
+    private record BufferKey(String table, int partition) {
     }
 
     /** One table's open batch: JSON lines, each followed by '\n'. */
