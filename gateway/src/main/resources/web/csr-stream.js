@@ -72,7 +72,10 @@
       let data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
       if (data.version !== undefined) {
-        const key = `${data.metric}|${data.window}|${data.windowStart}`;
+        // metric windows: versioned per (metric, window, windowStart); journey flags: per flag
+        const key = type === 'journey_flag_updated'
+          ? `journey|${data.companyId}|${data.flag}`
+          : `${data.companyId}|${data.metric}|${data.window}|${data.windowStart}`;
         const seen = this.versions.get(key);
         if (seen !== undefined && seen >= data.version) return; // stale or repeated firing
         this.versions.set(key, data.version);

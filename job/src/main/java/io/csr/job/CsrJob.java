@@ -3,6 +3,8 @@ package io.csr.job;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.job.correction.CorrectionPublisher;
+import io.csr.job.correction.WindowRecompute;
 import io.csr.job.model.RawMessage;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.pipeline.CsrPipeline;
@@ -11,9 +13,11 @@ import io.csr.job.runtime.JobLaunch;
 import io.csr.job.runtime.RetentionSchedule;
 import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.ClickHouseSinkBuilder;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.source.EventSourceBuilder;
+import io.csr.job.source.StreamGapGuard;
 import io.csr.job.source.StripSubjectPrefix;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -21,6 +25,7 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
@@ -38,6 +43,7 @@ public final class CsrJob {
     public static final String INGEST_UID = "ingest-strip-prefix";
     public static final String CLICKHOUSE_SINK_UID = "clickhouse-exactly-once-sink";
     public static final String REDIS_SINK_UID = "redis-updates-sink";
+    public static final String STREAM_GAP_UID = "stream-gap-guard";
 
     private final Source<RawMessage, ?, ?> source;
     private final Sink<TableRow> tableSink;
@@ -45,6 +51,7 @@ public final class CsrJob {
     private final JobOptions options;
     private final RuntimeOptions runtime;
     private final String subjectPrefix;
+    private StreamGapGuard streamGapGuard;
 
     public CsrJob(Source<RawMessage, ?, ?> source, Sink<TableRow> tableSink, Sink<RedisUpdate> updateSink,
                   JobOptions options, RuntimeOptions runtime, String subjectPrefix) {
@@ -68,11 +75,29 @@ public final class CsrJob {
     public static CsrJob fromConfig(CsrConfig config) {
         return new CsrJob(
                 EventSourceBuilder.fromConfig(config).build(),
-                ClickHouseSink.builder().clickHouse(ClickHouseSettings.from(config)).options(ClickHouseSinkOptions.from(config)).build(),
+                tableSink(ClickHouseSettings.from(config), JobOptions.from(config)).options(ClickHouseSinkOptions.from(config)).build(),
                 RedisUpdateSink.builder().options(JobOptions.from(config)).build(),
                 JobOptions.from(config),
                 RuntimeOptions.from(config),
-                config.get(ConfigKey.NATS_SUBJECT_PREFIX));
+                config.get(ConfigKey.NATS_SUBJECT_PREFIX))
+                .withStreamGapGuard(new StreamGapGuard(config.get(ConfigKey.NATS_URL), config.get(ConfigKey.NATS_STREAM),
+                        config.getBoolean(ConfigKey.ACCEPT_STREAM_GAP)));
+    }
+
+    /** Checks on every restore that the stream still holds what the job had not read (see {@link StreamGapGuard}). */
+    public CsrJob withStreamGapGuard(StreamGapGuard guard) {
+        this.streamGapGuard = guard;
+        return this;
+    }
+
+    /**
+     * The exactly-once ClickHouse sink as the live job needs it: late_events rows trigger window corrections
+     * (recomputed from metrics_timeseries FINAL after the commit, published to the Redis update streams).
+     * Callers add tuning ({@code .options(...)}) and {@code build()}.
+     */
+    public static ClickHouseSinkBuilder tableSink(ClickHouseSettings clickHouse, JobOptions options) {
+        return ClickHouseSink.builder().clickHouse(clickHouse)
+                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.redis(options.redisUrl, options.redisKeyPrefix)));
     }
 
     /** Wires the graph and runs it until it ends (embedded: until the process stops; cluster: until cancelled). */
@@ -96,8 +121,16 @@ public final class CsrJob {
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "nats-jetstream")
                 .uid(SOURCE_UID).setParallelism(sourceParallelism)
                 .map(new StripSubjectPrefix(subjectPrefix)).name("ingest").uid(INGEST_UID).setParallelism(sourceParallelism);
+        DataStream<TableRow> gapRows = null;
+        if (streamGapGuard != null) {
+            SingleOutputStreamOperator<RawMessage> guarded = raw.process(streamGapGuard)
+                    .name("stream gap guard").uid(STREAM_GAP_UID).setParallelism(sourceParallelism);
+            gapRows = guarded.getSideOutput(StreamGapGuard.GAPS);
+            raw = guarded;
+        }
         CsrPipeline.PipelineOutputs out = CsrPipeline.build(raw, options);
-        out.rows().sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
+        DataStream<TableRow> rows = gapRows == null ? out.rows() : out.rows().union(gapRows);
+        rows.sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
         out.updates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
     }
 }

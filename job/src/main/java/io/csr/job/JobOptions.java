@@ -16,10 +16,10 @@ public final class JobOptions implements Serializable {
     public long updateIntervalMs = 250;
     /** Allowed lateness after a window closes (ALLOWED_LATENESS_MS). */
     public long allowedLatenessMs = 10 * 60_000L;
-    /** Bounded out-of-orderness of the watermark strategy. */
+    /** Bounded out-of-orderness of each (company, metric) event-time clock. */
     public long outOfOrdernessMs = 5_000;
-    /** A source split without events for this long stops holding the watermark back. */
-    public long idlenessMs = 30_000;
+    /** A (company, metric) silent for this long of processing time lets its event-time clock run on with the wall clock. */
+    public long idleMs = 60_000;
     /** Dedup horizon for eventIds (at least 24 h). */
     public long dedupTtlMs = 24 * 3_600_000L;
     /** Redis URL of the live-update streams (REDIS_URL). */
@@ -37,7 +37,7 @@ public final class JobOptions implements Serializable {
         o.updateIntervalMs = config.getLong(ConfigKey.UPDATE_INTERVAL_MS, 1, 3_600_000L);
         o.allowedLatenessMs = config.getLong(ConfigKey.ALLOWED_LATENESS_MS, 0, 7 * 24 * 3_600_000L);
         o.outOfOrdernessMs = config.getLong(ConfigKey.WATERMARK_OUT_OF_ORDERNESS_MS, 0, 24 * 3_600_000L);
-        o.idlenessMs = config.getLong(ConfigKey.SOURCE_IDLENESS_MS, 1, 24 * 3_600_000L);
+        o.idleMs = config.getLong(ConfigKey.EVENT_TIME_IDLE_MS, 1, 24 * 3_600_000L);
         o.dedupTtlMs = config.getLong(ConfigKey.DEDUP_TTL_HOURS, 24, 24 * 365) * 3_600_000L;
         o.redisUrl = config.get(ConfigKey.REDIS_URL);
         o.redisKeyPrefix = config.get(ConfigKey.REDIS_KEY_PREFIX);

@@ -29,9 +29,10 @@ public enum ConfigKey {
 
     // ---- job (add job keys below this line)
     UPDATE_INTERVAL_MS(Scope.JOB, "250", "Open windows publish their current value at most this often (processing time, ms) and only when something changed."),
-    ALLOWED_LATENESS_MS(Scope.JOB, "600000", "Events up to this long behind the watermark after a window closed still update it (late firing, higher version); later ones go to late_events."),
-    WATERMARK_OUT_OF_ORDERNESS_MS(Scope.JOB, "5000", "Bounded out-of-orderness of the event-time watermark (occurredAt), ms."),
-    SOURCE_IDLENESS_MS(Scope.JOB, "30000", "A source split without events for this long stops holding the watermark back, ms."),
+    ALLOWED_LATENESS_MS(Scope.JOB, "600000", "Events up to this long behind their company's clock after a window closed update it from state (late firing, higher version); later ones are counted by a correction recomputed from metrics_timeseries and recorded in late_events."),
+    WATERMARK_OUT_OF_ORDERNESS_MS(Scope.JOB, "5000", "Bounded out-of-orderness of each company's (company, metric) event-time clock: highest occurredAt minus this, ms."),
+    ACCEPT_STREAM_GAP(Scope.JOB, "false", "true lets the job resume when the stream no longer holds messages it had not read (aged out while it was down); the lost sequence ranges go to dead_letters. false stops the job with an error instead."),
+    EVENT_TIME_IDLE_MS(Scope.JOB, "60000", "A (company, metric) without events for this long lets its event-time clock run on with the wall clock, so a quiet company's windows still close, ms."),
     DEDUP_TTL_HOURS(Scope.JOB, "24", "How long an eventId is remembered for deduplication (keyed state TTL), hours; at least 24."),
     NATS_SUBJECT_PREFIX(Scope.JOB, "", "Prefix in front of metrics./journey./q2q. subjects the job reads, removed before validation (e.g. `it_ab12.` for a test stream); empty in production."),
     NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family."),

@@ -60,7 +60,7 @@ public class WindowFiring {
 
     /** The {@code metric_windows} row (ReplacingMergeTree on version; read with FINAL). */
     public TableRow toTableRow() {
-        return RowFormat.row("metric_windows", RowFormat.object()
+        return RowFormat.row("metric_windows", windowStartMs, RowFormat.object()
                 .put("company_id", companyId)
                 .put("metric", metric)
                 .put("window_size", window)

@@ -18,7 +18,8 @@ import org.apache.flink.util.Collector;
  * Per (company, flag): which users have the flag set, and how many. A journey event sets or clears one user's flag;
  * when that changes the company's count, a {@code journey_flag_updated} update carries the new absolute
  * {@code usersFlagged}. Per user the latest {@code occurredAt} wins: an event older than the one already applied is
- * ignored, so out-of-order delivery cannot leave a stale flag.
+ * ignored, so out-of-order delivery cannot leave a stale flag. Each update carries a {@code version}, +1 per update of
+ * the (company, flag) and kept in state, so a dashboard drops a stale repeat after the job restored a checkpoint.
  */
 public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, RedisUpdate> {
     private static final long serialVersionUID = 1L;
@@ -29,6 +30,8 @@ public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, Redis
      */
     private transient MapState<String, Long> users;
     private transient ValueState<Long> flagged;
+    /** Version of the last update of this (company, flag): +1 per update, checkpointed, so replays repeat it exactly. */
+    private transient ValueState<Long> version;
 
     /** Flag names match [a-z0-9_] and company ids [A-Za-z0-9_-], so '|' separates them unambiguously. */
     public static String key(CsrEvent event) {
@@ -39,6 +42,7 @@ public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, Redis
     public void open(OpenContext openContext) {
         users = getRuntimeContext().getMapState(new MapStateDescriptor<>("users", Types.STRING, Types.LONG));
         flagged = getRuntimeContext().getState(new ValueStateDescriptor<>("users-flagged", Types.LONG));
+        version = getRuntimeContext().getState(new ValueStateDescriptor<>("update-version", Types.LONG));
     }
 
     @Override
@@ -55,8 +59,10 @@ public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, Redis
         }
         long count = (flagged.value() == null ? 0L : flagged.value()) + (event.flag ? 1 : -1);
         flagged.update(count);
+        long next = (version.value() == null ? 0L : version.value()) + 1;
+        version.update(next);
         JourneyUpdate data = new JourneyUpdate(event.companyId, event.name, count, event.userId, event.flag,
-                RowFormat.isoInstant(event.occurredAtMs));
+                RowFormat.isoInstant(event.occurredAtMs), next);
         out.collect(new RedisUpdate(event.companyId, UpdateType.JOURNEY_FLAG_UPDATED.wireName(), RowFormat.json(data)));
     }
 }

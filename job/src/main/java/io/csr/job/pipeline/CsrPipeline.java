@@ -22,21 +22,23 @@ import java.time.Duration;
 /**
  * The job's operator graph between the source and the sinks:
  * <pre>
- * raw ─► validate ─┬─► event-time ─► dedup ─┬─► event-rows ───────────────────────► rows (events, metrics_timeseries)
- *                  │                        ├─► numeric ─► window-aggregate ─┬─► window-rows ─► rows (metric_windows)
- *                  │                        │                  └ late-events ┼─► rows (late_events)
- *                  │                        │                                └─► window-updates ─► updates
- *                  │                        └─► journey ─► journey-flags ───────────────────────► updates
- *                  └ dead letters ────────────────────────────────────────────────────────────► rows (dead_letters)
+ * raw ─► validate ─┬─► dedup ─┬─► event-rows ─────────────────────────────────────────► rows (events)
+ *                  │           ├─► numeric ─► window-aggregate ─┬─► window-rows ──────────► rows (metric_windows)
+ *                  │           │                  ├ observations ┼─► timeseries-rows ─────► rows (metrics_timeseries)
+ *                  │           │                  └ late-events ─┼────────────────────────► rows (late_events)
+ *                  │           │                                 └─► window-updates ──────► updates
+ *                  │           └─► journey ─► journey-flags ─────────────────────────────► updates
+ *                  └ dead letters ───────────────────────────────────────────────────────► rows (dead_letters)
  * </pre>
- * Every operator has a name and a stable uid (savepoints map state by uid). Timestamps and watermarks come from
- * {@code occurredAt}, assigned after validation so malformed messages never reach the watermark generator.
+ * Every operator has a name and a stable uid (savepoints map state by uid). There is no Flink watermark: event time
+ * is judged per (company, metric) inside the window operator (see {@link WindowAggregator}), so one company's
+ * backlog or silence can never make another company's events late.
  */
 public final class CsrPipeline {
     public static final String UID_VALIDATE = "validate";
-    public static final String UID_EVENT_TIME = "event-time";
     public static final String UID_DEDUP = "dedup";
     public static final String UID_EVENT_ROWS = "event-rows";
+    public static final String UID_TIMESERIES_ROWS = "timeseries-rows";
     public static final String UID_NUMERIC = "numeric-events";
     public static final String UID_WINDOWS = "window-aggregate";
     public static final String UID_WINDOW_ROWS = "window-rows";
@@ -64,29 +66,27 @@ public final class CsrPipeline {
                 .setParallelism(sourceParallelism);
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
 
-        DataStream<CsrEvent> timed = valid
-                .assignTimestampsAndWatermarks(WatermarkStrategy
-                        .<CsrEvent>forBoundedOutOfOrderness(Duration.ofMillis(options.outOfOrdernessMs))
-                        .withTimestampAssigner((event, previous) -> event.occurredAtMs)
-                        .withIdleness(Duration.ofMillis(options.idlenessMs)))
-                .name("event time (occurredAt)").uid(UID_EVENT_TIME)
-                .setParallelism(sourceParallelism);
-
-        DataStream<CsrEvent> unique = timed
+        DataStream<CsrEvent> unique = valid
                 .keyBy(EventDeduplicator::key, Types.STRING)
                 .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs)))
                 .name("dedup eventId").uid(UID_DEDUP);
 
         DataStream<TableRow> eventRows = unique
                 .flatMap(new EventRows()).returns(rowType)
-                .name("events + metrics_timeseries rows").uid(UID_EVENT_ROWS);
+                .name("events rows").uid(UID_EVENT_ROWS);
 
         SingleOutputStreamOperator<WindowFiring> firings = unique
                 .filter(CsrEvent::isNumeric).name("numeric events").uid(UID_NUMERIC)
                 .keyBy(WindowAggregator::key, Types.STRING)
-                .process(new WindowAggregator(options.updateIntervalMs, options.allowedLatenessMs))
+                .process(new WindowAggregator(options.updateIntervalMs, options.allowedLatenessMs,
+                        options.outOfOrdernessMs, options.idleMs))
                 .name("windows 1m/1h/1d").uid(UID_WINDOWS);
         DataStream<TableRow> lateRows = firings.getSideOutput(WindowAggregator.LATE_EVENTS);
+        // metrics_timeseries rows come from the window operator's subtask (same key, same sink writer as late_events),
+        // so a correction computed after a commit sees every row of its window (see WindowAggregator, WindowRecompute)
+        DataStream<TableRow> timeseriesRows = firings.getSideOutput(WindowAggregator.OBSERVATIONS)
+                .map(EventRows::timeseriesRow).returns(rowType)
+                .name("metrics_timeseries rows").uid(UID_TIMESERIES_ROWS);
         DataStream<TableRow> windowRows = firings
                 .map(WindowFiring::toTableRow).returns(rowType)
                 .name("metric_windows rows").uid(UID_WINDOW_ROWS);
@@ -101,7 +101,7 @@ public final class CsrPipeline {
                 .name("journey flag counts").uid(UID_JOURNEY_FLAGS);
 
         return new PipelineOutputs(
-                eventRows.union(windowRows, deadLetters, lateRows),
+                eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows),
                 windowUpdates.union(journeyUpdates));
     }
 }

@@ -6,8 +6,9 @@ import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * The raw-table rows of one valid, deduplicated event: always an {@code events} row, and for numeric events (metrics
- * and q2q) a {@code metrics_timeseries} row too. Column names match sql/clickhouse/001_core_tables.sql exactly.
+ * The raw-table rows of one valid, deduplicated event: its {@code events} row here; the {@code metrics_timeseries} row
+ * of a numeric event (metrics and q2q) is rendered by {@link #timeseriesRow} after the window operator, which routes
+ * it to the same sink subtask as the window's corrections. Column names match sql/clickhouse/001_core_tables.sql exactly.
  */
 public class EventRows implements FlatMapFunction<CsrEvent, TableRow> {
     private static final long serialVersionUID = 1L;
@@ -15,13 +16,10 @@ public class EventRows implements FlatMapFunction<CsrEvent, TableRow> {
     @Override
     public void flatMap(CsrEvent event, Collector<TableRow> out) {
         out.collect(eventRow(event, System.currentTimeMillis()));
-        if (event.isNumeric()) {
-            out.collect(timeseriesRow(event));
-        }
     }
 
     public static TableRow eventRow(CsrEvent event, long ingestedAtMs) {
-        return RowFormat.row("events", RowFormat.object()
+        return RowFormat.row("events", event.occurredAtMs, RowFormat.object()
                 .put("event_id", event.eventId)
                 .put("event_type", event.kind.wireName())
                 .put("subject", event.subject)
@@ -35,7 +33,7 @@ public class EventRows implements FlatMapFunction<CsrEvent, TableRow> {
     }
 
     public static TableRow timeseriesRow(CsrEvent event) {
-        return RowFormat.row("metrics_timeseries", RowFormat.object()
+        return RowFormat.row("metrics_timeseries", event.occurredAtMs, RowFormat.object()
                 .put("company_id", event.companyId)
                 .put("metric", event.name)
                 .put("user_id", event.userId)

@@ -49,7 +49,7 @@ public class EventValidator extends ProcessFunction<RawMessage, CsrEvent> {
 
     /** The {@code dead_letters} row: received_at is JetStream's timestamp, so a replay writes the same row. */
     static TableRow deadLetterRow(RawMessage message, String error, String payloadText) {
-        return RowFormat.row("dead_letters", RowFormat.object()
+        return RowFormat.row("dead_letters", Math.max(0L, message.receivedAtMs), RowFormat.object()
                 .put("received_at", RowFormat.dateTime(Math.max(0L, message.receivedAtMs)))
                 .put("stream", message.stream == null ? "" : message.stream)
                 .put("subject", message.subject == null ? "" : message.subject)

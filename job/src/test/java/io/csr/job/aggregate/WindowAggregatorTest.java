@@ -26,6 +26,8 @@ import static org.assertj.core.api.Assertions.within;
 class WindowAggregatorTest {
     private static final long UPDATE_INTERVAL_MS = 250;
     private static final long LATENESS_MS = 10 * 60_000L;
+    private static final long OUT_OF_ORDERNESS_MS = 5_000;
+    private static final long IDLE_MS = 60_000;
     private static final String COMPANY = "acme";
     private static final String METRIC = "sroi";
     /** Inside the minute 10:15, the hour 10:00 and the day 2026-11-27. */
@@ -37,6 +39,9 @@ class WindowAggregatorTest {
     private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> harness;
     private TestMetrics metrics;
     private int nextId;
+    /** Processing time of the last event sent, and the highest occurredAt sent (the key's clock inputs). */
+    private long lastSentAt;
+    private long maxOccurred = Long.MIN_VALUE;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -54,15 +59,15 @@ class WindowAggregatorTest {
 
     private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> newHarness() throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS)),
+                new KeyedProcessOperator<>(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
                 WindowAggregator::key, Types.STRING, metrics.environment());
     }
 
-    private CsrEvent event(long occurredAtMs, double value) {
+    private CsrEvent event(String company, long occurredAtMs, double value) {
         CsrEvent e = new CsrEvent();
         e.kind = EventKind.METRIC;
         e.eventId = "e" + (++nextId);
-        e.companyId = COMPANY;
+        e.companyId = company;
         e.name = METRIC;
         e.userId = "";
         e.occurredAtMs = occurredAtMs;
@@ -71,7 +76,22 @@ class WindowAggregatorTest {
     }
 
     private void send(long occurredAtMs, double value) throws Exception {
-        harness.processElement(event(occurredAtMs, value), occurredAtMs);
+        send(COMPANY, occurredAtMs, value);
+    }
+
+    private void send(String company, long occurredAtMs, double value) throws Exception {
+        harness.processElement(event(company, occurredAtMs, value), occurredAtMs);
+        lastSentAt = harness.getProcessingTime();
+        maxOccurred = Math.max(maxOccurred, occurredAtMs);
+    }
+
+    /**
+     * Lets the (single) key go silent until its clock reaches {@code clock}: after IDLE_MS of silence the clock runs on
+     * with processing time from highest occurredAt − out-of-orderness.
+     */
+    private void idleUntilClock(long clock) throws Exception {
+        long start = maxOccurred - OUT_OF_ORDERNESS_MS;
+        harness.setProcessingTime(Math.max(harness.getProcessingTime(), lastSentAt + IDLE_MS + Math.max(0, clock - start)));
     }
 
     /** Firings emitted since the last call. */
@@ -79,6 +99,11 @@ class WindowAggregatorTest {
         List<WindowFiring> out = harness.extractOutputValues();
         harness.getOutput().clear();
         return out;
+    }
+
+    private List<TableRow> lateRows() {
+        var side = harness.getSideOutput(WindowAggregator.LATE_EVENTS);
+        return side == null ? List.of() : side.stream().map(StreamRecord::getValue).toList();
     }
 
     private static WindowFiring only(List<WindowFiring> firings, WindowSize size) {
@@ -103,7 +128,7 @@ class WindowAggregatorTest {
 
         harness.setProcessingTime(100);
         send(T + 2, 5);
-        assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(harness.numProcessingTimeTimers()).as("one flush timer and one idle check").isEqualTo(2);
         harness.setProcessingTime(UPDATE_INTERVAL_MS - 1);
         assertThat(drain()).as("no firing sooner than UPDATE_INTERVAL_MS after the previous one").isEmpty();
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
@@ -113,37 +138,81 @@ class WindowAggregatorTest {
 
         harness.setProcessingTime(10_000);
         assertThat(drain()).as("nothing changed, nothing fires").isEmpty();
-        assertThat(harness.numProcessingTimeTimers()).isZero();
+        assertThat(harness.numProcessingTimeTimers()).as("only the idle check is left").isEqualTo(1);
     }
 
     @Test
-    void watermarkPastTheEndFiresFinalOnceWithHigherVersion() throws Exception {
+    void theKeysOwnClockPassingTheEndFiresFinalOnceWithHigherVersion() throws Exception {
         send(T, 2);
         harness.setProcessingTime(0);
         drain();
 
-        harness.processWatermark(MINUTE_END - 2);
+        // an event of the same key 4.998 s after the minute's end: clock = MINUTE_END - 2, the minute is still open
+        send(MINUTE_END - 2 + OUT_OF_ORDERNESS_MS, 1);
         assertThat(drain()).isEmpty();
-        harness.processWatermark(MINUTE_END - 1);
+        // one more millisecond of event time closes it
+        send(MINUTE_END - 1 + OUT_OF_ORDERNESS_MS, 1);
         List<WindowFiring> firings = drain();
         assertThat(firings).singleElement().satisfies(f -> {
             assertThat(f.window).isEqualTo("1m");
+            assertThat(f.windowStartMs).isEqualTo(MINUTE_START);
             assertThat(f.isFinal).isTrue();
             assertThat(f.version).as("final at the same count: one above the early firing").isEqualTo(3);
             assertThat(f.count).isEqualTo(1);
         });
-        harness.processWatermark(MINUTE_END + 1000);
+        send(MINUTE_END + 30_000, 1);
         assertThat(drain()).as("final fires once").isEmpty();
+    }
+
+    @Test
+    void anotherCompanysLaterClockNeverMakesThisCompanysEventsLate() throws Exception {
+        // globex is live three hours ahead; acme publishes a backlog three hours old, after it
+        send("globex", T + 3 * 3_600_000L, 1);
+        send("acme", T, 5);
+        send("acme", T + 1_000, 7);
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        assertThat(lateRows()).as("nothing is late: each key has its own clock").isEmpty();
+        List<WindowFiring> acme = drain().stream().filter(f -> f.companyId.equals("acme")).toList();
+        assertThat(only(acme, WindowSize.MINUTE).count).isEqualTo(2);
+        assertThat(only(acme, WindowSize.MINUTE).isFinal).isFalse();
+        assertThat(metrics.count("eventsLate")).isZero();
+
+        // acme's own clock moves on through its backlog and closes its minute
+        send("acme", MINUTE_END + OUT_OF_ORDERNESS_MS, 1);
+        WindowFiring closed = drain().stream().filter(f -> f.companyId.equals("acme") && f.window.equals("1m")
+                && f.windowStartMs == MINUTE_START).findFirst().orElseThrow();
+        assertThat(closed.isFinal).isTrue();
+        assertThat(closed.count).isEqualTo(2);
+    }
+
+    @Test
+    void aQuietKeysWindowsAreFinalisedByTheIdleBound() throws Exception {
+        send(T, 2);
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        drain();
+        harness.setProcessingTime(lastSentAt + IDLE_MS - 1);
+        assertThat(drain()).as("not idle yet").isEmpty();
+
+        idleUntilClock(MINUTE_END - 1);
+        WindowFiring minute = only(drain(), WindowSize.MINUTE);
+        assertThat(minute.isFinal).isTrue();
+        assertThat(minute.version).isEqualTo(3);
+
+        idleUntilClock(DAY_END - 1);
+        List<WindowFiring> rest = drain();
+        assertThat(rest).extracting(f -> f.window + ":" + f.isFinal).containsExactly("1h:true", "1d:true");
     }
 
     @Test
     void lateDataWithinLatenessFiresAgainWithHigherVersion() throws Exception {
         send(T, 2);
-        harness.processWatermark(MINUTE_END + 60_000);
-        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(3);
+        send(MINUTE_END + 65_000, 1); // clock = MINUTE_END + 60 s: the minute is final
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        assertThat(drain().stream().filter(f -> f.window.equals("1m") && f.windowStartMs == MINUTE_START)
+                .findFirst().orElseThrow().version).isEqualTo(3);
 
         send(T + 5, 4);
-        harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        harness.setProcessingTime(2 * UPDATE_INTERVAL_MS);
         List<WindowFiring> firings = drain();
         WindowFiring minute = only(firings, WindowSize.MINUTE);
         assertThat(minute.version).isEqualTo(5);
@@ -152,36 +221,40 @@ class WindowAggregatorTest {
         assertThat(minute.sum).isEqualTo(6.0);
         WindowFiring hour = only(firings, WindowSize.HOUR);
         assertThat(hour.isFinal).isFalse();
-        assertThat(hour.count).isEqualTo(2);
-        assertThat(harness.getSideOutput(WindowAggregator.LATE_EVENTS)).isNullOrEmpty();
+        assertThat(hour.count).isEqualTo(3);
+        assertThat(lateRows()).isEmpty();
     }
 
     @Test
     void windowFirstSeenAfterItsEndFiresFinalExactlyOnce() throws Exception {
-        harness.processWatermark(MINUTE_END + 60_000); // the minute closed before any of its data arrived
-        send(T, 7);
+        send(MINUTE_END + 65_000, 1); // the key's clock passed the minute before any of its data arrived
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
+        drain();
+        send(T, 7);
+        harness.setProcessingTime(2 * UPDATE_INTERVAL_MS);
         WindowFiring minute = only(drain(), WindowSize.MINUTE);
+        assertThat(minute.windowStartMs).isEqualTo(MINUTE_START);
         assertThat(minute.isFinal).isTrue();
         assertThat(minute.version).isEqualTo(3);
 
-        harness.processWatermark(MINUTE_END + 120_000); // fires the (past) end-of-window timer: nothing new to say
-        assertThat(drain()).isEmpty();
+        send(MINUTE_END + 125_000, 1); // the clock moves on: nothing new to say about that minute
+        harness.setProcessingTime(3 * UPDATE_INTERVAL_MS);
+        assertThat(drain()).noneMatch(f -> f.window.equals("1m") && f.windowStartMs == MINUTE_START);
     }
 
     @Test
-    void dataLaterThanLatenessGoesToLateEventsAndStillCountsInOpenWindows() throws Exception {
+    void dataLaterThanLatenessIsObservedRecordedAsLateAndStillCountsInOpenWindows() throws Exception {
         send(T, 2);
-        harness.processWatermark(MINUTE_END - 1 + LATENESS_MS);
+        send(MINUTE_END - 1 + LATENESS_MS + OUT_OF_ORDERNESS_MS, 1); // clock: the minute's lateness just ran out
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
         drain();
 
-        CsrEvent late = event(T + 7, 9);
+        CsrEvent late = event(COMPANY, T + 7, 9);
         harness.processElement(late, late.occurredAtMs);
 
-        List<TableRow> lateRows = harness.getSideOutput(WindowAggregator.LATE_EVENTS).stream()
-                .map(StreamRecord::getValue).toList();
-        assertThat(lateRows).singleElement().satisfies(row -> {
+        assertThat(lateRows()).singleElement().satisfies(row -> {
             assertThat(row.table).isEqualTo("late_events");
+            assertThat(row.partition).isEqualTo(202611);
             JsonNode json = Json.mapper().readTree(row.json);
             assertThat(json.get("company_id").asText()).isEqualTo(COMPANY);
             assertThat(json.get("metric").asText()).isEqualTo(METRIC);
@@ -192,46 +265,52 @@ class WindowAggregatorTest {
             assertThat(json.has("received_at")).isTrue();
             assertThat(json.size()).isEqualTo(7);
         });
-        harness.setProcessingTime(UPDATE_INTERVAL_MS);
-        assertThat(drain()).extracting(f -> f.window + ":" + f.count).containsExactly("1h:2", "1d:2");
+        assertThat(harness.getSideOutput(WindowAggregator.OBSERVATIONS)).extracting(r -> r.getValue().eventId)
+                .as("every event becomes a metrics_timeseries row, the late one too (the correction reads it)")
+                .contains(late.eventId).hasSize(3);
+        harness.setProcessingTime(2 * UPDATE_INTERVAL_MS);
+        assertThat(drain()).filteredOn(f -> f.windowStartMs <= T).extracting(f -> f.window + ":" + f.count)
+                .containsExactly("1h:3", "1d:3");
         assertThat(metrics.count("eventsLate")).isEqualTo(1);
-        assertThat(metrics.count("windowFirings")).isEqualTo(3);
     }
 
     @Test
-    void stateAndTimersAreGoneAfterEndPlusLateness() throws Exception {
+    void windowStateAndTimersAreGoneAfterEndPlusLateness() throws Exception {
         send(T, 2);
         harness.setProcessingTime(0);
         assertThat(harness.numKeyedStateEntries()).isPositive();
-        assertThat(harness.numEventTimeTimers()).isEqualTo(6); // end and cleanup of 1m, 1h, 1d
+        assertThat(harness.numEventTimeTimers()).as("event time is the key's own clock; one timer for the end of a bounded input")
+                .isEqualTo(1);
 
-        harness.processWatermark(MINUTE_END - 1 + LATENESS_MS);
-        assertThat(harness.numEventTimeTimers()).isEqualTo(4);
-        harness.processWatermark(DAY_END - 1 + LATENESS_MS);
-
-        assertThat(harness.numKeyedStateEntries()).isZero();
-        assertThat(harness.numEventTimeTimers()).isZero();
+        idleUntilClock(DAY_END - 1 + LATENESS_MS);
+        drain();
         assertThat(harness.numProcessingTimeTimers()).isZero();
+        assertThat(harness.numEventTimeTimers()).isZero();
+        // what stays per key is its clock (four longs), so a later event for a removed window is judged late
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(4);
+        send(T, 1);
+        assertThat(lateRows()).hasSize(3);
     }
 
     @Test
-    void dirtyWindowIsFlushedBeforeCleanupEvenWithoutAProcessingTimer() throws Exception {
+    void dirtyWindowIsFlushedWhenTheClockPassesItsCleanup() throws Exception {
         send(T, 2);
-        harness.processWatermark(MINUTE_END + 1000);
+        send(MINUTE_END + 1000 + OUT_OF_ORDERNESS_MS, 1);
+        harness.setProcessingTime(UPDATE_INTERVAL_MS);
         drain();
-        send(T, 3); // late but within lateness; its processing-time flush never gets a chance
-        harness.processWatermark(Long.MAX_VALUE);
+        send(T, 3); // late but within lateness; its flush has not run yet when the clock jumps past the cleanup
+        send(DAY_END + LATENESS_MS + OUT_OF_ORDERNESS_MS, 1);
 
         List<WindowFiring> firings = drain();
-        WindowFiring minute = only(firings, WindowSize.MINUTE);
+        WindowFiring minute = firings.stream().filter(f -> f.window.equals("1m") && f.windowStartMs == MINUTE_START)
+                .findFirst().orElseThrow();
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.isFinal).isTrue();
         assertThat(minute.version).isEqualTo(5);
-        assertThat(harness.numKeyedStateEntries()).isZero();
     }
 
     @Test
-    void versionKeepsIncreasingAcrossARestore() throws Exception {
+    void clockAndVersionsSurviveARestore() throws Exception {
         send(T, 2);
         harness.setProcessingTime(0);
         assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(2);
@@ -270,8 +349,8 @@ class WindowAggregatorTest {
             sum += values[i];
             send(T + (i % 1000), values[i]);
         }
-        harness.processWatermark(MINUTE_END - 1);
-        WindowFiring f = only(drain(), WindowSize.MINUTE);
+        idleUntilClock(MINUTE_END - 1);
+        WindowFiring f = drain().stream().filter(x -> x.window.equals("1m") && x.isFinal).findFirst().orElseThrow();
 
         double mean = sum / n;
         double squares = 0;
@@ -299,12 +378,13 @@ class WindowAggregatorTest {
     @Test
     void firingBecomesMetricWindowsRowAndContractUpdate() throws Exception {
         send(T, 2);
-        harness.processWatermark(MINUTE_END - 1);
-        WindowFiring f = only(drain(), WindowSize.MINUTE);
+        idleUntilClock(MINUTE_END - 1);
+        WindowFiring f = drain().stream().filter(x -> x.window.equals("1m") && x.isFinal).findFirst().orElseThrow();
         f.updatedAtMs = T + 61_000;
 
         TableRow row = f.toTableRow();
         assertThat(row.table).isEqualTo("metric_windows");
+        assertThat(row.partition).isEqualTo(202611);
         JsonNode json = Json.mapper().readTree(row.json);
         List<String> names = new java.util.ArrayList<>();
         json.fieldNames().forEachRemaining(names::add);

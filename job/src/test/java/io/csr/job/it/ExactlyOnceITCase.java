@@ -11,7 +11,6 @@ import io.csr.job.JobOptions;
 import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
@@ -98,7 +97,7 @@ class ExactlyOnceITCase {
                 CsrJob job = new CsrJob(
                         new FailOnceSource<>(EventSourceBuilder.fromConfig(config).build(), failedOnce, 4_000),
                         // few, quick commit retries: the ClickHouse crash below must fail the job, not just be ridden out
-                        ClickHouseSink.builder().clickHouse(chSettings).options(ClickHouseSinkOptions.from(config))
+                        CsrJob.tableSink(chSettings, options).options(ClickHouseSinkOptions.from(config))
                                 .commitRetries(2).retryBackoff(Duration.ofMillis(200), Duration.ofMillis(400)).build(),
                         RedisUpdateSink.builder().options(options).build(),
                         options, runtime, stream.prefix);

@@ -6,6 +6,7 @@ import io.csr.job.model.CsrEvent;
 import io.csr.job.model.EventKind;
 import io.csr.job.model.RedisUpdate;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.AfterEach;
@@ -65,7 +66,8 @@ class JourneyTrackerTest {
 
         List<JsonNode> updates = updates();
         assertThat(updates).extracting(d -> d.get("userId").asText() + ":" + d.get("value").asBoolean() + ":"
-                + d.get("usersFlagged").asLong()).containsExactly("u1:true:1", "u2:true:2", "u1:false:1");
+                + d.get("usersFlagged").asLong() + ":v" + d.get("version").asLong())
+                .containsExactly("u1:true:1:v1", "u2:true:2:v2", "u1:false:1:v3");
         JsonNode first = updates.get(0);
         assertThat(first.get("flag").asText()).isEqualTo("onboarded");
         assertThat(first.get("occurredAt").asText()).isEqualTo("2026-11-27T10:15:30Z");
@@ -91,5 +93,23 @@ class JourneyTrackerTest {
         send("globex", "onboarded", "u1", true, T);
         send("acme", "mentor", "u1", true, T);
         assertThat(updates()).extracting(d -> d.get("usersFlagged").asLong()).containsExactly(1L, 1L, 1L);
+    }
+
+    @Test
+    void versionsContinueFromTheCheckpointSoReplaysRepeatThem() throws Exception {
+        send("acme", "onboarded", "u1", true, T);
+        var snapshot = harness.snapshot(1, 1);
+        send("acme", "onboarded", "u2", true, T + 1);
+        assertThat(updates()).extracting(d -> d.get("version").asLong()).containsExactly(1L, 2L);
+        harness.close();
+
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new JourneyTracker()),
+                JourneyTracker::key, Types.STRING);
+        harness.initializeState(snapshot);
+        harness.open();
+        send("acme", "onboarded", "u2", true, T + 1); // the replay after a restore
+        send("acme", "onboarded", "u3", true, T + 2);
+        assertThat(updates()).extracting(d -> d.get("usersFlagged").asLong() + ":v" + d.get("version").asLong())
+                .containsExactly("2:v2", "3:v3");
     }
 }

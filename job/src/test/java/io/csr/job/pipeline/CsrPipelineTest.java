@@ -141,9 +141,8 @@ class CsrPipelineTest {
             parallelism.put(node.getTransformationUID(), node.getParallelism());
         }
         assertThat(parallelism.get(CsrPipeline.UID_VALIDATE)).as("validation chains to the source").isEqualTo(1);
-        assertThat(parallelism.get(CsrPipeline.UID_EVENT_TIME)).isEqualTo(1);
         assertThat(parallelism.get(CsrPipeline.UID_WINDOWS)).isEqualTo(PARALLELISM);
-        assertThat(uids).contains(CsrPipeline.UID_VALIDATE, CsrPipeline.UID_EVENT_TIME, CsrPipeline.UID_DEDUP,
+        assertThat(uids).contains(CsrPipeline.UID_VALIDATE, CsrPipeline.UID_DEDUP, CsrPipeline.UID_TIMESERIES_ROWS,
                 CsrPipeline.UID_EVENT_ROWS, CsrPipeline.UID_NUMERIC, CsrPipeline.UID_WINDOWS, CsrPipeline.UID_WINDOW_ROWS,
                 CsrPipeline.UID_WINDOW_UPDATES, CsrPipeline.UID_JOURNEY, CsrPipeline.UID_JOURNEY_FLAGS).doesNotHaveDuplicates();
     }
@@ -188,7 +187,7 @@ class CsrPipelineTest {
 
     private void assertUpdates(List<RedisUpdate> updates) throws Exception {
         List<JsonNode> journey = new ArrayList<>();
-        Map<String, Long> finalMetricUpdates = new HashMap<>();
+        Map<String, java.util.Set<String>> finalMetricUpdates = new HashMap<>();
         for (RedisUpdate u : updates) {
             JsonNode data = Json.mapper().readTree(u.json);
             assertThat(data.get("companyId").asText()).isEqualTo(u.companyId);
@@ -196,7 +195,9 @@ class CsrPipelineTest {
                 case "journey_flag_updated" -> journey.add(data);
                 case "sroi_updated", "metric_updated" -> {
                     if (data.get("final").asBoolean()) {
-                        finalMetricUpdates.merge(u.type, 1L, Long::sum);
+                        // a window may fire final again (higher version) when a reader delivered data for it late
+                        finalMetricUpdates.computeIfAbsent(u.type, t -> new java.util.HashSet<>()).add(data.get("companyId").asText()
+                                + data.get("metric").asText() + data.get("window").asText() + data.get("windowStart").asText());
                     }
                 }
                 default -> throw new AssertionError("unexpected update type " + u.type);
@@ -205,6 +206,7 @@ class CsrPipelineTest {
         assertThat(journey).isNotEmpty();
         assertThat(journey.get(journey.size() - 1).get("usersFlagged").asLong()).isEqualTo(1);
         // acme+globex sroi: 3 minutes + 1 hour + 1 day each; acme q2q: 1 of each size.
-        assertThat(finalMetricUpdates).containsEntry("sroi_updated", 10L).containsEntry("metric_updated", 3L);
+        assertThat(finalMetricUpdates.get("sroi_updated")).hasSize(10);
+        assertThat(finalMetricUpdates.get("metric_updated")).hasSize(3);
     }
 }

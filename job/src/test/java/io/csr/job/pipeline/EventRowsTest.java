@@ -47,10 +47,13 @@ class EventRowsTest {
     }
 
     @Test
-    void numericEventAlsoGetsATimeseriesRow() throws Exception {
-        List<TableRow> rows = collect(event(EventKind.METRIC, "sroi"));
-        assertThat(rows).extracting(r -> r.table).containsExactly("events", "metrics_timeseries");
-        JsonNode ts = Json.mapper().readTree(rows.get(1).json);
+    void numericEventsTimeseriesRowIsRenderedAfterTheWindowOperator() throws Exception {
+        CsrEvent event = event(EventKind.METRIC, "sroi");
+        assertThat(collect(event)).extracting(r -> r.table).containsExactly("events");
+        TableRow row = EventRows.timeseriesRow(event);
+        assertThat(row.table).isEqualTo("metrics_timeseries");
+        assertThat(row.partition).isEqualTo(202611);
+        JsonNode ts = Json.mapper().readTree(row.json);
         assertThat(names(ts)).containsExactly("company_id", "metric", "user_id", "ts", "ts_ms", "value", "event_id");
         assertThat(ts.get("metric").asText()).isEqualTo("sroi");
         assertThat(ts.get("ts").asText()).isEqualTo("2026-11-27 10:15:30");
