@@ -1,0 +1,215 @@
+package io.csr.job.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.contract.RedisStreams;
+import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
+import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.FlinkStandaloneCluster;
+import io.csr.job.testing.PipelineExpectations;
+import io.csr.job.testing.TestStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.io.File;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * "Every valid event counts", as a user would see it: company A publishes live, company B publishes a backlog three
+ * hours old while A is live, company C publishes live and then observations 30 minutes old — later than the allowed
+ * lateness (10 min) for its own clock. The embedded job is killed with SIGKILL half-way and resumes by itself.
+ * Afterwards every window of A, B and C in {@code metric_windows FINAL} equals the recomputation from all published
+ * events (C's too-late ones included, counted by corrections), and the Redis streams the SSE gateway serves carry B's
+ * and C's corrected values with versions that only go up.
+ */
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+class PerCompanyEventTimeITCase {
+    private static final String A = "co-live";
+    private static final String B = "co-backlog";
+    private static final String C = "co-late";
+
+    @TempDir
+    Path tmp;
+
+    private final Random random = new Random(8);
+    private int nextId;
+
+    private EventFixture.Message metric(String company, String metric, long at) {
+        double value = Math.round(random.nextDouble() * 1000) / 10.0 + 1;
+        String id = company + "-" + (nextId++);
+        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"occurredAt\":\""
+                + Instant.ofEpochMilli(at) + "\",\"value\":" + value + "}";
+        return new EventFixture.Message("metrics." + metric, body, company, id, metric, at, value, true, false);
+    }
+
+    @Test
+    void everyCompanysWindowsEqualTheRecomputationAfterAKill() throws Exception {
+        long now = Instant.now().toEpochMilli();
+        List<EventFixture.Message> part1 = new ArrayList<>();
+        List<EventFixture.Message> part2 = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            part1.add(metric(A, "sroi", now - 120_000 + i * 100L));                  // A: live, the last 2 minutes
+            part1.add(metric(B, "vis", now - 3 * 3_600_000L + i * 3_000L));          // B: 3 h old backlog, 30 min of it
+            part1.add(metric(C, "sessions", now - 60_000 + i * 50L));                // C: live
+        }
+        for (int i = 0; i < 600; i++) {
+            part2.add(metric(A, "sroi", now + i * 100L));
+            part2.add(metric(B, "vis", now - 3 * 3_600_000L + 1_800_000L + i * 3_000L));
+            part2.add(metric(C, "sessions", now - 30 * 60_000L + i * 500L));          // C: 30 min old, too late for C's clock
+        }
+        try (TestStream stream = new TestStream()) {
+            String redisPrefix = "it_" + stream.id + ":";
+            ClickHouseSettings chSettings = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase("csr_it_" + stream.id);
+            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
+                ch.createDatabaseIfMissing();
+                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                List<String> command = command(stream, chSettings.database(), redisPrefix);
+                List<EventFixture.Message> all = new ArrayList<>(part1);
+                all.addAll(part2);
+                List<Long> sequences = new ArrayList<>();
+                Process job = null;
+                try {
+                    stream.publishAll(all, 0, part1.size(), sequences);
+                    job = start(command, "run-1.log");
+                    Process first = job;
+                    await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 600);
+                    assertThat(first.isAlive()).as("first run alive; log:\n%s", log("run-1.log")).isTrue();
+                    job.destroyForcibly().waitFor();                                  // kill -9 mid-way
+
+                    stream.publishAll(all, part1.size(), all.size(), sequences);
+                    job = start(command, "run-2.log");
+                    PipelineExpectations expected = new PipelineExpectations(all, sequences, stream.stream);
+                    await("every event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
+                            .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
+                    await("every window equals the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                            .until(() -> expected.windowMismatches(ch).isEmpty());
+
+                    assertThat(log("run-2.log")).contains("resuming from checkpoint");
+                    assertThat(expected.windowMismatches(ch)).isEmpty();
+                    assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + B + "'"))
+                            .as("B's backlog is judged by B's own clock: nothing of it is late").isZero();
+                    assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + A + "'")).isZero();
+                    assertThat(ch.queryLong("SELECT uniqExact(event_id) FROM late_events FINAL WHERE company_id = '" + C + "'"))
+                            .as("C's 30-minute-old observations are late for C's clock (audit trail)").isGreaterThan(100);
+                    assertThat(ch.queryLong("SELECT count() FROM metric_windows FINAL WHERE company_id = '" + B + "' AND final = 1"))
+                            .as("B's backlog windows close by B's clock").isGreaterThan(30);
+                    assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, B);
+                    assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, C);
+                } catch (Throwable t) {
+                    System.err.println(log("run-1.log") + "\n-----\n" + log("run-2.log"));
+                    throw t;
+                } finally {
+                    if (job != null) {
+                        job.destroy();
+                        job.waitFor(30, TimeUnit.SECONDS);
+                        job.destroyForcibly();
+                    }
+                    ch.dropDatabase();
+                    try (Jedis redis = new Jedis(URI.create(redisUrl()))) {
+                        for (String c : List.of(A, B, C)) {
+                            redis.del(RedisStreams.updatesKey(redisPrefix, c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static String redisUrl() {
+        return System.getenv().getOrDefault("REDIS_URL", "redis://127.0.0.1:6379");
+    }
+
+    /**
+     * The company's Redis stream (what SSE clients receive, in order): for every window in metric_windows FINAL there
+     * is a live update, and the highest version published equals the version (and count) ClickHouse holds — so a
+     * client that keeps the highest version it saw ends on ClickHouse's value, corrections included.
+     */
+    private static void assertVersionsOnlyGoUpAndEndAtClickHouse(ClickHouseAccess ch, String redisUrl, String prefix,
+                                                                   String company) throws Exception {
+        Map<String, Long> highest = new HashMap<>();
+        Map<String, Long> countAtHighest = new HashMap<>();
+        try (Jedis redis = new Jedis(URI.create(redisUrl))) {
+            String key = RedisStreams.updatesKey(prefix, company);
+            for (StreamEntry e : redis.xrange(key, (StreamEntryID) null, null)) {
+                JsonNode data = Json.mapper().readTree(e.getFields().get(RedisStreams.FIELD_DATA));
+                String window = data.get("window").asText() + "@" + data.get("windowStart").asText();
+                long version = data.get("version").asLong();
+                Long seen = highest.get(window);
+                if (seen == null || version > seen) {
+                    highest.put(window, version);
+                    countAtHighest.put(window, data.get("count").asLong());
+                }
+            }
+        }
+        int compared = 0;
+        for (JsonNode r : ch.query("SELECT window_size, toUnixTimestamp(window_start) AS ws, count, version FROM metric_windows FINAL"
+                + " WHERE company_id = '" + company + "'")) {
+            String window = r.get("window_size").asText() + "@" + Instant.ofEpochSecond(r.get("ws").asLong());
+            assertThat(highest).as("a live update for %s %s", company, window).containsKey(window);
+            assertThat(highest.get(window)).as("highest published version of %s %s", company, window)
+                    .isEqualTo(r.get("version").asLong());
+            assertThat(countAtHighest.get(window)).isEqualTo(r.get("count").asLong());
+            compared++;
+        }
+        assertThat(compared).isPositive();
+    }
+
+    private static long committed(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT count() FROM events");
+    }
+
+    private List<String> command(TestStream stream, String database, String redisPrefix) throws Exception {
+        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
+        cmd.addAll(List.of("-Xmx768m", "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
+                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
+                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
+                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
+                ConfigKey.CLICKHOUSE_DATABASE.name() + "=" + database,
+                ConfigKey.REDIS_KEY_PREFIX.name() + "=" + redisPrefix,
+                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
+                ConfigKey.EVENT_TIME_IDLE_MS.name() + "=3000",
+                ConfigKey.CSR_STATE_DIR.name() + "=" + tmp.resolve("state"),
+                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
+        cmd.removeIf(String::isEmpty);
+        return cmd;
+    }
+
+    private Process start(List<String> command, String logName) throws Exception {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile()).start();
+    }
+
+    private String log(String name) {
+        try {
+            return Files.readString(tmp.resolve(name));
+        } catch (Exception e) {
+            return "(no " + name + ")";
+        }
+    }
+}
