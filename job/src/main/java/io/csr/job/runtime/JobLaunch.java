@@ -21,6 +21,8 @@ import java.util.Optional;
  *   <li>no flag: the environment of whoever runs main, i.e. a Flink cluster when submitted there.</li>
  *   <li>{@code --from-savepoint PATH}: restore from that savepoint or checkpoint directory.</li>
  *   <li>{@code --fresh}: embedded, but ignore retained checkpoints (start from the stream's beginning).</li>
+ *   <li>{@code --accept-stream-gap}: resume although messages the job had not read aged out of the stream; the
+ *       lost ranges go to dead_letters (same as ACCEPT_STREAM_GAP=true).</li>
  *   <li>{@code KEY=VALUE}: configuration overrides (a job submitted to a cluster does not see the caller's environment).</li>
  * </ul>
  */
@@ -49,6 +51,8 @@ public final class JobLaunch {
             switch (a) {
                 case "--embedded" -> embedded = true;
                 case "--fresh" -> fresh = true;
+                // confirm resuming over messages that aged out of the stream (StreamGapGuard)
+                case "--accept-stream-gap" -> overrides.put("ACCEPT_STREAM_GAP", "true");
                 case "--from-savepoint" -> {
                     if (i + 1 >= args.length) {
                         throw new IllegalArgumentException("--from-savepoint needs a path, e.g. --from-savepoint .csr/savepoints/savepoint-1a2b3c-0123456789ab");
@@ -59,7 +63,7 @@ public final class JobLaunch {
                     int eq = a.indexOf('=');
                     if (eq <= 0 || a.startsWith("-")) {
                         throw new IllegalArgumentException("unknown argument '" + a
-                                + "'; use --embedded, --fresh, --from-savepoint PATH or KEY=VALUE");
+                                + "'; use --embedded, --fresh, --accept-stream-gap, --from-savepoint PATH or KEY=VALUE");
                     }
                     overrides.put(a.substring(0, eq), a.substring(eq + 1));
                 }

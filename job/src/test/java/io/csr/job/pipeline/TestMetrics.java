@@ -33,6 +33,14 @@ public final class TestMetrics implements AutoCloseable {
         return ((Counter) metric).getCount();
     }
 
+    public Object gauge(String gauge) {
+        Metric metric = operatorGroup.get(gauge);
+        if (!(metric instanceof org.apache.flink.metrics.Gauge<?> g)) {
+            throw new AssertionError("no gauge '" + gauge + "' was registered (found " + metric + ")");
+        }
+        return g.getValue();
+    }
+
     @Override
     public void close() throws Exception {
         environment.close();

@@ -1,0 +1,189 @@
+package io.csr.job.source;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
+import io.csr.job.model.RawMessage;
+import io.csr.job.pipeline.TestMetrics;
+import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.testing.FlinkStandaloneCluster;
+import io.csr.job.testing.TestStream;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.apache.flink.streaming.api.operators.ProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * No silent gap when the stream aged out: messages the job had not read are gone from the stream (purged here; aged
+ * out by max_age in production) when it resumes. The job refuses to run on (status, log, metric) until
+ * ACCEPT_STREAM_GAP=true, and then records the lost range in dead_letters.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class StreamGapGuardITCase {
+    @TempDir
+    Path tmp;
+
+    private static String metric(String id) {
+        return "{\"eventId\":\"" + id + "\",\"companyId\":\"acme\",\"occurredAt\":\"" + Instant.now() + "\",\"value\":1}";
+    }
+
+    @Test
+    void operatorRefusesAGapByDefaultAndRecordsItWhenAccepted() throws Exception {
+        try (TestStream stream = new TestStream(); TestMetrics metrics = new TestMetrics()) {
+            stream.publish("metrics.sroi", metric("a"));
+            long second = stream.publish("metrics.sroi", metric("b"));
+            stream.publish("metrics.sroi", metric("c"));            // never read before the purge: lost
+
+            OperatorSubtaskState snapshot;
+            try (var before = harness(stream, false, new TestMetrics())) {
+                before.open();
+                before.processElement(new RawMessage(stream.stream, "metrics.sroi", second, 0, new byte[0]), 0);
+                snapshot = before.snapshot(1, 1);
+            }
+            stream.connection().jetStreamManagement().purgeStream(stream.stream);
+            long fourth = stream.publish("metrics.sroi", metric("d"));
+
+            try (var refused = harness(stream, false, new TestMetrics())) {
+                assertThatThrownBy(() -> refused.initializeState(snapshot))
+                        .isInstanceOf(SuppressRestartsException.class)
+                        .hasStackTraceContaining("metrics.> sequences " + (second + 1) + ".." + (fourth - 1))
+                        .hasStackTraceContaining("ACCEPT_STREAM_GAP=true");
+            }
+
+            try (var accepted = harness(stream, true, metrics)) {
+                accepted.initializeState(snapshot);
+                accepted.open();
+                accepted.processElement(new RawMessage(stream.stream, "metrics.sroi", fourth, 0, new byte[0]), 0);
+                assertThat(accepted.extractOutputValues()).extracting(m -> m.streamSeq).containsExactly(fourth);
+                List<TableRow> gaps = accepted.getSideOutput(StreamGapGuard.GAPS).stream().map(StreamRecord::getValue).toList();
+                assertThat(gaps).singleElement().satisfies(row -> {
+                    assertThat(row.table).isEqualTo("dead_letters");
+                    JsonNode json = Json.mapper().readTree(row.json);
+                    assertThat(json.get("stream_seq").asLong()).isEqualTo(second + 1);
+                    assertThat(json.get("subject").asText()).isEqualTo("metrics.>");
+                    assertThat(json.get("error").asText()).contains("stream gap").contains((second + 1) + ".." + (fourth - 1));
+                });
+                assertThat(metrics.gauge("streamGapMessages")).isEqualTo(fourth - 1 - second);
+            }
+        }
+    }
+
+    private static OneInputStreamOperatorTestHarness<RawMessage, RawMessage> harness(TestStream stream, boolean accept,
+                                                                                    TestMetrics metrics) throws Exception {
+        return new OneInputStreamOperatorTestHarness<>(
+                new ProcessOperator<>(new StreamGapGuard(TestStream.NATS_URL, stream.stream, accept)), metrics.environment());
+    }
+
+    @Test
+    void theEmbeddedJobStopsForGoodOnAGapAndContinuesWithTheFlag() throws Exception {
+        try (TestStream stream = new TestStream()) {
+            ClickHouseSettings chSettings = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase("csr_it_" + stream.id);
+            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
+                ch.createDatabaseIfMissing();
+                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                Process job = null;
+                try {
+                    for (int i = 0; i < 50; i++) {
+                        stream.publish("metrics.sroi", metric("before-" + i));
+                    }
+                    job = start(command(stream, chSettings.database(), false), "run-1.log");
+                    Process first = job;
+                    await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || ch.queryLong("SELECT count() FROM events") >= 50);
+                    assertThat(first.isAlive()).as("log:\n%s", log("run-1.log")).isTrue();
+                    job.destroyForcibly().waitFor();
+
+                    for (int i = 0; i < 20; i++) {
+                        stream.publish("metrics.sroi", metric("lost-" + i));   // published, then gone before the job read them
+                    }
+                    stream.connection().jetStreamManagement().purgeStream(stream.stream);
+                    for (int i = 0; i < 10; i++) {
+                        stream.publish("metrics.sroi", metric("after-" + i));
+                    }
+
+                    job = start(command(stream, chSettings.database(), false), "run-2.log");
+                    assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", log("run-2.log")).isTrue();
+                    assertThat(job.exitValue()).isNotZero();
+                    assertThat(log("run-2.log")).contains("no longer holds messages the job had not read")
+                            .contains("ACCEPT_STREAM_GAP=true");
+                    assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'"))
+                            .as("nothing after the gap was processed silently").isZero();
+
+                    job = start(command(stream, chSettings.database(), true), "run-3.log");
+                    await().atMost(Duration.ofSeconds(120)).until(
+                            () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
+                    await().atMost(Duration.ofSeconds(30)).until(
+                            () -> ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE error LIKE 'stream gap%'") == 1);
+                    JsonNode gap = ch.query("SELECT stream_seq, error FROM dead_letters FINAL WHERE error LIKE 'stream gap%'").get(0);
+                    assertThat(gap.get("stream_seq").asLong()).isEqualTo(51);
+                    assertThat(gap.get("error").asText()).contains("51..70");
+                } catch (Throwable t) {
+                    System.err.println(log("run-1.log") + "\n-----\n" + log("run-2.log") + "\n-----\n" + log("run-3.log"));
+                    throw t;
+                } finally {
+                    if (job != null) {
+                        job.destroy();
+                        job.waitFor(30, TimeUnit.SECONDS);
+                        job.destroyForcibly();
+                    }
+                    ch.dropDatabase();
+                }
+            }
+        }
+    }
+
+    private List<String> command(TestStream stream, String database, boolean acceptGap) throws Exception {
+        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
+        cmd.addAll(List.of("-Xmx512m", "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
+                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
+                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
+                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
+                ConfigKey.CLICKHOUSE_DATABASE.name() + "=" + database,
+                ConfigKey.REDIS_KEY_PREFIX.name() + "=it_" + stream.id + ":",
+                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
+                ConfigKey.ACCEPT_STREAM_GAP.name() + "=" + acceptGap,
+                ConfigKey.CSR_STATE_DIR.name() + "=" + tmp.resolve("state"),
+                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
+        cmd.removeIf(String::isEmpty);
+        return cmd;
+    }
+
+    private Process start(List<String> command, String logName) throws Exception {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile()).start();
+    }
+
+    private String log(String name) {
+        try {
+            return Files.readString(tmp.resolve(name), StandardCharsets.UTF_8);
+        } catch (Exception e) {
+            return "(no " + name + ")";
+        }
+    }
+}
