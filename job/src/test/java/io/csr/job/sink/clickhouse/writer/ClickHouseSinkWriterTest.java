@@ -184,4 +184,19 @@ class ClickHouseSinkWriterTest {
         w.write(event(1), null);
         assertThatThrownBy(() -> w.write(metric(1), null)).hasMessageContaining("metrics_timeseries");
     }
+
+    @Test
+    void neverPutsRowsOfTwoMonthlyPartitionsInOneBatch() {
+        ClickHouseSinkWriter w = writer(DEFAULTS, OptionalLong.empty());
+        // a backlog spread over 120 months, interleaved: one INSERT per month, so 24.x's limit of 100 partitions per
+        // INSERT (max_partitions_per_insert_block) can never be reached
+        for (int i = 0; i < 1_200; i++) {
+            int month = 201601 + (i % 120) / 12 * 100 + (i % 12);
+            w.write(new TableRow("metrics_timeseries", "{\"event_id\":\"e-" + i + "\"}", month), null);
+        }
+        Collection<ClickHouseCommittable> out = w.prepareCommit();
+        assertThat(out).hasSize(120);
+        assertThat(out).allSatisfy(c -> assertThat(c.rows()).isEqualTo(10));
+        assertThat(out.stream().mapToInt(ClickHouseCommittable::rows).sum()).isEqualTo(1_200);
+    }
 }
