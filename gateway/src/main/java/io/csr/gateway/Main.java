@@ -2,6 +2,7 @@ package io.csr.gateway;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigException;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
@@ -41,11 +42,21 @@ public final class Main {
 
     public static void main(String[] args) {
         LogConfig.configureRuntime();
-        CsrConfig config = loadConfig();
-        GatewaySettings settings = GatewaySettings.from(config);
-        Gateway gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)),
-                PostgresSettings.from(config), Clock.systemUTC());
-        WebServer server = server(settings, gateway).build().start();
+        GatewaySettings settings;
+        Gateway gateway;
+        WebServer server;
+        try {
+            CsrConfig config = loadConfig();
+            settings = GatewaySettings.from(config);
+            gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)),
+                    PostgresSettings.from(config), Clock.systemUTC());
+            server = server(settings, gateway).build().start();
+        } catch (ConfigException | IllegalArgumentException e) {
+            // a configuration mistake: one line naming the value and the fix (bin/csr start shows it), not a stack trace
+            System.err.println("error [gateway]: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             gateway.drainStreams(5_000);
             server.stop();
