@@ -6,6 +6,7 @@ import io.csr.common.config.ConfigException;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.http.HealthService;
 import io.csr.gateway.http.MetricsService;
 import io.csr.gateway.stream.SnapshotService;
@@ -86,7 +87,7 @@ public final class Main {
         routing.register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
-                .register("/metrics", new MetricsService(g.metrics()))
+                .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
     }
 
