@@ -84,7 +84,8 @@ public final class Main {
 
     /** Every route of the gateway; tests build their servers with this. */
     public static void routing(HttpRouting.Builder routing, Gateway g) {
-        routing.register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
+        routing.addFilter(g.cors()) // first: CORS headers on every answer, preflight answered before any route
+                .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
                 .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
