@@ -9,6 +9,7 @@ import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.http.HealthService;
 import io.csr.gateway.http.MetricsService;
+import io.csr.gateway.openapi.OpenApiService;
 import io.csr.gateway.stream.SnapshotService;
 import io.csr.gateway.stream.StreamService;
 import io.helidon.common.tls.Tls;
@@ -88,6 +89,7 @@ public final class Main {
                 .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
+                .register("/openapi", new OpenApiService())
                 .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
     }
