@@ -65,7 +65,7 @@ public final class Main {
             gateway.close();
         }, "csr-gateway-shutdown"));
         System.out.println("csr gateway listening on " + (settings.tlsEnabled() ? "https" : "http") + "://"
-                + settings.host() + ":" + server.port() + " (streams: /stream/updates, health: /health, metrics: /metrics)");
+                + settings.host() + ":" + server.port() + " (streams: /stream/updates, health: /health, metrics: /metrics, API description: /openapi)");
     }
 
     /** The web server of a gateway: listener from the settings (TLS when a keystore is set) and {@link #routing}. */

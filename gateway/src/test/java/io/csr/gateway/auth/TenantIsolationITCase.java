@@ -3,7 +3,9 @@ package io.csr.gateway.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.Main;
 import io.csr.gateway.SseTestClient;
+import io.csr.gateway.openapi.RouteRecorder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,6 +66,20 @@ class TenantIsolationITCase {
                 HttpResponse<String> res = get(path, admin);
                 assertThat(res.body()).as("%s answered %d", path, res.statusCode()).doesNotContain(OTHER);
             }
+            // and every other GET route Main.routing registers (cohort routes included once they exist), with and
+            // without companyId: the event stream is covered below, routes with path parameters by their own tests
+            RouteRecorder recorder = new RouteRecorder();
+            Main.routing(recorder.builder(), fx.gateway);
+            List<String> gets = recorder.routes().stream().filter(r -> r.startsWith("GET /") && !r.contains("{"))
+                    .map(r -> r.substring(4)).filter(p -> !p.equals("/stream/updates")).toList();
+            assertThat(gets).contains("/stream/stats", "/metrics", "/openapi");
+            for (String path : gets) {
+                for (String query : List.of("", "?companyId=" + MINE)) {
+                    HttpResponse<String> res = get(path + query, admin);
+                    assertThat(res.body()).as("%s%s answered %d", path, query, res.statusCode()).doesNotContain(OTHER);
+                }
+            }
+
             JsonNode stats = Json.mapper().readTree(get("/stream/stats", admin).body());
             assertThat(stats.get("scope").asText()).isEqualTo("companies");
             assertThat(stats.get("companies").findValuesAsText("companyId")).containsExactly(MINE);

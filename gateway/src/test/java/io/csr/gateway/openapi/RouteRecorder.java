@@ -22,17 +22,17 @@ import java.util.function.Supplier;
  * read (e.g. a {@code PathMatcher}) is recorded as {@code ? <description>} so the test fails loudly instead of
  * missing it.
  */
-final class RouteRecorder {
+public final class RouteRecorder {
     private static final Set<String> VERBS = Set.of("get", "post", "put", "delete", "patch", "head", "options", "trace", "any");
 
     private final Set<String> routes = new TreeSet<>();
 
     /** "GET /stream/updates", … in sorted order. */
-    Set<String> routes() {
+    public Set<String> routes() {
         return routes;
     }
 
-    HttpRouting.Builder builder() {
+    public HttpRouting.Builder builder() {
         return (HttpRouting.Builder) proxy(HttpRouting.Builder.class, "");
     }
 
