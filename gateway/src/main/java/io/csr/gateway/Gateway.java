@@ -7,6 +7,7 @@ import io.csr.gateway.stream.ConnectionLimits;
 import io.csr.gateway.stream.FeatureFlags;
 import io.csr.gateway.stream.StreamHub;
 import io.csr.gateway.stream.StreamMetrics;
+import io.csr.gateway.web.CorsFilter;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
@@ -35,6 +36,7 @@ public final class Gateway implements AutoCloseable {
     private final ConnectionLimits limits;
     private final JwtVerifier jwt;
     private final Thread flagWatcher;
+    private final CorsFilter cors;
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -52,6 +54,7 @@ public final class Gateway implements AutoCloseable {
                 "gw-" + UUID.randomUUID().toString().substring(0, 8));
         this.limits = new ConnectionLimits(settings.maxConnectionsPerCompany(), settings.maxConnections(), settings.retryAfterSeconds());
         this.jwt = new JwtVerifier(settings.jwtSecret(), settings.jwksUrl(), clock);
+        this.cors = CorsFilter.fromAllowedOrigins(settings.corsAllowedOrigins());
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
@@ -110,6 +113,10 @@ public final class Gateway implements AutoCloseable {
 
     public JwtVerifier jwt() {
         return jwt;
+    }
+
+    public CorsFilter cors() {
+        return cors;
     }
 
     /** Ends every open stream with {@code event: close} (reason {@code shutdown}) and waits up to the grace period. */

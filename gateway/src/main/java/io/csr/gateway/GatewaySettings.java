@@ -8,7 +8,7 @@ import java.time.Duration;
 
 /** Immutable settings of one gateway node, read once from {@link CsrConfig} (YAML defaults + environment). */
 public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, String jwtSecret, String jwksUrl,
-                              boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
+                              String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
                               int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix) {
 
@@ -27,6 +27,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 c.get(ConfigKey.GATEWAY_TLS_KEYSTORE_PASSWORD),
                 c.require(ConfigKey.JWT_SECRET),
                 c.get(ConfigKey.JWT_JWKS_URL).trim(),
+                c.get(ConfigKey.CORS_ALLOWED_ORIGINS).trim(),
                 c.getBoolean(ConfigKey.STREAMING_ENABLED),
                 (int) c.getLong(ConfigKey.STREAM_BUFFER_EVENTS, 1, 100_000),
                 Duration.ofSeconds(c.getLong(ConfigKey.STREAM_HEARTBEAT_SECONDS, 1, 3600)),

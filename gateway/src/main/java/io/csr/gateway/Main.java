@@ -2,11 +2,14 @@ package io.csr.gateway;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigException;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.http.HealthService;
 import io.csr.gateway.http.MetricsService;
+import io.csr.gateway.openapi.OpenApiService;
 import io.csr.gateway.stream.SnapshotService;
 import io.csr.gateway.stream.StreamService;
 import io.helidon.common.tls.Tls;
@@ -41,18 +44,28 @@ public final class Main {
 
     public static void main(String[] args) {
         LogConfig.configureRuntime();
-        CsrConfig config = loadConfig();
-        GatewaySettings settings = GatewaySettings.from(config);
-        Gateway gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)),
-                PostgresSettings.from(config), Clock.systemUTC());
-        WebServer server = server(settings, gateway).build().start();
+        GatewaySettings settings;
+        Gateway gateway;
+        WebServer server;
+        try {
+            CsrConfig config = loadConfig();
+            settings = GatewaySettings.from(config);
+            gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)),
+                    PostgresSettings.from(config), Clock.systemUTC());
+            server = server(settings, gateway).build().start();
+        } catch (ConfigException | IllegalArgumentException e) {
+            // a configuration mistake: one line naming the value and the fix (bin/csr start shows it), not a stack trace
+            System.err.println("error [gateway]: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             gateway.drainStreams(5_000);
             server.stop();
             gateway.close();
         }, "csr-gateway-shutdown"));
         System.out.println("csr gateway listening on " + (settings.tlsEnabled() ? "https" : "http") + "://"
-                + settings.host() + ":" + server.port() + " (streams: /stream/updates, health: /health, metrics: /metrics)");
+                + settings.host() + ":" + server.port() + " (streams: /stream/updates, health: /health, metrics: /metrics, API description: /openapi)");
     }
 
     /** The web server of a gateway: listener from the settings (TLS when a keystore is set) and {@link #routing}. */
@@ -72,10 +85,12 @@ public final class Main {
 
     /** Every route of the gateway; tests build their servers with this. */
     public static void routing(HttpRouting.Builder routing, Gateway g) {
-        routing.register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
+        routing.addFilter(g.cors()) // first: CORS headers on every answer, preflight answered before any route
+                .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
-                .register("/metrics", new MetricsService(g.metrics()))
+                .register("/openapi", new OpenApiService())
+                .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
     }
 

@@ -95,14 +95,14 @@ class BrowserEventSourceITCase {
         }
     }
 
-    private static Process startChromium(Path profile, String page) throws Exception {
+    static Process startChromium(Path profile, String page) throws Exception {
         return new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--remote-allow-origins=*", "--remote-debugging-port=0", "--user-data-dir=" + profile, page)
                 .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
     }
 
-    private static void stop(Process chrome) throws InterruptedException {
+    static void stop(Process chrome) throws InterruptedException {
         chrome.destroy();
         if (!chrome.waitFor(10, TimeUnit.SECONDS)) {
             chrome.destroyForcibly();

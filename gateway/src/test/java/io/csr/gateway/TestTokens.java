@@ -32,6 +32,11 @@ public final class TestTokens {
         return mint("admin", companies, List.of("admin"), Instant.now().plus(Duration.ofHours(1)));
     }
 
+    /** Role operator: the platform's staff (platform-wide views); may grant no company at all. */
+    public String operator(List<String> companies) {
+        return mint("operator", companies, List.of("operator"), Instant.now().plus(Duration.ofHours(1)));
+    }
+
     public String mint(String sub, List<String> companies, List<String> roles, Instant exp) {
         return mintWith(secret, sub, companies, roles, exp);
     }

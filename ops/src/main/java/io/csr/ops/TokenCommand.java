@@ -20,7 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code csr token --company X [--company Y] [--admin] [--ttl 1h] [--sub name]}: mints an HS256 dev token with the
+ * {@code csr token --company X [--company Y] [--admin] [--operator] [--ttl 1h] [--sub name]}: mints an HS256 dev token with the
  * gateway's claims ({@code sub}, {@code exp}, {@code companies}, {@code roles}) signed with {@code JWT_SECRET} (the
  * same default as the gateway's). Prints only the token on stdout so it can be captured: {@code T=$(bin/csr token …)}.
  */
@@ -30,13 +30,13 @@ final class TokenCommand implements Main.Command {
 
     @Override
     public String summary() {
-        return "mint a dev JWT: --company ID (repeatable or a,b) [--admin] [--ttl 1h] [--sub NAME]";
+        return "mint a dev JWT: --company ID (repeatable or a,b) [--admin] [--operator] [--ttl 1h] [--sub NAME]";
     }
 
     @Override
     public int run(CsrConfig config, String[] args) {
         List<String> companies = new ArrayList<>();
-        boolean admin = false;
+        List<String> roles = new ArrayList<>();
         Duration ttl = Duration.ofHours(1);
         String sub = "dev";
         for (int i = 0; i < args.length; i++) {
@@ -49,30 +49,32 @@ final class TokenCommand implements Main.Command {
                         companies.add(c);
                     }
                 }
-                case "--admin" -> admin = true;
+                case "--admin" -> roles.add("admin");        // admin of the companies given with --company
+                case "--operator" -> roles.add("operator");  // platform staff: every company on /stream/stats
                 case "--ttl" -> ttl = parseTtl(value(args, ++i, "--ttl"));
                 case "--sub" -> sub = value(args, ++i, "--sub");
-                default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'; usage: csr token --company ID [--admin] [--ttl 1h] [--sub NAME]");
+                default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'; usage: csr token --company ID [--admin] [--operator] [--ttl 1h] [--sub NAME]");
             }
         }
-        if (companies.isEmpty() && !admin) {
-            throw new IllegalArgumentException("give at least one --company ID (or --admin); e.g. bin/csr token --company acme");
+        if (companies.isEmpty() && !roles.contains("operator")) {
+            throw new IllegalArgumentException("give at least one --company ID (an --admin is an admin of those companies only; "
+                    + "only --operator may go without one); e.g. bin/csr token --company acme");
         }
         String secret = config.require(ConfigKey.JWT_SECRET);
         if (secret.equals(ConfigKey.JWT_SECRET.defaultValue())) {
             System.err.println("note: signed with the documented dev JWT_SECRET; the gateway accepts it only while it uses the default too");
         }
-        System.out.println(mint(secret, sub, companies, admin, Instant.now().plus(ttl)));
+        System.out.println(mint(secret, sub, companies, roles, Instant.now().plus(ttl)));
         return 0;
     }
 
-    static String mint(String secret, String sub, List<String> companies, boolean admin, Instant exp) {
+    static String mint(String secret, String sub, List<String> companies, List<String> roles, Instant exp) {
         JWTClaimsSet claims = new JWTClaimsSet.Builder()
                 .subject(sub)
                 .issueTime(new Date())
                 .expirationTime(Date.from(exp))
                 .claim("companies", companies)
-                .claim("roles", admin ? List.of("admin") : List.of())
+                .claim("roles", List.copyOf(roles))
                 .build();
         SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
         try {

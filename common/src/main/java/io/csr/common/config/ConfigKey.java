@@ -66,6 +66,7 @@ public enum ConfigKey {
     GATEWAY_TLS_KEYSTORE_PASSWORD(Scope.GATEWAY, "", "Password of GATEWAY_TLS_KEYSTORE (store and key)."),
     JWT_SECRET(Scope.ALL, "csr-dev-secret-do-not-use-in-production-0123456789", "HS256 secret (at least 32 bytes) the gateway verifies tokens with and `csr token` signs dev tokens with. The default is a documented dev secret: set your own outside a laptop."),
     JWT_JWKS_URL(Scope.GATEWAY, "", "Optional JWKS URL (e.g. https://idp.example/.well-known/jwks.json): when set, the gateway also accepts RS256 tokens signed by a key of that set (cached, refreshed on unknown kid)."),
+    CORS_ALLOWED_ORIGINS(Scope.GATEWAY, "", "Origins (scheme://host[:port], exact, comma-separated) whose browser pages may call the gateway (SSE and REST): they get CORS headers on every answer and preflight OPTIONS. Empty = same origin only; other origins get no CORS headers."),
     STREAMING_ENABLED(Scope.GATEWAY, "true", "Master switch of /stream/updates; false answers 501. Per-company switch: PostgreSQL feature_flags (flag 'streaming')."),
     STREAM_BUFFER_EVENTS(Scope.GATEWAY, "100", "Events buffered per SSE connection; a client that falls further behind is evicted and resumes by id."),
     STREAM_HEARTBEAT_SECONDS(Scope.GATEWAY, "15", "Seconds between `: heartbeat` comments on every SSE connection (dead sockets are found by failed heartbeat writes)."),

@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * Verifies HS256 JWTs (secret {@code JWT_SECRET}) — and RS256 ones signed by a key of {@code JWT_JWKS_URL} when set —
  * taken from {@code Authorization: Bearer} or the {@code access_token}
  * query parameter (EventSource cannot set headers). Claims: {@code sub}, {@code exp} (required), {@code companies}
- * (array) or {@code company_id}, {@code roles} (array; {@code admin} is recognised). Every failure is a 401
+ * (array) or {@code company_id}, {@code roles} (array or space/comma separated string; {@code admin} — of the token's
+ * companies — and {@code operator} are recognised, see {@link Principal}). Every failure is a 401
  * {@link ApiError} naming the reason.
  */
 public final class JwtVerifier {
@@ -71,6 +72,11 @@ public final class JwtVerifier {
     public Principal authenticate(ServerRequest req) {
         return verify(tokenOf(req).orElseThrow(() -> unauthorized("token_missing",
                 "no token: send 'Authorization: Bearer <JWT>' or the access_token query parameter (mint one with bin/csr token --company <id>)")));
+    }
+
+    /** The request carries a token (header or query parameter), valid or not. */
+    public static boolean hasToken(ServerRequest req) {
+        return req.headers().contains(HeaderNames.AUTHORIZATION) || req.query().contains("access_token");
     }
 
     static Optional<String> tokenOf(ServerRequest req) {
@@ -137,11 +143,13 @@ public final class JwtVerifier {
                 throw unauthorized("token_invalid", "company '" + c + "' in the token does not match [A-Za-z0-9_-]{1,64}");
             }
         }
-        boolean admin = rolesOf(claims).contains("admin");
-        if (companies.isEmpty() && !admin) {
-            throw unauthorized("token_invalid", "the token grants no company (claims companies or company_id)");
+        Set<String> roles = new LinkedHashSet<>(rolesOf(claims));
+        if (companies.isEmpty() && !roles.contains(Principal.ROLE_OPERATOR)) {
+            // an admin is an admin of the companies in its token: without one it is an admin of nothing
+            throw unauthorized("token_invalid", "the token grants no company (claims companies or company_id); only role "
+                    + Principal.ROLE_OPERATOR + " may come without one");
         }
-        return new Principal(claims.getSubject(), companies, admin, exp);
+        return new Principal(claims.getSubject(), companies, roles, exp);
     }
 
     private void verifyRsa(SignedJWT jwt) {

@@ -10,13 +10,23 @@ import io.helidon.webserver.http.ServerResponse;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Predicate;
 
-/** {@code GET /metrics}: Prometheus text exposition (version 0.0.4) of the streaming counters plus JVM heap and threads. */
+/**
+ * {@code GET /metrics}: Prometheus text exposition (version 0.0.4) of the streaming counters plus JVM heap and threads.
+ * Series labelled by company only for a token with role {@code operator}; node-wide series for everyone.
+ */
 public final class MetricsService implements HttpService {
     private final StreamMetrics metrics;
+    private final Predicate<ServerRequest> seesEveryCompany;
 
-    public MetricsService(StreamMetrics metrics) {
+    /**
+     * {@code seesEveryCompany}: whether the caller may see series that name companies (an operator's token); it throws
+     * an {@link ApiError} for a token that is sent but not valid.
+     */
+    public MetricsService(StreamMetrics metrics, Predicate<ServerRequest> seesEveryCompany) {
         this.metrics = metrics;
+        this.seesEveryCompany = seesEveryCompany;
     }
 
     @Override
@@ -25,8 +35,17 @@ public final class MetricsService implements HttpService {
     }
 
     private void metrics(ServerRequest req, ServerResponse res) {
+        boolean perCompany;
+        try {
+            // per-company series name companies: only an operator's token sees them (Prometheus sends it as
+            // 'authorization: credentials'); without one, node-wide series only
+            perCompany = seesEveryCompany.test(req);
+        } catch (ApiError e) {
+            e.send(res);
+            return;
+        }
         StringBuilder out = new StringBuilder(4096);
-        metrics.renderPrometheus(out);
+        metrics.renderPrometheus(out, perCompany);
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         out.append("# HELP csr_jvm_heap_used_bytes JVM heap in use.\n# TYPE csr_jvm_heap_used_bytes gauge\ncsr_jvm_heap_used_bytes ")
                 .append(heap.getUsed()).append('\n');

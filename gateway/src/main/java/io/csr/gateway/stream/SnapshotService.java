@@ -18,25 +18,36 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.resps.StreamEntry;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
  * {@code GET /stream/snapshot[?companyId=]}: the company's current widget values so a dashboard can paint before the
- * first event and after a {@code reset}: the latest window per (metric, window size) from ClickHouse
- * ({@code metric_windows FINAL}), the latest {@code journey_flag_updated} per flag from the company's update stream
- * (last 24 h), and {@code lastEventId} — the stream position taken <em>before</em> reading, so opening
- * {@code /stream/updates?lastEventId=<it>} afterwards misses nothing (values are absolute, a repeat is harmless).
+ * first event and after a {@code reset}, and {@code lastEventId} — the stream position taken <em>before</em> reading,
+ * so opening {@code /stream/updates?lastEventId=<it>} afterwards misses nothing.
+ *
+ * <p>Snapshot and live stream agree: the job publishes an update to Redis as soon as a window fires, but ClickHouse
+ * holds it only after the next checkpoint commits, so {@code metric_windows FINAL} alone is up to a checkpoint behind
+ * the resume id. Each (metric, window size) therefore shows whichever is newer — by window start, then version — of
+ * the latest ClickHouse row and the latest update in the company's stream up to {@code lastEventId} (newest
+ * {@link #SCAN_LIMIT} entries, i.e. far more than a checkpoint interval of updates). A client that applies the snapshot and then the
+ * stream after {@code lastEventId} is never left on a value older than ClickHouse or Redis holds (values are
+ * absolute and versioned, so a repeat is harmless). Journeys: the latest {@code journey_flag_updated} per flag from
+ * the same scan.
  */
 public final class SnapshotService implements HttpService {
-    static final int JOURNEY_SCAN_LIMIT = 20_000;
+    static final int SCAN_LIMIT = 20_000;
     private static final int PAGE = 1_000;
 
     private final JwtVerifier jwt;
@@ -66,18 +77,20 @@ public final class SnapshotService implements HttpService {
             body.put("companyId", companyId);
             body.put("generatedAt", clock.instant().toString());
             String key = hub.keyOf(companyId);
-            List<JsonNode> journeys;
+            RecentUpdates recent;
             try {
-                body.put("lastEventId", hub.lastIdOf(companyId).map(Object::toString).orElse(null));
-                journeys = latestJourneys(key);
+                Optional<StreamEntryID> last = hub.lastIdOf(companyId);
+                body.put("lastEventId", last.map(Object::toString).orElse(null));
+                recent = last.isPresent() ? recentUpdates(key, last.get()) : new RecentUpdates();
             } catch (JedisException e) {
                 throw new ApiError(503, "redis_unavailable", "Redis cannot be reached for the snapshot: " + e.getMessage() + "; retry shortly", 5);
             }
             try {
-                body.put("metrics", latestWindows(companyId));
+                body.put("metrics", newest(latestWindows(companyId), recent.metrics));
             } catch (ClickHouseAccessException e) {
                 throw new ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be read for the snapshot: " + e.getMessage(), 5);
             }
+            List<JsonNode> journeys = new ArrayList<>(recent.journeys.values());
             body.put("journeys", journeys);
             JsonResponses.send(res, body);
         } catch (ApiError e) {
@@ -113,26 +126,51 @@ public final class SnapshotService implements HttpService {
         return out;
     }
 
-    /** Newest journey_flag_updated per flag, scanning the stream backwards (bounded by {@link #JOURNEY_SCAN_LIMIT}). */
-    private List<JsonNode> latestJourneys(String key) {
-        Map<String, JsonNode> byFlag = new TreeMap<>();
-        String end = "+";
+    /**
+     * Per (metric, window size) the ClickHouse row or the stream's update, whichever is newer by window start and then
+     * version; ordered by metric and window size like the ClickHouse query.
+     */
+    static List<Map<String, Object>> newest(List<Map<String, Object>> fromClickHouse, Map<String, Map<String, Object>> fromStream) {
+        Map<String, Map<String, Object>> byKey = new TreeMap<>();
+        for (Map<String, Object> m : fromClickHouse) {
+            byKey.put(windowKey(m), m);
+        }
+        fromStream.forEach((k, m) -> byKey.merge(k, m, (ch, st) -> isNewer(st, ch) ? st : ch));
+        return new ArrayList<>(byKey.values());
+    }
+
+    private static String windowKey(Map<String, Object> m) {
+        return m.get("metric") + "\u0000" + m.get("window");
+    }
+
+    /** {@code a} is a later window, or the same window at a higher version. */
+    static boolean isNewer(Map<String, Object> a, Map<String, Object> b) {
+        int byStart = Instant.parse(String.valueOf(a.get("windowStart"))).compareTo(Instant.parse(String.valueOf(b.get("windowStart"))));
+        if (byStart != 0) {
+            return byStart > 0;
+        }
+        return ((Number) a.get("version")).longValue() > ((Number) b.get("version")).longValue();
+    }
+
+    /** What one backwards scan of the company's stream (from {@code upTo}, inclusive) found. */
+    private static final class RecentUpdates {
+        final Map<String, Map<String, Object>> metrics = new HashMap<>();
+        final Map<String, JsonNode> journeys = new TreeMap<>();
+    }
+
+    /**
+     * Newest metric update per (metric, window size) and newest {@code journey_flag_updated} per flag, scanning the
+     * stream backwards from {@code upTo} (bounded by {@link #SCAN_LIMIT} entries).
+     */
+    private RecentUpdates recentUpdates(String key, StreamEntryID upTo) {
+        RecentUpdates out = new RecentUpdates();
+        String end = upTo.toString();
         int scanned = 0;
         try (Jedis j = redis.getResource()) {
-            while (scanned < JOURNEY_SCAN_LIMIT) {
+            while (scanned < SCAN_LIMIT) {
                 List<StreamEntry> page = j.xrevrange(key, end, "-", PAGE);
                 for (StreamEntry e : page) {
-                    if (UpdateType.JOURNEY_FLAG_UPDATED.wireName().equals(e.getFields().get(RedisStreams.FIELD_TYPE))) {
-                        try {
-                            JsonNode data = Json.mapper().readTree(e.getFields().get(RedisStreams.FIELD_DATA));
-                            String flag = data.path("flag").asText("");
-                            if (!flag.isEmpty()) {
-                                byFlag.putIfAbsent(flag, data);
-                            }
-                        } catch (Exception ignored) {
-                            // not valid JSON: the SSE side skips it too
-                        }
-                    }
+                    take(out, e.getFields().get(RedisStreams.FIELD_TYPE), e.getFields().get(RedisStreams.FIELD_DATA));
                 }
                 scanned += page.size();
                 if (page.size() < PAGE) {
@@ -141,6 +179,37 @@ public final class SnapshotService implements HttpService {
                 end = "(" + page.get(page.size() - 1).getID();
             }
         }
-        return new ArrayList<>(byFlag.values());
+        return out;
+    }
+
+    private static void take(RecentUpdates out, String type, String data) {
+        if (type == null || data == null) {
+            return;
+        }
+        JsonNode node;
+        try {
+            node = Json.mapper().readTree(data);
+        } catch (Exception ignored) {
+            return; // not valid JSON: the SSE side skips it too
+        }
+        if (UpdateType.JOURNEY_FLAG_UPDATED.wireName().equals(type)) {
+            String flag = node.path("flag").asText("");
+            if (!flag.isEmpty()) {
+                out.journeys.putIfAbsent(flag, node); // scanning newest first: the first seen is the newest
+            }
+            return;
+        }
+        if (!node.path("metric").isTextual() || !node.path("window").isTextual() || !node.path("version").canConvertToLong()) {
+            return;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", type);
+        node.fields().forEachRemaining(f -> m.put(f.getKey(), Json.mapper().convertValue(f.getValue(), Object.class)));
+        try {
+            Instant.parse(String.valueOf(m.get("windowStart")));
+        } catch (RuntimeException bad) {
+            return;
+        }
+        out.metrics.merge(windowKey(m), m, (seen, older) -> isNewer(older, seen) ? older : seen);
     }
 }

@@ -109,10 +109,17 @@ public final class StreamMetrics {
     }
 
     public void renderPrometheus(StringBuilder out) {
+        renderPrometheus(out, true);
+    }
+
+    /** {@code perCompany=false} leaves out the series labelled by company (they name other tenants; operators only). */
+    public void renderPrometheus(StringBuilder out, boolean perCompany) {
         gauge(out, "csr_stream_connections", "Open SSE connections on this node.", totalConnections());
-        out.append("# HELP csr_stream_company_connections Open SSE connections per company.\n# TYPE csr_stream_company_connections gauge\n");
-        companies.values().forEach(c -> out.append("csr_stream_company_connections{company=\"").append(c.companyId).append("\"} ")
-                .append(c.connections.get()).append('\n'));
+        if (perCompany) {
+            out.append("# HELP csr_stream_company_connections Open SSE connections per company.\n# TYPE csr_stream_company_connections gauge\n");
+            companies.values().forEach(c -> out.append("csr_stream_company_connections{company=\"").append(c.companyId).append("\"} ")
+                    .append(c.connections.get()).append('\n'));
+        }
         counter(out, "csr_stream_connections_total", "SSE connections accepted.", total(c -> c.connectionsTotal.get()));
         counter(out, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", total(c -> c.eventsDelivered.sum()));
         counter(out, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", total(c -> c.replays.get()));

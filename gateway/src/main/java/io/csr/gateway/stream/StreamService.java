@@ -30,7 +30,7 @@ import java.util.logging.Logger;
 
 /**
  * {@code /stream}: {@code GET /updates} (Contract 3 SSE), {@code GET /stats} (scoped to the caller's companies;
- * admin sees all), {@code GET /health} (readers and Redis). Every error status of {@code /updates} — 401, 403, 400,
+ * only role {@code operator} sees all, a company's {@code admin} sees its own), {@code GET /health} (readers and Redis). Every error status of {@code /updates} — 401, 403, 400,
  * 501, 429, 503 — is decided before the first byte of the event stream is written.
  */
 public final class StreamService implements HttpService {
@@ -156,15 +156,17 @@ public final class StreamService implements HttpService {
             e.send(res);
             return;
         }
+        // platform-wide (every company, node figures) only for an operator; a company's admin sees its own companies
+        boolean platform = p.isOperator();
         List<Map<String, Object>> companies = new ArrayList<>();
         metrics.companies().stream()
-                .filter(c -> p.admin() || p.grants(c.companyId))
+                .filter(c -> platform || p.grants(c.companyId))
                 .sorted(Comparator.comparing(c -> c.companyId))
                 .forEach(c -> companies.add(c.toMap()));
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("scope", p.admin() ? "all" : "companies");
+        body.put("scope", platform ? "all" : "companies");
         body.put("companies", companies);
-        if (p.admin()) {
+        if (platform) {
             body.put("connections", metrics.totalConnections());
             body.put("maxConnections", settings.maxConnections());
             body.put("maxConnectionsPerCompany", settings.maxConnectionsPerCompany());

@@ -30,9 +30,24 @@ class JwtVerifierTest {
         Principal p = verifier.verify(TestTokens.mintWith(SECRET, "ana", List.of("acme", "globex"), List.of("admin"), Instant.now().plusSeconds(60)));
         assertThat(p.subject()).isEqualTo("ana");
         assertThat(p.companies()).containsExactlyInAnyOrder("acme", "globex");
-        assertThat(p.admin()).isTrue();
+        assertThat(p.isAdminOf("acme")).isTrue();
+        assertThat(p.isAdminOf("initech")).as("an admin is an admin of its token's companies only").isFalse();
+        assertThat(p.isOperator()).isFalse();
         assertThat(p.grants("acme")).isTrue();
         assertThat(p.grants("initech")).isFalse();
+    }
+
+    @Test
+    void operatorIsItsOwnRoleAndTheOnlyOneThatMayGrantNoCompany() {
+        Principal op = verifier.verify(TestTokens.mintWith(SECRET, "staff", List.of(), List.of("operator"), Instant.now().plusSeconds(60)));
+        assertThat(op.isOperator()).isTrue();
+        assertThat(op.isAdminOf("acme")).isFalse();
+        assertThat(op.companies()).isEmpty();
+        Principal both = verifier.verify(TestTokens.mintWith(SECRET, "x", List.of("acme"), List.of("admin", "operator"), Instant.now().plusSeconds(60)));
+        assertThat(both.isOperator()).isTrue();
+        assertThat(both.isAdminOf("acme")).isTrue();
+        assertThatThrownBy(() -> verifier.verify(TestTokens.mintWith(SECRET, "a", List.of(), List.of("admin"), Instant.now().plusSeconds(60))))
+                .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.getMessage()).contains("grants no company", "operator"));
     }
 
     @Test

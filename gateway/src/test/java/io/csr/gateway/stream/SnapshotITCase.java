@@ -121,6 +121,55 @@ class SnapshotITCase {
         assertThat(get("/stream/snapshot", null).statusCode()).isEqualTo(401);
     }
 
+    private static String update(String company, String metric, String window, String start, long count, long version) {
+        return "{\"companyId\":\"" + company + "\",\"metric\":\"" + metric + "\",\"window\":\"" + window + "\",\"windowStart\":\"" + start + "\","
+                + "\"count\":" + count + ",\"sum\":" + count + ".0,\"min\":1.0,\"max\":1.0,\"avg\":1.0,\"p50\":1.0,\"p75\":1.0,\"p95\":1.0,"
+                + "\"stddev\":0.0,\"version\":" + version + ",\"final\":false}";
+    }
+
+    /**
+     * The job publishes to Redis when a window fires and ClickHouse holds the row only after the next checkpoint: a
+     * snapshot taken in between used to show the older ClickHouse value while its lastEventId already lay past the
+     * newer update, so the client never saw it. Now each window shows the newer of the two.
+     */
+    @Test
+    void snapshotPlusLiveStreamNeverLeavesAClientOnAValueOlderThanRedisOrClickHouseHolds() throws Exception {
+        String c = "snapFresh";
+        ch.insertRows("metric_windows", List.of(
+                window(c, "hours", "1h", "2026-11-27 10:00:00", 5, 1.0, 10),   // committed: v10 of the 10:00 hour
+                window(c, "hours", "1m", "2026-11-27 10:05:00", 3, 1.0, 6),    // committed: the 10:05 minute
+                window(c, "vis", "1h", "2026-11-27 10:00:00", 9, 1.0, 18)));   // committed and newer than the stream's copy
+        fx.xadd(c, "vis_updated", update(c, "vis", "1h", "2026-11-27T10:00:00Z", 8, 16));
+        // published but not yet committed to ClickHouse (the checkpoint is still running)
+        fx.xadd(c, "metric_updated", update(c, "hours", "1h", "2026-11-27T10:00:00Z", 7, 14));
+        fx.xadd(c, "metric_updated", update(c, "hours", "1m", "2026-11-27T10:06:00Z", 1, 2));  // a minute ClickHouse has not seen yet
+        fx.xadd(c, "sroi_updated", update(c, "sroi", "1d", "2026-11-27T00:00:00Z", 2, 4));   // a metric ClickHouse has not seen at all
+        StreamEntryID last = fx.xadd(c, "metric_updated", update(c, "hours", "1h", "2026-11-27T09:00:00Z", 40, 81)); // a late firing of an older hour
+
+        HttpResponse<String> res = get("/stream/snapshot", fx.tokens.forCompany(c));
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        JsonNode body = Json.mapper().readTree(res.body());
+        assertThat(body.get("lastEventId").asText()).isEqualTo(last.toString());
+        Map<String, JsonNode> byWindow = new LinkedHashMap<>();
+        body.get("metrics").forEach(m -> byWindow.put(m.get("metric").asText() + "/" + m.get("window").asText(), m));
+        assertThat(byWindow.keySet()).containsExactly("hours/1h", "hours/1m", "sroi/1d", "vis/1h");
+        assertThat(byWindow.get("hours/1h").get("windowStart").asText()).isEqualTo("2026-11-27T10:00:00Z");
+        assertThat(byWindow.get("hours/1h").get("version").asLong()).as("the stream's v14 beats ClickHouse's v10").isEqualTo(14);
+        assertThat(byWindow.get("hours/1h").get("count").asLong()).isEqualTo(7);
+        assertThat(byWindow.get("hours/1m").get("windowStart").asText()).as("the newer minute from the stream").isEqualTo("2026-11-27T10:06:00Z");
+        assertThat(byWindow.get("sroi/1d").get("type").asText()).isEqualTo("sroi_updated");
+        assertThat(byWindow.get("sroi/1d").get("version").asLong()).isEqualTo(4);
+        assertThat(byWindow.get("vis/1h").get("version").asLong()).as("ClickHouse's v18 beats the stream's older v16").isEqualTo(18);
+        assertThat(byWindow.get("vis/1h").get("type").asText()).isEqualTo("vis_updated");
+
+        // and the live stream continues right after the snapshot's resume id
+        StreamEntryID next = fx.xadd(c, "metric_updated", update(c, "hours", "1h", "2026-11-27T10:00:00Z", 8, 16));
+        try (SseTestClient sse = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(c), "lastEventId=" + body.get("lastEventId").asText()))) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> !sse.updateIds().isEmpty());
+            assertThat(sse.updateIds()).containsExactly(next.toString());
+        }
+    }
+
     @Test
     void healthReportsEachServiceWithLatency() throws Exception {
         HttpResponse<String> res = get("/health", null);

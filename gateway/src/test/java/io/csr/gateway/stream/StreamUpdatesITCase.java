@@ -320,7 +320,7 @@ class StreamUpdatesITCase {
             assertThat(body.get("companies").get(0).get("connections").asLong()).isEqualTo(1);
 
             HttpResponse<String> all = http.send(HttpRequest.newBuilder(URI.create(fx.base() + "/stream/stats"))
-                    .header("Authorization", "Bearer " + fx.tokens.admin(List.of("ops"))).build(), HttpResponse.BodyHandlers.ofString());
+                    .header("Authorization", "Bearer " + fx.tokens.operator(List.of())).build(), HttpResponse.BodyHandlers.ofString());
             JsonNode adminBody = Json.mapper().readTree(all.body());
             assertThat(adminBody.get("scope").asText()).isEqualTo("all");
             assertThat(adminBody.get("companies").findValuesAsText("companyId")).contains("statsA", "statsB");
