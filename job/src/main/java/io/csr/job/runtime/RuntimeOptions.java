@@ -66,7 +66,7 @@ public final class RuntimeOptions {
         return "file".equals(u.getScheme()) ? Path.of(u) : null;
     }
 
-    private static String stateDir(CsrConfig config) {
+    public static String stateDir(CsrConfig config) {
         String dir = config.get(ConfigKey.CSR_STATE_DIR);
         String root = System.getProperty("csr.root", Path.of("").toAbsolutePath().toString());
         return dir.replace("<repo>", root);

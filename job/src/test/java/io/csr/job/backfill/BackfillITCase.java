@@ -1,0 +1,260 @@
+package io.csr.job.backfill;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.contract.RedisStreams;
+import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.job.CsrJob;
+import io.csr.job.JobOptions;
+import io.csr.job.redis.RedisUpdateSink;
+import io.csr.job.runtime.FlinkSettings;
+import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
+import io.csr.job.source.EventSourceBuilder;
+import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.PipelineExpectations;
+import io.csr.job.testing.TestStream;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * History H in PostgreSQL {@code event_log} and live traffic L in NATS overlap in time (the same minutes, some events
+ * in both). The live job runs (an in-process MiniCluster against the real services); then the backfill runs; then it
+ * runs again; then late live events arrive. After each step {@code metric_windows FINAL} equals a recomputation over
+ * everything published (H ∪ L, each eventId once), and the live {@code usersFlagged} of every journey flag equals the
+ * recomputation over H ∪ L (latest occurredAt per user).
+ */
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+class BackfillITCase {
+    private static final List<String> COMPANIES = List.of("bf-a", "bf-b");
+
+    @TempDir
+    Path tmp;
+
+    private final Random random = new Random(31);
+    private int nextId;
+
+    private EventFixture.Message metric(String company, String metric, long at) {
+        double value = Math.round(random.nextDouble() * 1000) / 10.0 + 1;
+        String id = "m-" + (nextId++);
+        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"occurredAt\":\"" + Instant.ofEpochMilli(at)
+                + "\",\"value\":" + value + "}";
+        return new EventFixture.Message("metrics." + metric, body, company, id, metric, at, value, true, false);
+    }
+
+    private EventFixture.Message journey(String company, String user, boolean value, long at) {
+        String id = "j-" + (nextId++);
+        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"userId\":\"" + user + "\",\"occurredAt\":\""
+                + Instant.ofEpochMilli(at) + "\",\"value\":" + value + "}";
+        return new EventFixture.Message("journey.onboarded", body, company, id, null, at, value ? 1 : 0, true, false);
+    }
+
+    @Test
+    void backfillAfterLiveTwiceAndLateLiveAfterAllEqualTheRecomputationOverHistoryAndLive() throws Exception {
+        LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(2);
+        long d = day.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli() + 10 * 3_600_000L; // D 10:00
+        long now = Instant.now().toEpochMilli();
+        List<EventFixture.Message> history = new ArrayList<>();
+        List<EventFixture.Message> live = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            for (String c : COMPANIES) {
+                history.add(metric(c, "sroi", d + i * 9_000L));                       // D 10:00 .. 11:00
+                live.add(metric(c, "sroi", d + 1_800_000L + i * 9_000L));             // D 10:30 .. 11:30: overlapping minutes
+            }
+        }
+        for (int i = 0; i < 60; i++) {
+            EventFixture.Message shared = history.get(i * 5);                          // the same event in both
+            live.add(shared);
+        }
+        for (int u = 0; u < 10; u++) {
+            history.add(journey("bf-a", "u" + u, true, d + u * 1_000L));              // 10 users flagged in history
+        }
+        for (int u = 0; u < 3; u++) {
+            live.add(journey("bf-a", "u" + u, false, d + 7_200_000L + u * 1_000L));   // 3 of them cleared later, live
+        }
+        live.add(journey("bf-a", "u-live", true, d + 7_300_000L));                    // one more user, live only
+        for (String c : COMPANIES) {
+            for (int i = 0; i < 20; i++) {
+                live.add(metric(c, "sroi", now - 60_000 + i * 1_000L));               // live now: the clocks move past D
+            }
+        }
+        List<EventFixture.Message> lateLive = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            lateLive.add(metric(COMPANIES.get(i % 2), "sroi", d + 600_000L + i * 30_000L)); // D again, after everything
+        }
+
+        try (TestStream stream = new TestStream()) {
+            String ns = "it_bf_" + stream.id;
+            Map<String, String> keys = new HashMap<>();
+            keys.put(ConfigKey.NATS_STREAM.name(), stream.stream);
+            keys.put(ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix);
+            keys.put(ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_" + ns);
+            keys.put(ConfigKey.POSTGRES_SCHEMA.name(), ns);
+            keys.put(ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":");
+            keys.put(ConfigKey.JOB_PARALLELISM.name(), "2");
+            keys.put(ConfigKey.CHECKPOINT_INTERVAL_MS.name(), "1000");
+            keys.put(ConfigKey.CSR_STATE_DIR.name(), tmp.resolve("state").toString());
+            CsrConfig config = CsrConfig.fromEnvironment().with(keys);
+            ClickHouseSettings chSettings = ClickHouseSettings.from(config);
+            PostgresSettings pg = PostgresSettings.from(config);
+            Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
+            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
+                ch.createDatabaseIfMissing();
+                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                writeEventLog(pg, history);
+
+                JobOptions options = JobOptions.from(config);
+                RuntimeOptions runtime = RuntimeOptions.from(config);
+                CsrJob liveJob = new CsrJob(EventSourceBuilder.fromConfig(config).build(),
+                        CsrJob.tableSink(chSettings, options).options(ClickHouseSinkOptions.from(config)).build(),
+                        RedisUpdateSink.builder().options(options).build(), options, runtime, stream.prefix);
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, FlinkSettings.job(runtime));
+                JobClient client = liveJob.executeAsync(env);
+                try {
+                    List<Long> sequences = new ArrayList<>();
+                    stream.publishAll(live, 0, live.size(), sequences);
+                    List<EventFixture.Message> liveOnly = new ArrayList<>(live);
+                    awaitWindows("live alone", ch, liveOnly);
+
+                    // 1. backfill after live
+                    assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString(), "--parallelism", "2",
+                            "--split-hours", "6"}, config, Clock.systemUTC())).isZero();
+                    List<EventFixture.Message> all = new ArrayList<>(history);
+                    all.addAll(live);
+                    awaitWindows("history ∪ live after the backfill", ch, all);
+                    await("journeys of history reach the live job").atMost(Duration.ofSeconds(60))
+                            .until(() -> latestUsersFlagged(ns + ":", "bf-a") == expectedUsersFlagged(all, "bf-a"));
+                    Map<String, String> afterFirst = windows(ch);
+
+                    // 2. the same backfill again changes nothing
+                    assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString()}, config,
+                            Clock.systemUTC())).isZero();
+                    assertThat(windows(ch)).as("a second run of the same backfill").isEqualTo(afterFirst);
+
+                    // 3. late live events for the backfilled day: corrections keep H ∪ L exact
+                    List<EventFixture.Message> liveThenLate = new ArrayList<>(live);
+                    liveThenLate.addAll(lateLive); // publishAll's Nats-Msg-Id is the index: continue after the live ones
+                    stream.publishAll(liveThenLate, live.size(), liveThenLate.size(), new ArrayList<>());
+                    all.addAll(lateLive);
+                    awaitWindows("after late live events", ch, all);
+                    assertThat(latestUsersFlagged(ns + ":", "bf-a")).isEqualTo(expectedUsersFlagged(all, "bf-a")).isEqualTo(8);
+                } finally {
+                    client.cancel().get(60, TimeUnit.SECONDS);
+                    ch.dropDatabase();
+                    try (Connection c = pg.connect(); Statement s = c.createStatement()) {
+                        s.execute("DROP SCHEMA " + ns + " CASCADE");
+                    }
+                    try (Jedis redis = new Jedis(URI.create(options.redisUrl))) {
+                        for (String c : COMPANIES) {
+                            redis.del(RedisStreams.updatesKey(ns + ":", c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void awaitWindows(String what, ClickHouseAccess ch, List<EventFixture.Message> published) {
+        PipelineExpectations expected = new PipelineExpectations(published, List.of(), "");
+        await(what + ": every event committed").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
+        await(what + ": windows equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> expected.windowMismatches(ch).isEmpty());
+    }
+
+    private static Map<String, String> windows(ClickHouseAccess ch) {
+        Map<String, String> out = new TreeMap<>();
+        for (JsonNode r : ch.query("SELECT company_id, metric, window_size, toUnixTimestamp(window_start) AS ws, count, sum, version"
+                + " FROM metric_windows FINAL")) {
+            out.put(r.get("company_id").asText() + "|" + r.get("window_size").asText() + "|" + r.get("ws").asLong(),
+                    r.get("count").asLong() + "/" + r.get("sum").asDouble() + "/v" + r.get("version").asLong());
+        }
+        return out;
+    }
+
+    private static long expectedUsersFlagged(List<EventFixture.Message> published, String company) {
+        Map<String, EventFixture.Message> latest = new HashMap<>();
+        for (EventFixture.Message m : published) {
+            if (m.subject().startsWith("journey.") && m.companyId().equals(company)) {
+                String user = Json.mapper().valueToTree(parse(m.body())).get("userId").asText();
+                latest.merge(user, m, (a, b) -> b.occurredAtMs() >= a.occurredAtMs() ? b : a);
+            }
+        }
+        return latest.values().stream().filter(m -> m.value() == 1).count();
+    }
+
+    private static JsonNode parse(String body) {
+        try {
+            return Json.mapper().readTree(body);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** usersFlagged of the highest-version journey update in the company's Redis stream (what the dashboard shows). */
+    private static long latestUsersFlagged(String prefix, String company) {
+        try (Jedis redis = new Jedis(URI.create(CsrConfig.fromEnvironment().get(ConfigKey.REDIS_URL)))) {
+            long best = -1;
+            long flagged = -1;
+            for (StreamEntry e : redis.xrange(RedisStreams.updatesKey(prefix, company), (StreamEntryID) null, null)) {
+                if (!"journey_flag_updated".equals(e.getFields().get(RedisStreams.FIELD_TYPE))) {
+                    continue;
+                }
+                JsonNode data = parse(e.getFields().get(RedisStreams.FIELD_DATA));
+                if (data.get("version").asLong() > best) {
+                    best = data.get("version").asLong();
+                    flagged = data.get("usersFlagged").asLong();
+                }
+            }
+            return flagged;
+        }
+    }
+
+    private static void writeEventLog(PostgresSettings pg, List<EventFixture.Message> history) throws Exception {
+        try (Connection c = pg.connect(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO event_log (event_id, subject, company_id, occurred_at, payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+            for (EventFixture.Message m : history) {
+                ps.setString(1, m.eventId());
+                ps.setString(2, m.subject());
+                ps.setString(3, m.companyId());
+                ps.setObject(4, Instant.ofEpochMilli(m.occurredAtMs()).atOffset(ZoneOffset.UTC));
+                ps.setString(5, m.body());
+                ps.setObject(6, Instant.ofEpochMilli(m.occurredAtMs()).plusSeconds(1).atOffset(ZoneOffset.UTC));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+}
