@@ -147,6 +147,16 @@ public final class LocalCluster {
         });
     }
 
+    /** Pids of this cluster's processes that are alive now (for leak checks). */
+    public List<Long> livePids() {
+        List<Long> out = new ArrayList<>();
+        pid(JOB_MANAGER).ifPresent(out::add);
+        for (int i = 1; i <= settings.taskManagers(); i++) {
+            pid(TASK_MANAGER + i).ifPresent(out::add);
+        }
+        return out;
+    }
+
     public boolean jobManagerAlive() {
         return pid(JOB_MANAGER).isPresent();
     }
