@@ -36,6 +36,8 @@ public final class LocalCluster {
     private static final String TASK_MANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
     /** Without HA the TaskManagers find the JobManager at this fixed port (Flink's default); with HA through ZooKeeper. */
     static final int NO_HA_RPC_PORT = 6123;
+    /** ZooKeeper root of the HA data of every local cluster; each one has a node {@code <root>/<haClusterId>} under it. */
+    static final String HA_ROOT = "/csr-flink";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
     private final LocalClusterSettings settings;
@@ -102,6 +104,43 @@ public final class LocalCluster {
         }
         if (!any) {
             progress.accept("no local Flink cluster was running (no live pid under " + settings.runDir() + ")");
+        }
+    }
+
+    /**
+     * Forgets every job the cluster's HA services remember: deletes the cluster's ZooKeeper node (job graphs, checkpoint
+     * pointers, leader records) and its HA storage directory. For a cluster that is down, e.g. when the checkpoints those
+     * pointers name are lost and a restarted JobManager would fail to recover the job (docs/operations.md). Retained
+     * checkpoints and savepoints themselves are not touched.
+     */
+    public void forgetJobs() throws Exception {
+        if (!livePids().isEmpty()) {
+            throw new IllegalStateException("the cluster still runs (pids " + livePids() + "); stop it first: bin/csr cluster down");
+        }
+        if (settings.highAvailability()) {
+            String node = HA_ROOT + "/" + settings.haClusterId();
+            org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.ZooKeeper zk =
+                    new org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.ZooKeeper(settings.zookeeperQuorum(), 10_000, event -> { });
+            try {
+                if (zk.exists(node, false) != null) {
+                    org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.ZKUtil.deleteRecursive(zk, node);
+                    progress.accept("deleted ZooKeeper node " + node + " on " + settings.zookeeperQuorum());
+                }
+            } catch (org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.KeeperException e) {
+                throw new IllegalStateException("could not delete ZooKeeper node " + node + " on " + settings.zookeeperQuorum()
+                        + " (" + e.getMessage() + "); is ZooKeeper up? bin/csr cluster up starts it", e);
+            } finally {
+                zk.close();
+            }
+        }
+        Path ha = haStorageDir();
+        if (Files.exists(ha)) {
+            try (var files = Files.walk(ha)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
+            progress.accept("deleted HA storage " + ha);
         }
     }
 
@@ -233,7 +272,7 @@ public final class LocalCluster {
         if (settings.highAvailability()) {
             c.put("high-availability.type", "zookeeper");
             c.put("high-availability.zookeeper.quorum", settings.zookeeperQuorum());
-            c.put("high-availability.zookeeper.path.root", "/csr-flink");
+            c.put("high-availability.zookeeper.path.root", HA_ROOT);
             c.put("high-availability.cluster-id", "/" + settings.haClusterId());
             c.put("high-availability.storageDir", haStorageDir().toUri().toString());
             c.put("high-availability.jobmanager.port", "0");

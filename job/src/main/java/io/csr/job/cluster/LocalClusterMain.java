@@ -5,7 +5,7 @@ import io.csr.common.config.CsrConfig;
 import java.nio.file.Path;
 
 /**
- * The Java side of {@code csr cluster up|down|status}: bin/csr finds the JDK, builds and starts ZooKeeper; this starts,
+ * The Java side of {@code csr cluster up|down [--forget-jobs]|status}: bin/csr finds the JDK, builds and starts ZooKeeper; this starts,
  * stops and reports the Flink processes. Exit code 3 from {@code status} when something is down.
  */
 public final class LocalClusterMain {
@@ -19,7 +19,14 @@ public final class LocalClusterMain {
                 line -> System.out.println("    " + line));
         switch (command) {
             case "up" -> cluster.up();
-            case "down" -> cluster.down();
+            case "down" -> {
+                cluster.down();
+                if (args.length > 1 && args[1].equals("--forget-jobs")) {
+                    cluster.forgetJobs();
+                } else if (args.length > 1) {
+                    throw new IllegalArgumentException("unknown option '" + args[1] + "' of cluster down; use --forget-jobs");
+                }
+            }
             case "status" -> {
                 if (!cluster.status(line -> System.out.println("    " + line))) {
                     System.exit(3);

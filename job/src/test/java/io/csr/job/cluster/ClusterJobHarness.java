@@ -110,6 +110,7 @@ final class ClusterJobHarness implements AutoCloseable {
             if (!leaked.isEmpty()) {
                 throw new AssertionError("cluster processes still alive after down(): " + leaked);
             }
+            cluster.forgetJobs(); // the test's ZooKeeper node and HA storage go too
         } finally {
             try {
                 ch.dropDatabase();

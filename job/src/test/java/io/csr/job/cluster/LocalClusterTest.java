@@ -59,6 +59,16 @@ class LocalClusterTest {
     }
 
     @Test
+    void forgettingJobsDeletesTheHaStorageOfAStoppedCluster() throws Exception {
+        Path ha = state.resolve("cluster/ha/default/job-graphs");
+        Files.createDirectories(ha);
+        Files.writeString(ha.resolve("jobGraph-1"), "x");
+        new LocalCluster(settings(""), s -> { }).forgetJobs();
+        assertThat(state.resolve("cluster/ha")).doesNotExist();
+        assertThat(state.resolve("cluster")).exists();
+    }
+
+    @Test
     void theClusterClasspathLeavesOutTheProjectsOwnCode() {
         String cp = String.join(File.pathSeparator, "/m2/org/apache/flink/flink-runtime-1.20.3.jar",
                 "/repo/job/target/classes", "/m2/io/csr/csr-common/0.1.0-SNAPSHOT/csr-common-0.1.0-SNAPSHOT.jar", "/repo/common/target/classes");
