@@ -147,6 +147,16 @@ public final class ClusterControl implements AutoCloseable {
      * {@code savepoint [JOB_ID]}, {@code jobs}.
      */
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // a refused savepoint, a bad flag, no such job: the message says what and what to do; no stack trace
+            System.err.println(e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         if (args.length == 0) {
             throw new IllegalArgumentException("usage: ClusterControl submit JAR [--from-savepoint PATH] [--parallelism N]"
                     + " [--allow-non-restored-state] [KEY=VALUE...] | savepoint [JOB_ID] | jobs");
