@@ -48,6 +48,7 @@ class JobManagerFailoverITCase {
                         .until(() -> h.cluster.get("/jobs/" + job + "/checkpoints").matches("(?s).*\"completed\"\\s*:\\s*[1-9].*"));
 
                 h.stream.publishAll(messages, 1_200, 2_000, sequences); // mid-traffic
+                long lastCompletedBeforeKill = latestCompletedCheckpoint(h, job);
                 h.cluster.killJobManager();
                 assertThat(h.cluster.jobManagerAlive()).isFalse();
                 say(h, "killed the JobManager (SIGKILL) at " + h.committedEvents() + " committed events rows");
@@ -59,6 +60,10 @@ class JobManagerFailoverITCase {
                 String checkpoints = h.cluster.get("/jobs/" + job + "/checkpoints");
                 assertThat(checkpoints).as("resumed from a retained checkpoint, not from the stream's start")
                         .containsPattern("\"restored\"\\s*:\\s*\\{").containsPattern("\"is_savepoint\"\\s*:\\s*false");
+                java.util.regex.Matcher restored = java.util.regex.Pattern.compile("\"restored\"\\s*:\\s*\\{\"id\"\\s*:\\s*(\\d+)").matcher(checkpoints);
+                assertThat(restored.find()).as("restored checkpoint id in %s", checkpoints).isTrue();
+                assertThat(Long.parseLong(restored.group(1))).as("resumed from the latest checkpoint, not an older one")
+                        .isGreaterThanOrEqualTo(lastCompletedBeforeKill);
 
                 PipelineExpectations all = new PipelineExpectations(messages, sequences, h.stream.stream);
                 await("every valid event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
@@ -86,6 +91,14 @@ class JobManagerFailoverITCase {
                 throw t;
             }
         }
+    }
+
+    /** The id of the job's latest completed checkpoint ("latest" → "completed" → "id" in GET /jobs/:id/checkpoints). */
+    private static long latestCompletedCheckpoint(ClusterJobHarness h, JobID job) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"latest\"\\s*:\\s*\\{\"completed\"\\s*:\\s*\\{\"[^{]*?\"id\"\\s*:\\s*(\\d+)")
+                .matcher(h.cluster.get("/jobs/" + job + "/checkpoints"));
+        assertThat(m.find()).as("a completed checkpoint before the kill").isTrue();
+        return Long.parseLong(m.group(1));
     }
 
     private static void say(ClusterJobHarness h, String line) {
