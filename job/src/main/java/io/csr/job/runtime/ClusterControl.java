@@ -19,6 +19,7 @@ import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.util.SerializedThrowable;
+import io.csr.job.upgrade.RestoreProgress;
 import io.csr.job.upgrade.SavepointCompatibility;
 
 import java.io.File;
@@ -87,7 +88,48 @@ public final class ClusterControl implements AutoCloseable {
         }
         JobID id = client.submitJob(graph).get(2, TimeUnit.MINUTES);
         awaitRunning(id, compatibility);
+        if (fromSavepoint != null) {
+            awaitRestored(id, compatibility);
+        }
         return id;
+    }
+
+    /**
+     * Waits for the first checkpoint after a restore (proof that every task restored its state); a task failing before
+     * it (e.g. a state type changed incompatibly) fails the submission, named and explained. The job is left as it is
+     * (restarting) so its exceptions stay inspectable; the message says how to cancel it.
+     */
+    private void awaitRestored(JobID id, SavepointCompatibility compatibility) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.checkpointIntervalMs + 60_000);
+        while (System.nanoTime() < deadline) {
+            RestoreProgress.Verdict v = RestoreProgress.judge(client.getJobStatus(id).get(30, TimeUnit.SECONDS),
+                    rest("/jobs/" + id + "/checkpoints"), rest("/jobs/" + id + "/exceptions"), compatibility);
+            switch (v.state()) {
+                case RESTORED -> {
+                    return;
+                }
+                case FAILED -> throw new IllegalStateException("job " + id + " did not restore: " + v.message()
+                        + "\nIt keeps restarting until cancelled: curl -X PATCH '" + options.restUrl + "/jobs/" + id + "?mode=cancel'");
+                default -> Thread.sleep(500);
+            }
+        }
+        System.out.println("warning: job " + id + " runs but completed no checkpoint within "
+                + (options.checkpointIntervalMs + 60_000) / 1000 + " s of the restore; watch " + options.restUrl + "/jobs/" + id + "/exceptions");
+    }
+
+    /** GET on the cluster's REST API; empty when it does not answer 200. */
+    private String rest(String path) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(options.restUrl.resolve(path)).timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : "";
+        } catch (java.io.IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
     }
 
     /** {@link #submit(File, List, String, boolean)} refusing state without an operator. */
