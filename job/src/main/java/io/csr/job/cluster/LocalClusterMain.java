@@ -13,6 +13,16 @@ public final class LocalClusterMain {
     }
 
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // a taken port, a process that died at start, a bad option: the message names it and what to do
+            System.err.println(e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         String command = args.length == 0 ? "" : args[0];
         Path root = Path.of(System.getProperty("csr.root", ".")).toAbsolutePath().normalize();
         LocalCluster cluster = new LocalCluster(LocalClusterSettings.from(CsrConfig.fromEnvironment(), root),
