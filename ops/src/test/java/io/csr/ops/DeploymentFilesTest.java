@@ -105,6 +105,25 @@ class DeploymentFilesTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void flinkRunsWithZooKeeperHaOnTheComposeZooKeeperAndStorageBothFlinkServicesMount() throws Exception {
+        Map<String, Object> conf;
+        try (Reader r = Files.newBufferedReader(ROOT.resolve("flink-conf/config.yaml"))) {
+            conf = new Yaml().load(r);
+        }
+        assertThat(path(conf, "high-availability", "type")).isEqualTo("zookeeper");
+        assertThat(path(conf, "high-availability", "storageDir")).asString().startsWith("file:///flink-data/");
+        String quorum = String.valueOf(path(conf, "high-availability", "zookeeper", "quorum"));
+        Map<String, Object> services = (Map<String, Object>) compose().get("services");
+        assertThat(services).as("the ZooKeeper of %s", quorum).containsKey(quorum.split(":")[0]);
+        for (String flink : List.of("jobmanager", "taskmanager")) {
+            Map<String, Object> svc = (Map<String, Object>) services.get(flink);
+            assertThat(svc.get("volumes").toString()).as("%s mounts the HA storage", flink).contains("flink-data:/flink-data");
+            assertThat((Map<String, Object>) svc.get("depends_on")).as("%s waits for ZooKeeper", flink).containsKey("zookeeper");
+        }
+    }
+
+    @Test
     void readmeDocumentsEveryConfigKey() throws Exception {
         String readme = Files.readString(ROOT.resolve("README.md"));
         for (ConfigKey key : ConfigKey.values()) {

@@ -26,6 +26,7 @@ public enum ConfigKey {
     CLICKHOUSE_SOCKET_TIMEOUT_MS(Scope.ALL, "30000", "ClickHouse socket timeout per request, milliseconds."),
     CLICKHOUSE_TCP_PORT(Scope.CLI, "9000", "Native TCP port of the ClickHouse server that `csr up` starts locally (HTTP port comes from CLICKHOUSE_URL)."),
     CSR_STATE_DIR(Scope.CLI, "<repo>/.csr", "Where `csr` keeps local service data, logs, pid files, checkpoints and savepoints."),
+    ZOOKEEPER_QUORUM(Scope.CLI, "127.0.0.1:2181", "ZooKeeper (host:port,…) of the local Flink cluster's HA services (`csr cluster up` starts Debian's zookeeper there when nothing answers); empty = no HA, a JobManager crash then loses the running job."),
 
     // ---- job (add job keys below this line)
     UPDATE_INTERVAL_MS(Scope.JOB, "250", "Open windows publish their current value at most this often (processing time, ms) and only when something changed."),

@@ -1,8 +1,11 @@
 package io.csr.job.runtime;
 
+import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.api.dag.Pipeline;
+import org.apache.flink.client.FlinkPipelineTranslationUtil;
 import org.apache.flink.client.deployment.StandaloneClusterId;
 import org.apache.flink.client.program.PackagedProgram;
 import org.apache.flink.client.program.PackagedProgramUtils;
@@ -13,6 +16,11 @@ import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.util.SerializedThrowable;
+import io.csr.job.upgrade.RestoreProgress;
+import io.csr.job.upgrade.SavepointCompatibility;
 
 import java.io.File;
 import java.util.ArrayList;
@@ -41,15 +49,17 @@ public final class ClusterControl implements AutoCloseable {
     /**
      * Builds the job graph by running the jar's main here, in this process, so the job reads this process's
      * configuration (environment + KEY=VALUE arguments) exactly as an embedded run would, and the operators carry it to
-     * the TaskManagers; then uploads the jar and submits the graph.
+     * the TaskManagers; checks a savepoint against that graph (operator uids, max parallelism) before anything is sent;
+     * then uploads the jar, submits the graph and waits until the job runs (a restore the JobManager refuses fails
+     * here, explained in the job's terms).
      */
-    public JobID submit(File jar, List<String> programArgs, String fromSavepoint) throws Exception {
+    public JobID submit(File jar, List<String> programArgs, String fromSavepoint, boolean allowNonRestoredState) throws Exception {
         if (!jar.isFile()) {
             throw new IllegalArgumentException("job jar " + jar + " does not exist; build it with: mvn -pl job -am package -DskipTests");
         }
         Configuration conf = FlinkSettings.job(options);
         SavepointRestoreSettings restore = fromSavepoint == null ? SavepointRestoreSettings.none()
-                : SavepointRestoreSettings.forPath(fromSavepoint, false);
+                : SavepointRestoreSettings.forPath(fromSavepoint, allowNonRestoredState);
         PackagedProgram program = PackagedProgram.newBuilder()
                 .setJarFile(jar)
                 .setEntryPointClassName(ENTRY_CLASS)
@@ -57,12 +67,93 @@ public final class ClusterControl implements AutoCloseable {
                 .setConfiguration(conf)
                 .setSavepointRestoreSettings(restore)
                 .build();
+        SavepointCompatibility compatibility;
+        JobGraph graph;
         try {
-            JobGraph graph = PackagedProgramUtils.createJobGraph(program, conf, options.parallelism, false);
-            return client.submitJob(graph).get(2, TimeUnit.MINUTES);
+            Pipeline pipeline = PackagedProgramUtils.getPipelineFromProgram(program, conf, options.parallelism, false);
+            graph = FlinkPipelineTranslationUtil.getJobGraphUnderUserClassLoader(program.getUserCodeClassLoader(), pipeline, conf, options.parallelism);
+            graph.addJars(program.getJobJarAndDependencies());
+            graph.setClasspaths(program.getClasspaths());
+            graph.setSavepointRestoreSettings(restore);
+            compatibility = SavepointCompatibility.of((StreamGraph) pipeline, graph);
         } finally {
             program.close();
         }
+        if (fromSavepoint != null) {
+            List<String> problems = compatibility.check(SavepointCompatibility.load(fromSavepoint), allowNonRestoredState);
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException("savepoint " + fromSavepoint + " does not fit this job; nothing was submitted:\n  - "
+                        + String.join("\n  - ", problems));
+            }
+        }
+        JobID id = client.submitJob(graph).get(2, TimeUnit.MINUTES);
+        awaitRunning(id, compatibility);
+        if (fromSavepoint != null) {
+            awaitRestored(id, compatibility);
+        }
+        return id;
+    }
+
+    /**
+     * Waits for the first checkpoint after a restore (proof that every task restored its state); a task failing before
+     * it (e.g. a state type changed incompatibly) fails the submission, named and explained. The job is left as it is
+     * (restarting) so its exceptions stay inspectable; the message says how to cancel it.
+     */
+    private void awaitRestored(JobID id, SavepointCompatibility compatibility) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.checkpointIntervalMs + 60_000);
+        while (System.nanoTime() < deadline) {
+            RestoreProgress.Verdict v = RestoreProgress.judge(client.getJobStatus(id).get(30, TimeUnit.SECONDS),
+                    rest("/jobs/" + id + "/checkpoints"), rest("/jobs/" + id + "/exceptions"), compatibility);
+            switch (v.state()) {
+                case RESTORED -> {
+                    return;
+                }
+                case FAILED -> throw new IllegalStateException("job " + id + " did not restore: " + v.message()
+                        + "\nIt keeps restarting until cancelled: curl -X PATCH '" + options.restUrl + "/jobs/" + id + "?mode=cancel'");
+                default -> Thread.sleep(500);
+            }
+        }
+        System.out.println("warning: job " + id + " runs but completed no checkpoint within "
+                + (options.checkpointIntervalMs + 60_000) / 1000 + " s of the restore; watch " + options.restUrl + "/jobs/" + id + "/exceptions");
+    }
+
+    /** GET on the cluster's REST API; empty when it does not answer 200. */
+    private String rest(String path) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(options.restUrl.resolve(path)).timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : "";
+        } catch (java.io.IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    /** {@link #submit(File, List, String, boolean)} refusing state without an operator. */
+    public JobID submit(File jar, List<String> programArgs, String fromSavepoint) throws Exception {
+        return submit(jar, programArgs, fromSavepoint, false);
+    }
+
+    /** Waits until the job leaves INITIALIZING/CREATED; a job that fails there (e.g. a refused restore) is explained. */
+    private void awaitRunning(JobID id, SavepointCompatibility compatibility) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            JobStatus s = client.getJobStatus(id).get(30, TimeUnit.SECONDS);
+            if (s == JobStatus.RUNNING || s == JobStatus.FINISHED) {
+                return;
+            }
+            if (s.isGloballyTerminalState()) {
+                JobResult result = client.requestJobResult(id).get(30, TimeUnit.SECONDS);
+                String trace = result.getSerializedThrowable().map(SerializedThrowable::getFullStringifiedStackTrace).orElse(s.name());
+                throw new IllegalStateException("job " + id + " ended " + s + " while starting: " + compatibility.explainFailure(trace));
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("job " + id + " did not reach RUNNING within 2 minutes; see the JobManager log and "
+                + options.restUrl + "/jobs/" + id + "/exceptions");
     }
 
     /** Running jobs whose name is JOB_NAME. */
@@ -94,13 +185,45 @@ public final class ClusterControl implements AutoCloseable {
 
     /**
      * CLI entry of {@code csr submit} and {@code csr savepoint}:
-     * {@code submit JAR [--from-savepoint PATH] [KEY=VALUE…]}, {@code savepoint [JOB_ID]}, {@code jobs}.
+     * {@code submit JAR [--from-savepoint PATH] [--parallelism N] [--allow-non-restored-state] [KEY=VALUE…]},
+     * {@code savepoint [JOB_ID]}, {@code jobs}.
      */
     public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // a refused savepoint, a bad flag, no such job: the message says what and what to do; no stack trace
+            System.err.println(e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         if (args.length == 0) {
-            throw new IllegalArgumentException("usage: ClusterControl submit JAR [--from-savepoint PATH] [KEY=VALUE...] | savepoint [JOB_ID] | jobs");
+            throw new IllegalArgumentException("usage: ClusterControl submit JAR [--from-savepoint PATH] [--parallelism N]"
+                    + " [--allow-non-restored-state] [KEY=VALUE...] | savepoint [JOB_ID] | jobs");
         }
         CsrConfig config = CsrConfig.fromEnvironment();
+        String savepoint = null;
+        boolean allowNonRestored = false;
+        List<String> programArgs = new ArrayList<>();
+        if (args[0].equals("submit")) {
+            for (int i = 2; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--from-savepoint" -> savepoint = value(args, ++i, "--from-savepoint", "a savepoint path, e.g. .csr/savepoints/savepoint-1a2b3c-0123456789ab");
+                    case "--parallelism" -> {
+                        String n = value(args, ++i, "--parallelism", "a number of parallel subtasks, e.g. 2");
+                        if (!n.matches("[1-9][0-9]{0,4}")) {
+                            throw new IllegalArgumentException("--parallelism '" + n + "' is not a positive number; e.g. --parallelism 2");
+                        }
+                        programArgs.add(ConfigKey.JOB_PARALLELISM.name() + "=" + n);
+                    }
+                    case "--allow-non-restored-state" -> allowNonRestored = true;
+                    default -> programArgs.add(args[i]);
+                }
+            }
+            config = config.with(overrides(programArgs));
+        }
         RuntimeOptions options = RuntimeOptions.from(config);
         try (ClusterControl control = new ClusterControl(options)) {
             switch (args[0]) {
@@ -108,18 +231,13 @@ public final class ClusterControl implements AutoCloseable {
                     if (args.length < 2) {
                         throw new IllegalArgumentException("submit needs the job jar, e.g. job/target/csr-job-0.1.0-SNAPSHOT-shaded.jar");
                     }
-                    String savepoint = null;
-                    List<String> programArgs = new ArrayList<>();
-                    for (int i = 2; i < args.length; i++) {
-                        if (args[i].equals("--from-savepoint") && i + 1 < args.length) {
-                            savepoint = args[++i];
-                        } else {
-                            programArgs.add(args[i]);
-                        }
+                    if (savepoint != null) {
+                        System.out.println("restoring " + savepoint + " with parallelism " + options.parallelism
+                                + " (max parallelism " + options.maxParallelism + ")" + (allowNonRestored ? ", dropping state without an operator" : ""));
                     }
-                    JobID id = control.submit(new File(args[1]), programArgs, savepoint);
-                    System.out.println("submitted job " + id + " to " + options.restUrl
-                            + (savepoint == null ? "" : " restoring " + savepoint));
+                    JobID id = control.submit(new File(args[1]), programArgs, savepoint, allowNonRestored);
+                    System.out.println("submitted job " + id + " to " + options.restUrl + ", running with parallelism " + options.parallelism
+                            + (savepoint == null ? "" : ", restored from " + savepoint));
                 }
                 case "savepoint" -> {
                     List<JobID> jobs = args.length > 1 ? List.of(JobID.fromHexString(args[1])) : control.runningJobs();
@@ -132,7 +250,7 @@ public final class ClusterControl implements AutoCloseable {
                     String path = control.stopWithSavepoint(jobs.get(0));
                     System.out.println("savepoint " + path);
                     System.out.println("resume with: bin/csr run job --from-savepoint " + path
-                            + "   (or bin/csr submit --from-savepoint " + path + ")");
+                            + "   (or bin/csr submit --from-savepoint " + path + " [--parallelism N])");
                 }
                 case "jobs" -> {
                     for (JobStatusMessage j : control.client.listJobs().get(30, TimeUnit.SECONDS)) {
@@ -142,5 +260,25 @@ public final class ClusterControl implements AutoCloseable {
                 default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'; use submit, savepoint or jobs");
             }
         }
+    }
+
+    private static String value(String[] args, int i, String flag, String example) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(flag + " needs " + example);
+        }
+        return args[i];
+    }
+
+    private static java.util.Map<String, String> overrides(List<String> keyValues) {
+        java.util.Map<String, String> m = new java.util.HashMap<>();
+        for (String kv : keyValues) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0 || kv.startsWith("-")) {
+                throw new IllegalArgumentException("unknown argument '" + kv
+                        + "'; use --from-savepoint PATH, --parallelism N, --allow-non-restored-state or KEY=VALUE");
+            }
+            m.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return m;
     }
 }

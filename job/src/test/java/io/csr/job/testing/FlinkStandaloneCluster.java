@@ -183,7 +183,7 @@ public final class FlinkStandaloneCluster implements AutoCloseable {
     }
 
     /** job/target/classpath.txt + classpath-runtime.txt (written at package time) without the project's own code. */
-    private static String clusterClasspath() throws IOException {
+    public static String clusterClasspath() throws IOException {
         Path target = Path.of("target");
         List<String> entries = new ArrayList<>();
         for (String f : List.of("classpath.txt", "classpath-runtime.txt")) {
@@ -196,6 +196,11 @@ public final class FlinkStandaloneCluster implements AutoCloseable {
         return entries.stream().distinct()
                 .filter(e -> !e.contains("csr-common") && !e.replace('\\', '/').contains("/common/target/classes"))
                 .collect(Collectors.joining(java.io.File.pathSeparator));
+    }
+
+    /** The --add-opens Flink needs on Java 17+ (the root pom's flink.jvm.opens when failsafe passes it). */
+    public static List<String> jvmOpens() {
+        return Arrays.asList(System.getProperty("flink.jvm.opens", defaultOpens()).trim().split("\\s+"));
     }
 
     private static String defaultOpens() {

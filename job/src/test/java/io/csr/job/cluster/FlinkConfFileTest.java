@@ -1,0 +1,31 @@
+package io.csr.job.cluster;
+
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.configuration.HighAvailabilityOptions;
+import org.apache.flink.configuration.JobManagerOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** flink-conf/config.yaml (mounted by docker-compose) read by Flink's own loader: the HA settings arrive as meant. */
+class FlinkConfFileTest {
+    @Test
+    void flinkReadsZooKeeperHaFromTheComposeConfig(@TempDir Path dir) throws Exception {
+        Files.copy(Path.of("../flink-conf/config.yaml"), dir.resolve("config.yaml"));
+        Configuration conf = GlobalConfiguration.loadConfiguration(dir.toString());
+        assertThat(conf.get(HighAvailabilityOptions.HA_MODE)).isEqualTo("zookeeper");
+        assertThat(conf.get(HighAvailabilityOptions.HA_ZOOKEEPER_QUORUM)).isEqualTo("zookeeper:2181");
+        assertThat(conf.get(HighAvailabilityOptions.HA_STORAGE_PATH)).isEqualTo("file:///flink-data/ha");
+        assertThat(conf.get(HighAvailabilityOptions.HA_CLUSTER_ID)).isEqualTo("/csr");
+        assertThat(conf.get(HighAvailabilityOptions.ZOOKEEPER_SESSION_TIMEOUT)).isEqualTo(Duration.ofSeconds(15));
+        assertThat(conf.get(JobManagerOptions.EXECUTION_FAILOVER_STRATEGY)).isEqualTo("region");
+        assertThat(conf.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo("file:///flink-data/checkpoints");
+    }
+}
