@@ -3,6 +3,8 @@ package io.csr.job;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.job.cohort.CohortReplication;
+import io.csr.job.cohort.CohortReplicationOptions;
 import io.csr.job.model.RawMessage;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.pipeline.CsrPipeline;
@@ -45,6 +47,7 @@ public final class CsrJob {
     private final JobOptions options;
     private final RuntimeOptions runtime;
     private final String subjectPrefix;
+    private CohortReplicationOptions cohortReplication = CohortReplicationOptions.disabled();
 
     public CsrJob(Source<RawMessage, ?, ?> source, Sink<TableRow> tableSink, Sink<RedisUpdate> updateSink,
                   JobOptions options, RuntimeOptions runtime, String subjectPrefix) {
@@ -72,7 +75,14 @@ public final class CsrJob {
                 RedisUpdateSink.builder().options(JobOptions.from(config)).build(),
                 JobOptions.from(config),
                 RuntimeOptions.from(config),
-                config.get(ConfigKey.NATS_SUBJECT_PREFIX));
+                config.get(ConfigKey.NATS_SUBJECT_PREFIX))
+                .withCohortReplication(CohortReplicationOptions.from(config));
+    }
+
+    /** Replicates PostgreSQL cohorts into ClickHouse through the same sink (off unless asked for, or from config). */
+    public CsrJob withCohortReplication(CohortReplicationOptions cohorts) {
+        this.cohortReplication = cohorts;
+        return this;
     }
 
     /** Wires the graph and runs it until it ends (embedded: until the process stops; cluster: until cancelled). */
@@ -97,7 +107,7 @@ public final class CsrJob {
                 .uid(SOURCE_UID).setParallelism(sourceParallelism)
                 .map(new StripSubjectPrefix(subjectPrefix)).name("ingest").uid(INGEST_UID).setParallelism(sourceParallelism);
         CsrPipeline.PipelineOutputs out = CsrPipeline.build(raw, options);
-        out.rows().sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
+        CohortReplication.union(out.rows(), cohortReplication).sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
         out.updates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
     }
 }
