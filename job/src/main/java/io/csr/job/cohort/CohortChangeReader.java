@@ -27,12 +27,16 @@ import java.util.OptionalLong;
  * connection and goes to the caller, which decides what a failed poll means.
  */
 public final class CohortChangeReader implements CohortChanges {
-    /** PostgreSQL's clock and the start of the oldest other open transaction of this database (null when none). */
     private static final Logger LOG = LoggerFactory.getLogger(CohortChangeReader.class);
 
+    /**
+     * PostgreSQL's clock and the start of the oldest other open transaction of this database (null when none).
+     * Autovacuum workers are left out: they never write updated_at, and a long vacuum would hold the watermark back.
+     */
     static final String HORIZON_SQL = "SELECT clock_timestamp() AS server_now, "
             + "(SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
-            + "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL) AS oldest_open";
+            + "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+            + "AND backend_type IS DISTINCT FROM 'autovacuum worker') AS oldest_open";
 
     static final String COHORTS_SQL = "SELECT id, company_id, name, description, created_at, updated_at, "
             + "deleted_at IS NOT NULL AS deleted FROM cohorts WHERE updated_at >= ? ORDER BY updated_at, id";
