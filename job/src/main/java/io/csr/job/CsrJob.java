@@ -3,6 +3,8 @@ package io.csr.job;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.job.cohort.CohortReplication;
+import io.csr.job.cohort.CohortReplicationOptions;
 import io.csr.job.correction.CorrectionPublisher;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.model.RawMessage;
@@ -52,6 +54,7 @@ public final class CsrJob {
     private final RuntimeOptions runtime;
     private final String subjectPrefix;
     private StreamGapGuard streamGapGuard;
+    private CohortReplicationOptions cohortReplication = CohortReplicationOptions.disabled();
 
     public CsrJob(Source<RawMessage, ?, ?> source, Sink<TableRow> tableSink, Sink<RedisUpdate> updateSink,
                   JobOptions options, RuntimeOptions runtime, String subjectPrefix) {
@@ -81,12 +84,19 @@ public final class CsrJob {
                 RuntimeOptions.from(config),
                 config.get(ConfigKey.NATS_SUBJECT_PREFIX))
                 .withStreamGapGuard(new StreamGapGuard(config.get(ConfigKey.NATS_URL), config.get(ConfigKey.NATS_STREAM),
-                        config.getBoolean(ConfigKey.ACCEPT_STREAM_GAP)));
+                        config.getBoolean(ConfigKey.ACCEPT_STREAM_GAP)))
+                .withCohortReplication(CohortReplicationOptions.from(config));
     }
 
     /** Checks on every restore that the stream still holds what the job had not read (see {@link StreamGapGuard}). */
     public CsrJob withStreamGapGuard(StreamGapGuard guard) {
         this.streamGapGuard = guard;
+        return this;
+    }
+
+    /** Replicates PostgreSQL cohorts into ClickHouse through the same sink (off unless asked for, or from config). */
+    public CsrJob withCohortReplication(CohortReplicationOptions cohorts) {
+        this.cohortReplication = cohorts;
         return this;
     }
 
@@ -130,7 +140,7 @@ public final class CsrJob {
         }
         CsrPipeline.PipelineOutputs out = CsrPipeline.build(raw, options);
         DataStream<TableRow> rows = gapRows == null ? out.rows() : out.rows().union(gapRows);
-        rows.sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
+        CohortReplication.union(rows, cohortReplication).sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
         out.updates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
     }
 }

@@ -59,6 +59,10 @@ public enum ConfigKey {
     RETENTION_MONTHS(Scope.JOB, "13", "Months of data kept in events, metrics_timeseries, metric_windows, hourly_metrics, daily_event_counts and the sink ledger, counting the current month; older monthly partitions are dropped."),
     RETENTION_DEAD_LETTER_MONTHS(Scope.JOB, "6", "Months kept in dead_letters and late_events, counting the current month."),
     RETENTION_CHECK_HOURS(Scope.JOB, "6", "Hours between two retention runs of the job process (the first runs at start); 0 turns scheduled retention off."),
+    // cohort replication PostgreSQL -> ClickHouse (job/.../cohort; reads POSTGRES_URL/USER/PASSWORD/SCHEMA)
+    COHORT_REPLICATION_ENABLED(Scope.JOB, "true", "The job copies PostgreSQL cohorts and user_cohorts into ClickHouse (incremental on updated_at, through the exactly-once sink); false leaves them out of the job graph."),
+    COHORT_REPLICATION_POLL_MS(Scope.JOB, "5000", "How often the job reads cohort and membership changes from PostgreSQL, ms; a change reaches ClickHouse FINAL within about this plus one checkpoint interval."),
+    COHORT_REPLICATION_SAFETY_LAG_MS(Scope.JOB, "1000", "The replication watermark never passes PostgreSQL's clock minus this, ms (besides the start of the oldest open transaction): covers a transaction not yet shown in pg_stat_activity and small clock steps. See docs/pipeline.md."),
 
     // ---- gateway (add gateway keys below this line)
     GATEWAY_HOST(Scope.GATEWAY, "127.0.0.1", "Address the gateway listens on (0.0.0.0 for every interface)."),

@@ -23,7 +23,7 @@ public record ClickHouseSinkOptions(String sinkId, int batchRows, long batchByte
 
     /** Tables of Contract 2 the operators write through this sink. */
     public static final Set<String> CONTRACT_TABLES =
-            Set.of("events", "metrics_timeseries", "metric_windows", "dead_letters", "late_events");
+            Set.of("events", "metrics_timeseries", "metric_windows", "dead_letters", "late_events", "cohorts", "user_cohorts");
 
     public static ClickHouseSinkOptions defaults() {
         return new ClickHouseSinkOptions(

@@ -7,7 +7,7 @@ import java.util.Objects;
  * sink groups rows by table and inserts them after the checkpoint that covers them completes. Flink POJO.
  */
 public class TableRow {
-    /** One of events, metrics_timeseries, metric_windows, dead_letters, late_events (validated identifier). */
+    /** One of ClickHouseSinkOptions.CONTRACT_TABLES (validated identifier). */
     public String table;
     public String json;
     /**

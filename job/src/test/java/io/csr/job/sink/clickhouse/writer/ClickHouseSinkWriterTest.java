@@ -168,9 +168,9 @@ class ClickHouseSinkWriterTest {
     @Test
     void aRowForATableTheSinkDoesNotWriteFailsLoudly() {
         ClickHouseSinkWriter w = writer(DEFAULTS, OptionalLong.empty());
-        assertThatThrownBy(() -> w.write(new TableRow("cohorts", "{}"), null))
+        assertThatThrownBy(() -> w.write(new TableRow("sink_commits", "{}"), null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'cohorts'")
+                .hasMessageContaining("'sink_commits'")
                 .hasMessageContaining("metrics_timeseries");
         assertThatThrownBy(() -> w.write(new TableRow("events", " "), null))
                 .isInstanceOf(IllegalArgumentException.class)
