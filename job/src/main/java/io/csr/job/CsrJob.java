@@ -23,6 +23,7 @@ import io.csr.job.source.StreamGapGuard;
 import io.csr.job.source.StripSubjectPrefix;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.core.execution.JobClient;
@@ -54,6 +55,7 @@ public final class CsrJob {
     private final RuntimeOptions runtime;
     private final String subjectPrefix;
     private StreamGapGuard streamGapGuard;
+    private String sourceUid = SOURCE_UID;
     private CohortReplicationOptions cohortReplication = CohortReplicationOptions.disabled();
 
     public CsrJob(Source<RawMessage, ?, ?> source, Sink<TableRow> tableSink, Sink<RedisUpdate> updateSink,
@@ -86,6 +88,15 @@ public final class CsrJob {
                 .withStreamGapGuard(new StreamGapGuard(config.get(ConfigKey.NATS_URL), config.get(ConfigKey.NATS_STREAM),
                         config.getBoolean(ConfigKey.ACCEPT_STREAM_GAP)))
                 .withCohortReplication(CohortReplicationOptions.from(config));
+    }
+
+    /**
+     * A different uid for the source, when it is not the JetStream source (the bootstrap's history source): its state
+     * then never lands on the live source's uid.
+     */
+    public CsrJob withSourceUid(String uid) {
+        this.sourceUid = uid;
+        return this;
     }
 
     /** Checks on every restore that the stream still holds what the job had not read (see {@link StreamGapGuard}). */
@@ -128,8 +139,8 @@ public final class CsrJob {
         env.setParallelism(runtime.parallelism);
         int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism);
         DataStream<RawMessage> raw = env
-                .fromSource(source, WatermarkStrategy.noWatermarks(), "nats-jetstream")
-                .uid(SOURCE_UID).setParallelism(sourceParallelism)
+                .fromSource(source, WatermarkStrategy.noWatermarks(), "nats-jetstream", TypeInformation.of(RawMessage.class))
+                .uid(sourceUid).setParallelism(sourceParallelism)
                 .map(new StripSubjectPrefix(subjectPrefix)).name("ingest").uid(INGEST_UID).setParallelism(sourceParallelism);
         DataStream<TableRow> gapRows = null;
         if (streamGapGuard != null) {

@@ -84,8 +84,7 @@ public final class BackfillJob {
 
     public void wire(StreamExecutionEnvironment env) {
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
-        DataStream<RawMessage> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "event_log").uid(SOURCE_UID)
-                .map(new BackfillProgress()).name("progress").uid("backfill-progress");
+        DataStream<RawMessage> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "event_log").uid(SOURCE_UID);
         SingleOutputStreamOperator<CsrEvent> valid = raw.process(new EventValidator()).name("validate (Contract 1)").uid("backfill-validate");
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
         DataStream<CsrEvent> unique = valid

@@ -1,30 +1,23 @@
 package io.csr.job.backfill;
 
-import io.csr.job.model.RawMessage;
-import org.apache.flink.api.common.functions.MapFunction;
-
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Rows read by the backfill's source, counted where the CLI can see them: the backfill runs in an embedded
- * MiniCluster inside the CLI's JVM, so a static counter is the shortest honest path to "read N of M" (the job's
- * Flink metrics say the same on its REST API).
+ * {@code event_log} rows read ({@link EventLogRows} counts them), where the CLI can see them: backfill and bootstrap
+ * run in an embedded MiniCluster inside the CLI's JVM, so a static counter is the shortest honest path to "read N of
+ * M" (the job's Flink metrics say the same on its REST API).
  */
-public final class BackfillProgress implements MapFunction<RawMessage, RawMessage> {
-    private static final long serialVersionUID = 1L;
+public final class BackfillProgress {
     static final LongAdder READ = new LongAdder();
 
-    @Override
-    public RawMessage map(RawMessage row) {
-        READ.increment();
-        return row;
+    private BackfillProgress() {
     }
 
-    static long read() {
+    public static long read() {
         return READ.sum();
     }
 
-    static void reset() {
+    public static void reset() {
         READ.reset();
     }
 }

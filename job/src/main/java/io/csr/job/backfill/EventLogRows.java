@@ -18,6 +18,7 @@ public final class EventLogRows implements ResultExtractor<RawMessage> {
 
     @Override
     public RawMessage extract(ResultSet rs) throws SQLException {
+        BackfillProgress.READ.increment();
         return new RawMessage(STREAM, rs.getString("subject"), rs.getLong("id"), rs.getLong("recorded_ms"),
                 rs.getString("payload").getBytes(StandardCharsets.UTF_8));
     }

@@ -58,6 +58,8 @@ public final class ClusterControl implements AutoCloseable {
             throw new IllegalArgumentException("job jar " + jar + " does not exist; build it with: mvn -pl job -am package -DskipTests");
         }
         Configuration conf = FlinkSettings.job(options);
+        // a bootstrap savepoint's history-source state has no operator in the live job, by design
+        allowNonRestoredState |= RestorePoints.isBootstrap(fromSavepoint);
         SavepointRestoreSettings restore = fromSavepoint == null ? SavepointRestoreSettings.none()
                 : SavepointRestoreSettings.forPath(fromSavepoint, allowNonRestoredState);
         PackagedProgram program = PackagedProgram.newBuilder()

@@ -52,6 +52,8 @@ public final class FlinkSettings {
         c.set(RestOptions.BIND_PORT, String.valueOf(o.restUrl.getPort()));
         if (restorePath != null) {
             c.set(StateRecoveryOptions.SAVEPOINT_PATH, restorePath);
+            // a bootstrap savepoint also holds its history source's state, which the live job leaves unclaimed
+            c.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, RestorePoints.isBootstrap(restorePath));
         }
         return c;
     }

@@ -120,6 +120,7 @@ public final class JobLaunch {
         Configuration conf = FlinkSettings.job(o);
         if (restore != null) {
             conf.set(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH, restore);
+            conf.set(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, RestorePoints.isBootstrap(restore));
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.configure(conf, JobLaunch.class.getClassLoader());

@@ -31,6 +31,25 @@ public final class RestorePoints {
     private RestorePoints() {
     }
 
+    /**
+     * Marker file in a savepoint written by {@code bin/csr bootstrap}: it holds, besides the live job's state, the
+     * state of the history source the live job does not have, which a restore from it may (and must) leave unclaimed.
+     */
+    public static final String BOOTSTRAP_MARKER = "_csr_bootstrap";
+
+    /** True for a local savepoint directory written by {@code bin/csr bootstrap}. */
+    public static boolean isBootstrap(String savepointPath) {
+        if (savepointPath == null) {
+            return false;
+        }
+        try {
+            Path dir = savepointPath.startsWith("file:") ? Path.of(java.net.URI.create(savepointPath)) : Path.of(savepointPath);
+            return Files.exists(dir.resolve(BOOTSTRAP_MARKER));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** A restorable directory: its path (what {@code execution.savepoint.path} takes) and when it was completed. */
     public record Candidate(Path dir, FileTime completedAt, long checkpointId) {
     }

@@ -63,23 +63,7 @@ class BackfillITCase {
     @TempDir
     Path tmp;
 
-    private final Random random = new Random(31);
-    private int nextId;
-
-    private EventFixture.Message metric(String company, String metric, long at) {
-        double value = Math.round(random.nextDouble() * 1000) / 10.0 + 1;
-        String id = "m-" + (nextId++);
-        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"occurredAt\":\"" + Instant.ofEpochMilli(at)
-                + "\",\"value\":" + value + "}";
-        return new EventFixture.Message("metrics." + metric, body, company, id, metric, at, value, true, false);
-    }
-
-    private EventFixture.Message journey(String company, String user, boolean value, long at) {
-        String id = "j-" + (nextId++);
-        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"userId\":\"" + user + "\",\"occurredAt\":\""
-                + Instant.ofEpochMilli(at) + "\",\"value\":" + value + "}";
-        return new EventFixture.Message("journey.onboarded", body, company, id, null, at, value ? 1 : 0, true, false);
-    }
+    private final HistoryFixture fx = new HistoryFixture();
 
     @Test
     void backfillAfterLiveTwiceAndLateLiveAfterAllEqualTheRecomputationOverHistoryAndLive() throws Exception {
@@ -90,8 +74,8 @@ class BackfillITCase {
         List<EventFixture.Message> live = new ArrayList<>();
         for (int i = 0; i < 400; i++) {
             for (String c : COMPANIES) {
-                history.add(metric(c, "sroi", d + i * 9_000L));                       // D 10:00 .. 11:00
-                live.add(metric(c, "sroi", d + 1_800_000L + i * 9_000L));             // D 10:30 .. 11:30: overlapping minutes
+                history.add(fx.metric(c, "sroi", d + i * 9_000L));                       // D 10:00 .. 11:00
+                live.add(fx.metric(c, "sroi", d + 1_800_000L + i * 9_000L));             // D 10:30 .. 11:30: overlapping minutes
             }
         }
         for (int i = 0; i < 60; i++) {
@@ -99,20 +83,20 @@ class BackfillITCase {
             live.add(shared);
         }
         for (int u = 0; u < 10; u++) {
-            history.add(journey("bf-a", "u" + u, true, d + u * 1_000L));              // 10 users flagged in history
+            history.add(fx.journey("bf-a", "u" + u, true, d + u * 1_000L));              // 10 users flagged in history
         }
         for (int u = 0; u < 3; u++) {
-            live.add(journey("bf-a", "u" + u, false, d + 7_200_000L + u * 1_000L));   // 3 of them cleared later, live
+            live.add(fx.journey("bf-a", "u" + u, false, d + 7_200_000L + u * 1_000L));   // 3 of them cleared later, live
         }
-        live.add(journey("bf-a", "u-live", true, d + 7_300_000L));                    // one more user, live only
+        live.add(fx.journey("bf-a", "u-live", true, d + 7_300_000L));                    // one more user, live only
         for (String c : COMPANIES) {
             for (int i = 0; i < 20; i++) {
-                live.add(metric(c, "sroi", now - 60_000 + i * 1_000L));               // live now: the clocks move past D
+                live.add(fx.metric(c, "sroi", now - 60_000 + i * 1_000L));               // live now: the clocks move past D
             }
         }
         List<EventFixture.Message> lateLive = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            lateLive.add(metric(COMPANIES.get(i % 2), "sroi", d + 600_000L + i * 30_000L)); // D again, after everything
+            lateLive.add(fx.metric(COMPANIES.get(i % 2), "sroi", d + 600_000L + i * 30_000L)); // D again, after everything
         }
 
         try (TestStream stream = new TestStream()) {
@@ -133,7 +117,7 @@ class BackfillITCase {
             try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                writeEventLog(pg, history);
+                HistoryFixture.writeEventLog(pg, history);
 
                 JobOptions options = JobOptions.from(config);
                 RuntimeOptions runtime = RuntimeOptions.from(config);
@@ -146,30 +130,30 @@ class BackfillITCase {
                     List<Long> sequences = new ArrayList<>();
                     stream.publishAll(live, 0, live.size(), sequences);
                     List<EventFixture.Message> liveOnly = new ArrayList<>(live);
-                    awaitWindows("live alone", ch, liveOnly);
+                    HistoryFixture.awaitWindows("live alone", ch, liveOnly);
 
                     // 1. backfill after live
                     assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString(), "--parallelism", "2",
                             "--split-hours", "6"}, config, Clock.systemUTC())).isZero();
                     List<EventFixture.Message> all = new ArrayList<>(history);
                     all.addAll(live);
-                    awaitWindows("history ∪ live after the backfill", ch, all);
+                    HistoryFixture.awaitWindows("history ∪ live after the backfill", ch, all);
                     await("journeys of history reach the live job").atMost(Duration.ofSeconds(60))
-                            .until(() -> latestUsersFlagged(ns + ":", "bf-a") == expectedUsersFlagged(all, "bf-a"));
-                    Map<String, String> afterFirst = windows(ch);
+                            .until(() -> HistoryFixture.latestUsersFlagged(ns + ":", "bf-a") == HistoryFixture.expectedUsersFlagged(all, "bf-a"));
+                    Map<String, String> afterFirst = HistoryFixture.windows(ch);
 
                     // 2. the same backfill again changes nothing
                     assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString()}, config,
                             Clock.systemUTC())).isZero();
-                    assertThat(windows(ch)).as("a second run of the same backfill").isEqualTo(afterFirst);
+                    assertThat(HistoryFixture.windows(ch)).as("a second run of the same backfill").isEqualTo(afterFirst);
 
                     // 3. late live events for the backfilled day: corrections keep H ∪ L exact
                     List<EventFixture.Message> liveThenLate = new ArrayList<>(live);
                     liveThenLate.addAll(lateLive); // publishAll's Nats-Msg-Id is the index: continue after the live ones
                     stream.publishAll(liveThenLate, live.size(), liveThenLate.size(), new ArrayList<>());
                     all.addAll(lateLive);
-                    awaitWindows("after late live events", ch, all);
-                    assertThat(latestUsersFlagged(ns + ":", "bf-a")).isEqualTo(expectedUsersFlagged(all, "bf-a")).isEqualTo(8);
+                    HistoryFixture.awaitWindows("after late live events", ch, all);
+                    assertThat(HistoryFixture.latestUsersFlagged(ns + ":", "bf-a")).isEqualTo(HistoryFixture.expectedUsersFlagged(all, "bf-a")).isEqualTo(8);
                 } finally {
                     client.cancel().get(60, TimeUnit.SECONDS);
                     ch.dropDatabase();
@@ -186,75 +170,4 @@ class BackfillITCase {
         }
     }
 
-    private static void awaitWindows(String what, ClickHouseAccess ch, List<EventFixture.Message> published) {
-        PipelineExpectations expected = new PipelineExpectations(published, List.of(), "");
-        await(what + ": every event committed").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
-                .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
-        await(what + ": windows equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
-                .until(() -> expected.windowMismatches(ch).isEmpty());
-    }
-
-    private static Map<String, String> windows(ClickHouseAccess ch) {
-        Map<String, String> out = new TreeMap<>();
-        for (JsonNode r : ch.query("SELECT company_id, metric, window_size, toUnixTimestamp(window_start) AS ws, count, sum, version"
-                + " FROM metric_windows FINAL")) {
-            out.put(r.get("company_id").asText() + "|" + r.get("window_size").asText() + "|" + r.get("ws").asLong(),
-                    r.get("count").asLong() + "/" + r.get("sum").asDouble() + "/v" + r.get("version").asLong());
-        }
-        return out;
-    }
-
-    private static long expectedUsersFlagged(List<EventFixture.Message> published, String company) {
-        Map<String, EventFixture.Message> latest = new HashMap<>();
-        for (EventFixture.Message m : published) {
-            if (m.subject().startsWith("journey.") && m.companyId().equals(company)) {
-                String user = Json.mapper().valueToTree(parse(m.body())).get("userId").asText();
-                latest.merge(user, m, (a, b) -> b.occurredAtMs() >= a.occurredAtMs() ? b : a);
-            }
-        }
-        return latest.values().stream().filter(m -> m.value() == 1).count();
-    }
-
-    private static JsonNode parse(String body) {
-        try {
-            return Json.mapper().readTree(body);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** usersFlagged of the highest-version journey update in the company's Redis stream (what the dashboard shows). */
-    private static long latestUsersFlagged(String prefix, String company) {
-        try (Jedis redis = new Jedis(URI.create(CsrConfig.fromEnvironment().get(ConfigKey.REDIS_URL)))) {
-            long best = -1;
-            long flagged = -1;
-            for (StreamEntry e : redis.xrange(RedisStreams.updatesKey(prefix, company), (StreamEntryID) null, null)) {
-                if (!"journey_flag_updated".equals(e.getFields().get(RedisStreams.FIELD_TYPE))) {
-                    continue;
-                }
-                JsonNode data = parse(e.getFields().get(RedisStreams.FIELD_DATA));
-                if (data.get("version").asLong() > best) {
-                    best = data.get("version").asLong();
-                    flagged = data.get("usersFlagged").asLong();
-                }
-            }
-            return flagged;
-        }
-    }
-
-    private static void writeEventLog(PostgresSettings pg, List<EventFixture.Message> history) throws Exception {
-        try (Connection c = pg.connect(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO event_log (event_id, subject, company_id, occurred_at, payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?)")) {
-            for (EventFixture.Message m : history) {
-                ps.setString(1, m.eventId());
-                ps.setString(2, m.subject());
-                ps.setString(3, m.companyId());
-                ps.setObject(4, Instant.ofEpochMilli(m.occurredAtMs()).atOffset(ZoneOffset.UTC));
-                ps.setString(5, m.body());
-                ps.setObject(6, Instant.ofEpochMilli(m.occurredAtMs()).plusSeconds(1).atOffset(ZoneOffset.UTC));
-                ps.addBatch();
-            }
-            ps.executeBatch();
-        }
-    }
 }

@@ -1,0 +1,260 @@
+package io.csr.job.bootstrap;
+
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.job.CsrJob;
+import io.csr.job.JobOptions;
+import io.csr.job.backfill.BackfillJob;
+import io.csr.job.backfill.BackfillProgress;
+import io.csr.job.backfill.BackfillRange;
+import io.csr.job.correction.CorrectionPublisher;
+import io.csr.job.correction.WindowRecompute;
+import io.csr.job.model.RawMessage;
+import io.csr.job.runtime.FlinkSettings;
+import io.csr.job.runtime.RestorePoints;
+import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.source.hybrid.HybridSource;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bin/csr bootstrap --until DATE [--companies a,b] [--parallelism N] [--split-hours H] [--force]}: a fresh
+ * deployment starts with the state history would have built.
+ *
+ * <p>The live job's own operators build it: the job graph of {@link CsrJob} (same uids, same validation, dedup,
+ * per-key clocks and windows, journey flags, exactly-once sink) runs over {@code event_log} up to DATE — a
+ * {@code HybridSource} of the JDBC history source and an {@link IdleSource}, so the job stays up after the last row —
+ * and is stopped with a savepoint once every row was read. That savepoint holds exactly the keyed state the live job
+ * would have: every history eventId in the dedup state (with a fresh 24 h TTL, so the live stream's copies of history
+ * are dropped), journey flags per user, open windows with each key's clock. It lands in {@code SAVEPOINT_DIR} with a
+ * marker file ({@link RestorePoints#BOOTSTRAP_MARKER}); the live job starts from it with no flag — the launcher and
+ * {@code submit} leave the history source's state unclaimed for such a savepoint ({@code bin/csr start} picks it as the
+ * newest restore point; on a cluster, {@code bin/csr submit --from-savepoint PATH}). The history's rows are in ClickHouse by then (committed with that
+ * savepoint), and its too-late events were corrected like live ones. Redis gets no updates from history.
+ *
+ * <p>Why not the State Processor API: writing the state with {@code StateBootstrapTransformation}s would restate every
+ * operator's state layout (descriptor names, serializers, TTL wrapping, the window accumulator) a second time and drift
+ * from it at the first change; here the layout is the operators' own by construction. And a savepoint rewritten by
+ * {@code SavepointWriter} (tried: to drop the history source's state) restarts checkpoint ids at 0, so the restored
+ * sink's pending committables of the bootstrap's checkpoint N collide with the live job's own checkpoint N
+ * ("duplicate committable summary", FLINK-25920): the exactly-once sink needs the real checkpoint id.
+ */
+public final class BootstrapMain {
+    public static final String HISTORY_SOURCE_UID = "bootstrap-history";
+
+    private BootstrapMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        try {
+            run(args, CsrConfig.fromEnvironment(), Clock.systemUTC());
+            System.exit(0);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error [bootstrap]: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /** Runs the bootstrap; returns the savepoint the live job starts from (null when event_log holds nothing). */
+    public static String run(String[] args, CsrConfig environment, Clock clock) throws Exception {
+        Map<String, String> flags = new HashMap<>();
+        Map<String, String> overrides = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--force")) {
+                flags.put(a, "true");
+            } else if (List.of("--until", "--companies", "--parallelism", "--split-hours").contains(a)) {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException(a + " needs a value");
+                }
+                flags.put(a, args[++i]);
+            } else if (a.indexOf('=') > 0 && !a.startsWith("-")) {
+                overrides.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+            } else {
+                throw new IllegalArgumentException("unknown argument '" + a + "'; usage: bootstrap --until YYYY-MM-DD "
+                        + "[--companies a,b] [--parallelism N] [--split-hours H] [--force]");
+            }
+        }
+        CsrConfig config = environment.with(overrides);
+        LocalDate until = BackfillRange.parseDate("--until", flags.get("--until"));
+        if (until.isAfter(LocalDate.now(clock.withZone(ZoneOffset.UTC)))) {
+            throw new IllegalArgumentException("--until " + until + " is in the future; history ends today at the latest");
+        }
+        List<String> companies = flags.containsKey("--companies")
+                ? Arrays.stream(flags.get("--companies").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList() : List.of();
+        RuntimeOptions runtime = RuntimeOptions.from(config);
+        Path checkpointRoot = RuntimeOptions.localPath(runtime.checkpointDir);
+        if (!flags.containsKey("--force") && checkpointRoot != null && RestorePoints.latest(checkpointRoot, null).isPresent()) {
+            throw new IllegalArgumentException("CHECKPOINT_DIR " + checkpointRoot + " already holds checkpoints of a running "
+                    + "deployment; bootstrap is for a fresh one (its savepoint would replace that state). To add history to a "
+                    + "running deployment use bin/csr backfill; to bootstrap anyway, pass --force");
+        }
+        PostgresSettings postgres = PostgresSettings.from(config);
+        LocalDate from = earliest(postgres, until);
+        if (from == null) {
+            say("nothing to bootstrap: event_log has no rows up to " + until);
+            return null;
+        }
+        int splitHours = Integer.parseInt(flags.getOrDefault("--split-hours", "24"));
+        BackfillRange range = new BackfillRange(from, until, companies, Duration.ofHours(splitHours));
+        int parallelism = Integer.parseInt(flags.getOrDefault("--parallelism", String.valueOf(runtime.parallelism)));
+        long total = count(postgres, range);
+        say("bootstrap from event_log " + from + " .. " + until + ": " + total + " rows, parallelism " + parallelism);
+
+        Path work = Path.of(RuntimeOptions.stateDir(config), "bootstrap", until + "-" + Instant.now().toEpochMilli());
+        Configuration flink = FlinkSettings.job(runtime);
+        flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, flink);
+        JobOptions options = JobOptions.from(config);
+        HybridSource<RawMessage> source = HybridSource.builder(BackfillJob.eventLogSource(postgres, range))
+                .addSource(new IdleSource()).build();
+        ClickHouseSink sink = ClickHouseSink.builder().clickHouse(ClickHouseSettings.from(config))
+                .options(ClickHouseSinkOptions.from(config))
+                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.NONE))
+                .build();
+        CsrJob job = new CsrJob(source, sink, new DiscardingSink<>(), options, runtime, "").withSourceUid(HISTORY_SOURCE_UID);
+
+        BackfillProgress.reset();
+        IdleSource.READERS.set(0);
+        long started = System.nanoTime();
+        JobClient client = job.executeAsync(env);
+        long lastPrint = 0;
+        // every row extracted, and every source subtask switched to the idle source: all history was emitted
+        int sourceSubtasks = io.csr.job.runtime.JobLaunch.sourceParallelism(parallelism);
+        while (BackfillProgress.read() < total || IdleSource.READERS.get() < sourceSubtasks) {
+            JobStatus status = client.getJobStatus().get(30, TimeUnit.SECONDS);
+            if (status.isGloballyTerminalState()) {
+                client.getJobExecutionResult().get(30, TimeUnit.SECONDS);
+                throw new IllegalStateException("the bootstrap job ended " + status + " before reading all history");
+            }
+            Thread.sleep(200);
+            if (System.nanoTime() - lastPrint > 2_000_000_000L) {
+                lastPrint = System.nanoTime();
+                progress(total, started);
+            }
+        }
+        progress(total, started);
+        say("every history row read; taking the savepoint");
+        // A savepoint while the job runs, then two more checkpoints, then cancel: the savepoint's own rows are
+        // committed by the time the next checkpoint completes (the committer handles notifyCheckpointComplete before
+        // the next barrier), and the ledger then makes the live job skip them on restore. (With stop-with-savepoint,
+        // the job could end before the committer finished that last commit.)
+        String written = client.triggerSavepoint(runtime.savepointDir, SavepointFormatType.CANONICAL).get(10, TimeUnit.MINUTES);
+        long after = System.currentTimeMillis();
+        Path checkpoints = work.resolve("checkpoints");
+        long deadline = System.currentTimeMillis() + Math.max(120_000, 10 * runtime.checkpointIntervalMs);
+        while (completedCheckpointsSince(checkpoints, after) < 2) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("no checkpoint completed after the bootstrap savepoint within "
+                        + (deadline - after) / 1000 + " s; check the job's log — the savepoint " + written + " may hold rows "
+                        + "not yet in ClickHouse (the live job commits them when it starts from it)");
+            }
+            Thread.sleep(200);
+        }
+        client.cancel().get(2, TimeUnit.MINUTES);
+        String target = URIs.path(written);
+        Files.writeString(Path.of(target, RestorePoints.BOOTSTRAP_MARKER), "written by bin/csr bootstrap --until " + until
+                + "; its history source's state (uid " + HISTORY_SOURCE_UID + ") is left unclaimed by the live job\n");
+        String path = target;
+        deleteRecursively(work); // the bootstrap job's own checkpoints; the savepoint is self-contained
+        say(String.format(Locale.ROOT, "bootstrap done in %.1f s: %d history rows; savepoint %s", (System.nanoTime() - started) / 1e9,
+                BackfillProgress.read(), path));
+        say("start the live job from it: bin/csr start (it picks the newest savepoint under SAVEPOINT_DIR), "
+                + "bin/csr run job --from-savepoint " + path + ", or on a cluster bin/csr submit --from-savepoint " + path);
+        return path;
+    }
+
+    private static void progress(long total, long started) {
+        long read = Math.min(BackfillProgress.read(), total);
+        double secs = Math.max(0.001, (System.nanoTime() - started) / 1e9);
+        double rate = read / secs;
+        String eta = rate > 0 && read < total ? String.format(Locale.ROOT, ", ETA %.0f s", (total - read) / rate) : "";
+        say(String.format(Locale.ROOT, "  read %,d / %,d rows (%.1f%%), %,.0f rows/s%s", read, total,
+                total == 0 ? 100.0 : 100.0 * read / total, rate, eta));
+    }
+
+    private static LocalDate earliest(PostgresSettings postgres, LocalDate until) throws Exception {
+        try (Connection c = postgres.connectUnchecked();
+             PreparedStatement ps = c.prepareStatement("SELECT min(occurred_at) FROM event_log WHERE occurred_at < ?")) {
+            ps.setObject(1, until.plusDays(1).atStartOfDay(ZoneOffset.UTC).toOffsetDateTime());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                java.time.OffsetDateTime min = rs.getObject(1, java.time.OffsetDateTime.class);
+                return min == null ? null : min.atZoneSameInstant(ZoneOffset.UTC).toLocalDate();
+            }
+        }
+    }
+
+    private static long count(PostgresSettings postgres, BackfillRange range) throws Exception {
+        try (Connection c = postgres.connectUnchecked(); PreparedStatement ps = c.prepareStatement(range.countSql())) {
+            ps.setObject(1, range.start().atOffset(ZoneOffset.UTC));
+            ps.setObject(2, range.end().atOffset(ZoneOffset.UTC));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static long completedCheckpointsSince(Path root, long sinceMillis) {
+        if (!Files.isDirectory(root)) {
+            return 0;
+        }
+        try (var walk = Files.walk(root, 3)) {
+            return walk.filter(p -> p.getFileName().toString().equals("_metadata"))
+                    .filter(p -> p.toFile().lastModified() > sinceMillis).count();
+        } catch (Exception e) {
+            return 0; // a checkpoint directory removed while walking (retention): look again
+        }
+    }
+
+    private static void deleteRecursively(Path root) {
+        try (var walk = Files.walk(root)) {
+            List<Path> paths = new java.util.ArrayList<>(walk.toList());
+            java.util.Collections.reverse(paths);
+            for (Path p : paths) {
+                Files.deleteIfExists(p);
+            }
+        } catch (Exception e) {
+            say("note: could not remove " + root + " (" + e.getMessage() + "); remove it by hand");
+        }
+    }
+
+    private static void say(String line) {
+        System.out.println(line);
+        System.out.flush();
+    }
+
+    /** file: URIs ↔ local paths. */
+    private static final class URIs {
+        static String path(String uriOrPath) {
+            return uriOrPath.startsWith("file:") ? Path.of(java.net.URI.create(uriOrPath)).toString() : uriOrPath;
+        }
+    }
+}
