@@ -3,6 +3,7 @@ package io.csr.gateway;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.auth.JwtVerifier;
+import io.csr.gateway.cohort.CohortApi;
 import io.csr.gateway.stream.ConnectionLimits;
 import io.csr.gateway.stream.FeatureFlags;
 import io.csr.gateway.stream.StreamHub;
@@ -35,6 +36,7 @@ public final class Gateway implements AutoCloseable {
     private final ConnectionLimits limits;
     private final JwtVerifier jwt;
     private final Thread flagWatcher;
+    private final CohortApi cohorts;
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -55,6 +57,7 @@ public final class Gateway implements AutoCloseable {
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
+        this.cohorts = new CohortApi(jwt, clickHouse, postgres, settings.cohortRateLimitPerMinute(), clock);
         hub.start();
         this.flagWatcher = Thread.ofVirtual().name("csr-flag-watcher").start(this::watchFlags);
     }
@@ -112,6 +115,10 @@ public final class Gateway implements AutoCloseable {
         return jwt;
     }
 
+    public CohortApi cohorts() {
+        return cohorts;
+    }
+
     /** Ends every open stream with {@code event: close} (reason {@code shutdown}) and waits up to the grace period. */
     public void drainStreams(long graceMillis) {
         hub.closeAllStreams("shutdown");
@@ -125,6 +132,7 @@ public final class Gateway implements AutoCloseable {
         flagWatcher.interrupt();
         hub.close();
         flags.close();
+        cohorts.close();
         redis.close();
         clickHouse.close();
     }

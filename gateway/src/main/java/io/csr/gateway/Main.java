@@ -76,6 +76,8 @@ public final class Main {
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
                 .register("/metrics", new MetricsService(g.metrics()))
+                .register("/cohorts", g.cohorts().management())
+                .register("/cohort", g.cohorts().analytics())
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
     }
 
