@@ -151,6 +151,18 @@ class CohortAnalyticsITCase {
         assertThat(j.get("p75").asDouble()).isEqualTo(9.0);
         assertThat(j.get("p95").asDouble()).isEqualTo(11.0);
         assertThat(j.get("stddev").asDouble()).isCloseTo(Math.sqrt(70.0 / 6), within(1e-9));
+        assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE event_id = 'e1'"))
+                .as("the replayed batch is really stored twice; the figures above counted it once").isEqualTo(2);
+    }
+
+    @Test
+    void clickHouseUnreachableIs503WithRetryAfter() throws Exception {
+        try (GatewayFixture down = new GatewayFixture(Map.of("CLICKHOUSE_URL", "http://127.0.0.1:9"))) {
+            Answer a = new CohortHttp(down.base()).get("/cohort/1/metrics?metric=sroi", down.tokens.forCompany("coA"));
+            assertThat(a.status()).as(a.body()).isEqualTo(503);
+            assertThat(a.error()).isEqualTo("clickhouse_unavailable");
+            assertThat(a.raw().headers().firstValue("Retry-After")).hasValue("5");
+        }
     }
 
     @Test
