@@ -131,16 +131,18 @@ final class CohortQueries {
     /**
      * The company's live cohorts by average, highest first, ties by id. Observations are first reduced to one row per
      * user (count, sum), then joined to the memberships, so the join handles users × cohorts rows rather than
-     * observations × cohorts; the average stays exact (sum of sums / sum of counts).
+     * observations × cohorts; the average stays exact (sum of sums / sum of counts). The per-user rows are the join's
+     * right (hashed) side: at most one per user, against 666k memberships in the benchmark — about 200 ms instead of
+     * 250-340 ms the other way round (perf/cohort, 30-day range).
      */
     List<TopRow> top(String companyId, String metric, DateRange range, int limit) {
         String company = SqlLiteral.string(companyId);
         String sql = "SELECT cohort_id, count() AS users, sum(n) AS count, sum(s) / sum(n) AS avg"
-                + " FROM (SELECT user_id, count() AS n, sum(value) AS s FROM (" + observations(companyId, metric, range, "user_id, value") + ")"
-                + " GROUP BY user_id)"
-                + " ALL INNER JOIN (SELECT cohort_id, user_id FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
+                + " FROM (SELECT cohort_id, user_id FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
                 + " WHERE company_id = " + company + ") WHERE active = 1 AND cohort_id IN"
                 + " (SELECT id FROM (SELECT id, deleted FROM cohorts FINAL WHERE company_id = " + company + ") WHERE deleted = 0))"
+                + " ALL INNER JOIN (SELECT user_id, count() AS n, sum(value) AS s FROM ("
+                + observations(companyId, metric, range, "user_id, value") + ") GROUP BY user_id)"
                 + " USING user_id"
                 + " GROUP BY cohort_id ORDER BY avg DESC, cohort_id ASC LIMIT " + SqlLiteral.number(limit);
         List<TopRow> out = new ArrayList<>();
