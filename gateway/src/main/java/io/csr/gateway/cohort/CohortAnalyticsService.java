@@ -1,7 +1,6 @@
 package io.csr.gateway.cohort;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.common.json.Json;
 import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.cohort.CohortCalls.Call;
 import io.csr.gateway.cohort.CohortCalls.Reply;
@@ -17,8 +16,6 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -37,8 +34,6 @@ import java.util.Set;
  * probed.
  */
 final class CohortAnalyticsService implements HttpService {
-    static final int MAX_BODY_BYTES = 64 * 1024;
-
     private final CohortCalls calls;
     private final CohortQueries queries;
     private final Clock clock;
@@ -119,7 +114,7 @@ final class CohortAnalyticsService implements HttpService {
     }
 
     private Reply compare(Call call) {
-        JsonNode body = jsonBody(call.req);
+        JsonNode body = CohortParams.jsonBody(call.req);
         JsonNode ids = body.get("cohortIds");
         if (ids == null || !ids.isArray() || ids.size() < 2 || ids.size() > 10) {
             throw CohortParams.bad("cohortIds", "give an array of 2 to 10 cohort ids, e.g. {\"cohortIds\":[1,2],\"metric\":\"sroi\"}");
@@ -143,7 +138,7 @@ final class CohortAnalyticsService implements HttpService {
         cohorts.forEach(c -> byCompany.computeIfAbsent(c.companyId(), k -> new ArrayList<>()).add(c.id()));
         Map<Long, Figures> figures = new LinkedHashMap<>();
         byCompany.forEach((company, list) -> figures.putAll(queries.compare(company, list, metric, range)));
-        call.about(cohorts.get(0).companyId(), null);
+        call.aboutNoSingleCohort();
         call.detail("cohortIds=" + wanted);
         List<Map<String, Object>> out = new ArrayList<>();
         for (CohortRef c : cohorts) {
@@ -221,28 +216,5 @@ final class CohortAnalyticsService implements HttpService {
             throw CohortParams.bad(field, "'" + CohortParams.shown(n.toString()) + "' must be a JSON string");
         }
         return Optional.of(n.asText());
-    }
-
-    /** The request body as a JSON object, at most {@value #MAX_BODY_BYTES} bytes. */
-    static JsonNode jsonBody(ServerRequest req) {
-        byte[] bytes;
-        try (InputStream in = req.content().inputStream()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-        } catch (IOException e) {
-            throw ApiError.badRequest("bad_body", "body: could not be read: " + e.getMessage());
-        }
-        if (bytes.length > MAX_BODY_BYTES) {
-            throw new ApiError(413, "body_too_large", "body: larger than " + MAX_BODY_BYTES + " bytes; send less per request");
-        }
-        JsonNode node;
-        try {
-            node = Json.mapper().readTree(bytes);
-        } catch (IOException e) {
-            throw ApiError.badRequest("bad_body", "body: not JSON (" + CohortParams.shown(String.valueOf(e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage())) + ")");
-        }
-        if (node == null || !node.isObject()) {
-            throw ApiError.badRequest("bad_body", "body: must be a JSON object");
-        }
-        return node;
     }
 }

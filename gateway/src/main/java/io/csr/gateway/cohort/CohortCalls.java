@@ -68,6 +68,11 @@ final class CohortCalls {
             cohortId = cohort;
         }
 
+        /** The call is about several cohorts (compare): keep the company, record no single cohort. */
+        void aboutNoSingleCohort() {
+            cohortId = null;
+        }
+
         void detail(String text) {
             detail = text;
         }

@@ -51,7 +51,7 @@ final class CohortManagementService implements HttpService {
         String company = CompanyScope.resolve(call.principal, call.req);
         call.about(company, null);
         call.requireAdminOf(company);
-        JsonNode body = CohortAnalyticsService.jsonBody(call.req);
+        JsonNode body = CohortParams.jsonBody(call.req);
         String name = CohortParams.text("name", body.hasNonNull("name") ? scalar(body.get("name")) : null, 200, true);
         String description = CohortParams.text("description", body.hasNonNull("description") ? scalar(body.get("description")) : null, 2_000, false);
         StoredCohort created;
@@ -92,7 +92,7 @@ final class CohortManagementService implements HttpService {
 
     private Reply members(Call call) throws SQLException {
         StoredCohort cohort = managed(call);
-        JsonNode body = CohortAnalyticsService.jsonBody(call.req);
+        JsonNode body = CohortParams.jsonBody(call.req);
         Set<String> add = userIds(body, "add");
         Set<String> remove = userIds(body, "remove");
         if (add.isEmpty() && remove.isEmpty()) {

@@ -1,6 +1,12 @@
 package io.csr.gateway.cohort;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
 import io.csr.gateway.http.ApiError;
+import io.helidon.webserver.http.ServerRequest;
+
+import java.io.IOException;
+import java.io.InputStream;
 
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
@@ -22,6 +28,7 @@ final class CohortParams {
     static final int MAX_RANGE_DAYS = 3_660;
     static final int MAX_LIMIT = 100;
     static final int DEFAULT_LIMIT = 10;
+    static final int MAX_BODY_BYTES = 2 * 1024 * 1024; // 10,000 user ids of 128 characters fit
 
     private CohortParams() {
     }
@@ -136,5 +143,28 @@ final class CohortParams {
                     + "; use a string of " + (required ? "1" : "0") + "-" + max + " characters without control characters");
         }
         return s.strip();
+    }
+
+    /** The request body as a JSON object, at most {@value #MAX_BODY_BYTES} bytes. */
+    static JsonNode jsonBody(ServerRequest req) {
+        byte[] bytes;
+        try (InputStream in = req.content().inputStream()) {
+            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
+        } catch (IOException e) {
+            throw ApiError.badRequest("bad_body", "body: could not be read: " + e.getMessage());
+        }
+        if (bytes.length > MAX_BODY_BYTES) {
+            throw new ApiError(413, "body_too_large", "body: larger than " + MAX_BODY_BYTES + " bytes; send less per request");
+        }
+        JsonNode node;
+        try {
+            node = Json.mapper().readTree(bytes);
+        } catch (IOException e) {
+            throw ApiError.badRequest("bad_body", "body: not JSON (" + shown(String.valueOf(e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage())) + ")");
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiError.badRequest("bad_body", "body: must be a JSON object");
+        }
+        return node;
     }
 }
