@@ -3,6 +3,7 @@ package io.csr.gateway;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.auth.JwtVerifier;
+import io.csr.gateway.cohort.CohortApi;
 import io.csr.gateway.stream.ConnectionLimits;
 import io.csr.gateway.stream.FeatureFlags;
 import io.csr.gateway.stream.StreamHub;
@@ -37,6 +38,7 @@ public final class Gateway implements AutoCloseable {
     private final JwtVerifier jwt;
     private final Thread flagWatcher;
     private final CorsFilter cors;
+    private final CohortApi cohorts;
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -58,6 +60,7 @@ public final class Gateway implements AutoCloseable {
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
+        this.cohorts = new CohortApi(jwt, clickHouse, postgres, settings.cohortRateLimitPerMinute(), clock);
         hub.start();
         this.flagWatcher = Thread.ofVirtual().name("csr-flag-watcher").start(this::watchFlags);
     }
@@ -119,6 +122,10 @@ public final class Gateway implements AutoCloseable {
         return cors;
     }
 
+    public CohortApi cohorts() {
+        return cohorts;
+    }
+
     /** Ends every open stream with {@code event: close} (reason {@code shutdown}) and waits up to the grace period. */
     public void drainStreams(long graceMillis) {
         hub.closeAllStreams("shutdown");
@@ -132,6 +139,7 @@ public final class Gateway implements AutoCloseable {
         flagWatcher.interrupt();
         hub.close();
         flags.close();
+        cohorts.close();
         redis.close();
         clickHouse.close();
     }

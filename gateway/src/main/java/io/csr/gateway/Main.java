@@ -91,6 +91,8 @@ public final class Main {
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
                 .register("/openapi", new OpenApiService())
                 .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
+                .register("/cohorts", g.cohorts().management())
+                .register("/cohort", g.cohorts().analytics())
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
     }
 

@@ -56,7 +56,7 @@ public enum ConfigKey {
     CLICKHOUSE_COMMIT_BACKOFF_MS(Scope.JOB, "200", "First backoff of a ClickHouse commit retry, milliseconds; doubled on every further retry up to CLICKHOUSE_COMMIT_MAX_BACKOFF_MS."),
     CLICKHOUSE_COMMIT_MAX_BACKOFF_MS(Scope.JOB, "10000", "Longest backoff between two ClickHouse commit retries, milliseconds."),
     // retention (job/.../retention): monthly partitions dropped on a schedule (the common dialect has no TTL)
-    RETENTION_MONTHS(Scope.JOB, "13", "Months of data kept in events, metrics_timeseries, metric_windows, hourly_metrics, daily_event_counts and the sink ledger, counting the current month; older monthly partitions are dropped."),
+    RETENTION_MONTHS(Scope.JOB, "13", "Months of data kept in events, metrics_timeseries, metric_windows and the sink ledger, counting the current month; older monthly partitions are dropped."),
     RETENTION_DEAD_LETTER_MONTHS(Scope.JOB, "6", "Months kept in dead_letters and late_events, counting the current month."),
     RETENTION_CHECK_HOURS(Scope.JOB, "6", "Hours between two retention runs of the job process (the first runs at start); 0 turns scheduled retention off."),
     // cohort replication PostgreSQL -> ClickHouse (job/.../cohort; reads POSTGRES_URL/USER/PASSWORD/SCHEMA)
@@ -81,6 +81,7 @@ public enum ConfigKey {
     STREAM_RETRY_AFTER_SECONDS(Scope.GATEWAY, "5", "Retry-After value sent with 429/503 answers."),
     STREAM_READERS(Scope.GATEWAY, "2", "Redis reader threads per gateway node; each tails (XREAD BLOCK) the streams of a hash partition of the companies that have subscribers."),
     FEATURE_FLAG_REFRESH_SECONDS(Scope.GATEWAY, "10", "How often the gateway reloads per-company feature flags from PostgreSQL."),
+    COHORT_RATE_LIMIT_PER_MINUTE(Scope.GATEWAY, "600", "Cohort API requests (/cohort/*, /cohorts/*) one company may make per minute on one gateway node (token bucket, bursts up to the same number); above it 429 with Retry-After."),
     ;
 
     /** Which process reads the key. */

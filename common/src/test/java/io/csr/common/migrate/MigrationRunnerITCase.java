@@ -47,7 +47,9 @@ class MigrationRunnerITCase {
         List<Migration> first = chRunner.migrate();
         assertThat(first).isNotEmpty();
         assertThat(tablesIn(ch)).contains("events", "metrics_timeseries", "metric_windows", "dead_letters",
-                "cohorts", "user_cohorts", "schema_migrations", "hourly_metrics", "daily_event_counts");
+                "cohorts", "user_cohorts", "schema_migrations")
+                .as("005 drops the rollups that counted a replayed batch twice").doesNotContain("hourly_metrics", "hourly_metrics_mv",
+                        "daily_event_counts", "daily_event_counts_mv");
         assertThat(chRunner.migrate()).isEmpty();
         assertThat(chRunner.status()).allSatisfy(s -> assertThat(s.state()).isEqualTo("applied"));
         assertThat(ch.queryLong("SELECT count() AS c FROM schema_migrations FINAL")).isEqualTo(first.size());
@@ -58,9 +60,10 @@ class MigrationRunnerITCase {
         assertThat(pgRunner.migrate()).isEmpty();
         try (Connection c = pg.connect(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
-                     + pg.schema() + "' AND table_name IN ('cohorts','user_cohorts','feature_flags','event_log','schema_migrations')")) {
+                     + pg.schema() + "' AND table_name IN ('cohorts','user_cohorts','feature_flags','event_log','schema_migrations',"
+                     + "'cohort_audit_log','cohort_member_staging')")) {
             rs.next();
-            assertThat(rs.getInt(1)).isEqualTo(5);
+            assertThat(rs.getInt(1)).isEqualTo(7);
         }
         assertThat(progress).anyMatch(l -> l.contains("applied 001_core_tables"));
     }

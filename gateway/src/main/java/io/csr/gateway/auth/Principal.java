@@ -33,13 +33,4 @@ public record Principal(String subject, Set<String> companies, Set<String> roles
     public boolean isOperator() {
         return roles.contains(ROLE_OPERATOR);
     }
-
-    /**
-     * Role {@code admin}, regardless of company. Kept only so code written against the old {@code admin()} compiles
-     * while branches merge; it says nothing about <em>which</em> company — decide with {@link #isAdminOf(String)}.
-     */
-    @Deprecated(forRemoval = true)
-    public boolean admin() {
-        return roles.contains(ROLE_ADMIN);
-    }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
  * {@code n - 1} before it; every older partition is dropped. Defaults in {@link #defaults()}, configuration read once
  * in {@link #from(CsrConfig)}.
  *
- * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, rollups, sink ledger
+ * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, sink ledger
  * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
  * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
  */
@@ -46,8 +46,6 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
         out.put("events", months);
         out.put("metrics_timeseries", months);
         out.put("metric_windows", months);
-        out.put("hourly_metrics", months);
-        out.put("daily_event_counts", months);
         out.put("sink_commits", months);
         out.put("dead_letters", deadLetterMonths);
         out.put("late_events", deadLetterMonths);

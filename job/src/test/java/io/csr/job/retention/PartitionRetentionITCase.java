@@ -68,12 +68,10 @@ class PartitionRetentionITCase {
         insertAt(OLD, "old");
         insertAt(SEVEN_MONTHS_AGO, "mid");
         insertAt(CURRENT, "new");
-        assertThat(partitions("hourly_metrics")).as("rollups fed by the materialized view").containsExactly("202401", "202604", "202611");
-        assertThat(partitions("daily_event_counts")).containsExactly("202401", "202604", "202611");
 
         PartitionRetention.Report report = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
 
-        for (String table : List.of("events", "metrics_timeseries", "metric_windows", "hourly_metrics", "daily_event_counts", "sink_commits")) {
+        for (String table : List.of("events", "metrics_timeseries", "metric_windows", "sink_commits")) {
             assertThat(partitions(table)).as(table).containsExactly("202604", "202611");
         }
         for (String table : List.of("dead_letters", "late_events")) {
@@ -82,11 +80,11 @@ class PartitionRetentionITCase {
         assertThat(ch.queryLong("SELECT count() AS c FROM events FINAL")).isEqualTo(2);
         assertThat(ch.queryLong("SELECT count() AS c FROM events FINAL WHERE event_id = 'new'")).isEqualTo(1);
         assertThat(report.failures()).isEmpty();
-        assertThat(report.dropped()).hasSize(10)
+        assertThat(report.dropped()).hasSize(8)
                 .contains(new PartitionRetention.DroppedPartition("events", "202401", 1, report.dropped().stream()
                         .filter(d -> d.table().equals("events")).findFirst().orElseThrow().bytes()))
                 .anySatisfy(d -> assertThat(d).extracting("table", "partition").containsExactly("dead_letters", "202604"));
-        assertThat(report.rowsDropped()).isEqualTo(10);
+        assertThat(report.rowsDropped()).isEqualTo(8);
 
         PartitionRetention.Report again = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
         assertThat(again.dropped()).as("a second run has nothing left to drop").isEmpty();
@@ -107,8 +105,7 @@ class PartitionRetentionITCase {
         assertThat(partitions("late_events")).containsExactly("old");
         assertThat(partitions("events")).as("the other tables were still processed").isEmpty();
         assertThat(report.dropped()).extracting(PartitionRetention.DroppedPartition::table)
-                .containsExactlyInAnyOrder("events", "metrics_timeseries", "metric_windows", "hourly_metrics",
-                        "daily_event_counts", "sink_commits");
+                .containsExactlyInAnyOrder("events", "metrics_timeseries", "metric_windows", "sink_commits");
     }
 
     @Test

@@ -1,0 +1,169 @@
+package io.csr.gateway.cohort;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.SqlLiteral;
+import io.csr.gateway.cohort.CohortParams.DateRange;
+import io.csr.gateway.cohort.CohortParams.Interval;
+
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The cohort figures, read from ClickHouse at query time: every observation of {@code metrics_timeseries FINAL} in the
+ * date range whose user is a member of the cohort now ({@code user_cohorts FINAL}, {@code active = 1}) of a cohort
+ * that is not deleted ({@code cohorts FINAL}). FINAL collapses replayed sink batches, so nothing counts twice; filters
+ * on columns outside a table's sorting key ({@code user_id}, {@code active}, {@code deleted}) stay outside the FINAL
+ * subquery, where they see one row per key. Percentiles are exact ({@code quantilesExact}), stddev is the population
+ * one (as the job's windows). Every value in the SQL is a validated parameter rendered by {@link SqlLiteral}.
+ */
+final class CohortQueries {
+    private final ClickHouseAccess clickHouse;
+
+    CohortQueries(ClickHouseAccess clickHouse) {
+        this.clickHouse = clickHouse;
+    }
+
+    /** A live (not deleted) cohort as replicated to ClickHouse. */
+    record CohortRef(long id, String companyId, String name) {
+    }
+
+    /** The metrics shape of Contract 4 without its echo fields; statistics are null when {@code count} is 0. */
+    record Figures(long users, long count, Double avg, Double min, Double max, Double p50, Double p75, Double p95, Double stddev) {
+        static final Figures EMPTY = new Figures(0, 0, null, null, null, null, null, null, null);
+
+        static Figures of(JsonNode r) {
+            long count = r.get("count").asLong();
+            if (count == 0) {
+                return EMPTY;
+            }
+            JsonNode q = r.get("q");
+            return new Figures(r.get("users").asLong(), count, r.get("avg").asDouble(), r.get("min").asDouble(),
+                    r.get("max").asDouble(), q.get(0).asDouble(), q.get(1).asDouble(), q.get(2).asDouble(), r.get("stddev").asDouble());
+        }
+    }
+
+    record TrendRow(LocalDate periodStart, long count, double avg) {
+    }
+
+    record TopRow(long cohortId, long users, long count, double avg) {
+    }
+
+    private static final String FIGURES = "count() AS count, uniqExact(user_id) AS users, avg(value) AS avg, min(value) AS min,"
+            + " max(value) AS max, quantilesExact(0.5, 0.75, 0.95)(value) AS q, stddevPop(value) AS stddev";
+
+    /** The cohort when it exists, is not deleted and belongs to one of {@code companies}. */
+    Optional<CohortRef> find(long id, Collection<String> companies) {
+        if (companies.isEmpty()) {
+            return Optional.empty();
+        }
+        String sql = "SELECT id, company_id, name FROM (SELECT id, company_id, name, deleted FROM cohorts FINAL"
+                + " WHERE company_id IN " + SqlLiteral.stringList(companies) + " AND id = " + SqlLiteral.number(id) + ")"
+                + " WHERE deleted = 0";
+        return clickHouse.query(sql).stream().findFirst()
+                .map(r -> new CohortRef(r.get("id").asLong(), r.get("company_id").asText(), r.get("name").asText()));
+    }
+
+    /** Live cohorts of a company by id. */
+    Map<Long, CohortRef> cohortsOf(String companyId) {
+        String sql = "SELECT id, company_id, name FROM (SELECT id, company_id, name, deleted FROM cohorts FINAL"
+                + " WHERE company_id = " + SqlLiteral.string(companyId) + ") WHERE deleted = 0 ORDER BY id";
+        Map<Long, CohortRef> out = new LinkedHashMap<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.put(r.get("id").asLong(), new CohortRef(r.get("id").asLong(), companyId, r.get("name").asText()));
+        }
+        return out;
+    }
+
+    Figures metrics(CohortRef cohort, String metric, DateRange range) {
+        String sql = "SELECT " + FIGURES + " FROM (" + observations(cohort.companyId(), metric, range, "user_id, value") + ")"
+                + " WHERE user_id IN (" + members(cohort.companyId(), List.of(cohort.id()), "user_id") + ")";
+        return Figures.of(clickHouse.query(sql).get(0));
+    }
+
+    /** Figures of every metric the cohort's members have observations of in the range, by metric name. */
+    Map<String, Figures> overview(CohortRef cohort, DateRange range) {
+        String sql = "SELECT metric, " + FIGURES + " FROM (" + observations(cohort.companyId(), null, range, "metric, user_id, value") + ")"
+                + " WHERE user_id IN (" + members(cohort.companyId(), List.of(cohort.id()), "user_id") + ")"
+                + " GROUP BY metric ORDER BY metric";
+        Map<String, Figures> out = new LinkedHashMap<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.put(r.get("metric").asText(), Figures.of(r));
+        }
+        return out;
+    }
+
+    /** Periods that have observations, oldest first. */
+    List<TrendRow> trends(CohortRef cohort, String metric, Interval interval, DateRange range) {
+        String sql = "SELECT toString(" + interval.clickHouseFunction + "(ts)) AS period, count() AS count, avg(value) AS avg"
+                + " FROM (" + observations(cohort.companyId(), metric, range, "user_id, ts, value") + ")"
+                + " WHERE user_id IN (" + members(cohort.companyId(), List.of(cohort.id()), "user_id") + ")"
+                + " GROUP BY period ORDER BY period";
+        List<TrendRow> out = new ArrayList<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.add(new TrendRow(LocalDate.parse(r.get("period").asText()), r.get("count").asLong(), r.get("avg").asDouble()));
+        }
+        return out;
+    }
+
+    /**
+     * Figures of several cohorts of one company in one scan: the observations are joined to the memberships of the
+     * asked cohorts (a user in two of them counts in both). Cohorts without observations are absent from the map.
+     */
+    Map<Long, Figures> compare(String companyId, List<Long> cohortIds, String metric, DateRange range) {
+        String sql = "SELECT cohort_id, " + FIGURES
+                + " FROM (" + observations(companyId, metric, range, "user_id, value") + ")"
+                + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
+                + " GROUP BY cohort_id";
+        Map<Long, Figures> out = new LinkedHashMap<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.put(r.get("cohort_id").asLong(), Figures.of(r));
+        }
+        return out;
+    }
+
+    /**
+     * The company's live cohorts by average, highest first, ties by id. Observations are first reduced to one row per
+     * user (count, sum), then joined to the memberships, so the join handles users × cohorts rows rather than
+     * observations × cohorts; the average stays exact (sum of sums / sum of counts). The per-user rows are the join's
+     * right (hashed) side: at most one per user, against 666k memberships in the benchmark — about 200 ms instead of
+     * 250-340 ms the other way round (perf/cohort, 30-day range).
+     */
+    List<TopRow> top(String companyId, String metric, DateRange range, int limit) {
+        String company = SqlLiteral.string(companyId);
+        String sql = "SELECT cohort_id, count() AS users, sum(n) AS count, sum(s) / sum(n) AS avg"
+                + " FROM (SELECT cohort_id, user_id FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
+                + " WHERE company_id = " + company + ") WHERE active = 1 AND cohort_id IN"
+                + " (SELECT id FROM (SELECT id, deleted FROM cohorts FINAL WHERE company_id = " + company + ") WHERE deleted = 0))"
+                + " ALL INNER JOIN (SELECT user_id, count() AS n, sum(value) AS s FROM ("
+                + observations(companyId, metric, range, "user_id, value") + ") GROUP BY user_id)"
+                + " USING user_id"
+                + " GROUP BY cohort_id ORDER BY avg DESC, cohort_id ASC LIMIT " + SqlLiteral.number(limit);
+        List<TopRow> out = new ArrayList<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.add(new TopRow(r.get("cohort_id").asLong(), r.get("users").asLong(), r.get("count").asLong(), r.get("avg").asDouble()));
+        }
+        return out;
+    }
+
+    /** Observations of a company (and metric, when given) in the range, deduplicated by FINAL; filters on key columns only. */
+    private static String observations(String companyId, String metric, DateRange range, String columns) {
+        return "SELECT " + columns + " FROM metrics_timeseries FINAL WHERE company_id = " + SqlLiteral.string(companyId)
+                + (metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
+                + " AND ts >= " + SqlLiteral.dateTime(range.start().atStartOfDay(ZoneOffset.UTC).toInstant())
+                + " AND ts < " + SqlLiteral.dateTime(range.end().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
+    }
+
+    /** Current members of the given cohorts; {@code active} is not in the sorting key, so it is filtered outside FINAL. */
+    private static String members(String companyId, List<Long> cohortIds, String columns) {
+        return "SELECT " + columns + " FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
+                + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND cohort_id IN " + SqlLiteral.numberList(cohortIds) + ")"
+                + " WHERE active = 1";
+    }
+}

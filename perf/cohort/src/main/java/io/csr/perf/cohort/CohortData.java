@@ -1,0 +1,49 @@
+package io.csr.perf.cohort;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.SqlLiteral;
+
+import java.util.List;
+
+/**
+ * The benchmark's data set, generated inside ClickHouse (INSERT … SELECT FROM numbers, no client-side rows): one
+ * company {@value #COMPANY}, {@link #METRICS} metrics, {@code users} users, {@code rows} observations spread over 2026
+ * (deterministic hashes of the row number), and {@code cohorts} cohorts whose sizes grow geometrically from
+ * {@code minSize} to {@code maxSize} members. Rows land as the job and the replication write them.
+ */
+record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
+    static final String COMPANY = "bench";
+    static final List<String> METRICS = List.of("sroi", "vis", "hours", "q2q_confidence", "sessions");
+    static final long YEAR_START = 1_767_225_600L; // 2026-01-01T00:00:00Z
+    static final long YEAR_SECONDS = 365L * 86_400;
+
+    /** True when the database already holds exactly this data set (generation takes about a minute; reuse it). */
+    boolean presentIn(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT count() AS c FROM metrics_timeseries") == rows
+                && ch.queryLong("SELECT count() AS c FROM cohorts") == cohorts
+                && ch.queryLong("SELECT uniqExact(user_id) AS c FROM user_cohorts WHERE cohort_id = " + cohorts) == maxSize;
+    }
+
+    void generate(ClickHouseAccess ch) {
+        for (String table : List.of("metrics_timeseries", "user_cohorts", "cohorts")) {
+            ch.execute("TRUNCATE TABLE " + SqlLiteral.identifier(table));
+        }
+        String company = SqlLiteral.string(COMPANY);
+        String metrics = METRICS.stream().map(SqlLiteral::string).reduce((a, b) -> a + ", " + b).orElseThrow();
+        String ts = "(" + YEAR_START + " + intHash32(number * 7 + 1) % " + YEAR_SECONDS + ")";
+        ch.execute("INSERT INTO metrics_timeseries (company_id, metric, user_id, ts, ts_ms, value, event_id)"
+                + " SELECT " + company + ", arrayElement([" + metrics + "], (number % " + METRICS.size() + ") + 1),"
+                + " concat('u', toString(intHash32(number) % " + users + ")), toDateTime(" + ts + "), " + ts + " * 1000,"
+                + " (intHash32(number * 13 + 5) % 10000) / 100.0, concat('e', toString(number))"
+                + " FROM numbers(" + SqlLiteral.number(rows) + ")");
+        // member k of cohort c is user (c*7919 + k*4729) mod users: distinct for k < users since 4729 is prime to 10^n
+        ch.execute("INSERT INTO user_cohorts (cohort_id, company_id, user_id, joined_at, left_at, active, version)"
+                + " SELECT c, " + company + ", concat('u', toString((c * 7919 + k * 4729) % " + users + ")),"
+                + " toDateTime(" + YEAR_START + "), toDateTime(0), 1, 1"
+                + " FROM (SELECT c, arrayJoin(range(toUInt32(round(" + minSize + " * pow(" + ((double) maxSize / minSize) + ", (c - 1) / "
+                + Math.max(1, cohorts - 1) + "))))) AS k FROM (SELECT number + 1 AS c FROM numbers(" + cohorts + ")))");
+        ch.execute("INSERT INTO cohorts (id, company_id, name, description, created_at, updated_at, deleted, version)"
+                + " SELECT number + 1, " + company + ", concat('cohort ', toString(number + 1)), '', toDateTime(" + YEAR_START + "),"
+                + " toDateTime(" + YEAR_START + "), 0, 1 FROM numbers(" + cohorts + ")");
+    }
+}
