@@ -77,6 +77,7 @@ public enum ConfigKey {
     STREAM_RETRY_AFTER_SECONDS(Scope.GATEWAY, "5", "Retry-After value sent with 429/503 answers."),
     STREAM_READERS(Scope.GATEWAY, "2", "Redis reader threads per gateway node; each tails (XREAD BLOCK) the streams of a hash partition of the companies that have subscribers."),
     FEATURE_FLAG_REFRESH_SECONDS(Scope.GATEWAY, "10", "How often the gateway reloads per-company feature flags from PostgreSQL."),
+    ANALYTICS_REFRESH_SECONDS(Scope.GATEWAY, "300", "Seconds between two refreshes of the PostgreSQL analytics views (refresh_analytics_materialized_views(), under an advisory lock so several gateways never refresh at once); 0 turns the gateway's schedule off (then run `csr refresh-views` from cron)."),
     ;
 
     /** Which process reads the key. */
