@@ -1,7 +1,10 @@
 package io.csr.gateway;
 
+import io.csr.common.analytics.AnalyticsViewRefresher;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.analytics.AnalyticsRefreshSchedule;
+import io.csr.gateway.analytics.AnalyticsRefreshStatus;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.stream.ConnectionLimits;
 import io.csr.gateway.stream.FeatureFlags;
@@ -37,6 +40,9 @@ public final class Gateway implements AutoCloseable {
     private final JwtVerifier jwt;
     private final Thread flagWatcher;
     private final CorsFilter cors;
+    private final PostgresSettings postgres;
+    private final AnalyticsRefreshStatus analyticsStatus;
+    private final AnalyticsRefreshSchedule analyticsSchedule; // null when ANALYTICS_REFRESH_SECONDS=0
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -58,6 +64,11 @@ public final class Gateway implements AutoCloseable {
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
+        this.postgres = postgres;
+        this.analyticsStatus = new AnalyticsRefreshStatus(postgres);
+        this.analyticsSchedule = settings.analyticsRefresh().isZero() ? null
+                : new AnalyticsRefreshSchedule(new AnalyticsViewRefresher(postgres, AnalyticsViewRefresher.DEFAULT_LOCK_WAIT),
+                        analyticsStatus, settings.analyticsRefresh(), clock).start();
         hub.start();
         this.flagWatcher = Thread.ofVirtual().name("csr-flag-watcher").start(this::watchFlags);
     }
@@ -119,6 +130,14 @@ public final class Gateway implements AutoCloseable {
         return cors;
     }
 
+    public PostgresSettings postgres() {
+        return postgres;
+    }
+
+    public AnalyticsRefreshStatus analyticsStatus() {
+        return analyticsStatus;
+    }
+
     /** Ends every open stream with {@code event: close} (reason {@code shutdown}) and waits up to the grace period. */
     public void drainStreams(long graceMillis) {
         hub.closeAllStreams("shutdown");
@@ -130,6 +149,9 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         flagWatcher.interrupt();
+        if (analyticsSchedule != null) {
+            analyticsSchedule.close();
+        }
         hub.close();
         flags.close();
         redis.close();

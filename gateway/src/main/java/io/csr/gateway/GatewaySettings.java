@@ -10,7 +10,7 @@ import java.time.Duration;
 public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, String jwtSecret, String jwksUrl,
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
                               int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
-                              Duration flagRefresh, String redisUrl, String redisKeyPrefix) {
+                              Duration flagRefresh, String redisUrl, String redisKeyPrefix, Duration analyticsRefresh) {
 
     public GatewaySettings {
         if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < 32) {
@@ -38,7 +38,8 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64),
                 Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
                 c.get(ConfigKey.REDIS_URL),
-                c.get(ConfigKey.REDIS_KEY_PREFIX));
+                c.get(ConfigKey.REDIS_KEY_PREFIX),
+                Duration.ofSeconds(c.getLong(ConfigKey.ANALYTICS_REFRESH_SECONDS, 0, 86_400)));
     }
 
     public boolean tlsEnabled() {
