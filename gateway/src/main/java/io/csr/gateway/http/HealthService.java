@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 /**
  * {@code GET /health}: ClickHouse, Redis and PostgreSQL, each with its status and round-trip latency; 503 when one is
  * down. Reports (e.g. the analytics views' last refresh) are shown under {@code checks} too but do not decide the
- * status: stale dashboards figures must not take a gateway that serves streams out of a load balancer.
+ * status: stale dashboard figures must not take a gateway that serves streams out of a load balancer.
  */
 public final class HealthService implements HttpService {
     private final ClickHouseAccess clickHouse;
