@@ -4,6 +4,7 @@ import io.csr.common.analytics.AnalyticsViewRefresher;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
 
+import java.sql.SQLException;
 import java.time.Duration;
 
 /**
@@ -35,7 +36,14 @@ final class RefreshViewsCommand implements Main.Command {
             }
         }
         PostgresSettings pg = PostgresSettings.from(config);
-        AnalyticsViewRefresher.Result r = new AnalyticsViewRefresher(pg, lockWait).refresh("cli");
+        AnalyticsViewRefresher.Result r;
+        try {
+            r = new AnalyticsViewRefresher(pg, lockWait).refresh("cli");
+        } catch (SQLException e) {
+            System.err.println("error [refresh-views]: " + e.getMessage() + (e.getMessage().contains("bin/csr migrate") ? ""
+                    : " (PostgreSQL at " + pg.url() + ", schema " + pg.schema() + "; check POSTGRES_URL and bin/csr status)"));
+            return 1;
+        }
         if (r.ok()) {
             System.out.printf("    refreshed the analytics views of schema %s in %d ms; rows: %s%n", pg.schema(), r.durationMs(), r.rowCountsJson());
             return 0;
