@@ -11,6 +11,7 @@ import io.nats.client.Nats;
 import io.nats.client.api.PublishAck;
 
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
@@ -50,7 +51,14 @@ final class SampleCommand implements Main.Command {
         long periodNanos = 1_000_000_000L / o.rate;
         ArrayDeque<CompletableFuture<PublishAck>> inFlight = new ArrayDeque<>();
         PostgresSettings pg = PostgresSettings.from(config);
-        int added = DemoParticipants.fill(pg, o.companies);
+        int added;
+        try {
+            added = DemoParticipants.fill(pg, o.companies);
+        } catch (SQLException e) {
+            System.err.println("error [sample]: cannot write the demo participants to PostgreSQL at " + pg.url() + " (schema " + pg.schema()
+                    + "): " + e.getMessage() + " (events are recorded in event_log too, so PostgreSQL must be up and migrated: bin/csr up)");
+            return 1;
+        }
         System.out.printf("    participants of %s: %d added (existing ones kept)%n", String.join(",", o.companies), added);
         try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL)); EventLogWriter eventLog = EventLogWriter.open(pg)) {
             JetStream js = nc.jetStream();
