@@ -1,7 +1,10 @@
 package io.csr.gateway;
 
+import io.csr.common.analytics.AnalyticsViewRefresher;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.analytics.AnalyticsRefreshSchedule;
+import io.csr.gateway.analytics.AnalyticsRefreshStatus;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.cohort.CohortApi;
 import io.csr.gateway.stream.ConnectionLimits;
@@ -39,6 +42,9 @@ public final class Gateway implements AutoCloseable {
     private final Thread flagWatcher;
     private final CorsFilter cors;
     private final CohortApi cohorts;
+    private final PostgresSettings postgres;
+    private final AnalyticsRefreshStatus analyticsStatus;
+    private final AnalyticsRefreshSchedule analyticsSchedule; // null when ANALYTICS_REFRESH_SECONDS=0
 
     public Gateway(GatewaySettings settings, ClickHouseAccess clickHouse, PostgresSettings postgres, Clock clock) {
         this.settings = settings;
@@ -61,6 +67,11 @@ public final class Gateway implements AutoCloseable {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
         this.cohorts = new CohortApi(jwt, clickHouse, postgres, settings.cohortRateLimitPerMinute(), clock);
+        this.postgres = postgres;
+        this.analyticsStatus = new AnalyticsRefreshStatus(postgres);
+        this.analyticsSchedule = settings.analyticsRefresh().isZero() ? null
+                : new AnalyticsRefreshSchedule(new AnalyticsViewRefresher(postgres, AnalyticsViewRefresher.DEFAULT_LOCK_WAIT),
+                        analyticsStatus, settings.analyticsRefresh(), clock).start();
         hub.start();
         this.flagWatcher = Thread.ofVirtual().name("csr-flag-watcher").start(this::watchFlags);
     }
@@ -126,6 +137,14 @@ public final class Gateway implements AutoCloseable {
         return cohorts;
     }
 
+    public PostgresSettings postgres() {
+        return postgres;
+    }
+
+    public AnalyticsRefreshStatus analyticsStatus() {
+        return analyticsStatus;
+    }
+
     /** Ends every open stream with {@code event: close} (reason {@code shutdown}) and waits up to the grace period. */
     public void drainStreams(long graceMillis) {
         hub.closeAllStreams("shutdown");
@@ -137,6 +156,9 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         flagWatcher.interrupt();
+        if (analyticsSchedule != null) {
+            analyticsSchedule.close();
+        }
         hub.close();
         flags.close();
         cohorts.close();

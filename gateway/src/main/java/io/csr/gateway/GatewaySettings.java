@@ -11,7 +11,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
                               int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix,
-                              int cohortRateLimitPerMinute) {
+                              int cohortRateLimitPerMinute, Duration analyticsRefresh) {
 
     public GatewaySettings {
         if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < 32) {
@@ -40,7 +40,8 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
                 c.get(ConfigKey.REDIS_URL),
                 c.get(ConfigKey.REDIS_KEY_PREFIX),
-                (int) c.getLong(ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE, 1, 1_000_000));
+                (int) c.getLong(ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE, 1, 1_000_000),
+                Duration.ofSeconds(c.getLong(ConfigKey.ANALYTICS_REFRESH_SECONDS, 0, 86_400)));
     }
 
     public boolean tlsEnabled() {

@@ -6,10 +6,14 @@ import io.csr.common.config.ConfigException;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.analytics.AnalyticsReader;
+import io.csr.gateway.analytics.AnalyticsService;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.http.HealthService;
 import io.csr.gateway.http.MetricsService;
 import io.csr.gateway.openapi.OpenApiService;
+import io.csr.gateway.participants.ParticipantStore;
+import io.csr.gateway.participants.ParticipantsService;
 import io.csr.gateway.stream.SnapshotService;
 import io.csr.gateway.stream.StreamService;
 import io.helidon.common.tls.Tls;
@@ -88,7 +92,10 @@ public final class Main {
         routing.addFilter(g.cors()) // first: CORS headers on every answer, preflight answered before any route
                 .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
                 .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
-                .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags()))
+                .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags(),
+                        Map.of("analyticsViews", g.analyticsStatus()::healthReport)))
+                .register("/analytics", new AnalyticsService(g.jwt(), new AnalyticsReader(g.postgres())))
+                .register(new ParticipantsService(g.jwt(), new ParticipantStore(g.postgres())))
                 .register("/openapi", new OpenApiService())
                 .register("/metrics", new MetricsService(g.metrics(), req -> JwtVerifier.hasToken(req) && g.jwt().authenticate(req).isOperator()))
                 .register("/cohorts", g.cohorts().management())

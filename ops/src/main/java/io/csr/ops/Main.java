@@ -26,6 +26,7 @@ public final class Main {
         COMMANDS.put("config", new ConfigTableCommand());
         COMMANDS.put("sample", new SampleCommand());
         COMMANDS.put("token", new TokenCommand());
+        COMMANDS.put("refresh-views", new RefreshViewsCommand());
     }
 
     private Main() {

@@ -4,13 +4,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.json.Json;
+import io.csr.common.postgres.PostgresSettings;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.Nats;
 import io.nats.client.api.PublishAck;
 
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
@@ -20,7 +23,10 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code csr sample}: publishes realistic Contract 1 events (metrics incl. sroi and vis, q2q scores, journey flags)
- * for a few demo companies to JetStream at a steady rate, so a newcomer sees live dashboards move.
+ * for a few demo companies to JetStream at a steady rate, so a newcomer sees live dashboards move. Like the platform's
+ * producers it records every event it publishes in PostgreSQL {@code event_log} ({@link EventLogWriter}), and it
+ * makes sure the demo companies have participants ({@link DemoParticipants}), so the analytics views and backfills
+ * have data.
  * <pre>
  *   csr sample [--rate 20] [--count N | --seconds S] [--companies acme,globex,initech] [--subject-prefix P] [--seed 42]
  * </pre>
@@ -29,6 +35,7 @@ final class SampleCommand implements Main.Command {
     static final List<String> METRICS = List.of("sroi", "vis", "integration_score", "language_level", "mentoring_hours");
     static final List<String> Q2Q = List.of("confidence", "belonging", "wellbeing");
     static final List<String> FLAGS = List.of("onboarded", "matched_mentor", "at_risk");
+    static final int USERS = 200;
 
     @Override
     public String summary() {
@@ -43,7 +50,17 @@ final class SampleCommand implements Main.Command {
         long start = System.nanoTime();
         long periodNanos = 1_000_000_000L / o.rate;
         ArrayDeque<CompletableFuture<PublishAck>> inFlight = new ArrayDeque<>();
-        try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL))) {
+        PostgresSettings pg = PostgresSettings.from(config);
+        int added;
+        try {
+            added = DemoParticipants.fill(pg, o.companies);
+        } catch (SQLException e) {
+            System.err.println("error [sample]: cannot write the demo participants to PostgreSQL at " + pg.url() + " (schema " + pg.schema()
+                    + "): " + e.getMessage() + " (events are recorded in event_log too, so PostgreSQL must be up and migrated: bin/csr up)");
+            return 1;
+        }
+        System.out.printf("    participants of %s: %d added (existing ones kept)%n", String.join(",", o.companies), added);
+        try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL)); EventLogWriter eventLog = EventLogWriter.open(pg)) {
             JetStream js = nc.jetStream();
             System.out.printf("    publishing %s events at %d/s for %s to %s (Ctrl-C stops)%n",
                     o.count > 0 ? o.count : "endless", o.rate, String.join(",", o.companies), config.get(ConfigKey.NATS_URL));
@@ -53,6 +70,7 @@ final class SampleCommand implements Main.Command {
                 }
                 Sample s = next(random, o.companies, Instant.now());
                 inFlight.add(js.publishAsync(o.subjectPrefix + s.subject, s.json.getBytes(StandardCharsets.UTF_8)));
+                eventLog.add(s.eventId, s.subject, s.companyId, s.occurredAt, s.json);
                 while (inFlight.size() > 1000 || (!inFlight.isEmpty() && inFlight.peek().isDone())) {
                     inFlight.poll().get();
                     publishedOk++;
@@ -70,23 +88,28 @@ final class SampleCommand implements Main.Command {
                 inFlight.poll().get();
                 publishedOk++;
             }
+            eventLog.flush();
+            System.out.printf("    recorded %d events in PostgreSQL event_log (schema %s)%n", eventLog.written(), pg.schema());
         }
         System.out.printf("    published %d events in %.1f s%n", publishedOk, (System.nanoTime() - start) / 1e9);
         return 0;
     }
 
-    record Sample(String subject, String json) {
+    record Sample(String subject, String json, String eventId, String companyId, Instant occurredAt) {
     }
 
     /** One random but plausible event: 60% metrics, 25% q2q, 15% journey. */
     static Sample next(Random r, List<String> companies, Instant now) {
         String company = companies.get(r.nextInt(companies.size()));
-        String user = "u" + (1 + r.nextInt(200));
+        String user = "u" + (1 + r.nextInt(USERS));
+        String eventId = UUID.randomUUID().toString();
+        // milliseconds, as Contract 1's example and event_log's microsecond column both hold exactly
+        Instant occurredAt = now.minusMillis(r.nextInt(2_000)).truncatedTo(ChronoUnit.MILLIS);
         ObjectNode n = Json.mapper().createObjectNode();
-        n.put("eventId", UUID.randomUUID().toString());
+        n.put("eventId", eventId);
         n.put("companyId", company);
         n.put("userId", user);
-        n.put("occurredAt", now.minusMillis(r.nextInt(2_000)).toString());
+        n.put("occurredAt", occurredAt.toString());
         int kind = r.nextInt(100);
         String subject;
         if (kind < 60) {
@@ -103,7 +126,7 @@ final class SampleCommand implements Main.Command {
             subject = "journey." + flag;
             n.put("value", r.nextInt(100) < (flag.equals("at_risk") ? 30 : 75));
         }
-        return new Sample(subject, n.toString());
+        return new Sample(subject, n.toString(), eventId, company, occurredAt);
     }
 
     private static double valueFor(String metric, Random r) {

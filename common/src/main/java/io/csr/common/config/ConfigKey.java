@@ -82,6 +82,7 @@ public enum ConfigKey {
     STREAM_READERS(Scope.GATEWAY, "2", "Redis reader threads per gateway node; each tails (XREAD BLOCK) the streams of a hash partition of the companies that have subscribers."),
     FEATURE_FLAG_REFRESH_SECONDS(Scope.GATEWAY, "10", "How often the gateway reloads per-company feature flags from PostgreSQL."),
     COHORT_RATE_LIMIT_PER_MINUTE(Scope.GATEWAY, "600", "Cohort API requests (/cohort/*, /cohorts/*) one company may make per minute on one gateway node (token bucket, bursts up to the same number); above it 429 with Retry-After."),
+    ANALYTICS_REFRESH_SECONDS(Scope.GATEWAY, "300", "Seconds between two refreshes of the PostgreSQL analytics views (refresh_analytics_materialized_views(), under an advisory lock so several gateways never refresh at once); 0 turns the gateway's schedule off (then run `csr refresh-views` from cron)."),
     ;
 
     /** Which process reads the key. */

@@ -13,17 +13,29 @@ import redis.clients.jedis.JedisPool;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
-/** {@code GET /health}: ClickHouse, Redis and PostgreSQL, each with its status and round-trip latency; 503 when one is down. */
+/**
+ * {@code GET /health}: ClickHouse, Redis and PostgreSQL, each with its status and round-trip latency; 503 when one is
+ * down. Reports (e.g. the analytics views' last refresh) are shown under {@code checks} too but do not decide the
+ * status: stale dashboard figures must not take a gateway that serves streams out of a load balancer.
+ */
 public final class HealthService implements HttpService {
     private final ClickHouseAccess clickHouse;
     private final JedisPool redis;
     private final FeatureFlags postgres;
+    private final Map<String, Supplier<Map<String, Object>>> reports;
 
     public HealthService(ClickHouseAccess clickHouse, JedisPool redis, FeatureFlags postgres) {
+        this(clickHouse, redis, postgres, Map.of());
+    }
+
+    /** With reports: name → a supplier of one check-shaped map ({@code status}, …) shown but not deciding the status. */
+    public HealthService(ClickHouseAccess clickHouse, JedisPool redis, FeatureFlags postgres, Map<String, Supplier<Map<String, Object>>> reports) {
         this.clickHouse = clickHouse;
         this.redis = redis;
         this.postgres = postgres;
+        this.reports = Map.copyOf(reports);
     }
 
     @Override
@@ -49,6 +61,7 @@ public final class HealthService implements HttpService {
             return null;
         }));
         boolean up = checks.values().stream().allMatch(c -> "UP".equals(((Map<?, ?>) c).get("status")));
+        reports.forEach((name, report) -> checks.put(name, report.get()));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", up ? "UP" : "DOWN");
         body.put("checks", checks);

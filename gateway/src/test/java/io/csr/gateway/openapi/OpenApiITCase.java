@@ -172,6 +172,25 @@ class OpenApiITCase {
         e.add(Example.of("GET /metrics", "/metrics", Auth.OPERATOR));
         e.add(Example.of("GET /metrics", "/metrics", Auth.GARBAGE));
         e.add(Example.of("GET /openapi", "/openapi", Auth.NONE));
+        // ------------------------------------------------------------ Contract 6: participants and analytics views
+        e.add(Example.of("PUT /participants/{userId}", "/participants/p1", Auth.ADMIN,
+                "{\"programme\":\"language\",\"languageGroup\":\"de\",\"enrolledOn\":\"2026-01-05\"}"));
+        e.add(Example.of("PUT /participants/{userId}", "/participants/p2", Auth.ADMIN,
+                "{\"programme\":\"mentoring\",\"enrolledOn\":\"2026-01-05\",\"leftOn\":\"2026-03-01\",\"outcome\":\"completed\"}"));
+        e.add(Example.of("PUT /participants/{userId}", "/participants/p3", Auth.ADMIN, "{\"programme\":\"language\"}"));     // 400
+        e.add(Example.of("PUT /participants/{userId}", "/participants/p3", Auth.USER,
+                "{\"programme\":\"language\",\"enrolledOn\":\"2026-01-05\"}"));                                             // 403
+        e.add(Example.of("GET /participants", "/participants", Auth.ADMIN));
+        e.add(Example.of("GET /participants", "/participants", Auth.NONE));                                                  // 401
+        e.add(Example.of("POST /participants:import", "/participants:import", Auth.ADMIN,
+                "userId,programme,enrolledOn\np4,language,2026-01-05\np5,language,not-a-date\n"));
+        e.add(Example.of("POST /participants:import", "/participants:import", Auth.ADMIN, "user,programme\n"));            // 400
+        e.add(Example.of("GET /analytics/company", "/analytics/company", Auth.USER));
+        e.add(Example.of("GET /analytics/company", "/analytics/company?companyId=notMine", Auth.USER));                     // 403
+        e.add(Example.of("GET /analytics/programmes", "/analytics/programmes", Auth.USER));
+        e.add(Example.of("GET /analytics/language-groups", "/analytics/language-groups", Auth.USER));
+        e.add(Example.of("GET /analytics/journey-stages", "/analytics/journey-stages", Auth.USER));
+        e.add(Example.of("GET /analytics/journey-stages", "/analytics/journey-stages", Auth.GARBAGE));                     // 401
         // ------------------------------------------------------------ Contract 4 (handlers by cohort-api)
         // COORDINATOR: these are written from DESIGN.md Contract 4 only; once cohort-api is merged they run. If an
         // answer differs, decide whether the handler or openapi.yaml is right and fix the other (and add examples
@@ -223,6 +242,16 @@ class OpenApiITCase {
         row.put("p50", 1.5); row.put("p75", 2.0); row.put("p95", 2.0); row.put("stddev", 0.5); row.put("version", 4);
         row.put("final", 1); row.put("updated_at", "2026-11-27 10:00:00");
         ch.insertRows("metric_windows", List.of(row));
+        // events in event_log (as producers record them) so the analytics answers carry metrics, flags and dates
+        try (java.sql.Connection c = io.csr.common.postgres.PostgresSettings.from(fx.config).connect();
+             java.sql.Statement st = c.createStatement()) {
+            st.execute("INSERT INTO participants (company_id, user_id, programme, language_group, enrolled_on) VALUES ('" + COMPANY
+                    + "', 'u1', 'language', 'de', current_date - 3)");
+            st.execute("INSERT INTO event_log (event_id, subject, company_id, occurred_at, payload) VALUES "
+                    + "('oapi-e1', 'metrics.sroi', '" + COMPANY + "', now() - interval '1 hour', '{\"userId\":\"u1\",\"value\":3.5}'), "
+                    + "('oapi-e2', 'journey.onboarded', '" + COMPANY + "', now() - interval '1 hour', '{\"userId\":\"u1\",\"value\":true}')");
+            st.execute("SELECT refresh_analytics_materialized_views('test')");
+        }
 
         List<Example> examples = examples();
         Set<String> withoutExample = new TreeSet<>(documented());

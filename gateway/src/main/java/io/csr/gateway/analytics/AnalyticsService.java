@@ -1,0 +1,56 @@
+package io.csr.gateway.analytics;
+
+import io.csr.gateway.auth.CompanyScope;
+import io.csr.gateway.auth.JwtVerifier;
+import io.csr.gateway.auth.Principal;
+import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.JsonResponses;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.sql.SQLException;
+import java.util.Map;
+
+/**
+ * {@code GET /analytics/company|programmes|language-groups|journey-stages[?companyId=]}: the caller's company's rows of
+ * the PostgreSQL analytics views (Contract 6), each with {@code refreshedAt}, the end of the refresh they show.
+ * Any token granting the company may read them (the same scope as the live stream).
+ */
+public final class AnalyticsService implements HttpService {
+    private final JwtVerifier jwt;
+    private final AnalyticsReader reader;
+
+    public AnalyticsService(JwtVerifier jwt, AnalyticsReader reader) {
+        this.jwt = jwt;
+        this.reader = reader;
+    }
+
+    private interface Read {
+        Map<String, Object> of(String companyId) throws SQLException;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/company", (req, res) -> answer(req, res, reader::company))
+                .get("/programmes", (req, res) -> answer(req, res, reader::programmes))
+                .get("/language-groups", (req, res) -> answer(req, res, reader::languageGroups))
+                .get("/journey-stages", (req, res) -> answer(req, res, reader::journeyStages));
+    }
+
+    private void answer(ServerRequest req, ServerResponse res, Read read) {
+        try {
+            Principal p = jwt.authenticate(req);
+            String companyId = CompanyScope.resolve(p, req);
+            try {
+                JsonResponses.send(res, read.of(companyId));
+            } catch (SQLException e) {
+                throw new ApiError(503, "analytics_unavailable", "cannot read the analytics views from PostgreSQL: " + e.getMessage()
+                        + " (check POSTGRES_URL and bin/csr status; the views are created by bin/csr migrate)");
+            }
+        } catch (ApiError e) {
+            e.send(res);
+        }
+    }
+}

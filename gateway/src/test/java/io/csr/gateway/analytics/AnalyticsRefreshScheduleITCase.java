@@ -1,0 +1,41 @@
+package io.csr.gateway.analytics;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.gateway.GatewayFixture;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The gateway refreshes the views itself every ANALYTICS_REFRESH_SECONDS, recorded with trigger {@code schedule}. */
+class AnalyticsRefreshScheduleITCase {
+    @Test
+    void theGatewayRefreshesOnItsSchedule() throws Exception {
+        try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.ANALYTICS_REFRESH_SECONDS.name(), "1"))) {
+            AnalyticsSeed seed = new AnalyticsSeed(PostgresSettings.from(fx.config));
+            seed.participant("acme", "u1", "language", "de", 3, null, null);
+            await().atMost(Duration.ofSeconds(30)).until(() -> scheduledRefreshes(seed) >= 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                try (Connection c = seed.pg.connect(); Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT participants FROM company_dashboard_mv WHERE company_id = 'acme'")) {
+                    return rs.next() && rs.getLong(1) == 1;
+                }
+            });
+        }
+    }
+
+    private static long scheduledRefreshes(AnalyticsSeed seed) throws Exception {
+        try (Connection c = seed.pg.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM view_refreshes WHERE trigger = 'schedule' AND status = 'ok'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
