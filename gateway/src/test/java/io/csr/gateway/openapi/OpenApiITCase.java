@@ -84,7 +84,7 @@ class OpenApiITCase {
      * COORDINATOR: after merging cohort-api this exemption should match nothing — delete it then.
      */
     private static boolean pendingCohortRoute(String operation) {
-        return operation.matches("[A-Z]+ /cohorts?(/.*)?");
+        return false; // cohort-api is merged: every documented route has its handler
     }
 
     @SuppressWarnings("unchecked")
