@@ -1,5 +1,6 @@
 package io.csr.gateway;
 
+import io.csr.gateway.stream.StreamSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 
@@ -18,6 +19,12 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
             throw new IllegalArgumentException("JWT_SECRET must be at least 32 bytes for HS256 (it has "
                     + jwtSecret.getBytes(StandardCharsets.UTF_8).length + "); generate one with: openssl rand -base64 48");
         }
+    }
+
+    /** The SSE endpoint's part of these settings. */
+    public StreamSettings stream() {
+        return new StreamSettings(streamingEnabled, bufferEvents, heartbeat, idleTimeout, retryAfterSeconds, maxConnections,
+                maxConnectionsPerCompany);
     }
 
     public static GatewaySettings from(CsrConfig c) {

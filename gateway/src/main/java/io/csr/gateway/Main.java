@@ -9,8 +9,8 @@ import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.analytics.AnalyticsReader;
 import io.csr.gateway.analytics.AnalyticsService;
 import io.csr.gateway.auth.JwtVerifier;
-import io.csr.gateway.http.HealthService;
-import io.csr.gateway.http.MetricsService;
+import io.csr.gateway.observe.HealthService;
+import io.csr.gateway.observe.MetricsService;
 import io.csr.gateway.openapi.OpenApiService;
 import io.csr.gateway.participants.ParticipantStore;
 import io.csr.gateway.participants.ParticipantsService;
@@ -91,7 +91,7 @@ public final class Main {
     public static void routing(HttpRouting.Builder routing, Gateway g) {
         routing.addFilter(g.cors()) // first: CORS headers on every answer, preflight answered before any route
                 .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
-                .register("/stream", new StreamService(g.settings(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
+                .register("/stream", new StreamService(g.settings().stream(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags(),
                         Map.of("analyticsViews", g.analyticsStatus()::healthReport)))
                 .register("/analytics", new AnalyticsService(g.jwt(), new AnalyticsReader(g.postgres())))

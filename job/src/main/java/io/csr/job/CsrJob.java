@@ -1,5 +1,6 @@
 package io.csr.job;
 
+import io.csr.job.config.JobOptions;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;

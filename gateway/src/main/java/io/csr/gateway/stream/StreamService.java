@@ -1,6 +1,5 @@
 package io.csr.gateway.stream;
 
-import io.csr.gateway.GatewaySettings;
 import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
@@ -37,7 +36,7 @@ public final class StreamService implements HttpService {
     private static final Logger LOG = Logger.getLogger(StreamService.class.getName());
     private static final HeaderName LAST_EVENT_ID = HeaderNames.create("Last-Event-ID");
 
-    private final GatewaySettings settings;
+    private final StreamSettings settings;
     private final JwtVerifier jwt;
     private final StreamHub hub;
     private final FeatureFlags flags;
@@ -45,7 +44,7 @@ public final class StreamService implements HttpService {
     private final StreamMetrics metrics;
     private final Clock clock;
 
-    public StreamService(GatewaySettings settings, JwtVerifier jwt, StreamHub hub, FeatureFlags flags, ConnectionLimits limits,
+    public StreamService(StreamSettings settings, JwtVerifier jwt, StreamHub hub, FeatureFlags flags, ConnectionLimits limits,
                          StreamMetrics metrics, Clock clock) {
         this.settings = settings;
         this.jwt = jwt;

@@ -1,7 +1,7 @@
 package io.csr.job.aggregate;
 
 import io.csr.job.model.CsrEvent;
-import io.csr.job.pipeline.RowFormat;
+import io.csr.job.rows.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;

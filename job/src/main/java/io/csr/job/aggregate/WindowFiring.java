@@ -3,7 +3,7 @@ package io.csr.job.aggregate;
 import io.csr.common.contract.MetricUpdate;
 import io.csr.common.contract.UpdateType;
 import io.csr.job.model.RedisUpdate;
-import io.csr.job.pipeline.RowFormat;
+import io.csr.job.rows.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 
 /**

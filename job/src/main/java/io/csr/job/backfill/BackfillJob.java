@@ -1,7 +1,7 @@
 package io.csr.job.backfill;
 
 import io.csr.common.postgres.PostgresSettings;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.aggregate.WindowAggregator;
 import io.csr.job.dedup.EventDeduplicator;
 import io.csr.job.model.CsrEvent;

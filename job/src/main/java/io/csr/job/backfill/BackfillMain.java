@@ -7,7 +7,7 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.json.Json;
 import io.csr.common.postgres.PostgresSettings;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.correction.CorrectionPublisher;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.runtime.FlinkSettings;

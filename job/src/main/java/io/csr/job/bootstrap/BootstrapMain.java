@@ -4,7 +4,7 @@ import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.job.CsrJob;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.backfill.BackfillJob;
 import io.csr.job.backfill.BackfillProgress;
 import io.csr.job.backfill.BackfillRange;

@@ -4,7 +4,7 @@ import io.csr.common.contract.JourneyUpdate;
 import io.csr.common.contract.UpdateType;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.RedisUpdate;
-import io.csr.job.pipeline.RowFormat;
+import io.csr.job.rows.RowFormat;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;

@@ -1,6 +1,6 @@
 package io.csr.job.pipeline;
 
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.aggregate.WindowAggregator;
 import io.csr.job.aggregate.WindowFiring;
 import io.csr.job.dedup.EventDeduplicator;

@@ -1,5 +1,6 @@
 package io.csr.job.pipeline;
 
+import io.csr.job.rows.RowFormat;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.api.common.functions.FlatMapFunction;

@@ -9,7 +9,7 @@ import java.util.Locale;
 
 /**
  * How the job runs (parallelism, checkpoints, state, restarts, REST endpoint), read once from {@link CsrConfig}.
- * Separate from {@link io.csr.job.JobOptions}, which is what the operators compute with.
+ * Separate from {@link io.csr.job.config.JobOptions}, which is what the operators compute with.
  */
 public final class RuntimeOptions {
     public final String jobName;

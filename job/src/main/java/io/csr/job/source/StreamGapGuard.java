@@ -1,7 +1,7 @@
 package io.csr.job.source;
 
 import io.csr.job.model.RawMessage;
-import io.csr.job.pipeline.RowFormat;
+import io.csr.job.rows.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;

@@ -2,7 +2,7 @@ package io.csr.job.validate;
 
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.RawMessage;
-import io.csr.job.pipeline.RowFormat;
+import io.csr.job.rows.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;

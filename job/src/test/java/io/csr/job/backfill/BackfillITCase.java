@@ -10,7 +10,7 @@ import io.csr.common.json.Json;
 import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.job.CsrJob;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;

@@ -7,7 +7,7 @@ import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.migrate.Migrations;
 import io.csr.job.CsrJob;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;

@@ -1,8 +1,9 @@
 package io.csr.job.pipeline;
 
+import io.csr.job.rows.RowFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.model.RawMessage;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.sink.clickhouse.TableRow;

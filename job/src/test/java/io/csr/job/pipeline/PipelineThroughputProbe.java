@@ -1,6 +1,6 @@
 package io.csr.job.pipeline;
 
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.model.RawMessage;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;

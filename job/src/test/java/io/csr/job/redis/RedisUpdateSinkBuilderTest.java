@@ -1,6 +1,6 @@
 package io.csr.job.redis;
 
-import io.csr.job.JobOptions;
+import io.csr.job.config.JobOptions;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,7 @@
-package io.csr.gateway.http;
+package io.csr.gateway.observe;
 
+import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.JsonResponses;
 import io.csr.gateway.stream.StreamMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;

@@ -1,4 +1,4 @@
-package io.csr.job.pipeline;
+package io.csr.job.rows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;

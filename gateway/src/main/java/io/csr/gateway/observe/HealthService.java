@@ -1,5 +1,7 @@
-package io.csr.gateway.http;
+package io.csr.gateway.observe;
 
+import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.JsonResponses;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.gateway.stream.FeatureFlags;
 import io.helidon.http.Status;

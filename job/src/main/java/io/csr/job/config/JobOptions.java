@@ -1,4 +1,4 @@
-package io.csr.job;
+package io.csr.job.config;
 
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;

@@ -1,4 +1,4 @@
-package io.csr.job.pipeline;
+package io.csr.job.rows;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
