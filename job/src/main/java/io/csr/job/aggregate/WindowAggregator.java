@@ -223,9 +223,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             if (idle != null) {
                 timers.deleteProcessingTimeTimer(idle);
             }
-            if (clockNow < END_OF_INPUT) {
-                timers.deleteEventTimeTimer(END_OF_INPUT);
-            }
+            timers.deleteEventTimeTimer(END_OF_INPUT);
             pendingFlush.clear();
             lastFlush.clear();
             idleCheck.clear();
@@ -255,9 +253,16 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
         if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
-            // end of a bounded input (a test, a drained stop-with-savepoint): every window is complete
-            clock.update(END_OF_INPUT);
-            advance(END_OF_INPUT, now, ctx.getCurrentKey(), ctx.timerService(), out);
+            // End of a bounded input (a test, a drained stop-with-savepoint): every window is complete, so each fires
+            // final. The key's clock and state stay as they are: were more input to follow after all, it is judged by
+            // the key's own clock as before, and a window updated later fires again with a higher version.
+            for (WindowSize size : WindowSize.values()) {
+                for (Map.Entry<Long, WindowAccumulator> window : sorted(size)) {
+                    if (!window.getValue().finalFired() || window.getValue().dirty()) {
+                        fire(ctx.getCurrentKey(), size, window.getKey(), window.getValue(), true, now, out);
+                    }
+                }
+            }
             return;
         }
         Long flushAt = pendingFlush.value();

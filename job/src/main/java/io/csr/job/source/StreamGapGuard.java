@@ -141,9 +141,9 @@ public class StreamGapGuard extends ProcessFunction<RawMessage, RawMessage> impl
     @Override
     public void processElement(RawMessage message, Context ctx, Collector<RawMessage> out) {
         if (!pendingGapRows.isEmpty()) {
-            if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
-                pendingGapRows.forEach(row -> ctx.output(GAPS, row));
-            }
+            // every subtask that sees traffic writes them (only some read a split); the rows share their key
+            // (stream, stream_seq), so dead_letters FINAL holds each gap once
+            pendingGapRows.forEach(row -> ctx.output(GAPS, row));
             pendingGapRows.clear();
         }
         String subject = message.subject == null ? "" : message.subject;
