@@ -48,7 +48,10 @@ class OperationsDocTest {
     void everyFlagItUsesIsParsed() throws Exception {
         String doc = doc();
         String control = Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/runtime/ClusterControl.java"))
-                + Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/cluster/LocalClusterMain.java"));
+                + Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/cluster/LocalClusterMain.java"))
+                + Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/backfill/BackfillMain.java"))
+                + Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/bootstrap/BootstrapMain.java"))
+                + Files.readString(DeploymentFilesTest.ROOT.resolve("job/src/main/java/io/csr/job/runtime/JobLaunch.java"));
         Matcher m = Pattern.compile("bin/csr [a-z]+(?: [a-z]+)?((?: +(?:--[a-z-]+|[^ `\\n]+))*)").matcher(doc);
         while (m.find()) {
             for (String word : m.group(1).trim().split(" +")) {
