@@ -1,0 +1,65 @@
+package io.csr.perf.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BenchReportTest {
+    private static final String OURS_1000 = """
+            {"target":"ours","connectionsRequested":1000,"connectionsStreaming":1000,"deliveriesPerSec":4000,
+             "deliveredRatio":1.0,"latencyMs":{"p50":1.5,"p99":20.0},"serverCpuSecondsPer100kDeliveries":2.5,
+             "serverRssPerIdleConnectionBytes":33792,"heapPerIdleConnectionBytes":29696,"evictionsOrServerCloses":0,
+             "loadAverage":"1.00 1.00 1.00 1/1 1","timeline":[{"second":0,"deliveries":4000,"p50Ms":1.5,"p99Ms":20.0}]}""";
+    private static final String NCHAN_1000 = """
+            {"target":"nchan","connectionsRequested":1000,"connectionsStreaming":1000,"deliveriesPerSec":4000,
+             "deliveredRatio":1.0,"latencyMs":{"p50":1.0,"p99":10.0},"serverCpuSecondsPer100kDeliveries":1.5,
+             "serverRssPerIdleConnectionBytes":10240,"heapPerIdleConnectionBytes":-1,"evictionsOrServerCloses":0,
+             "loadAverage":"1.00 1.00 1.00 1/1 1","timeline":[{"second":0,"deliveries":4000,"p50Ms":1.0,"p99Ms":10.0}]}""";
+    private static final String PUSHPIN_LOSSY = """
+            {"target":"pushpin","connectionsRequested":1000,"connectionsStreaming":800,"deliveriesPerSec":100,
+             "deliveredRatio":0.5,"latencyMs":{"p50":0.5,"p99":1.0},"timeline":[]}""";
+
+    @Test
+    void tableNamesEveryServerAndTheRatioToTheBestPeerThatDeliveredEverything() throws Exception {
+        List<JsonNode> runs = List.of(Json.mapper().readTree(OURS_1000), Json.mapper().readTree(NCHAN_1000),
+                Json.mapper().readTree(PUSHPIN_LOSSY));
+
+        String table = BenchReport.fanoutTable(runs);
+
+        assertThat(table).contains("| 1,000 | ours | 1,000 | 4,000 | 100.0 % | 1.50 | 20 | 2.50 | 33 | 29 | 0 | 1.00 |");
+        assertThat(table).contains("| 1,000 | nchan |").contains("| 1,000 | pushpin | 800 |");
+        // pushpin's p99 is lower but it lost half the deliveries, so nchan is the best peer: 20 / 10
+        assertThat(table).contains("1,000 conns 2.00×");
+        assertThat(table).contains("max connections held: ours 1,000; nchan 1,000; pushpin 800;");
+    }
+
+    @Test
+    void fanoutWritesCombinedJsonMarkdownAndOneSelfContainedHtmlReport(@TempDir Path dir) throws Exception {
+        Path run = Files.createDirectories(dir.resolve("fanout-x.d"));
+        Files.writeString(run.resolve("fanout-01000c-nchan.json"), NCHAN_1000);
+        Files.writeString(run.resolve("fanout-01000c-ours.json"), OURS_1000);
+
+        BenchReport.fanout(run, dir.resolve("fanout-x").toString());
+
+        JsonNode all = Json.mapper().readTree(dir.resolve("fanout-x.json").toFile());
+        assertThat(all.path("runs")).hasSize(2);
+        assertThat(all.path("runs").get(0).path("target").asText()).isEqualTo("ours");
+        assertThat(Files.readString(dir.resolve("fanout-x.md"))).contains("| 1,000 | nchan |");
+        String html = Files.readString(dir.resolve("report.html"));
+        assertThat(html).contains("<svg").contains("ours").contains("nchan").doesNotContain("<script").doesNotContain("src=");
+    }
+
+    @Test
+    void niceAxisMaximumCoversTheValue() {
+        assertThat(Svg.niceMax(7.3)).isEqualTo(10);
+        assertThat(Svg.niceMax(230)).isEqualTo(250);
+        assertThat(Svg.niceMax(0)).isEqualTo(1);
+    }
+}
