@@ -35,11 +35,13 @@ public final class BenchReport {
     public static void main(String[] args) throws IOException {
         if (args.length >= 3 && args[0].equals("fanout")) {
             fanout(Path.of(args[1]), args[2]);
+        } else if (args.length >= 3 && args[0].equals("replay")) {
+            replay(Path.of(args[1]), args[2]);
         } else if (args.length >= 2 && args[0].equals("html")) {
             Path out = html(Path.of(args[1]));
             System.out.println("HTML report: " + out);
         } else {
-            throw new IllegalArgumentException("usage: BenchReport fanout RUN_DIR OUT_BASE | html RESULTS_DIR");
+            throw new IllegalArgumentException("usage: BenchReport fanout RUN_DIR OUT_BASE | replay RUN_DIR OUT_BASE | html RESULTS_DIR");
         }
     }
 
@@ -70,6 +72,46 @@ public final class BenchReport {
         Files.writeString(Path.of(outBase + ".md"), "# SSE fan-out: ours vs nchan vs Pushpin — " + all.get("timestamp").asText()
                 + "\n\nSame client (perf/sse SseBench), same payload, same connection counts and publish rate; "
                 + "load average at each run in the JSON.\n\n" + table + "\n");
+        System.out.println("results: " + json + " and " + outBase + ".md");
+        System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
+    }
+
+    /** Replay: one row per server (files written by ReplayBench), a bar chart of the catch-up time. */
+    static void replay(Path runDir, String outBase) throws IOException {
+        List<JsonNode> rows = new ArrayList<>();
+        try (Stream<Path> files = Files.list(runDir)) {
+            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
+                rows.add(Json.mapper().readTree(p.toFile()));
+            }
+        }
+        if (rows.isEmpty()) {
+            throw new IllegalStateException("no replay results under " + runDir + "; did every client run fail? (output above)");
+        }
+        rows.sort(Comparator.comparingInt(n -> order(n.path("server").asText())));
+        ObjectNode all = Json.mapper().createObjectNode();
+        all.put("scenario", "replay");
+        all.put("timestamp", Instant.now().toString());
+        all.put("note", "a client misses N events, reconnects with Last-Event-ID; time until the last one arrived (same machine for all)");
+        ArrayNode arr = all.putArray("rows");
+        rows.forEach(arr::add);
+        ObjectNode chart = all.putArray("charts").addObject();
+        chart.put("title", "catch-up after " + rows.get(0).path("missed").asInt() + " missed events (median, ms)");
+        chart.put("unit", "ms");
+        chart.putArray("groups").add("catch-up");
+        ObjectNode series = chart.putObject("series");
+        rows.forEach(r -> series.putArray(r.path("server").asText()).add(r.path("catchUpMedianMs").asDouble()));
+        StringBuilder md = new StringBuilder("| server | missed | first event ms | caught up ms (median) | max | events/s | gaps | repeats | resets |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (JsonNode r : rows) {
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s | %s | %,d | %d | %d | %d |%n", r.path("server").asText(),
+                    r.path("missed").asInt(), Svg.num(r.path("firstEventMedianMs").asDouble()), Svg.num(r.path("catchUpMedianMs").asDouble()),
+                    Svg.num(r.path("catchUpMaxMs").asDouble()), r.path("replayEventsPerSec").asLong(), r.path("gaps").asLong(),
+                    r.path("repeatsSeen").asLong(), r.path("resets").asLong()));
+        }
+        System.out.println();
+        System.out.println(md);
+        Path json = Path.of(outBase + ".json");
+        Files.writeString(json, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
+        Files.writeString(Path.of(outBase + ".md"), "# Replay after a gap: ours vs nchan — " + all.get("timestamp").asText() + "\n\n" + md);
         System.out.println("results: " + json + " and " + outBase + ".md");
         System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
     }

@@ -1,11 +1,5 @@
 package io.csr.perf.sse;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.MetricUpdate;
@@ -26,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -396,16 +389,8 @@ public final class SseBench {
         return n;
     }
 
-    private String token(String company) throws Exception {
-        JWTClaimsSet claims = new JWTClaimsSet.Builder()
-                .subject("bench-" + company)
-                .claim("companies", List.of(company))
-                .expirationTime(new Date(System.currentTimeMillis() + 3_600_000L))
-                .issueTime(new Date())
-                .build();
-        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
-        jwt.sign(new MACSigner(o.jwtSecret.getBytes(StandardCharsets.UTF_8)));
-        return jwt.serialize();
+    private String token(String company) {
+        return DevToken.forCompany(o.jwtSecret, company);
     }
 
     private static final Pattern USED = Pattern.compile("used (\\d+)K");
@@ -433,7 +418,7 @@ public final class SseBench {
     }
 
     /** The global sequence number the publisher put in {@code version} of the payload; -1 when there is none. */
-    static long sequenceOf(String data) {
+    public static long sequenceOf(String data) {
         int at = data.indexOf("\"version\":");
         if (at < 0) {
             return -1;
@@ -451,7 +436,7 @@ public final class SseBench {
         return any ? v : -1;
     }
 
-    static String loadAverage() {
+    public static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).trim();
         } catch (IOException e) {
@@ -482,7 +467,7 @@ public final class SseBench {
         int warmupSeconds = 5;
         int settleSeconds = 5;
         long gatewayPid = -1;
-        String jwtSecret = System.getenv().getOrDefault("JWT_SECRET", ConfigKey.JWT_SECRET.defaultValue()); // the gateway's default
+        String jwtSecret = DevToken.secretFromEnvironment();
         String companyPrefix = "bench";
         String out;
         Target target = Target.OURS;

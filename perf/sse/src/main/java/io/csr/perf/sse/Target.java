@@ -27,10 +27,10 @@ import java.util.Map;
  *       {@code Grip-Hold: stream}), publish = POST {@code /publish/} with an {@code http-stream} item.</li>
  * </ul>
  */
-enum Target {
+public enum Target {
     OURS, NCHAN, PUSHPIN;
 
-    static Target parse(String s) {
+    public static Target parse(String s) {
         try {
             return valueOf(s.toUpperCase());
         } catch (IllegalArgumentException e) {
@@ -38,21 +38,21 @@ enum Target {
         }
     }
 
-    String label() {
+    public String label() {
         return name().toLowerCase();
     }
 
     /** Request path (with query) a subscriber of {@code company} asks for, given the base path of --url. */
-    String subscribePath(String basePath, String company) {
+    public String subscribePath(String basePath, String company) {
         return this == OURS ? basePath + "?companyId=" + company : stripSlash(basePath) + "/" + company;
     }
 
-    boolean needsToken() {
+    public boolean needsToken() {
         return this == OURS;
     }
 
     /** Publishes one event; one instance per publishing thread. */
-    interface Publisher extends AutoCloseable {
+    public interface Publisher extends AutoCloseable {
         /** Publishes; returns the id the server gave the event when it says one (ours: the Redis stream id). */
         String publish(String company, long seq, String type, String data) throws Exception;
 
@@ -60,7 +60,7 @@ enum Target {
         void close();
     }
 
-    Publisher publisher(String publishUrl, String redisUrl, String redisPrefix) {
+    public Publisher publisher(String publishUrl, String redisUrl, String redisPrefix) {
         return switch (this) {
             case OURS -> new RedisPublisher(redisUrl, redisPrefix);
             case NCHAN -> new HttpPublisher(publishUrl) {
