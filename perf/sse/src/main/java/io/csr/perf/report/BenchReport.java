@@ -37,11 +37,13 @@ public final class BenchReport {
             fanout(Path.of(args[1]), args[2]);
         } else if (args.length >= 3 && args[0].equals("replay")) {
             replay(Path.of(args[1]), args[2]);
+        } else if (args.length >= 3 && args[0].equals("jmh")) {
+            jmh(Path.of(args[1]), args[2]);
         } else if (args.length >= 2 && args[0].equals("html")) {
             Path out = html(Path.of(args[1]));
             System.out.println("HTML report: " + out);
         } else {
-            throw new IllegalArgumentException("usage: BenchReport fanout RUN_DIR OUT_BASE | replay RUN_DIR OUT_BASE | html RESULTS_DIR");
+            throw new IllegalArgumentException("usage: BenchReport fanout RUN_DIR OUT_BASE | replay RUN_DIR OUT_BASE | jmh JMH_JSON OUT_BASE | html RESULTS_DIR");
         }
     }
 
@@ -116,6 +118,37 @@ public final class BenchReport {
         System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
     }
 
+    /** JMH's JSON (-rf json) to one row per benchmark: time per operation and allocation (from -prof gc). */
+    static void jmh(Path jmhJson, String outBase) throws IOException {
+        JsonNode raw = Json.mapper().readTree(jmhJson.toFile());
+        ObjectNode all = Json.mapper().createObjectNode();
+        all.put("scenario", "jmh");
+        all.put("timestamp", Instant.now().toString());
+        all.put("note", "JMH average time per operation, one fork; allocation from -prof gc");
+        ArrayNode rows = all.putArray("rows");
+        StringBuilder md = new StringBuilder("| benchmark | ns/op | ± | B/op | alloc MB/s |\n|---|---|---|---|---|\n");
+        for (JsonNode b : raw) {
+            ObjectNode r = rows.addObject();
+            String name = b.path("benchmark").asText().replaceFirst(".*\\.", "");
+            r.put("benchmark", name);
+            r.put("nsPerOp", b.path("primaryMetric").path("score").asDouble());
+            r.put("error", b.path("primaryMetric").path("scoreError").asDouble());
+            r.put("bytesPerOp", b.path("secondaryMetrics").path("gc.alloc.rate.norm").path("score").asDouble(-1));
+            r.put("allocMBPerSec", b.path("secondaryMetrics").path("gc.alloc.rate").path("score").asDouble(-1));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", name, Svg.num(r.get("nsPerOp").asDouble()),
+                    Double.isNaN(r.get("error").asDouble()) ? "n/a" : Svg.num(r.get("error").asDouble()),
+                    orNa(r.get("bytesPerOp").asDouble()), orNa(r.get("allocMBPerSec").asDouble())));
+        }
+        all.set("raw", raw);
+        System.out.println();
+        System.out.println(md);
+        Path json = Path.of(outBase + ".json");
+        Files.writeString(json, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
+        Files.writeString(Path.of(outBase + ".md"), "# JMH hot paths — " + all.get("timestamp").asText() + "\n\n" + md);
+        System.out.println("results: " + json + " and " + outBase + ".md");
+        System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
+    }
+
     static int order(String target) {
         return switch (target) {
             case "ours" -> 0;
@@ -183,11 +216,11 @@ public final class BenchReport {
         } else {
             h.append("<h2>Fan-out</h2><p>no run yet: <code>bin/csr bench fanout</code></p>");
         }
-        for (String scenario : new String[]{"e2e", "replay", "job-ingest"}) {
+        for (String scenario : new String[]{"e2e", "replay", "jmh", "job-ingest"}) {
             Optional<Path> p = newest(resultsDir, scenario + "-");
             h.append("<h2>").append(scenario).append("</h2>");
             if (p.isEmpty()) {
-                h.append("<p>no run yet: <code>bin/csr bench ").append(scenario.equals("job-ingest") ? "ingest" : scenario).append("</code></p>");
+                h.append("<p>no run yet: <code>bin/csr bench ").append(scenario.equals("job-ingest") ? "job" : scenario).append("</code></p>");
                 continue;
             }
             JsonNode n = Json.mapper().readTree(p.get().toFile());
