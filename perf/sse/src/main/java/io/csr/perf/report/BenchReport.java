@@ -160,11 +160,12 @@ public final class BenchReport {
 
     static String fanoutTable(List<JsonNode> runs) {
         StringBuilder s = new StringBuilder();
-        s.append("| connections | server | held | deliveries/s | delivered | p50 ms | p99 ms | CPU s / 100k deliveries | RSS / conn KiB | heap / conn KiB | evictions | load avg |\n");
-        s.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        s.append("| connections | server | held | published/s | deliveries/s | delivered | p50 ms | p99 ms | CPU s / 100k deliveries | RSS / conn KiB | heap / conn KiB | evictions | load avg |\n");
+        s.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (JsonNode r : runs) {
-            s.append(String.format(Locale.ROOT, "| %,d | %s | %,d | %,.0f | %.1f %% | %s | %s | %s | %s | %s | %d | %s |%n",
+            s.append(String.format(Locale.ROOT, "| %,d | %s | %,d | %,.0f | %,.0f | %.1f %% | %s | %s | %s | %s | %s | %d | %s |%n",
                     r.path("connectionsRequested").asInt(), r.path("target").asText(), r.path("connectionsStreaming").asInt(),
+                    r.path("achievedPublishRatePerSec").asDouble(),
                     r.path("deliveriesPerSec").asDouble(), 100 * r.path("deliveredRatio").asDouble(),
                     Svg.num(r.path("latencyMs").path("p50").asDouble()), Svg.num(r.path("latencyMs").path("p99").asDouble()),
                     orNa(r.path("serverCpuSecondsPer100kDeliveries").asDouble(-1)),

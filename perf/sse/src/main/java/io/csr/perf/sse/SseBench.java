@@ -186,6 +186,12 @@ public final class SseBench {
             if ((i + 1) % 1000 == 0) {
                 System.out.printf("  %d connections opened%n", i + 1);
             }
+            if ((i + 1) % o.connectBatch == 0) { // ramp in batches: every server sees the same bounded burst of new streams
+                long batchDeadline = System.currentTimeMillis() + 10_000;
+                while (System.currentTimeMillis() < batchDeadline && readyCount() + non200.get() < conns.size()) {
+                    Thread.sleep(10);
+                }
+            }
         }
         selector.wakeup();
         long deadline = System.currentTimeMillis() + 60_000;
@@ -224,44 +230,66 @@ public final class SseBench {
         String prefix = config.get(ConfigKey.REDIS_KEY_PREFIX);
         ProcessStats serverMeasureStart = null;
         long publishErrors = 0;
-        try (Target.Publisher publisher = o.target.publisher(o.publishUrl, config.get(ConfigKey.REDIS_URL), prefix)) {
-            for (long n = 0; ; n++) {
-                long due = start + n * periodNanos;
-                long now = System.nanoTime();
-                if (now - start > totalSeconds * 1_000_000_000L) {
-                    break;
-                }
-                if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
-                    measureStartNanos = System.nanoTime();
-                    serverMeasureStart = ProcessStats.of(o.serverPids);
-                    measuring = true;
-                }
-                if (due > now) {
-                    TimeUnit.NANOSECONDS.sleep(due - now);
-                }
-                String company = companies.get((int) (n % companies.size()));
-                String data = Json.mapper().writeValueAsString(new MetricUpdate(company, "bench", "1m",
-                        Instant.now().toString(), n, n, 0, n, 1, 1, 1, 1, 0, n, false));
-                boolean inMeasure = measuring;
-                long before = System.nanoTime();
-                if (inMeasure) {
-                    publishedAtNanos.put(n, before);
-                }
+        // Open loop: each event is due at start + n·period and handed to a small pool of publishers, so a server whose
+        // publish call is slow (nchan answers a POST after fanning it out) still gets the same rate, and the latency
+        // runs from the due time (no coordinated omission: a late publish counts against the server).
+        AtomicLong publishedCount = new AtomicLong();
+        AtomicLong publishedMeasuredCount = new AtomicLong();
+        AtomicLong expectedMeasuredCount = new AtomicLong();
+        AtomicLong publishErrorCount = new AtomicLong();
+        List<Target.Publisher> publishers = java.util.Collections.synchronizedList(new ArrayList<>());
+        ThreadLocal<Target.Publisher> publisherOfThread = ThreadLocal.withInitial(() -> {
+            Target.Publisher p = o.target.publisher(o.publishUrl, config.get(ConfigKey.REDIS_URL), prefix);
+            publishers.add(p);
+            return p;
+        });
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(o.publishThreads);
+        for (long n = 0; ; n++) {
+            long due = start + n * periodNanos;
+            long now = System.nanoTime();
+            if (now - start > totalSeconds * 1_000_000_000L) {
+                break;
+            }
+            if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
+                measureStartNanos = System.nanoTime();
+                serverMeasureStart = ProcessStats.of(o.serverPids);
+                measuring = true;
+            }
+            if (due > now) {
+                TimeUnit.NANOSECONDS.sleep(due - now);
+            }
+            String company = companies.get((int) (n % companies.size()));
+            String data = Json.mapper().writeValueAsString(new MetricUpdate(company, "bench", "1m",
+                    Instant.now().toString(), n, n, 0, n, 1, 1, 1, 1, 0, n, false));
+            boolean inMeasure = measuring;
+            if (inMeasure) {
+                publishedAtNanos.put(n, due);
+            }
+            long seq = n;
+            int subs = subscribers.getOrDefault(company, 0);
+            pool.execute(() -> {
                 try {
-                    publisher.publish(company, n, "metric_updated", data);
+                    publisherOfThread.get().publish(company, seq, "metric_updated", data);
                 } catch (Exception e) {
-                    if (publishErrors++ == 0) {
+                    if (publishErrorCount.getAndIncrement() == 0) {
                         System.out.println("publish failed (counted, run goes on): " + e.getMessage());
                     }
-                    continue;
+                    return;
                 }
-                published++;
+                publishedCount.incrementAndGet();
                 if (inMeasure) {
-                    publishedMeasured++;
-                    expectedMeasured += subscribers.getOrDefault(company, 0);
+                    publishedMeasuredCount.incrementAndGet();
+                    expectedMeasuredCount.addAndGet(subs);
                 }
-            }
+            });
         }
+        pool.shutdown();
+        pool.awaitTermination(30, TimeUnit.SECONDS);
+        publishers.forEach(Target.Publisher::close);
+        published = publishedCount.get();
+        publishedMeasured = publishedMeasuredCount.get();
+        expectedMeasured = expectedMeasuredCount.get();
+        publishErrors = publishErrorCount.get();
         double achievedRate = published / ((System.nanoTime() - start) / 1e9);
         long drainDeadline = System.currentTimeMillis() + 10_000;
         while (deliveredMeasured.get() < expectedMeasured && System.currentTimeMillis() < drainDeadline) {
@@ -474,6 +502,9 @@ public final class SseBench {
         String publishUrl;
         List<Long> serverPids = new ArrayList<>();
         int originPort = 18109;
+        /** Connections opened before waiting for their answers; Pushpin's origin path (zurl) refused bursts of ≈ 1,000. */
+        int connectBatch = 250;
+        int publishThreads = 4;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -497,6 +528,8 @@ public final class SseBench {
                     case "--target" -> o.target = Target.parse(v);
                     case "--publish-url" -> o.publishUrl = v;
                     case "--origin-port" -> o.originPort = Integer.parseInt(v);
+                    case "--connect-batch" -> o.connectBatch = Integer.parseInt(v);
+                    case "--publish-threads" -> o.publishThreads = Integer.parseInt(v);
                     case "--server-pids" -> {
                         for (String pid : v.split(",")) {
                             if (!pid.isBlank()) {

@@ -33,8 +33,8 @@ class BenchReportTest {
 
         String table = BenchReport.fanoutTable(runs);
 
-        assertThat(table).contains("| 1,000 | ours | 1,000 | 4,000 | 100.0 % | 1.50 | 20 | 2.50 | 33 | 29 | 0 | 1.00 |");
-        assertThat(table).contains("| 1,000 | nchan |").contains("| 1,000 | pushpin | 800 |");
+        assertThat(table).contains("| 1,000 | ours | 1,000 | 0 | 4,000 | 100.0 % | 1.50 | 20 | 2.50 | 33 | 29 | 0 | 1.00 |");
+        assertThat(table).contains("| 1,000 | nchan |").contains("| 1,000 | pushpin | 800 | 0 |");
         // pushpin's p99 is lower but it lost half the deliveries, so nchan is the best peer: 20 / 10
         assertThat(table).contains("1,000 conns 2.00×");
         assertThat(table).contains("max connections held: ours 1,000; nchan 1,000; pushpin 800;");
@@ -54,6 +54,37 @@ class BenchReportTest {
         assertThat(Files.readString(dir.resolve("fanout-x.md"))).contains("| 1,000 | nchan |");
         String html = Files.readString(dir.resolve("report.html"));
         assertThat(html).contains("<svg").contains("ours").contains("nchan").doesNotContain("<script").doesNotContain("src=");
+    }
+
+    @Test
+    void jmhJsonBecomesOneRowPerBenchmarkWithTimeAndAllocation(@TempDir Path dir) throws Exception {
+        Path raw = dir.resolve("raw.json");
+        Files.writeString(raw, """
+                [{"benchmark":"io.csr.perf.jmh.HotPathBenchmarks.sseFrameEncode","primaryMetric":{"score":92.1,"scoreError":3.5},
+                  "secondaryMetrics":{"gc.alloc.rate.norm":{"score":696.0},"gc.alloc.rate":{"score":7202.5}}}]""");
+
+        BenchReport.jmh(raw, dir.resolve("jmh-x").toString());
+
+        JsonNode row = Json.mapper().readTree(dir.resolve("jmh-x.json").toFile()).path("rows").get(0);
+        assertThat(row.path("benchmark").asText()).isEqualTo("sseFrameEncode");
+        assertThat(row.path("nsPerOp").asDouble()).isEqualTo(92.1);
+        assertThat(row.path("bytesPerOp").asDouble()).isEqualTo(696.0);
+        assertThat(Files.readString(dir.resolve("jmh-x.md"))).contains("| sseFrameEncode | 92.1 | 3.50 | 696 | 7,203 |");
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("sseFrameEncode");
+    }
+
+    @Test
+    void replayRowsComeOutOursFirstWithACatchUpChart(@TempDir Path dir) throws Exception {
+        Path run = Files.createDirectories(dir.resolve("replay-x.d"));
+        Files.writeString(run.resolve("replay-nchan.json"), "{\"server\":\"nchan\",\"missed\":10000,\"catchUpMedianMs\":120.0}");
+        Files.writeString(run.resolve("replay-ours.json"), "{\"server\":\"ours\",\"missed\":10000,\"catchUpMedianMs\":480.0}");
+
+        BenchReport.replay(run, dir.resolve("replay-x").toString());
+
+        JsonNode all = Json.mapper().readTree(dir.resolve("replay-x.json").toFile());
+        assertThat(all.path("rows").get(0).path("server").asText()).isEqualTo("ours");
+        assertThat(all.path("charts").get(0).path("series").path("nchan").get(0).asDouble()).isEqualTo(120.0);
+        assertThat(Files.readString(dir.resolve("report.html"))).contains("catch-up after 10000 missed events");
     }
 
     @Test
