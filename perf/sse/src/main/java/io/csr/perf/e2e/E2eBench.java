@@ -30,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -99,18 +98,10 @@ public final class E2eBench {
         }
     }
 
-    /** One window (company, metric, minute): publish times of its events in order, and how many were delivered. */
-    private static final class WindowTrack {
-        final List<Long> publishedNanos = new ArrayList<>();
-        final List<Boolean> measured = new ArrayList<>();
-        final List<Long> publishedWallMs = new ArrayList<>();
-        int delivered;
-    }
-
     private final class Phase {
         final int rate;
         final String run;
-        final Map<String, WindowTrack> windows = new ConcurrentHashMap<>();
+        final WindowDeliveries windows = new WindowDeliveries();
         final Histogram total = new Histogram(TimeUnit.SECONDS.toMicros(120), 3);
         final Histogram jobPart = new Histogram(TimeUnit.SECONDS.toMillis(120), 3);
         final Histogram gatewayPart = new Histogram(TimeUnit.SECONDS.toMillis(120), 3);
@@ -142,22 +133,13 @@ public final class E2eBench {
             long now = System.nanoTime();
             long nowMs = System.currentTimeMillis();
             frames.incrementAndGet();
-            String key = n.path("companyId").asText() + "|" + n.path("metric").asText() + "|"
-                    + Instant.parse(n.path("windowStart").asText()).toEpochMilli();
-            WindowTrack w = windows.get(key);
-            if (w == null) {
-                return;
-            }
-            int count = (int) Math.min(n.path("count").asLong(), w.publishedNanos.size());
             long xaddMs = -1;
             if (id != null && id.indexOf('-') > 0) {
                 xaddMs = Long.parseLong(id.substring(0, id.indexOf('-')));
             }
-            for (int j = w.delivered; j < count; j++) {
-                if (!w.measured.get(j)) {
-                    continue;
-                }
-                long micros = Math.max(0, Math.min((now - w.publishedNanos.get(j)) / 1000, total.getHighestTrackableValue()));
+            for (WindowDeliveries.Published p : windows.frame(n.path("companyId").asText(), n.path("metric").asText(),
+                    Instant.parse(n.path("windowStart").asText()).toEpochMilli(), n.path("count").asLong())) {
+                long micros = Math.max(0, Math.min((now - p.nanos()) / 1000, total.getHighestTrackableValue()));
                 total.recordValue(micros);
                 int second = (int) ((now - measureStartNanos) / 1_000_000_000L);
                 while (perSecond.size() <= second) {
@@ -165,12 +147,11 @@ public final class E2eBench {
                 }
                 perSecond.get(second).recordValue(micros);
                 if (xaddMs > 0) {
-                    jobPart.recordValue(Math.max(0, Math.min(xaddMs - w.publishedWallMs.get(j), jobPart.getHighestTrackableValue())));
+                    jobPart.recordValue(Math.max(0, Math.min(xaddMs - p.wallMs(), jobPart.getHighestTrackableValue())));
                     gatewayPart.recordValue(Math.max(0, Math.min(nowMs - xaddMs, gatewayPart.getHighestTrackableValue())));
                 }
                 deliveredMeasured.incrementAndGet();
             }
-            w.delivered = Math.max(w.delivered, count);
         }
     }
 
@@ -209,13 +190,7 @@ public final class E2eBench {
                     long wallMs = System.currentTimeMillis();
                     String body = "{\"eventId\":\"" + phase.run + "-" + n + "\",\"companyId\":\"" + company
                             + "\",\"occurredAt\":\"" + Instant.ofEpochMilli(wallMs) + "\",\"value\":" + (n % 100) + "}";
-                    String key = company + "|" + metric + "|" + (wallMs - wallMs % 60_000);
-                    synchronized (phase) {
-                        WindowTrack w = phase.windows.computeIfAbsent(key, k -> new WindowTrack());
-                        w.publishedNanos.add(System.nanoTime());
-                        w.publishedWallMs.add(wallMs);
-                        w.measured.add(measuring);
-                    }
+                    phase.windows.published(company, metric, wallMs, System.nanoTime(), measuring);
                     if (measuring) {
                         phase.publishedMeasured++;
                     }
