@@ -118,7 +118,7 @@ public final class ReplayBench {
     private static final class Client implements SseFrameParser.Listener {
         private final Socket socket;
         private final CompletableFuture<Integer> status = new CompletableFuture<>();
-        private long expectedSeq = -1;
+        private final SequenceCheck order;
         volatile String lastId;
         volatile long received;
         volatile long gaps;
@@ -128,6 +128,7 @@ public final class ReplayBench {
         volatile long lastAtNanos;
 
         Client(Target target, URI url, String company, String lastEventId) throws IOException {
+            order = new SequenceCheck(lastEventId == null ? -1 : 1); // a resume must start right after event 0
             socket = new Socket(url.getHost(), url.getPort());
             socket.setTcpNoDelay(true);
             String req = "GET " + target.subscribePath(url.getRawPath(), company) + " HTTP/1.1\r\nHost: " + url.getHost() + ":"
@@ -189,13 +190,12 @@ public final class ReplayBench {
             if (received == 0) {
                 firstAtNanos = now;
             }
-            if (expectedSeq >= 0 && seq > expectedSeq) {
-                gaps += seq - expectedSeq;
-            } else if (expectedSeq >= 0 && seq < expectedSeq) {
-                repeats++;
+            boolean fresh = order.accept(seq);
+            gaps = order.gaps();
+            repeats = order.repeats();
+            if (!fresh) {
                 return;
             }
-            expectedSeq = seq + 1;
             lastId = id;
             received++;
             lastAtNanos = now;
