@@ -3,6 +3,7 @@ package io.csr.job.runtime;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
@@ -24,6 +25,7 @@ public final class FlinkSettings {
     public static Configuration job(RuntimeOptions o) {
         Configuration c = new Configuration();
         c.set(CoreOptions.DEFAULT_PARALLELISM, o.parallelism);
+        c.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(o.bufferTimeoutMs));
         c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(o.checkpointIntervalMs));
         c.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         c.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMillis(o.checkpointTimeoutMs));

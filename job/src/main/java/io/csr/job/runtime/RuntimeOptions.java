@@ -17,6 +17,8 @@ public final class RuntimeOptions {
     public final int maxParallelism;
     public final long checkpointIntervalMs;
     public final long checkpointTimeoutMs;
+    /** FLINK_BUFFER_TIMEOUT_MS: how long a record may wait in a network buffer at each shuffle. */
+    public final long bufferTimeoutMs;
     /** A URI, e.g. file:///…/checkpoints or s3://bucket/ckpt. */
     public final String checkpointDir;
     public final String savepointDir;
@@ -36,6 +38,7 @@ public final class RuntimeOptions {
         }
         checkpointIntervalMs = config.getLong(ConfigKey.CHECKPOINT_INTERVAL_MS, 100, 3_600_000);
         checkpointTimeoutMs = config.getLong(ConfigKey.CHECKPOINT_TIMEOUT_MS, 1_000, 24 * 3_600_000L);
+        bufferTimeoutMs = config.getLong(ConfigKey.FLINK_BUFFER_TIMEOUT_MS, 0, 10_000);
         String stateDir = stateDir(config);
         checkpointDir = toUri(config.get(ConfigKey.CHECKPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
         savepointDir = toUri(config.get(ConfigKey.SAVEPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));

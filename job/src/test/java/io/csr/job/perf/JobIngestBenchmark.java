@@ -78,8 +78,10 @@ public final class JobIngestBenchmark {
                     publishNanos = publish(stream, fixture.messages());
                     System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", events, publishNanos / 1e9);
                 }
+                String loadAtStart = CheckpointStats.loadAverage();
                 long start = System.nanoTime();
                 JobClient job = CsrJob.fromConfig(launch.config()).executeAsync(launch.environment());
+                CheckpointStats checkpoints = new CheckpointStats(config.get(ConfigKey.FLINK_REST_URL), job.getJobID().toHexString());
                 try {
                     if (!backlog) { // live: the publisher pushes while the job runs
                         publishNanos = publish(stream, fixture.messages());
@@ -92,6 +94,7 @@ public final class JobIngestBenchmark {
                     while (committed < distinctValid && System.nanoTime() < deadline) {
                         Thread.sleep(500);
                         committed = ch.queryLong("SELECT count() FROM events");
+                        checkpoints.poll();
                         samples.add(new long[]{System.nanoTime() - start, committed});
                         System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%n",
                                 (System.nanoTime() - start) / 1e9, committed, distinctValid);
@@ -100,7 +103,7 @@ public final class JobIngestBenchmark {
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
                     String json = report(backlog ? "backlog" : "live", events, distinctValid, finalCount, checkpointMs, parallelism, backend,
-                            publishNanos / 1e9, seconds, steadyRate(samples), cpu);
+                            publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints);
                     Files.createDirectories(results);
                     Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism + "-cp" + checkpointMs + "-n" + events + ".json");
                     Files.writeString(out, json);
@@ -168,7 +171,8 @@ public final class JobIngestBenchmark {
     }
 
     private static String report(String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
-                                 String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu) {
+                                 String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu,
+                                 String loadAtStart, CheckpointStats checkpoints) throws java.io.IOException {
         StringBuilder sb = new StringBuilder("{\n");
         sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
         sb.append(String.format(Locale.ROOT, "  \"machine\": {\"cores\": %d, \"java\": \"%s\"},%n",
@@ -184,6 +188,18 @@ public final class JobIngestBenchmark {
         sb.append(String.format(Locale.ROOT, "  \"publishSeconds\": %.2f,%n  \"endToEndSeconds\": %.2f,%n", publishSeconds, seconds));
         sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %.0f,%n", events / seconds));
         sb.append(String.format(Locale.ROOT, "  \"firstToLastCommitEventsPerSecond\": %.0f,%n", steady));
+        // the machine's load beside the figure (other processes on the same cores change it), and what checkpoints cost
+        sb.append(String.format(Locale.ROOT, "  \"loadAverageAtStart\": \"%s\",%n  \"loadAverageAtEnd\": \"%s\",%n",
+                loadAtStart, CheckpointStats.loadAverage()));
+        sb.append("  \"checkpoints\": ").append(checkpoints.json()).append(",\n");
+        sb.append(String.format(Locale.ROOT, "  \"rows\": [{\"mode\": \"%s\", \"events\": %d, \"eventsPerSec\": %.0f, \"checkpoints\": %d, "
+                        + "\"checkpointP50Ms\": %s, \"checkpointMaxMs\": %s, \"checkpointP50Bytes\": %s, \"checkpointMaxBytes\": %s, "
+                        + "\"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n", mode, events, events / seconds, checkpoints.count(),
+                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("durationMs").path("p50").asLong(),
+                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("durationMs").path("max").asLong(),
+                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("checkpointedSizeBytes").path("p50").asLong(),
+                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("checkpointedSizeBytes").path("max").asLong(),
+                backend, loadAtStart.split(" ")[0]));
         sb.append("  \"cpuMsByThread\": {");
         String sep = "\n";
         for (Map.Entry<String, Long> e : cpu.entrySet()) {

@@ -4,12 +4,14 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.runtime.checkpoint.Checkpoints;
 import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,6 +50,20 @@ class JobLaunchTest {
         assertThat(c.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).isEqualTo(state.resolve("savepoints").toUri().toString());
         assertThat(c.get(RestOptions.PORT)).isEqualTo(18081);
         assertThat(c.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)).isEmpty();
+    }
+
+    @Test
+    void recordsLeaveNetworkBuffersWithinFiveMillisecondsNotFlinksHundred() {
+        // Flink's default 100 ms per shuffle was most of the publish → SSE latency at low rates (perf/results/e2e.md)
+        StreamExecutionEnvironment env = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config()).environment();
+        assertThat(env.getBufferTimeout()).isEqualTo(5);
+
+        StreamExecutionEnvironment zero = JobLaunch.parse(new String[]{"--embedded", "--fresh", "FLINK_BUFFER_TIMEOUT_MS=0"},
+                config()).environment();
+        assertThat(zero.getBufferTimeout()).isZero();
+        assertThat(FlinkSettings.job(RuntimeOptions.from(config())).get(ExecutionOptions.BUFFER_TIMEOUT)).isEqualTo(Duration.ofMillis(5));
+        assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.FLINK_BUFFER_TIMEOUT_MS, "-1")))
+                .hasMessageContaining("FLINK_BUFFER_TIMEOUT_MS");
     }
 
     @Test

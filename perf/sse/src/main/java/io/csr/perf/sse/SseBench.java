@@ -1,11 +1,5 @@
 package io.csr.perf.sse;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.MetricUpdate;
@@ -13,8 +7,6 @@ import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
 import org.HdrHistogram.Histogram;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.params.XAddParams;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -28,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +42,10 @@ public final class SseBench {
     private final Options o;
     private final CsrConfig config;
     private final Histogram latencyMicros = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
-    private final Map<String, Long> publishedAtNanos = new ConcurrentHashMap<>();
+    private final Map<Long, Long> publishedAtNanos = new ConcurrentHashMap<>();
+    /** Per second of the measured phase: deliveries and a latency histogram (throughput and p99 over time). */
+    private final List<Histogram> perSecond = new ArrayList<>();
+    private volatile long measureStartNanos;
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong deliveredMeasured = new AtomicLong();
     private final AtomicLong serverCloses = new AtomicLong();
@@ -105,20 +99,23 @@ public final class SseBench {
             }
             lastId = id;
             delivered.incrementAndGet();
-            if (!measuring || id == null) {
+            if (!measuring) {
                 return;
             }
             long now = System.nanoTime();
-            Long at = publishedAtNanos.get(company + "/" + id);
-            long micros;
-            if (at != null) {
-                micros = (now - at) / 1_000;
-            } else { // fall back to the millisecond part of the Redis id
-                int dash = id.indexOf('-');
-                micros = (System.currentTimeMillis() - Long.parseLong(dash < 0 ? id : id.substring(0, dash))) * 1_000;
+            long seq = sequenceOf(data);
+            Long at = seq < 0 ? null : publishedAtNanos.get(seq);
+            if (at == null) { // published before the measured phase (warm-up) or not ours
+                return;
             }
+            long micros = Math.max(0, Math.min((now - at) / 1_000, latencyMicros.getHighestTrackableValue()));
             synchronized (latencyMicros) {
-                latencyMicros.recordValue(Math.max(0, Math.min(micros, latencyMicros.getHighestTrackableValue())));
+                latencyMicros.recordValue(micros);
+                int second = (int) ((now - measureStartNanos) / 1_000_000_000L);
+                while (perSecond.size() <= second) {
+                    perSecond.add(new Histogram(latencyMicros.getHighestTrackableValue(), 2));
+                }
+                perSecond.get(second).recordValue(micros);
             }
             deliveredMeasured.incrementAndGet();
         }
@@ -138,16 +135,20 @@ public final class SseBench {
             companies.add(o.companyPrefix + c);
         }
         Map<String, String> tokens = new LinkedHashMap<>();
-        for (String c : companies) {
-            tokens.put(c, token(c));
-        }
-        try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
-            for (String c : companies) { // start from empty streams so the first frames are live events only
-                jedis.del(RedisStreams.updatesKey(config.get(ConfigKey.REDIS_KEY_PREFIX), c));
+        if (o.target.needsToken()) {
+            for (String c : companies) {
+                tokens.put(c, token(c));
+            }
+            try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
+                for (String c : companies) { // start from empty streams so the first frames are live events only
+                    jedis.del(RedisStreams.updatesKey(config.get(ConfigKey.REDIS_KEY_PREFIX), c));
+                }
             }
         }
+        GripOrigin origin = o.target == Target.PUSHPIN ? new GripOrigin(o.originPort) : null;
 
         long heapBefore = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
+        ProcessStats serverBefore = ProcessStats.of(o.serverPids);
         System.out.printf("gateway heap after GC before connecting: %s%n", heapBefore < 0 ? "n/a (no --gateway-pid)" : heapBefore / 1024 + " KiB");
 
         Selector selector = Selector.open();
@@ -165,8 +166,9 @@ public final class SseBench {
                 ch.close();
                 continue;
             }
-            String req = "GET " + url.getRawPath() + "?companyId=" + company + " HTTP/1.1\r\nHost: " + host + ":" + port
-                    + "\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + tokens.get(company) + "\r\n\r\n";
+            String req = "GET " + o.target.subscribePath(url.getRawPath(), company) + " HTTP/1.1\r\nHost: " + host + ":" + port
+                    + "\r\nAccept: text/event-stream\r\n"
+                    + (o.target.needsToken() ? "Authorization: Bearer " + tokens.get(company) + "\r\n" : "") + "\r\n";
             ByteBuffer rb = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
             while (rb.hasRemaining()) {
                 ch.write(rb);
@@ -184,6 +186,12 @@ public final class SseBench {
             if ((i + 1) % 1000 == 0) {
                 System.out.printf("  %d connections opened%n", i + 1);
             }
+            if ((i + 1) % o.connectBatch == 0) { // ramp in batches: every server sees the same bounded burst of new streams
+                long batchDeadline = System.currentTimeMillis() + 10_000;
+                while (System.currentTimeMillis() < batchDeadline && readyCount() + non200.get() < conns.size()) {
+                    Thread.sleep(10);
+                }
+            }
         }
         selector.wakeup();
         long deadline = System.currentTimeMillis() + 60_000;
@@ -199,6 +207,10 @@ public final class SseBench {
         long heapAfter = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
         long heapPerConn = heapBefore >= 0 && ready > 0 ? (heapAfter - heapBefore) / ready : -1;
         System.out.printf("heap per idle connection: %s%n", heapPerConn < 0 ? "n/a" : heapPerConn + " bytes");
+        ProcessStats serverIdle = ProcessStats.of(o.serverPids);
+        long rssPerConn = o.serverPids.isEmpty() || ready == 0 ? -1 : (serverIdle.rssBytes() - serverBefore.rssBytes()) / ready;
+        System.out.printf("server RSS per idle connection: %s%n", rssPerConn < 0 ? "n/a (no --server-pids)" : rssPerConn + " bytes");
+        long closesBeforeMeasure = serverCloses.get();
 
         // publish
         long published = 0;
@@ -216,42 +228,80 @@ public final class SseBench {
         long periodNanos = 1_000_000_000L / o.rate;
         long start = System.nanoTime();
         String prefix = config.get(ConfigKey.REDIS_KEY_PREFIX);
-        try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
-            for (long n = 0; ; n++) {
-                long due = start + n * periodNanos;
-                long now = System.nanoTime();
-                if (now - start > totalSeconds * 1_000_000_000L) {
-                    break;
-                }
-                if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
-                    measuring = true;
-                }
-                if (due > now) {
-                    TimeUnit.NANOSECONDS.sleep(due - now);
-                }
-                String company = companies.get((int) (n % companies.size()));
-                String data = Json.mapper().writeValueAsString(new MetricUpdate(company, "bench", "1m",
-                        Instant.now().toString(), n, n, 0, n, 1, 1, 1, 1, 0, n, false));
-                boolean inMeasure = measuring;
-                long before = System.nanoTime();
-                StreamEntryID id = jedis.xadd(RedisStreams.updatesKey(prefix, company), XAddParams.xAddParams(),
-                        Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
-                publishedAtNanos.put(company + "/" + id, before);
-                published++;
-                if (inMeasure) {
-                    publishedMeasured++;
-                    expectedMeasured += subscribers.getOrDefault(company, 0);
-                }
+        ProcessStats serverMeasureStart = null;
+        long publishErrors = 0;
+        // Open loop: each event is due at start + n·period and handed to a small pool of publishers, so a server whose
+        // publish call is slow (nchan answers a POST after fanning it out) still gets the same rate, and the latency
+        // runs from the due time (no coordinated omission: a late publish counts against the server).
+        AtomicLong publishedCount = new AtomicLong();
+        AtomicLong publishedMeasuredCount = new AtomicLong();
+        AtomicLong expectedMeasuredCount = new AtomicLong();
+        AtomicLong publishErrorCount = new AtomicLong();
+        List<Target.Publisher> publishers = java.util.Collections.synchronizedList(new ArrayList<>());
+        ThreadLocal<Target.Publisher> publisherOfThread = ThreadLocal.withInitial(() -> {
+            Target.Publisher p = o.target.publisher(o.publishUrl, config.get(ConfigKey.REDIS_URL), prefix);
+            publishers.add(p);
+            return p;
+        });
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(o.publishThreads);
+        for (long n = 0; ; n++) {
+            long due = start + n * periodNanos;
+            long now = System.nanoTime();
+            if (now - start > totalSeconds * 1_000_000_000L) {
+                break;
             }
+            if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
+                measureStartNanos = System.nanoTime();
+                serverMeasureStart = ProcessStats.of(o.serverPids);
+                measuring = true;
+            }
+            if (due > now) {
+                TimeUnit.NANOSECONDS.sleep(due - now);
+            }
+            String company = companies.get((int) (n % companies.size()));
+            String data = Json.mapper().writeValueAsString(new MetricUpdate(company, "bench", "1m",
+                    Instant.now().toString(), n, n, 0, n, 1, 1, 1, 1, 0, n, false));
+            boolean inMeasure = measuring;
+            if (inMeasure) {
+                publishedAtNanos.put(n, due);
+            }
+            long seq = n;
+            int subs = subscribers.getOrDefault(company, 0);
+            pool.execute(() -> {
+                try {
+                    publisherOfThread.get().publish(company, seq, "metric_updated", data);
+                } catch (Exception e) {
+                    if (publishErrorCount.getAndIncrement() == 0) {
+                        System.out.println("publish failed (counted, run goes on): " + e.getMessage());
+                    }
+                    return;
+                }
+                publishedCount.incrementAndGet();
+                if (inMeasure) {
+                    publishedMeasuredCount.incrementAndGet();
+                    expectedMeasuredCount.addAndGet(subs);
+                }
+            });
         }
+        pool.shutdown();
+        pool.awaitTermination(30, TimeUnit.SECONDS);
+        publishers.forEach(Target.Publisher::close);
+        published = publishedCount.get();
+        publishedMeasured = publishedMeasuredCount.get();
+        expectedMeasured = expectedMeasuredCount.get();
+        publishErrors = publishErrorCount.get();
         double achievedRate = published / ((System.nanoTime() - start) / 1e9);
         long drainDeadline = System.currentTimeMillis() + 10_000;
         while (deliveredMeasured.get() < expectedMeasured && System.currentTimeMillis() < drainDeadline) {
             Thread.sleep(50);
         }
         measuring = false;
+        ProcessStats serverMeasureEnd = ProcessStats.of(o.serverPids);
+        double serverCpu = serverMeasureStart == null ? -1 : serverMeasureEnd.cpuSeconds() - serverMeasureStart.cpuSeconds();
         Map<String, Object> result = new LinkedHashMap<>();
+        result.put("target", o.target.label());
         result.put("timestamp", Instant.now().toString());
+        result.put("loadAverage", loadAverage());
         result.put("machine", machine());
         result.put("url", o.url);
         result.put("connectionsRequested", o.connections);
@@ -274,6 +324,23 @@ public final class SseBench {
                     "p999", latencyMicros.getValueAtPercentile(99.9) / 1000.0,
                     "max", latencyMicros.getMaxValue() / 1000.0));
         }
+        result.put("deliveredRatio", expectedMeasured == 0 ? 0 : round(deliveredMeasured.get() / (double) expectedMeasured));
+        result.put("publishErrors", publishErrors);
+        result.put("serverCpuSecondsMeasured", round(serverCpu));
+        result.put("serverCpuSecondsPer100kDeliveries", serverCpu < 0 || deliveredMeasured.get() == 0 ? -1
+                : round(serverCpu / deliveredMeasured.get() * 100_000));
+        result.put("serverRssPerIdleConnectionBytes", rssPerConn);
+        result.put("serverRssAfterBytes", serverMeasureEnd.rssBytes());
+        result.put("evictionsOrServerCloses", serverCloses.get() - closesBeforeMeasure);
+        List<Map<String, Object>> timeline = new ArrayList<>();
+        synchronized (latencyMicros) {
+            for (int s = 0; s < perSecond.size(); s++) {
+                Histogram h = perSecond.get(s);
+                timeline.add(Map.of("second", s, "deliveries", h.getTotalCount(),
+                        "p50Ms", h.getValueAtPercentile(50) / 1000.0, "p99Ms", h.getValueAtPercentile(99) / 1000.0));
+            }
+        }
+        result.put("timeline", timeline);
         result.put("heapPerIdleConnectionBytes", heapPerConn);
         result.put("gatewayHeapBeforeBytes", heapBefore);
         result.put("gatewayHeapAfterBytes", heapAfter);
@@ -284,7 +351,7 @@ public final class SseBench {
         result.put("connectErrors", connectErrors.get());
         String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
         System.out.println(json);
-        Path out = Path.of(o.out != null ? o.out : "perf/results/sse-" + Instant.now().toString().replace(':', '-') + ".json");
+        Path out = Path.of(o.out != null ? o.out : "perf/results/sse-" + o.target.label() + "-" + Instant.now().toString().replace(':', '-') + ".json");
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, json + "\n");
         System.out.println("results written to " + out);
@@ -292,6 +359,9 @@ public final class SseBench {
             for (Conn c : conns) {
                 c.channel.close();
             }
+        }
+        if (origin != null) {
+            origin.close();
         }
         System.exit(0);
     }
@@ -347,16 +417,8 @@ public final class SseBench {
         return n;
     }
 
-    private String token(String company) throws Exception {
-        JWTClaimsSet claims = new JWTClaimsSet.Builder()
-                .subject("bench-" + company)
-                .claim("companies", List.of(company))
-                .expirationTime(new Date(System.currentTimeMillis() + 3_600_000L))
-                .issueTime(new Date())
-                .build();
-        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
-        jwt.sign(new MACSigner(o.jwtSecret.getBytes(StandardCharsets.UTF_8)));
-        return jwt.serialize();
+    private String token(String company) {
+        return DevToken.forCompany(o.jwtSecret, company);
     }
 
     private static final Pattern USED = Pattern.compile("used (\\d+)K");
@@ -383,6 +445,33 @@ public final class SseBench {
         return out;
     }
 
+    /** The global sequence number the publisher put in {@code version} of the payload; -1 when there is none. */
+    public static long sequenceOf(String data) {
+        int at = data.indexOf("\"version\":");
+        if (at < 0) {
+            return -1;
+        }
+        long v = 0;
+        boolean any = false;
+        for (int i = at + 10; i < data.length(); i++) {
+            char ch = data.charAt(i);
+            if (ch < '0' || ch > '9') {
+                break;
+            }
+            v = v * 10 + (ch - '0');
+            any = true;
+        }
+        return any ? v : -1;
+    }
+
+    public static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "n/a";
+        }
+    }
+
     private static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cores", Runtime.getRuntime().availableProcessors());
@@ -406,9 +495,16 @@ public final class SseBench {
         int warmupSeconds = 5;
         int settleSeconds = 5;
         long gatewayPid = -1;
-        String jwtSecret = System.getenv().getOrDefault("JWT_SECRET", ConfigKey.JWT_SECRET.defaultValue()); // the gateway's default
+        String jwtSecret = DevToken.secretFromEnvironment();
         String companyPrefix = "bench";
         String out;
+        Target target = Target.OURS;
+        String publishUrl;
+        List<Long> serverPids = new ArrayList<>();
+        int originPort = 18109;
+        /** Connections opened before waiting for their answers; Pushpin's origin path (zurl) refused bursts of ≈ 1,000. */
+        int connectBatch = 250;
+        int publishThreads = 4;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -429,6 +525,18 @@ public final class SseBench {
                     case "--jwt-secret" -> o.jwtSecret = v;
                     case "--company-prefix" -> o.companyPrefix = v;
                     case "--out" -> o.out = v;
+                    case "--target" -> o.target = Target.parse(v);
+                    case "--publish-url" -> o.publishUrl = v;
+                    case "--origin-port" -> o.originPort = Integer.parseInt(v);
+                    case "--connect-batch" -> o.connectBatch = Integer.parseInt(v);
+                    case "--publish-threads" -> o.publishThreads = Integer.parseInt(v);
+                    case "--server-pids" -> {
+                        for (String pid : v.split(",")) {
+                            if (!pid.isBlank()) {
+                                o.serverPids.add(Long.parseLong(pid.trim()));
+                            }
+                        }
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }

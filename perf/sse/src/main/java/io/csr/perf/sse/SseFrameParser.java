@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
  * Incremental parser of an HTTP/1.1 response carrying text/event-stream: status line and headers, then either
  * chunked or plain body, split into SSE events. Feed it bytes as they arrive; it calls back per complete event.
  */
-final class SseFrameParser {
-    interface Listener {
+public final class SseFrameParser {
+    public interface Listener {
         void onStatus(int status);
 
         void onEvent(String id, String event, String data);
@@ -29,11 +29,11 @@ final class SseFrameParser {
     private String event;
     private StringBuilder data;
 
-    SseFrameParser(Listener listener) {
+    public SseFrameParser(Listener listener) {
         this.listener = listener;
     }
 
-    void feed(byte[] buf, int off, int len) {
+    public void feed(byte[] buf, int off, int len) {
         int i = off;
         int end = off + len;
         while (i < end) {
