@@ -38,7 +38,7 @@ public enum ConfigKey {
     NATS_SUBJECT_PREFIX(Scope.JOB, "", "Prefix in front of metrics./journey./q2q. subjects the job reads, removed before validation (e.g. `it_ab12.` for a test stream); empty in production."),
     NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family."),
     JOB_NAME(Scope.JOB, "csr-stream-analytics", "Flink job name (shown by the Flink REST API and used by `csr savepoint` to find the job)."),
-    FLINK_BUFFER_TIMEOUT_MS(Scope.JOB, "5", "Longest time a record waits in a Flink network buffer before it goes to the next operator (each keyBy is one such hop), ms; 0 sends every record at once. Flink's own 100 ms made ≈ 150 of the 175 ms publish → SSE p50 at 1 event/s (perf/results/e2e.md)."),
+    FLINK_BUFFER_TIMEOUT_MS(Scope.JOB, "20", "Longest time a record waits in a Flink network buffer before it goes to the next operator (each keyBy is one such hop), ms; 0 sends every record at once. A latency/throughput trade-off measured on 2 cores (perf/results/e2e.md): Flink's 100 ms gives publish → SSE p50 ≈ 188 ms at 1 event/s; 20 ms p50 55 ms at −9.5% backlog ingest; 5 ms p50 26 ms at −35% ingest."),
     JOB_PARALLELISM(Scope.JOB, "3", "Default parallelism of the job's operators. The NATS source runs at most one reader per subject family (3); 3 measured best on 2 cores (perf/job-ingest)."),
     MAX_PARALLELISM(Scope.JOB, "128", "Flink max parallelism (number of key groups). Set once; changing it makes existing checkpoints unusable."),
     CHECKPOINT_INTERVAL_MS(Scope.JOB, "5000", "Exactly-once checkpoint interval; ClickHouse rows become visible when the checkpoint covering them completes."),

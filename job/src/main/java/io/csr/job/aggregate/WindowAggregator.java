@@ -10,6 +10,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.common.typeutils.base.array.LongPrimitiveArraySerializer;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
@@ -61,6 +62,14 @@ import java.util.Map;
 public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, WindowFiring> {
     private static final long serialVersionUID = 2L;
     private static final long NONE = Long.MAX_VALUE;
+    private static final long UNSET = Long.MIN_VALUE;
+    private static final int CLOCK = 0;
+    private static final int MAX_OCCURRED = 1;
+    private static final int LAST_EVENT_AT = 2;
+    private static final int NEXT_DEADLINE = 3;
+    private static final int IDLE_CHECK = 4;
+    private static final int PENDING_FLUSH = 5;
+    private static final int LAST_FLUSH = 6;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */
     private static final long END_OF_INPUT = Long.MAX_VALUE - 1;
 
@@ -78,20 +87,13 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     /** Per window size: windowStart → accumulator. */
     private transient List<MapState<Long, WindowAccumulator>> windows;
-    /** Timestamp of the pending processing-time flush timer, if any. */
-    private transient ValueState<Long> pendingFlush;
-    /** Processing time of the last flush, so the next one waits at least updateIntervalMs. */
-    private transient ValueState<Long> lastFlush;
-    /** This key's clock: the event time up to which its windows are complete (never goes back). */
-    private transient ValueState<Long> clock;
-    /** Highest occurredAt this key has seen. */
-    private transient ValueState<Long> maxOccurred;
-    /** Processing time of this key's last event (idleness). */
-    private transient ValueState<Long> lastEventAt;
-    /** Pending processing-time timer that checks idleness, if any. */
-    private transient ValueState<Long> idleCheck;
-    /** The earliest clock value at which some window must fire final or be cleaned up (NONE without windows). */
-    private transient ValueState<Long> nextDeadline;
+    /**
+     * This key's event-time and timer bookkeeping in one state entry (one read and one write per event instead of
+     * seven): its clock (the event time up to which its windows are complete; never goes back), highest occurredAt,
+     * processing time of its last event (idleness), the earliest clock value at which a window must fire final or be
+     * cleaned up, and the pending idle-check and flush timers and the last flush. {@link #UNSET} marks "none".
+     */
+    private transient ValueState<long[]> time;
     private transient Counter eventsLate;
     private transient Counter windowFirings;
 
@@ -126,22 +128,22 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             windows.add(getRuntimeContext().getMapState(new MapStateDescriptor<>(
                     "windows-" + size.label(), LongSerializer.INSTANCE, WindowAccumulatorSerializer.INSTANCE)));
         }
-        pendingFlush = getRuntimeContext().getState(new ValueStateDescriptor<>("pending-flush", Types.LONG));
-        lastFlush = getRuntimeContext().getState(new ValueStateDescriptor<>("last-flush", Types.LONG));
-        clock = getRuntimeContext().getState(new ValueStateDescriptor<>("clock", Types.LONG));
-        maxOccurred = getRuntimeContext().getState(new ValueStateDescriptor<>("max-occurred", Types.LONG));
-        lastEventAt = getRuntimeContext().getState(new ValueStateDescriptor<>("last-event-at", Types.LONG));
-        idleCheck = getRuntimeContext().getState(new ValueStateDescriptor<>("idle-check", Types.LONG));
-        nextDeadline = getRuntimeContext().getState(new ValueStateDescriptor<>("next-deadline", Types.LONG));
+        time = getRuntimeContext().getState(new ValueStateDescriptor<>("event-time", LongPrimitiveArraySerializer.INSTANCE));
         eventsLate = getRuntimeContext().getMetricGroup().counter("eventsLate");
         windowFirings = getRuntimeContext().getMetricGroup().counter("windowFirings");
+    }
+
+    private long[] time() throws Exception {
+        long[] t = time.value();
+        return t != null ? t : new long[] {UNSET, UNSET, UNSET, NONE, UNSET, UNSET, UNSET};
     }
 
     @Override
     public void processElement(CsrEvent event, Context ctx, Collector<WindowFiring> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
-        long clockNow = valueOr(clock, Long.MIN_VALUE);
-        long deadline = valueOr(nextDeadline, NONE);
+        long[] t = time();
+        long clockNow = t[CLOCK];
+        long deadline = t[NEXT_DEADLINE];
         boolean hadWindows = deadline != NONE;
         boolean changed = false;
         boolean tooLate = false;
@@ -173,27 +175,26 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         if (tooLate) {
             eventsLate.inc();
         }
-        nextDeadline.update(deadline);
-
-        long highest = Math.max(valueOr(maxOccurred, Long.MIN_VALUE), event.occurredAtMs);
-        maxOccurred.update(highest);
-        lastEventAt.update(now);
-        long advanced = Math.max(clockNow, highest - outOfOrdernessMs);
-        clock.update(advanced);
+        t[NEXT_DEADLINE] = deadline;
+        t[MAX_OCCURRED] = Math.max(t[MAX_OCCURRED], event.occurredAtMs);
+        t[LAST_EVENT_AT] = now;
+        long advanced = Math.max(clockNow, t[MAX_OCCURRED] - outOfOrdernessMs);
+        t[CLOCK] = advanced;
 
         if (changed) {
-            scheduleFlush(now, ctx.timerService());
+            scheduleFlush(t, now, ctx.timerService());
         }
         if (advanced >= deadline) {
-            advance(advanced, now, ctx.getCurrentKey(), ctx.timerService(), out);
+            advance(t, advanced, now, ctx.getCurrentKey(), ctx.timerService(), out);
         }
-        if (idleCheck.value() == null && valueOr(nextDeadline, NONE) != NONE) {
-            registerIdleCheck(now + idleMs, ctx.timerService());
+        if (t[IDLE_CHECK] == UNSET && t[NEXT_DEADLINE] != NONE) {
+            registerIdleCheck(t, now + idleMs, ctx.timerService());
         }
+        time.update(t);
     }
 
     /** Fires final every window the clock passed the end of, removes those past end + lateness, finds the next deadline. */
-    private void advance(long clockNow, long now, String key, TimerService timers,
+    private void advance(long[] t, long clockNow, long now, String key, TimerService timers,
                          Collector<WindowFiring> out) throws Exception {
         long deadline = NONE;
         for (WindowSize size : WindowSize.values()) {
@@ -212,21 +213,19 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
                 }
             }
         }
-        nextDeadline.update(deadline);
+        t[NEXT_DEADLINE] = deadline;
         if (deadline == NONE) {
-            // Nothing left for this key: drop the flush and idle bookkeeping too, so a quiet key holds no timers.
-            Long pending = pendingFlush.value();
-            if (pending != null) {
-                timers.deleteProcessingTimeTimer(pending);
+            // Nothing left for this key: drop the flush and idle timers too, so a quiet key holds no timers.
+            if (t[PENDING_FLUSH] != UNSET) {
+                timers.deleteProcessingTimeTimer(t[PENDING_FLUSH]);
             }
-            Long idle = idleCheck.value();
-            if (idle != null) {
-                timers.deleteProcessingTimeTimer(idle);
+            if (t[IDLE_CHECK] != UNSET) {
+                timers.deleteProcessingTimeTimer(t[IDLE_CHECK]);
             }
             timers.deleteEventTimeTimer(END_OF_INPUT);
-            pendingFlush.clear();
-            lastFlush.clear();
-            idleCheck.clear();
+            t[PENDING_FLUSH] = UNSET;
+            t[LAST_FLUSH] = UNSET;
+            t[IDLE_CHECK] = UNSET;
         }
     }
 
@@ -234,19 +233,18 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         return maxTimestamp > END_OF_INPUT - allowedLatenessMs ? END_OF_INPUT : maxTimestamp + allowedLatenessMs;
     }
 
-    private void scheduleFlush(long now, TimerService timers) throws Exception {
-        if (pendingFlush.value() != null) {
+    private void scheduleFlush(long[] t, long now, TimerService timers) {
+        if (t[PENDING_FLUSH] != UNSET) {
             return;
         }
-        Long last = lastFlush.value();
-        long at = last == null ? now : Math.max(now, last + updateIntervalMs);
+        long at = t[LAST_FLUSH] == UNSET ? now : Math.max(now, t[LAST_FLUSH] + updateIntervalMs);
         timers.registerProcessingTimeTimer(at);
-        pendingFlush.update(at);
+        t[PENDING_FLUSH] = at;
     }
 
-    private void registerIdleCheck(long at, TimerService timers) throws Exception {
+    private void registerIdleCheck(long[] t, long at, TimerService timers) {
         timers.registerProcessingTimeTimer(at);
-        idleCheck.update(at);
+        t[IDLE_CHECK] = at;
     }
 
     @Override
@@ -265,51 +263,47 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             }
             return;
         }
-        Long flushAt = pendingFlush.value();
-        if (flushAt != null && flushAt <= timestamp) {
-            pendingFlush.clear();
-            lastFlush.update(now);
-            long clockNow = valueOr(clock, Long.MIN_VALUE);
+        long[] t = time();
+        if (t[PENDING_FLUSH] != UNSET && t[PENDING_FLUSH] <= timestamp) {
+            t[PENDING_FLUSH] = UNSET;
+            t[LAST_FLUSH] = now;
             for (WindowSize size : WindowSize.values()) {
                 for (Map.Entry<Long, WindowAccumulator> window : sorted(size)) {
                     if (window.getValue().dirty()) {
-                        boolean isFinal = size.maxTimestamp(window.getKey()) <= clockNow;
+                        boolean isFinal = size.maxTimestamp(window.getKey()) <= t[CLOCK];
                         fire(ctx.getCurrentKey(), size, window.getKey(), window.getValue(), isFinal, now, out);
                     }
                 }
             }
         }
-        Long idleAt = idleCheck.value();
-        if (idleAt != null && idleAt <= timestamp) {
-            idleCheck.clear();
-            onIdleCheck(now, ctx, out);
+        if (t[IDLE_CHECK] != UNSET && t[IDLE_CHECK] <= timestamp) {
+            t[IDLE_CHECK] = UNSET;
+            onIdleCheck(t, now, ctx, out);
         }
+        time.update(t);
     }
 
     /**
      * Silent for idleMs: the clock runs on with the wall clock from then on (highest occurredAt − out-of-orderness +
      * the silence beyond idleMs), and the next check is due when that reaches the next deadline.
      */
-    private void onIdleCheck(long now, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
-        long deadline = valueOr(nextDeadline, NONE);
-        if (deadline == NONE) {
+    private void onIdleCheck(long[] t, long now, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
+        if (t[NEXT_DEADLINE] == NONE) {
             return;
         }
-        long last = valueOr(lastEventAt, now);
+        long last = t[LAST_EVENT_AT] == UNSET ? now : t[LAST_EVENT_AT];
         long silence = now - last;
         if (silence < idleMs) {
-            registerIdleCheck(last + idleMs, ctx.timerService());
+            registerIdleCheck(t, last + idleMs, ctx.timerService());
             return;
         }
-        long idleClock = valueOr(maxOccurred, Long.MIN_VALUE) - outOfOrdernessMs + (silence - idleMs);
-        long clockNow = Math.max(valueOr(clock, Long.MIN_VALUE), idleClock);
-        clock.update(clockNow);
-        if (clockNow >= deadline) {
-            advance(clockNow, now, ctx.getCurrentKey(), ctx.timerService(), out);
-            deadline = valueOr(nextDeadline, NONE);
+        long idleClock = t[MAX_OCCURRED] - outOfOrdernessMs + (silence - idleMs);
+        t[CLOCK] = Math.max(t[CLOCK], idleClock);
+        if (t[CLOCK] >= t[NEXT_DEADLINE]) {
+            advance(t, t[CLOCK], now, ctx.getCurrentKey(), ctx.timerService(), out);
         }
-        if (deadline != NONE) {
-            registerIdleCheck(now + Math.max(1L, deadline - clockNow), ctx.timerService());
+        if (t[NEXT_DEADLINE] != NONE) {
+            registerIdleCheck(t, now + Math.max(1L, t[NEXT_DEADLINE] - t[CLOCK]), ctx.timerService());
         }
     }
 
@@ -333,10 +327,6 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         windowFirings.inc();
     }
 
-    private static long valueOr(ValueState<Long> state, long fallback) throws Exception {
-        Long v = state.value();
-        return v == null ? fallback : v;
-    }
 
     /** 2·count + final, but never at or below the last emitted version. */
     static long nextVersion(long lastVersion, long count, boolean isFinal) {

@@ -48,8 +48,19 @@ import java.util.TreeSet;
 public final class WindowRecompute implements CommitHook {
     private static final long serialVersionUID = 1L;
     private static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
-    /** Longest event-time span one recomputation query covers (1m windows of a month: ~44k groups at most). */
-    private static final long MAX_SPAN_MS = 31L * 86_400_000L;
+    /**
+     * Longest event-time span one recomputation query covers, per window size: late events are scattered, so windows
+     * far apart get queries of their own, each reading only its stretch of the primary key (one query over everything
+     * between the earliest and the latest window made ClickHouse scan days of a metric for a handful of minutes, and
+     * cost the ingest benchmark ~10% while ClickHouse shared its cores).
+     */
+    static long maxSpanMs(WindowSize size) {
+        return switch (size) {
+            case MINUTE -> 3_600_000L;
+            case HOUR -> 86_400_000L;
+            case DAY -> 31L * 86_400_000L;
+        };
+    }
 
     private final Set<String> triggerTables;
     private final CorrectionPublisher publisher;
@@ -197,7 +208,7 @@ public final class WindowRecompute implements CommitHook {
                     WindowKey first = group.get(i);
                     Set<Long> wanted = new TreeSet<>();
                     long to = first.startMs();
-                    while (i < group.size() && group.get(i).startMs() - first.startMs() < MAX_SPAN_MS) {
+                    while (i < group.size() && group.get(i).startMs() - first.startMs() < maxSpanMs(first.size())) {
                         wanted.add(group.get(i).startMs());
                         to = group.get(i).startMs() + first.size().millis();
                         i++;
