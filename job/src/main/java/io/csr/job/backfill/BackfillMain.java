@@ -101,11 +101,11 @@ public final class BackfillMain {
         PostgresSettings postgres = PostgresSettings.from(config);
         ClickHouseSettings clickHouse = ClickHouseSettings.from(config);
 
-        long total = count(postgres, range);
-        say("backfill " + from + " .. " + to + (companies.isEmpty() ? " (all companies)" : " companies " + companies) + ": "
+        long total = EventLogRun.count(postgres, range);
+        EventLogRun.say("backfill " + from + " .. " + to + (companies.isEmpty() ? " (all companies)" : " companies " + companies) + ": "
                 + total + " event_log rows in " + range.splits().length + " splits, parallelism " + parallelism);
         if (total == 0) {
-            say("nothing to do: event_log has no rows in that range (it is filled by the producers; see docs/operations.md)");
+            EventLogRun.say("nothing to do: event_log has no rows in that range (it is filled by the producers; see docs/operations.md)");
             return 0;
         }
 
@@ -114,7 +114,7 @@ public final class BackfillMain {
         flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, stateRoot.resolve("checkpoints").toUri().toString());
         flink.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, stateRoot.resolve("savepoints").toUri().toString());
         RestorePoints.latest(stateRoot.resolve("checkpoints"), null).ifPresent(c -> {
-            say("resuming the interrupted backfill from " + c.dir());
+            EventLogRun.say("resuming the interrupted backfill from " + c.dir());
             flink.set(StateRecoveryOptions.SAVEPOINT_PATH, c.dir().toString());
         });
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, flink);
@@ -139,10 +139,10 @@ public final class BackfillMain {
             long now = System.nanoTime();
             if (now - lastPrint > 2_000_000_000L) {
                 lastPrint = now;
-                printProgress(total, started, now);
+                EventLogRun.progress(total, started);
             }
         }
-        printProgress(total, started, System.nanoTime());
+        EventLogRun.progress(total, started);
         try {
             execution.get();
         } catch (java.util.concurrent.ExecutionException e) {
@@ -169,7 +169,7 @@ public final class BackfillMain {
                     + String.format(between, "window_start") + companyFilter));
             summary.put("deadLettersFromEventLog", ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE stream = 'event_log'"));
         }
-        say("backfill done in " + summary.get("seconds") + " s: " + summary.get("rowsRead") + " rows read ("
+        EventLogRun.say("backfill done in " + summary.get("seconds") + " s: " + summary.get("rowsRead") + " rows read ("
                 + summary.get("rowsPerSecond") + " rows/s), ClickHouse now holds " + summary.get("eventsInRange")
                 + " events and " + summary.get("windowsInRange") + " windows in the range (every window recomputed from "
                 + "history and live rows), " + summary.get("deadLettersFromEventLog") + " event_log rows in dead_letters"
@@ -181,18 +181,10 @@ public final class BackfillMain {
             }
             summary.put("finishedAt", Instant.now().toString());
             Files.writeString(result, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(summary));
-            say("result: " + result);
+            EventLogRun.say("result: " + result);
         }
-        deleteRecursively(stateRoot); // done: a rerun starts over (and changes nothing)
+        EventLogRun.deleteRecursively(stateRoot); // done: a rerun starts over (and changes nothing)
         return 0;
-    }
-
-    private static void printProgress(long total, long started, long now) {
-        long read = Math.min(BackfillProgress.read(), total);
-        double secs = Math.max(0.001, (now - started) / 1e9);
-        double rate = read / secs;
-        String eta = rate > 0 && read < total ? String.format(Locale.ROOT, ", ETA %.0f s", (total - read) / rate) : "";
-        say(String.format(Locale.ROOT, "  read %,d / %,d rows (%.1f%%), %,.0f rows/s%s", read, total, 100.0 * read / total, rate, eta));
     }
 
     private static String rootMessage(Throwable t) {
@@ -201,17 +193,6 @@ public final class BackfillMain {
             root = root.getCause();
         }
         return root.getClass().getSimpleName() + ": " + root.getMessage();
-    }
-
-    private static long count(PostgresSettings postgres, BackfillRange range) throws Exception {
-        try (Connection c = postgres.connectUnchecked(); PreparedStatement ps = c.prepareStatement(range.countSql())) {
-            ps.setObject(1, range.start().atOffset(java.time.ZoneOffset.UTC));
-            ps.setObject(2, range.end().atOffset(java.time.ZoneOffset.UTC));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
     }
 
     /** A file-name-safe key of the range, so an interrupted backfill finds its own checkpoints. */
@@ -233,23 +214,4 @@ public final class BackfillMain {
         }
     }
 
-    private static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var walk = Files.walk(root)) {
-            List<Path> paths = new ArrayList<>(walk.toList());
-            java.util.Collections.reverse(paths);
-            for (Path p : paths) {
-                Files.deleteIfExists(p);
-            }
-        } catch (Exception e) {
-            say("note: could not remove " + root + " (" + e.getMessage() + "); remove it by hand");
-        }
-    }
-
-    private static void say(String line) {
-        System.out.println(line);
-        System.out.flush();
-    }
 }

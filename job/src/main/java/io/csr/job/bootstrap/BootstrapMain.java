@@ -8,6 +8,7 @@ import io.csr.job.config.JobOptions;
 import io.csr.job.backfill.BackfillJob;
 import io.csr.job.backfill.BackfillProgress;
 import io.csr.job.backfill.BackfillRange;
+import io.csr.job.backfill.EventLogRun;
 import io.csr.job.correction.CorrectionPublisher;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.model.RawMessage;
@@ -118,14 +119,14 @@ public final class BootstrapMain {
         PostgresSettings postgres = PostgresSettings.from(config);
         LocalDate from = earliest(postgres, until);
         if (from == null) {
-            say("nothing to bootstrap: event_log has no rows up to " + until);
+            EventLogRun.say("nothing to bootstrap: event_log has no rows up to " + until);
             return null;
         }
         int splitHours = Integer.parseInt(flags.getOrDefault("--split-hours", "24"));
         BackfillRange range = new BackfillRange(from, until, companies, Duration.ofHours(splitHours));
         int parallelism = Integer.parseInt(flags.getOrDefault("--parallelism", String.valueOf(runtime.parallelism)));
-        long total = count(postgres, range);
-        say("bootstrap from event_log " + from + " .. " + until + ": " + total + " rows, parallelism " + parallelism);
+        long total = EventLogRun.count(postgres, range);
+        EventLogRun.say("bootstrap from event_log " + from + " .. " + until + ": " + total + " rows, parallelism " + parallelism);
 
         Path work = Path.of(RuntimeOptions.stateDir(config), "bootstrap", until + "-" + Instant.now().toEpochMilli());
         Configuration flink = FlinkSettings.job(runtime);
@@ -156,11 +157,11 @@ public final class BootstrapMain {
             Thread.sleep(200);
             if (System.nanoTime() - lastPrint > 2_000_000_000L) {
                 lastPrint = System.nanoTime();
-                progress(total, started);
+                EventLogRun.progress(total, started);
             }
         }
-        progress(total, started);
-        say("every history row read; taking the savepoint");
+        EventLogRun.progress(total, started);
+        EventLogRun.say("every history row read; taking the savepoint");
         // A savepoint while the job runs, then two more checkpoints, then cancel: the savepoint's own rows are
         // committed by the time the next checkpoint completes (the committer handles notifyCheckpointComplete before
         // the next barrier), and the ledger then makes the live job skip them on restore. (With stop-with-savepoint,
@@ -182,21 +183,12 @@ public final class BootstrapMain {
         Files.writeString(Path.of(target, RestorePoints.BOOTSTRAP_MARKER), "written by bin/csr bootstrap --until " + until
                 + "; its history source's state (uid " + HISTORY_SOURCE_UID + ") is left unclaimed by the live job\n");
         String path = target;
-        deleteRecursively(work); // the bootstrap job's own checkpoints; the savepoint is self-contained
-        say(String.format(Locale.ROOT, "bootstrap done in %.1f s: %d history rows; savepoint %s", (System.nanoTime() - started) / 1e9,
+        EventLogRun.deleteRecursively(work); // the bootstrap job's own checkpoints; the savepoint is self-contained
+        EventLogRun.say(String.format(Locale.ROOT, "bootstrap done in %.1f s: %d history rows; savepoint %s", (System.nanoTime() - started) / 1e9,
                 BackfillProgress.read(), path));
-        say("start the live job from it: bin/csr start (it picks the newest savepoint under SAVEPOINT_DIR), "
+        EventLogRun.say("start the live job from it: bin/csr start (it picks the newest savepoint under SAVEPOINT_DIR), "
                 + "bin/csr run job --from-savepoint " + path + ", or on a cluster bin/csr submit --from-savepoint " + path);
         return path;
-    }
-
-    private static void progress(long total, long started) {
-        long read = Math.min(BackfillProgress.read(), total);
-        double secs = Math.max(0.001, (System.nanoTime() - started) / 1e9);
-        double rate = read / secs;
-        String eta = rate > 0 && read < total ? String.format(Locale.ROOT, ", ETA %.0f s", (total - read) / rate) : "";
-        say(String.format(Locale.ROOT, "  read %,d / %,d rows (%.1f%%), %,.0f rows/s%s", read, total,
-                total == 0 ? 100.0 : 100.0 * read / total, rate, eta));
     }
 
     private static LocalDate earliest(PostgresSettings postgres, LocalDate until) throws Exception {
@@ -211,17 +203,6 @@ public final class BootstrapMain {
         }
     }
 
-    private static long count(PostgresSettings postgres, BackfillRange range) throws Exception {
-        try (Connection c = postgres.connectUnchecked(); PreparedStatement ps = c.prepareStatement(range.countSql())) {
-            ps.setObject(1, range.start().atOffset(ZoneOffset.UTC));
-            ps.setObject(2, range.end().atOffset(ZoneOffset.UTC));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
-    }
-
     private static long completedCheckpointsSince(Path root, long sinceMillis) {
         if (!Files.isDirectory(root)) {
             return 0;
@@ -232,23 +213,6 @@ public final class BootstrapMain {
         } catch (Exception e) {
             return 0; // a checkpoint directory removed while walking (retention): look again
         }
-    }
-
-    private static void deleteRecursively(Path root) {
-        try (var walk = Files.walk(root)) {
-            List<Path> paths = new java.util.ArrayList<>(walk.toList());
-            java.util.Collections.reverse(paths);
-            for (Path p : paths) {
-                Files.deleteIfExists(p);
-            }
-        } catch (Exception e) {
-            say("note: could not remove " + root + " (" + e.getMessage() + "); remove it by hand");
-        }
-    }
-
-    private static void say(String line) {
-        System.out.println(line);
-        System.out.flush();
     }
 
     /** file: URIs ↔ local paths. */

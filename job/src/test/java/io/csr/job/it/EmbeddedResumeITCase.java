@@ -5,6 +5,7 @@ import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.migrate.Migrations;
+import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.FlinkStandaloneCluster;
 import io.csr.job.testing.PipelineExpectations;
@@ -21,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,36 +48,34 @@ class EmbeddedResumeITCase {
             try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                List<String> command = command(stream, chSettings.database());
+                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "768m", Map.of(
+                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
+                        ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":"));
                 List<Long> sequences = new ArrayList<>();
                 Process job = null;
                 try {
                     stream.publishAll(messages, 0, 4_000, sequences);
-                    job = start(command, "run-1.log");
+                    job = runs.start("run-1.log");
                     Process first = job;
                     await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 500);
-                    assertThat(first.isAlive()).as("first run alive; log:\n%s", log("run-1.log")).isTrue();
+                    assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
                     job.destroyForcibly().waitFor();                           // kill -9, mid-run
 
                     stream.publishAll(messages, 4_000, messages.size(), sequences);
-                    job = start(command, "run-2.log");
+                    job = runs.start("run-2.log");
                     PipelineExpectations all = new PipelineExpectations(messages, sequences, stream.stream);
                     await().atMost(Duration.ofSeconds(150)).until(() -> all.eventsFinal(ch) == all.distinctValidEvents()
                             && all.deadLetterSequences(ch).size() == all.malformedSequences().size());
 
-                    assertThat(log("run-1.log")).contains("no completed checkpoint");
-                    assertThat(log("run-2.log")).contains("resuming from checkpoint");
+                    assertThat(runs.log("run-1.log")).contains("no completed checkpoint");
+                    assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
                     assertThat(ch.queryLong("SELECT uniqExact(company_id, event_id) FROM events FINAL")).isEqualTo(all.distinctValidEvents());
                     assertThat(all.deadLetterSequences(ch)).containsExactlyInAnyOrderElementsOf(all.malformedSequences());
                 } catch (Throwable t) {
-                    System.err.println(log("run-1.log") + "\n-----\n" + log("run-2.log"));
+                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log"));
                     throw t;
                 } finally {
-                    if (job != null) {
-                        job.destroy();
-                        job.waitFor(30, TimeUnit.SECONDS);
-                        job.destroyForcibly();
-                    }
+                    EmbeddedJobProcess.stop(job);
                     ch.dropDatabase();
                 }
             }
@@ -84,37 +84,5 @@ class EmbeddedResumeITCase {
 
     private static long committed(ClickHouseAccess ch) {
         return ch.queryLong("SELECT count() FROM events");
-    }
-
-    private List<String> command(TestStream stream, String database) throws Exception {
-        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
-        cmd.addAll(List.of("-Xmx768m", "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
-                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
-                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
-                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
-                ConfigKey.CLICKHOUSE_DATABASE.name() + "=" + database,
-                ConfigKey.REDIS_KEY_PREFIX.name() + "=it_" + stream.id + ":",
-                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
-                ConfigKey.CSR_STATE_DIR.name() + "=" + tmp.resolve("state"),
-                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
-        cmd.removeIf(String::isEmpty);
-        return cmd;
-    }
-
-    private Process start(List<String> command, String logName) throws Exception {
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile()).start();
-    }
-
-    private String log(String name) {
-        try {
-            return Files.readString(tmp.resolve(name));
-        } catch (Exception e) {
-            return "(no " + name + ")";
-        }
     }
 }

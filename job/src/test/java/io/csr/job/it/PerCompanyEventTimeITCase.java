@@ -8,6 +8,7 @@ import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
 import io.csr.common.migrate.Migrations;
+import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.FlinkStandaloneCluster;
 import io.csr.job.testing.PipelineExpectations;
@@ -85,28 +86,31 @@ class PerCompanyEventTimeITCase {
             try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                List<String> command = command(stream, chSettings.database(), redisPrefix);
+                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "768m", Map.of(
+                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
+                        ConfigKey.REDIS_KEY_PREFIX.name(), redisPrefix,
+                        ConfigKey.EVENT_TIME_IDLE_MS.name(), "3000"));
                 List<EventFixture.Message> all = new ArrayList<>(part1);
                 all.addAll(part2);
                 List<Long> sequences = new ArrayList<>();
                 Process job = null;
                 try {
                     stream.publishAll(all, 0, part1.size(), sequences);
-                    job = start(command, "run-1.log");
+                    job = runs.start("run-1.log");
                     Process first = job;
                     await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 600);
-                    assertThat(first.isAlive()).as("first run alive; log:\n%s", log("run-1.log")).isTrue();
+                    assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
                     job.destroyForcibly().waitFor();                                  // kill -9 mid-way
 
                     stream.publishAll(all, part1.size(), all.size(), sequences);
-                    job = start(command, "run-2.log");
+                    job = runs.start("run-2.log");
                     PipelineExpectations expected = new PipelineExpectations(all, sequences, stream.stream);
                     await("every event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
                             .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
                     await("every window equals the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
                             .until(() -> expected.windowMismatches(ch).isEmpty());
 
-                    assertThat(log("run-2.log")).contains("resuming from checkpoint");
+                    assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
                     assertThat(expected.windowMismatches(ch)).isEmpty();
                     assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + B + "'"))
                             .as("B's backlog is judged by B's own clock: nothing of it is late; late rows: %s",
@@ -121,14 +125,10 @@ class PerCompanyEventTimeITCase {
                     assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, B);
                     assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, C);
                 } catch (Throwable t) {
-                    System.err.println(log("run-1.log") + "\n-----\n" + log("run-2.log"));
+                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log"));
                     throw t;
                 } finally {
-                    if (job != null) {
-                        job.destroy();
-                        job.waitFor(30, TimeUnit.SECONDS);
-                        job.destroyForcibly();
-                    }
+                    EmbeddedJobProcess.stop(job);
                     ch.dropDatabase();
                     try (Jedis redis = new Jedis(URI.create(redisUrl()))) {
                         for (String c : List.of(A, B, C)) {
@@ -181,38 +181,5 @@ class PerCompanyEventTimeITCase {
 
     private static long committed(ClickHouseAccess ch) {
         return ch.queryLong("SELECT count() FROM events");
-    }
-
-    private List<String> command(TestStream stream, String database, String redisPrefix) throws Exception {
-        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
-        cmd.addAll(List.of("-Xmx768m", "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
-                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
-                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
-                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
-                ConfigKey.CLICKHOUSE_DATABASE.name() + "=" + database,
-                ConfigKey.REDIS_KEY_PREFIX.name() + "=" + redisPrefix,
-                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
-                ConfigKey.EVENT_TIME_IDLE_MS.name() + "=3000",
-                ConfigKey.CSR_STATE_DIR.name() + "=" + tmp.resolve("state"),
-                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
-        cmd.removeIf(String::isEmpty);
-        return cmd;
-    }
-
-    private Process start(List<String> command, String logName) throws Exception {
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile()).start();
-    }
-
-    private String log(String name) {
-        try {
-            return Files.readString(tmp.resolve(name));
-        } catch (Exception e) {
-            return "(no " + name + ")";
-        }
     }
 }

@@ -61,7 +61,7 @@ class JobLaunchTest {
         StreamExecutionEnvironment zero = JobLaunch.parse(new String[]{"--embedded", "--fresh", "FLINK_BUFFER_TIMEOUT_MS=0"},
                 config()).environment();
         assertThat(zero.getBufferTimeout()).isZero();
-        assertThat(FlinkSettings.job(RuntimeOptions.from(config())).get(ExecutionOptions.BUFFER_TIMEOUT)).isEqualTo(Duration.ofMillis(5));
+        assertThat(FlinkSettings.job(RuntimeOptions.from(config())).get(ExecutionOptions.BUFFER_TIMEOUT)).isEqualTo(Duration.ofMillis(20));
         assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.FLINK_BUFFER_TIMEOUT_MS, "-1")))
                 .hasMessageContaining("FLINK_BUFFER_TIMEOUT_MS");
     }

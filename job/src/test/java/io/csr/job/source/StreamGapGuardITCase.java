@@ -10,7 +10,7 @@ import io.csr.common.migrate.Migrations;
 import io.csr.job.model.RawMessage;
 import io.csr.job.pipeline.TestMetrics;
 import io.csr.job.sink.clickhouse.TableRow;
-import io.csr.job.testing.FlinkStandaloneCluster;
+import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -30,6 +30,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -104,15 +105,18 @@ class StreamGapGuardITCase {
             try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "512m", Map.of(
+                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
+                        ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":"));
                 Process job = null;
                 try {
                     for (int i = 0; i < 50; i++) {
                         stream.publish("metrics.sroi", metric("before-" + i));
                     }
-                    job = start(command(stream, chSettings.database(), false), "run-1.log");
+                    job = runs.start("run-1.log");
                     Process first = job;
                     await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || ch.queryLong("SELECT count() FROM events") >= 50);
-                    assertThat(first.isAlive()).as("log:\n%s", log("run-1.log")).isTrue();
+                    assertThat(first.isAlive()).as("log:\n%s", runs.log("run-1.log")).isTrue();
                     job.destroyForcibly().waitFor();
 
                     for (int i = 0; i < 20; i++) {
@@ -123,15 +127,15 @@ class StreamGapGuardITCase {
                         stream.publish("metrics.sroi", metric("after-" + i));
                     }
 
-                    job = start(command(stream, chSettings.database(), false), "run-2.log");
-                    assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", log("run-2.log")).isTrue();
+                    job = runs.start("run-2.log");
+                    assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", runs.log("run-2.log")).isTrue();
                     assertThat(job.exitValue()).isNotZero();
-                    assertThat(log("run-2.log")).contains("no longer holds messages the job had not read")
+                    assertThat(runs.log("run-2.log")).contains("no longer holds messages the job had not read")
                             .contains("ACCEPT_STREAM_GAP=true");
                     assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'"))
                             .as("nothing after the gap was processed silently").isZero();
 
-                    job = start(command(stream, chSettings.database(), true), "run-3.log");
+                    job = runs.start("run-3.log", ConfigKey.ACCEPT_STREAM_GAP.name() + "=true");
                     await().atMost(Duration.ofSeconds(120)).until(
                             () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
                     await().atMost(Duration.ofSeconds(30)).until(
@@ -140,50 +144,13 @@ class StreamGapGuardITCase {
                     assertThat(gap.get("stream_seq").asLong()).isEqualTo(51);
                     assertThat(gap.get("error").asText()).contains("51..70");
                 } catch (Throwable t) {
-                    System.err.println(log("run-1.log") + "\n-----\n" + log("run-2.log") + "\n-----\n" + log("run-3.log"));
+                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
                     throw t;
                 } finally {
-                    if (job != null) {
-                        job.destroy();
-                        job.waitFor(30, TimeUnit.SECONDS);
-                        job.destroyForcibly();
-                    }
+                    EmbeddedJobProcess.stop(job);
                     ch.dropDatabase();
                 }
             }
-        }
-    }
-
-    private List<String> command(TestStream stream, String database, boolean acceptGap) throws Exception {
-        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
-                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
-        cmd.addAll(List.of("-Xmx512m", "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
-                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
-                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
-                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
-                ConfigKey.CLICKHOUSE_DATABASE.name() + "=" + database,
-                ConfigKey.REDIS_KEY_PREFIX.name() + "=it_" + stream.id + ":",
-                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
-                ConfigKey.ACCEPT_STREAM_GAP.name() + "=" + acceptGap,
-                ConfigKey.CSR_STATE_DIR.name() + "=" + tmp.resolve("state"),
-                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
-        cmd.removeIf(String::isEmpty);
-        return cmd;
-    }
-
-    private Process start(List<String> command, String logName) throws Exception {
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(logName).toFile()).start();
-    }
-
-    private String log(String name) {
-        try {
-            return Files.readString(tmp.resolve(name), StandardCharsets.UTF_8);
-        } catch (Exception e) {
-            return "(no " + name + ")";
         }
     }
 }

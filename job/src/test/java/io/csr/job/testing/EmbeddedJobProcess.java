@@ -1,0 +1,73 @@
+package io.csr.job.testing;
+
+import io.csr.common.config.ConfigKey;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The job as {@code bin/csr run job} starts it — {@code CsrJob --embedded} in a JVM of its own, so a test can kill it
+ * with SIGKILL and start the very same command line again — against a test's own stream, database and Redis prefix.
+ * Logs go to files under the test's directory.
+ */
+public final class EmbeddedJobProcess {
+    private final List<String> command;
+    private final Path dir;
+
+    /** @param settings KEY=VALUE settings beyond the stream, prefix and state dir (database, Redis prefix, …) */
+    public EmbeddedJobProcess(TestStream stream, Path dir, String heap, Map<String, String> settings) throws Exception {
+        this.dir = dir;
+        String cp = Path.of("target/classes").toAbsolutePath() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath.txt")).trim() + File.pathSeparator
+                + Files.readString(Path.of("target/classpath-runtime.txt")).trim();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(Arrays.asList(System.getProperty("flink.jvm.opens", "").trim().split("\\s+")));
+        cmd.addAll(List.of("-Xmx" + heap, "-Dlog4j2.configurationFile=" + Path.of("src/main/config/log4j2-embedded.xml").toAbsolutePath(),
+                "-cp", cp, "io.csr.job.CsrJob", "--embedded",
+                ConfigKey.NATS_STREAM.name() + "=" + stream.stream,
+                ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
+                ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
+                ConfigKey.CSR_STATE_DIR.name() + "=" + dir.resolve("state"),
+                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
+        settings.forEach((k, v) -> cmd.add(k + "=" + v));
+        cmd.removeIf(String::isEmpty);
+        this.command = List.copyOf(cmd);
+    }
+
+    /** Starts the command, its output to {@code logName} in the test's directory. */
+    public Process start(String logName) throws Exception {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
+    }
+
+    /** Starts the command with one more KEY=VALUE setting (e.g. a flag the next run confirms). */
+    public Process start(String logName, String extraSetting) throws Exception {
+        List<String> cmd = new ArrayList<>(command);
+        cmd.add(extraSetting);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
+    }
+
+    public String log(String name) {
+        try {
+            return Files.readString(dir.resolve(name), StandardCharsets.UTF_8);
+        } catch (Exception e) {
+            return "(no " + name + ")";
+        }
+    }
+
+    /** Ends a process started here: SIGTERM, then SIGKILL after 30 s. */
+    public static void stop(Process job) throws InterruptedException {
+        if (job != null) {
+            job.destroy();
+            job.waitFor(30, TimeUnit.SECONDS);
+            job.destroyForcibly();
+        }
+    }
+}
