@@ -81,6 +81,9 @@ final class CohortQueries {
         return out;
     }
 
+    /** Parallel FINAL slices of one observations read (see {@link #observations}). */
+    private static final int SLICES = 2;
+
     Figures metrics(CohortRef cohort, String metric, DateRange range) {
         String sql = "SELECT " + FIGURES + " FROM (" + observations(cohort.companyId(), metric, range, "user_id, value") + ")"
                 + " WHERE user_id IN (" + members(cohort.companyId(), List.of(cohort.id()), "user_id") + ")";
@@ -138,8 +141,8 @@ final class CohortQueries {
     List<TopRow> top(String companyId, String metric, DateRange range, int limit) {
         String company = SqlLiteral.string(companyId);
         String sql = "SELECT cohort_id, count() AS users, sum(n) AS count, sum(s) / sum(n) AS avg"
-                + " FROM (SELECT cohort_id, user_id FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
-                + " WHERE company_id = " + company + ") WHERE active = 1 AND cohort_id IN"
+                + " FROM (SELECT cohort_id, user_id FROM (" + activeMemberships(company, 0) + " UNION ALL " + activeMemberships(company, 1) + ")"
+                + " WHERE cohort_id IN"
                 + " (SELECT id FROM (SELECT id, deleted FROM cohorts FINAL WHERE company_id = " + company + ") WHERE deleted = 0))"
                 + " ALL INNER JOIN (SELECT user_id, count() AS n, sum(value) AS s FROM ("
                 + observations(companyId, metric, range, "user_id, value") + ") GROUP BY user_id)"
@@ -152,12 +155,39 @@ final class CohortQueries {
         return out;
     }
 
-    /** Observations of a company (and metric, when given) in the range, deduplicated by FINAL; filters on key columns only. */
+    /**
+     * Observations of a company (and metric, when given) in the range, deduplicated by FINAL; filters on key columns
+     * only. ClickHouse 18.16 reads a FINAL query in one stream, so the range is cut in {@link #SLICES} slices read as
+     * the branches of a UNION ALL, which run in parallel: a replayed duplicate has the same {@code ts} (it is in the
+     * sorting key), so it always falls into the same slice and FINAL still collapses it. Measured on 2 cores, 30-day
+     * range: overview p95 236 → 156 ms, metrics 78 → 60 ms (perf/results/cohort-*.json).
+     */
     private static String observations(String companyId, String metric, DateRange range, String columns) {
+        long from = range.start().atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+        long to = range.end().plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < SLICES; i++) {
+            long a = from + (to - from) * i / SLICES;
+            long b = i == SLICES - 1 ? to : from + (to - from) * (i + 1) / SLICES;
+            sql.append(i == 0 ? "" : " UNION ALL ").append(observationSlice(companyId, metric, a, b, columns));
+        }
+        return sql.toString();
+    }
+
+    private static String observationSlice(String companyId, String metric, long fromSecond, long toSecond, String columns) {
         return "SELECT " + columns + " FROM metrics_timeseries FINAL WHERE company_id = " + SqlLiteral.string(companyId)
                 + (metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
-                + " AND ts >= " + SqlLiteral.dateTime(range.start().atStartOfDay(ZoneOffset.UTC).toInstant())
-                + " AND ts < " + SqlLiteral.dateTime(range.end().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
+                + " AND ts >= " + SqlLiteral.dateTime(java.time.Instant.ofEpochSecond(fromSecond))
+                + " AND ts < " + SqlLiteral.dateTime(java.time.Instant.ofEpochSecond(toSecond));
+    }
+
+    /**
+     * One half (by cohort id parity) of a company's active memberships: all versions of a membership share its cohort
+     * id, so each half's FINAL is complete, and the two halves read in parallel.
+     */
+    private static String activeMemberships(String companyLiteral, int parity) {
+        return "SELECT cohort_id, user_id FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL WHERE company_id = "
+                + companyLiteral + " AND cohort_id % 2 = " + parity + ") WHERE active = 1";
     }
 
     /** Current members of the given cohorts; {@code active} is not in the sorting key, so it is filtered outside FINAL. */
