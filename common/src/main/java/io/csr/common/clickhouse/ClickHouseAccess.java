@@ -265,7 +265,7 @@ public final class ClickHouseAccess implements AutoCloseable {
                 java.util.regex.Matcher m = CODE_IN_BODY.matcher(String.valueOf(server.getMessage()));
                 code = m.find() ? Integer.parseInt(m.group(1)) : 0;
             }
-            boolean retriable = retriable(code, String.valueOf(server.getMessage())) || server.isRetryable() && !permanent(String.valueOf(server.getMessage()));
+            boolean retriable = (RETRIABLE_CODES.contains(code) || server.isRetryable()) && !permanent(String.valueOf(server.getMessage()));
             return new ClickHouseAccessException("ClickHouse rejected " + abbreviate(what) + ": code " + code + ": "
                     + firstLine(server.getMessage()), error, retriable, code);
         }

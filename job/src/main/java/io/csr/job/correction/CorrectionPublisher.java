@@ -1,25 +1,23 @@
 package io.csr.job.correction;
 
 import io.csr.common.contract.RedisStreams;
-import io.csr.common.contract.UpdateType;
-import io.csr.common.json.Json;
+import io.csr.job.aggregate.WindowFiring;
+import io.csr.job.model.RedisUpdate;
+import io.csr.job.redis.UpdateStreams;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Pipeline;
-import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
-import redis.clients.jedis.params.XAddParams;
 
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
- * Publishes corrected windows to the companies' Redis update streams (Contract 3), like the live operator's firings:
- * same stream key, same fields, same {@code MINID} trimming. A failure after a few attempts fails the commit, so the
+ * Publishes corrected windows to the companies' Redis update streams (Contract 3) through the same
+ * {@link UpdateStreams#append} as the live operator's firings. A failure after a few attempts fails the commit, so the
  * job restarts and the (idempotent) correction runs again.
  */
 public final class CorrectionPublisher implements Serializable {
@@ -51,7 +49,7 @@ public final class CorrectionPublisher implements Serializable {
     final class Channel implements AutoCloseable {
         private Jedis jedis;
 
-        void publish(List<CorrectedWindow> windows) throws IOException, InterruptedException {
+        void publish(List<WindowFiring> windows) throws IOException, InterruptedException {
             if (redisUrl == null || windows.isEmpty()) {
                 return;
             }
@@ -71,24 +69,16 @@ public final class CorrectionPublisher implements Serializable {
             }
         }
 
-        private void send(List<CorrectedWindow> windows) throws IOException {
+        private void send(List<WindowFiring> windows) {
             if (jedis == null) {
                 jedis = new Jedis(URI.create(redisUrl), DefaultJedisClientConfig.builder()
                         .connectionTimeoutMillis(5_000).socketTimeoutMillis(5_000).clientName("csr-job-corrections").build());
             }
-            long minId = System.currentTimeMillis() - retention.toMillis();
-            XAddParams params = XAddParams.xAddParams().minId(Long.toString(Math.max(0L, minId))).approximateTrimming();
-            Pipeline pipeline = jedis.pipelined();
-            for (CorrectedWindow w : windows) {
-                pipeline.xadd(RedisStreams.updatesKey(keyPrefix, w.companyId()), params,
-                        Map.of(RedisStreams.FIELD_TYPE, UpdateType.forMetric(w.metric()).wireName(),
-                                RedisStreams.FIELD_DATA, Json.mapper().writeValueAsString(w.update())));
+            List<RedisUpdate> updates = new ArrayList<>(windows.size());
+            for (WindowFiring w : windows) {
+                updates.add(w.toRedisUpdate());
             }
-            for (Object reply : pipeline.syncAndReturnAll()) {
-                if (reply instanceof JedisDataException) {
-                    throw (JedisDataException) reply;
-                }
-            }
+            UpdateStreams.append(jedis.pipelined(), keyPrefix, updates, System.currentTimeMillis(), retention);
         }
 
         @Override

@@ -5,8 +5,10 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.common.json.Json;
+import io.csr.job.aggregate.WindowFiring;
 import io.csr.job.aggregate.WindowSize;
 import io.csr.job.sink.clickhouse.ClickHouseCommittable;
+import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.sink.clickhouse.committer.CommitHook;
 
 import java.io.IOException;
@@ -176,27 +178,25 @@ public final class WindowRecompute implements CommitHook {
             if (windows.isEmpty()) {
                 return;
             }
-            List<CorrectedWindow> corrected = recompute(windows);
-            List<Map<String, Object>> rows = new ArrayList<>(corrected.size());
-            for (CorrectedWindow w : corrected) {
-                rows.add(w.row());
+            List<WindowFiring> corrected = recompute(windows);
+            if (corrected.isEmpty()) {
+                return;
             }
-            if (!rows.isEmpty()) {
-                // one INSERT per monthly partition, like the sink's batches (24.x's partitions-per-insert limit)
-                Map<Integer, List<Map<String, Object>>> byMonth = new TreeMap<>();
-                for (int i = 0; i < corrected.size(); i++) {
-                    byMonth.computeIfAbsent(corrected.get(i).month(), m -> new ArrayList<>()).add(rows.get(i));
-                }
-                for (List<Map<String, Object>> monthRows : byMonth.values()) {
-                    clickHouse.insertRows("metric_windows", monthRows);
-                }
-                channel.publish(corrected);
+            // one INSERT per monthly partition, like the sink's batches (24.x's partitions-per-insert limit)
+            Map<Integer, StringBuilder> byMonth = new TreeMap<>();
+            for (WindowFiring w : corrected) {
+                TableRow row = w.toTableRow();
+                byMonth.computeIfAbsent(row.partition, m -> new StringBuilder()).append(row.json).append('\n');
             }
+            for (StringBuilder body : byMonth.values()) {
+                clickHouse.insertJsonEachRow("metric_windows", body.toString().getBytes(StandardCharsets.UTF_8));
+            }
+            channel.publish(corrected);
         }
 
         /** Groups the windows by (company, metric, size) and spans of at most a month; one query per group. */
-        private List<CorrectedWindow> recompute(Set<WindowKey> windows) {
-            List<CorrectedWindow> out = new ArrayList<>();
+        private List<WindowFiring> recompute(Set<WindowKey> windows) {
+            List<WindowFiring> out = new ArrayList<>();
             Map<String, List<WindowKey>> groups = new LinkedHashMap<>();
             for (WindowKey w : windows) {
                 groups.computeIfAbsent(w.companyId() + "|" + w.metric() + "|" + w.size(), k -> new ArrayList<>()).add(w);

@@ -1,6 +1,5 @@
 package io.csr.job.redis;
 
-import io.csr.common.contract.RedisStreams;
 import io.csr.job.model.RedisUpdate;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -10,16 +9,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Pipeline;
-import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
-import redis.clients.jedis.params.XAddParams;
 
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Buffers updates and pipelines them to Redis as one batch when the batch is full, when {@code flushIntervalMs} has
@@ -107,18 +102,7 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
                     .clientName(clientName)
                     .build());
         }
-        long minId = time.getCurrentProcessingTime() - config.retention.toMillis();
-        XAddParams params = XAddParams.xAddParams().minId(Long.toString(Math.max(0L, minId))).approximateTrimming();
-        Pipeline pipeline = jedis.pipelined();
-        for (RedisUpdate update : buffer) {
-            pipeline.xadd(RedisStreams.updatesKey(config.keyPrefix, update.companyId), params,
-                    Map.of(RedisStreams.FIELD_TYPE, update.type, RedisStreams.FIELD_DATA, update.json));
-        }
-        for (Object reply : pipeline.syncAndReturnAll()) {
-            if (reply instanceof JedisDataException) {
-                throw (JedisDataException) reply;
-            }
-        }
+        UpdateStreams.append(jedis.pipelined(), config.keyPrefix, buffer, time.getCurrentProcessingTime(), config.retention);
     }
 
     private void disconnect() {

@@ -57,7 +57,7 @@ public class StreamGapGuard extends ProcessFunction<RawMessage, RawMessage> impl
     private final boolean acceptGap;
 
     /** family → highest stream sequence read; union state so every subtask sees every family after a rescale. */
-    private transient Map<String, Long> highest;
+    private transient Map<String, long[]> highest;
     private transient ListState<String> highestState;
     private transient List<TableRow> pendingGapRows;
     private transient long gapMessages;
@@ -78,15 +78,16 @@ public class StreamGapGuard extends ProcessFunction<RawMessage, RawMessage> impl
         }
         for (String entry : highestState.get()) {
             int eq = entry.lastIndexOf('=');
-            highest.merge(entry.substring(0, eq), Long.parseLong(entry.substring(eq + 1)), Math::max);
+            long seq = Long.parseLong(entry.substring(eq + 1));
+            highest.merge(entry.substring(0, eq), new long[] {seq}, (a, b) -> a[0] >= b[0] ? a : b);
         }
         if (highest.isEmpty()) {
             return;
         }
         long firstSeq = firstSequence();
         List<String> gaps = new ArrayList<>();
-        for (Map.Entry<String, Long> e : highest.entrySet()) {
-            long from = e.getValue() + 1;
+        for (Map.Entry<String, long[]> e : highest.entrySet()) {
+            long from = e.getValue()[0] + 1;
             long to = firstSeq - 1;
             if (from <= to) {
                 gaps.add(e.getKey() + ".> sequences " + from + ".." + to);
@@ -149,9 +150,11 @@ public class StreamGapGuard extends ProcessFunction<RawMessage, RawMessage> impl
         String subject = message.subject == null ? "" : message.subject;
         int dot = subject.indexOf('.');
         String family = dot < 0 ? subject : subject.substring(0, dot);
-        Long seen = highest.get(family);
-        if (seen == null || message.streamSeq > seen) {
-            highest.put(family, message.streamSeq);
+        long[] seen = highest.get(family);
+        if (seen == null) {
+            highest.put(family, new long[] {message.streamSeq});
+        } else if (message.streamSeq > seen[0]) {
+            seen[0] = message.streamSeq; // in place: no boxing per message
         }
         out.collect(message);
     }
@@ -159,7 +162,7 @@ public class StreamGapGuard extends ProcessFunction<RawMessage, RawMessage> impl
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
         List<String> entries = new ArrayList<>(highest.size());
-        highest.forEach((family, seq) -> entries.add(family + "=" + seq));
+        highest.forEach((family, seq) -> entries.add(family + "=" + seq[0]));
         highestState.update(entries);
     }
 }

@@ -82,6 +82,10 @@ class BackfillITCase {
             EventFixture.Message shared = history.get(i * 5);                          // the same event in both
             live.add(shared);
         }
+        // bad input in history: it must become dead letters naming the row and the reason, and cost nothing else
+        history.add(new EventFixture.Message("metrics.sroi", "{\"eventId\":", "bf-a", "bad-json", null, d, 0, false, false));
+        history.add(new EventFixture.Message("metrics.sroi", "{\"eventId\":\"bad-value\",\"companyId\":\"bf-a\",\"occurredAt\":\""
+                + Instant.ofEpochMilli(d) + "\",\"value\":\"high\"}", "bf-a", "bad-value", null, d, 0, false, false));
         for (int u = 0; u < 10; u++) {
             history.add(fx.journey("bf-a", "u" + u, true, d + u * 1_000L));              // 10 users flagged in history
         }
@@ -101,16 +105,7 @@ class BackfillITCase {
 
         try (TestStream stream = new TestStream()) {
             String ns = "it_bf_" + stream.id;
-            Map<String, String> keys = new HashMap<>();
-            keys.put(ConfigKey.NATS_STREAM.name(), stream.stream);
-            keys.put(ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix);
-            keys.put(ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_" + ns);
-            keys.put(ConfigKey.POSTGRES_SCHEMA.name(), ns);
-            keys.put(ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":");
-            keys.put(ConfigKey.JOB_PARALLELISM.name(), "2");
-            keys.put(ConfigKey.CHECKPOINT_INTERVAL_MS.name(), "1000");
-            keys.put(ConfigKey.CSR_STATE_DIR.name(), tmp.resolve("state").toString());
-            CsrConfig config = CsrConfig.fromEnvironment().with(keys);
+            CsrConfig config = HistoryFixture.config(stream, ns, tmp.resolve("state"));
             ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
             Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
@@ -141,11 +136,18 @@ class BackfillITCase {
                     await("journeys of history reach the live job").atMost(Duration.ofSeconds(60))
                             .until(() -> HistoryFixture.latestUsersFlagged(ns + ":", "bf-a") == HistoryFixture.expectedUsersFlagged(all, "bf-a"));
                     Map<String, String> afterFirst = HistoryFixture.windows(ch);
+                    List<com.fasterxml.jackson.databind.JsonNode> dead = ch.query("SELECT stream_seq, error FROM dead_letters FINAL"
+                            + " WHERE stream = 'event_log' ORDER BY stream_seq");
+                    assertThat(dead).as("each bad event_log row is one dead letter, keyed by its id").hasSize(2);
+                    assertThat(dead.get(0).get("error").asText()).containsIgnoringCase("JSON");
+                    assertThat(dead.get(1).get("error").asText()).contains("value");
 
                     // 2. the same backfill again changes nothing
                     assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString()}, config,
                             Clock.systemUTC())).isZero();
                     assertThat(HistoryFixture.windows(ch)).as("a second run of the same backfill").isEqualTo(afterFirst);
+                    assertThat(ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE stream = 'event_log'"))
+                            .as("the same bad rows, the same dead letters").isEqualTo(2);
 
                     // 3. late live events for the backfilled day: corrections keep H ∪ L exact
                     List<EventFixture.Message> liveThenLate = new ArrayList<>(live);

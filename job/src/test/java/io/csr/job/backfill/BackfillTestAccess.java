@@ -18,6 +18,10 @@ public final class BackfillTestAccess {
         return fx.journey(company, user, value, at);
     }
 
+    public io.csr.common.config.CsrConfig config(io.csr.job.testing.TestStream stream, String ns, java.nio.file.Path stateDir) {
+        return HistoryFixture.config(stream, ns, stateDir);
+    }
+
     public void writeEventLog(PostgresSettings pg, List<EventFixture.Message> history) throws Exception {
         HistoryFixture.writeEventLog(pg, history);
     }

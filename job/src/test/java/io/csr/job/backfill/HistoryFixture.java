@@ -47,6 +47,20 @@ final class HistoryFixture {
         return new EventFixture.Message("journey.onboarded", body, company, id, null, at, value ? 1 : 0, true, false);
     }
 
+    /** A test's own namespace everywhere: stream, ClickHouse database, PostgreSQL schema, Redis prefix, state dir. */
+    static CsrConfig config(io.csr.job.testing.TestStream stream, String ns, java.nio.file.Path stateDir) {
+        Map<String, String> keys = new HashMap<>();
+        keys.put(ConfigKey.NATS_STREAM.name(), stream.stream);
+        keys.put(ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix);
+        keys.put(ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_" + ns);
+        keys.put(ConfigKey.POSTGRES_SCHEMA.name(), ns);
+        keys.put(ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":");
+        keys.put(ConfigKey.JOB_PARALLELISM.name(), "2");
+        keys.put(ConfigKey.CHECKPOINT_INTERVAL_MS.name(), "1000");
+        keys.put(ConfigKey.CSR_STATE_DIR.name(), stateDir.toString());
+        return CsrConfig.fromEnvironment().with(keys);
+    }
+
     static void awaitWindows(String what, ClickHouseAccess ch, List<EventFixture.Message> published) {
         PipelineExpectations expected = new PipelineExpectations(published, List.of(), "");
         try {

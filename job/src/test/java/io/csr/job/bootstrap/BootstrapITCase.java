@@ -87,16 +87,7 @@ class BootstrapITCase {
 
         try (TestStream stream = new TestStream()) {
             String ns = "it_bs_" + stream.id;
-            Map<String, String> keys = new HashMap<>();
-            keys.put(ConfigKey.NATS_STREAM.name(), stream.stream);
-            keys.put(ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix);
-            keys.put(ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_" + ns);
-            keys.put(ConfigKey.POSTGRES_SCHEMA.name(), ns);
-            keys.put(ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":");
-            keys.put(ConfigKey.JOB_PARALLELISM.name(), "2");
-            keys.put(ConfigKey.CHECKPOINT_INTERVAL_MS.name(), "1000");
-            keys.put(ConfigKey.CSR_STATE_DIR.name(), tmp.resolve("state").toString());
-            CsrConfig config = CsrConfig.fromEnvironment().with(keys);
+            CsrConfig config = fx.config(stream, ns, tmp.resolve("state"));
             ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
             Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
