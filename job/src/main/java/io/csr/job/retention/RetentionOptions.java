@@ -5,6 +5,7 @@ import io.csr.common.config.CsrConfig;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,8 +16,9 @@ import java.util.Map;
  * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, sink ledger
  * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
  * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
+ * @param compactClosedMonths RETENTION_COMPACT_CLOSED_MONTHS: merge each closed month of {@link #compacted()} into one part
  */
-public record RetentionOptions(int months, int deadLetterMonths, Duration checkEvery) {
+public record RetentionOptions(int months, int deadLetterMonths, Duration checkEvery, boolean compactClosedMonths) {
 
     public RetentionOptions {
         if (months < 1 || deadLetterMonths < 1) {
@@ -31,13 +33,15 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
     public static RetentionOptions defaults() {
         return new RetentionOptions(Integer.parseInt(ConfigKey.RETENTION_MONTHS.defaultValue()),
                 Integer.parseInt(ConfigKey.RETENTION_DEAD_LETTER_MONTHS.defaultValue()),
-                Duration.ofHours(Long.parseLong(ConfigKey.RETENTION_CHECK_HOURS.defaultValue())));
+                Duration.ofHours(Long.parseLong(ConfigKey.RETENTION_CHECK_HOURS.defaultValue())),
+                Boolean.parseBoolean(ConfigKey.RETENTION_COMPACT_CLOSED_MONTHS.defaultValue()));
     }
 
     public static RetentionOptions from(CsrConfig config) {
         return new RetentionOptions((int) config.getLong(ConfigKey.RETENTION_MONTHS, 1, 1_200),
                 (int) config.getLong(ConfigKey.RETENTION_DEAD_LETTER_MONTHS, 1, 1_200),
-                Duration.ofHours(config.getLong(ConfigKey.RETENTION_CHECK_HOURS, 0, 24 * 366)));
+                Duration.ofHours(config.getLong(ConfigKey.RETENTION_CHECK_HOURS, 0, 24 * 366)),
+                config.getBoolean(ConfigKey.RETENTION_COMPACT_CLOSED_MONTHS));
     }
 
     /** Table name to months kept, in the order they are processed. All are partitioned by toYYYYMM(…). */
@@ -50,6 +54,11 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
         out.put("dead_letters", deadLetterMonths);
         out.put("late_events", deadLetterMonths);
         return out;
+    }
+
+    /** The tables whose readers use FINAL, so a closed month in one part answers faster (and holds no copies). */
+    public List<String> compacted() {
+        return List.of("events", "metrics_timeseries", "metric_windows");
     }
 
     public boolean scheduled() {

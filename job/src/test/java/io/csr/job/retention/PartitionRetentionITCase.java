@@ -25,7 +25,7 @@ class PartitionRetentionITCase {
     static final String CURRENT = "2026-11-20 10:00:00";
     static final String OLD = "2024-01-15 10:00:00";          // older than 13 months
     static final String SEVEN_MONTHS_AGO = "2026-04-10 10:00:00"; // kept for data (13), dropped for dead letters (6)
-    static final RetentionOptions THIRTEEN_AND_SIX = new RetentionOptions(13, 6, Duration.ofHours(1));
+    static final RetentionOptions THIRTEEN_AND_SIX = new RetentionOptions(13, 6, Duration.ofHours(1), true);
 
     ClickHouseTestDatabase db;
     ClickHouseAccess ch;
@@ -126,8 +126,44 @@ class PartitionRetentionITCase {
     @Test
     void theCurrentMonthIsAlwaysKept() {
         insertAt(CURRENT, "new");
-        PartitionRetention.Report report = new PartitionRetention(ch, new RetentionOptions(1, 1, Duration.ZERO), NOV_2026).runOnce();
+        PartitionRetention.Report report = new PartitionRetention(ch, new RetentionOptions(1, 1, Duration.ZERO, true), NOV_2026).runOnce();
         assertThat(report.dropped()).isEmpty();
         assertThat(partitions("events")).containsExactly("202611");
+    }
+
+    long parts(String table, String partition) {
+        return ch.queryLong("SELECT count() AS c FROM system.parts WHERE database = '" + db.name() + "' AND table = '" + table
+                + "' AND partition = '" + partition + "' AND active");
+    }
+
+    @Test
+    void closedMonthsWithSeveralPartsAreMergedIntoOneAndReplayedCopiesLeaveTheDisk() {
+        insertAt(SEVEN_MONTHS_AGO, "mid");
+        insertAt(SEVEN_MONTHS_AGO, "mid");   // a replayed batch: the same rows again, in a second part
+        insertAt(SEVEN_MONTHS_AGO, "mid2");
+        insertAt(CURRENT, "new");
+        insertAt(CURRENT, "new");
+        assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE event_id = 'mid'")).isEqualTo(2);
+
+        PartitionRetention.Report report = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
+
+        assertThat(report.failures()).isEmpty();
+        assertThat(report.compacted()).extracting("table", "partition", "partsBefore").containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("events", "202604", 3L),
+                org.assertj.core.groups.Tuple.tuple("metrics_timeseries", "202604", 3L),
+                org.assertj.core.groups.Tuple.tuple("metric_windows", "202604", 3L));
+        for (String table : List.of("events", "metrics_timeseries", "metric_windows")) {
+            assertThat(parts(table, "202604")).as(table + ": the closed month is one part").isEqualTo(1);
+            assertThat(parts(table, "202611")).as(table + ": the current month is left to background merges").isEqualTo(2);
+        }
+        assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE event_id = 'mid'"))
+                .as("the copy is gone without FINAL").isEqualTo(1);
+        assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE toYYYYMM(ts) = 202604")).isEqualTo(2);
+        assertThat(parts("sink_commits", "202604")).as("tables read without FINAL are not compacted").isEqualTo(3);
+
+        assertThat(new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce().compacted())
+                .as("a one-part month is not merged again").isEmpty();
+        assertThat(new PartitionRetention(ch, new RetentionOptions(13, 6, Duration.ZERO, false), NOV_2026).runOnce().compacted())
+                .isEmpty();
     }
 }

@@ -22,7 +22,7 @@ class RetentionOptionsTest {
     @Test
     void defaultsAndConfiguration() {
         RetentionOptions d = RetentionOptions.defaults();
-        assertThat(d).isEqualTo(new RetentionOptions(13, 6, Duration.ofHours(6)));
+        assertThat(d).isEqualTo(new RetentionOptions(13, 6, Duration.ofHours(6), true));
         assertThat(d.tables()).containsEntry("events", 13).containsEntry("dead_letters", 6).containsEntry("late_events", 6)
                 .containsKeys("metrics_timeseries", "metric_windows", "sink_commits")
                 .doesNotContainKeys("hourly_metrics", "daily_event_counts"); // dropped by sql/clickhouse/005 (they over-counted replays)
@@ -31,7 +31,7 @@ class RetentionOptionsTest {
                 ConfigKey.RETENTION_MONTHS.name(), "2", ConfigKey.RETENTION_CHECK_HOURS.name(), "0")));
         assertThat(off.months()).isEqualTo(2);
         assertThat(off.scheduled()).isFalse();
-        assertThatThrownBy(() -> new RetentionOptions(0, 1, Duration.ZERO)).hasMessageContaining("RETENTION_MONTHS=0");
+        assertThatThrownBy(() -> new RetentionOptions(0, 1, Duration.ZERO, true)).hasMessageContaining("RETENTION_MONTHS=0");
     }
 
     @Test

@@ -62,6 +62,7 @@ public final class CohortBench {
         int rangeDays = Integer.parseInt(opt.getOrDefault("range-days", "30"));
         String database = opt.getOrDefault("database", "csr_bench_cohort");
 
+        long partsPerMonth;
         CsrConfig base = CsrConfig.fromEnvironment();
         Map<String, String> values = new HashMap<>();
         values.put(ConfigKey.CLICKHOUSE_DATABASE.name(), database);
@@ -74,7 +75,13 @@ public final class CohortBench {
         try (ClickHouseAccess ch = ClickHouseAccess.open(ClickHouseSettings.from(config))) {
             ch.createDatabaseIfMissing();
             Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-            if (opt.containsKey("regenerate") || !data.presentIn(ch)) {
+            String layout = opt.getOrDefault("layout", "compacted");
+            if (!layout.equals("compacted") && !layout.equals("as-inserted")) {
+                throw new IllegalArgumentException("--layout " + layout + ": use compacted (closed months merged into one part, as the"
+                        + " job's retention run leaves them) or as-inserted (the parts the generating INSERT left)");
+            }
+            boolean compactedNow = data.presentIn(ch) && data.maxPartsPerMonth(ch) == 1;
+            if (opt.containsKey("regenerate") || !data.presentIn(ch) || (layout.equals("as-inserted") && compactedNow)) {
                 System.out.println("generating " + data + " into ClickHouse database " + database + " (about a minute) ...");
                 long t0 = System.nanoTime();
                 data.generate(ch);
@@ -82,6 +89,13 @@ public final class CohortBench {
             } else {
                 System.out.println("reusing the data set already in " + database + " (--regenerate to rebuild it)");
             }
+            if (layout.equals("compacted")) {
+                long t0 = System.nanoTime();
+                int merged = data.compact(ch);
+                System.out.printf("layout compacted: %d months merged into one part in %.1f s%n", merged, (System.nanoTime() - t0) / 1e9);
+            }
+            partsPerMonth = data.maxPartsPerMonth(ch);
+            System.out.println("layout " + layout + ": at most " + partsPerMonth + " parts per month of metrics_timeseries");
         }
         PostgresSettings pg = PostgresSettings.from(config);
         try (Connection c = pg.withSchema("public").connect(); Statement st = c.createStatement()) {
@@ -155,15 +169,18 @@ public final class CohortBench {
             out.put("data", Map.of("observations", data.rows(), "users", data.users(), "cohorts", data.cohorts(),
                     "cohortSizes", data.minSize() + ".." + data.maxSize(), "metrics", CohortData.METRICS.size(), "span", "2026 (365 days)"));
             out.put("rangeDays", rangeDays);
+            out.put("layout", opt.getOrDefault("layout", "compacted"));
+            out.put("maxPartsPerMonth", partsPerMonth);
             out.put("clickhouse", "18.16 (local), database " + database);
             out.put("cpus", Runtime.getRuntime().availableProcessors());
             out.put("loadAverageBefore", loadBefore);
             out.put("loadAverageAfter", loadAverage());
-            out.put("note", opt.getOrDefault("note", "machine shared with other builds and tests while measured"));
+            out.put("note", opt.getOrDefault("note", "load averages before and after are the measure of what ran beside"));
             out.put("endpoints", results);
             Path dir = Migrations.sqlRoot().getParent().resolve("perf/results");
             Files.createDirectories(dir);
-            Path file = dir.resolve("cohort-" + LocalDate.now(ZoneOffset.UTC) + "-" + rangeDays + "d.json");
+            Path file = dir.resolve("cohort-" + LocalDate.now(ZoneOffset.UTC) + "-" + rangeDays + "d"
+                    + (opt.getOrDefault("layout", "compacted").equals("compacted") ? "" : "-" + opt.get("layout")) + ".json");
             Files.writeString(file, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(out) + "\n");
             System.out.println("results: " + file);
         } finally {

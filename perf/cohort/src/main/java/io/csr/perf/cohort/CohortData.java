@@ -46,4 +46,26 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
                 + " SELECT number + 1, " + company + ", concat('cohort ', toString(number + 1)), '', toDateTime(" + YEAR_START + "),"
                 + " toDateTime(" + YEAR_START + "), 0, 1 FROM numbers(" + cohorts + ")");
     }
+
+    /** The most active parts any month of {@code metrics_timeseries} has. */
+    long maxPartsPerMonth(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT max(c) AS c FROM (SELECT count() AS c FROM system.parts WHERE database = "
+                + SqlLiteral.string(ch.database()) + " AND table = 'metrics_timeseries' AND active GROUP BY partition)");
+    }
+
+    /**
+     * Merges every month of {@code metrics_timeseries} into one part, as the job's retention run does for closed months
+     * (RETENTION_COMPACT_CLOSED_MONTHS, {@code PartitionRetention}); returns how many months it merged.
+     */
+    int compact(ClickHouseAccess ch) {
+        int merged = 0;
+        for (var row : ch.query("SELECT partition, count() AS parts FROM system.parts WHERE database = " + SqlLiteral.string(ch.database())
+                + " AND table = 'metrics_timeseries' AND active GROUP BY partition ORDER BY partition")) {
+            if (row.get("parts").asLong() > 1) {
+                ch.execute("OPTIMIZE TABLE metrics_timeseries PARTITION " + SqlLiteral.number(row.get("partition").asLong()) + " FINAL");
+                merged++;
+            }
+        }
+        return merged;
+    }
 }
