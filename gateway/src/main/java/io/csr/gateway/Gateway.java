@@ -66,7 +66,8 @@ public final class Gateway implements AutoCloseable {
         if (settings.usesDevSecret()) {
             LOG.warning("JWT_SECRET is the documented dev default: anyone can mint tokens. Set JWT_SECRET outside development.");
         }
-        this.cohorts = new CohortApi(jwt, clickHouse, postgres, settings.cohortRateLimitPerMinute(), clock);
+        this.cohorts = new CohortApi(jwt, clickHouse, postgres, settings.cohortRateLimitPerMinute(),
+                settings.cohortMembershipCacheRows(), clock);
         this.postgres = postgres;
         this.analyticsStatus = new AnalyticsRefreshStatus(postgres);
         this.analyticsSchedule = settings.analyticsRefresh().isZero() ? null

@@ -12,7 +12,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
                               int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix,
-                              int cohortRateLimitPerMinute, Duration analyticsRefresh) {
+                              int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh) {
 
     public GatewaySettings {
         if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < 32) {
@@ -48,6 +48,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 c.get(ConfigKey.REDIS_URL),
                 c.get(ConfigKey.REDIS_KEY_PREFIX),
                 (int) c.getLong(ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE, 1, 1_000_000),
+                c.getLong(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS, 0, 100_000_000),
                 Duration.ofSeconds(c.getLong(ConfigKey.ANALYTICS_REFRESH_SECONDS, 0, 86_400)));
     }
 

@@ -83,6 +83,7 @@ public enum ConfigKey {
     STREAM_RETRY_AFTER_SECONDS(Scope.GATEWAY, "5", "Retry-After value sent with 429/503 answers."),
     STREAM_READERS(Scope.GATEWAY, "2", "Redis reader threads per gateway node; each tails (XREAD BLOCK) the streams of a hash partition of the companies that have subscribers."),
     FEATURE_FLAG_REFRESH_SECONDS(Scope.GATEWAY, "10", "How often the gateway reloads per-company feature flags from PostgreSQL."),
+    COHORT_MEMBERSHIP_CACHE_ROWS(Scope.GATEWAY, "2000000", "Active memberships (all companies) a gateway keeps in memory for /cohort/top, about 20 bytes each; a company with more is answered by the ClickHouse join instead. 0 turns the cache off."),
     COHORT_RATE_LIMIT_PER_MINUTE(Scope.GATEWAY, "600", "Cohort API requests (/cohort/*, /cohorts/*) one company may make per minute on one gateway node (token bucket, bursts up to the same number); above it 429 with Retry-After."),
     ANALYTICS_REFRESH_SECONDS(Scope.GATEWAY, "300", "Seconds between two refreshes of the PostgreSQL analytics views (refresh_analytics_materialized_views(), under an advisory lock so several gateways never refresh at once); 0 turns the gateway's schedule off (then run `csr refresh-views` from cron)."),
     ;

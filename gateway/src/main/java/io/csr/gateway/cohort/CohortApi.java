@@ -19,10 +19,11 @@ public final class CohortApi implements AutoCloseable {
     private final CohortStore store;
     private final Clock clock;
 
-    public CohortApi(JwtVerifier jwt, ClickHouseAccess clickHouse, PostgresSettings postgres, int rateLimitPerMinute, Clock clock) {
+    public CohortApi(JwtVerifier jwt, ClickHouseAccess clickHouse, PostgresSettings postgres, int rateLimitPerMinute,
+                     long membershipCacheRows, Clock clock) {
         this.audit = new CohortAuditLog(postgres);
         this.calls = new CohortCalls(jwt, new CohortRateLimiter(rateLimitPerMinute, clock), audit, clock);
-        this.queries = new CohortQueries(clickHouse);
+        this.queries = new CohortQueries(clickHouse, new MembershipCache(clickHouse, membershipCacheRows));
         this.store = new CohortStore(postgres);
         this.clock = clock;
     }

@@ -251,6 +251,39 @@ class CohortAnalyticsITCase {
         assertThat(cohorts.get(1).get("p95").asDouble()).isEqualTo(11.0);
     }
 
+    /**
+     * Company coC (its own rows): cohort 10 = x1, x2; cohort 11 = x2, x3; cohort 12 = x3 (deleted later). x1: 10, 20;
+     * x2: 30; x3: 1. Top from the gateway's membership cache, from ClickHouse's join (cache off) and with a cache
+     * too small for the company must agree, and the cache must follow every replicated change at the next call.
+     */
+    @Test
+    void topFromTheMembershipCacheEqualsTheClickHouseJoinAndFollowsEveryReplicatedChange() {
+        ch.insertRows("cohorts", List.of(cohort(10, "coC", "ten", 0, 1), cohort(11, "coC", "eleven", 0, 1), cohort(12, "coC", "twelve", 0, 1)));
+        ch.insertRows("user_cohorts", List.of(member(10, "coC", "x1", 1, 1), member(10, "coC", "x2", 1, 1),
+                member(11, "coC", "x2", 1, 1), member(11, "coC", "x3", 1, 1), member(12, "coC", "x3", 1, 1)));
+        ch.insertRows("metrics_timeseries", List.of(obs("coC", "sroi", "x1", "2026-01-05 10:00:00", 10, "c1"),
+                obs("coC", "sroi", "x1", "2026-01-06 10:00:00", 20, "c2"), obs("coC", "sroi", "x2", "2026-01-07 10:00:00", 30, "c3"),
+                obs("coC", "sroi", "x3", "2026-01-08 10:00:00", 1, "c4")));
+        CohortParams.DateRange range = new CohortParams.DateRange(java.time.LocalDate.parse("2026-01-01"), java.time.LocalDate.parse("2026-02-28"));
+        MembershipCache cache = new MembershipCache(ch, 1_000);
+        CohortQueries cached = new CohortQueries(ch, cache);
+        CohortQueries joined = new CohortQueries(ch, new MembershipCache(ch, 0));
+        CohortQueries tooSmall = new CohortQueries(ch, new MembershipCache(ch, 4));
+
+        List<CohortQueries.TopRow> expected = List.of(new CohortQueries.TopRow(10, 2, 3, 20.0),
+                new CohortQueries.TopRow(11, 2, 2, 15.5), new CohortQueries.TopRow(12, 1, 1, 1.0));
+        assertThat(cached.top("coC", "sroi", range, 10)).isEqualTo(expected);
+        assertThat(cached.top("coC", "sroi", range, 2)).isEqualTo(expected.subList(0, 2));
+        assertThat(joined.top("coC", "sroi", range, 10)).isEqualTo(expected);
+        assertThat(tooSmall.top("coC", "sroi", range, 10)).as("5 memberships > 4: answered by the join").isEqualTo(expected);
+
+        ch.insertRows("user_cohorts", List.of(member(10, "coC", "x1", 0, 2)));      // x1 leaves cohort 10
+        ch.insertRows("cohorts", List.of(cohort(12, "coC", "twelve", 1, 2)));      // cohort 12 deleted
+        List<CohortQueries.TopRow> after = List.of(new CohortQueries.TopRow(10, 1, 1, 30.0), new CohortQueries.TopRow(11, 2, 2, 15.5));
+        assertThat(cached.top("coC", "sroi", range, 10)).as("the next call sees both changes").isEqualTo(after);
+        assertThat(joined.top("coC", "sroi", range, 10)).isEqualTo(after);
+    }
+
     @Test
     void topOrdersByAvgThenIdAndHonoursTheLimit() throws Exception {
         Answer a = http.get("/cohort/top?metric=sroi&" + RANGE, tokenA);
