@@ -59,7 +59,7 @@ public enum ConfigKey {
     // retention (job/.../retention): monthly partitions dropped on a schedule (the common dialect has no TTL)
     RETENTION_MONTHS(Scope.JOB, "13", "Months of data kept in events, metrics_timeseries, metric_windows and the sink ledger, counting the current month; older monthly partitions are dropped."),
     RETENTION_DEAD_LETTER_MONTHS(Scope.JOB, "6", "Months kept in dead_letters and late_events, counting the current month."),
-    RETENTION_COMPACT_CLOSED_MONTHS(Scope.JOB, "true", "Each retention run also merges every closed month of events, metrics_timeseries and metric_windows that has more than one part into one (OPTIMIZE … PARTITION … FINAL): FINAL reads of history get about 2x faster and replayed copies leave the disk."),
+    RETENTION_COMPACT_MONTHS(Scope.JOB, "true", "Each retention run also merges a month of events, metrics_timeseries or metric_windows into one part (OPTIMIZE … PARTITION … FINAL) once a tenth of its rows lie outside its biggest part: FINAL reads get about 2x faster and replayed copies leave the disk."),
     RETENTION_CHECK_HOURS(Scope.JOB, "6", "Hours between two retention runs of the job process (the first runs at start); 0 turns scheduled retention off."),
     // cohort replication PostgreSQL -> ClickHouse (job/.../cohort; reads POSTGRES_URL/USER/PASSWORD/SCHEMA)
     COHORT_REPLICATION_ENABLED(Scope.JOB, "true", "The job copies PostgreSQL cohorts and user_cohorts into ClickHouse (incremental on updated_at, through the exactly-once sink); false leaves them out of the job graph."),

@@ -16,9 +16,10 @@ import java.util.Map;
  * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, sink ledger
  * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
  * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
- * @param compactClosedMonths RETENTION_COMPACT_CLOSED_MONTHS: merge each closed month of {@link #compacted()} into one part
+ * @param compactMonths    RETENTION_COMPACT_MONTHS: merge a month of {@link #compacted()} into one part when its biggest
+ *                         part holds less than 90 % of its rows
  */
-public record RetentionOptions(int months, int deadLetterMonths, Duration checkEvery, boolean compactClosedMonths) {
+public record RetentionOptions(int months, int deadLetterMonths, Duration checkEvery, boolean compactMonths) {
 
     public RetentionOptions {
         if (months < 1 || deadLetterMonths < 1) {
@@ -34,14 +35,14 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
         return new RetentionOptions(Integer.parseInt(ConfigKey.RETENTION_MONTHS.defaultValue()),
                 Integer.parseInt(ConfigKey.RETENTION_DEAD_LETTER_MONTHS.defaultValue()),
                 Duration.ofHours(Long.parseLong(ConfigKey.RETENTION_CHECK_HOURS.defaultValue())),
-                Boolean.parseBoolean(ConfigKey.RETENTION_COMPACT_CLOSED_MONTHS.defaultValue()));
+                Boolean.parseBoolean(ConfigKey.RETENTION_COMPACT_MONTHS.defaultValue()));
     }
 
     public static RetentionOptions from(CsrConfig config) {
         return new RetentionOptions((int) config.getLong(ConfigKey.RETENTION_MONTHS, 1, 1_200),
                 (int) config.getLong(ConfigKey.RETENTION_DEAD_LETTER_MONTHS, 1, 1_200),
                 Duration.ofHours(config.getLong(ConfigKey.RETENTION_CHECK_HOURS, 0, 24 * 366)),
-                config.getBoolean(ConfigKey.RETENTION_COMPACT_CLOSED_MONTHS));
+                config.getBoolean(ConfigKey.RETENTION_COMPACT_MONTHS));
     }
 
     /** Table name to months kept, in the order they are processed. All are partitioned by toYYYYMM(…). */
@@ -56,7 +57,7 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
         return out;
     }
 
-    /** The tables whose readers use FINAL, so a closed month in one part answers faster (and holds no copies). */
+    /** The tables whose readers use FINAL, so a month in one part answers faster (and holds no copies). */
     public List<String> compacted() {
         return List.of("events", "metrics_timeseries", "metric_windows");
     }

@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -137,25 +138,25 @@ class PartitionRetentionITCase {
     }
 
     @Test
-    void closedMonthsWithSeveralPartsAreMergedIntoOneAndReplayedCopiesLeaveTheDisk() {
+    void monthsWithRowsSpreadOverPartsAreMergedIntoOneAndReplayedCopiesLeaveTheDisk() {
         insertAt(SEVEN_MONTHS_AGO, "mid");
         insertAt(SEVEN_MONTHS_AGO, "mid");   // a replayed batch: the same rows again, in a second part
         insertAt(SEVEN_MONTHS_AGO, "mid2");
         insertAt(CURRENT, "new");
-        insertAt(CURRENT, "new");
+        insertAt(CURRENT, "new2");
         assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE event_id = 'mid'")).isEqualTo(2);
 
         PartitionRetention.Report report = new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce();
 
         assertThat(report.failures()).isEmpty();
-        assertThat(report.compacted()).extracting("table", "partition", "partsBefore").containsExactlyInAnyOrder(
-                org.assertj.core.groups.Tuple.tuple("events", "202604", 3L),
-                org.assertj.core.groups.Tuple.tuple("metrics_timeseries", "202604", 3L),
-                org.assertj.core.groups.Tuple.tuple("metric_windows", "202604", 3L));
+        List<org.assertj.core.groups.Tuple> expected = new ArrayList<>();
         for (String table : List.of("events", "metrics_timeseries", "metric_windows")) {
-            assertThat(parts(table, "202604")).as(table + ": the closed month is one part").isEqualTo(1);
-            assertThat(parts(table, "202611")).as(table + ": the current month is left to background merges").isEqualTo(2);
+            expected.add(org.assertj.core.groups.Tuple.tuple(table, "202604", 3L));
+            expected.add(org.assertj.core.groups.Tuple.tuple(table, "202611", 2L));
+            assertThat(parts(table, "202604")).as(table + ": a closed month, one part").isEqualTo(1);
+            assertThat(parts(table, "202611")).as(table + ": the open month too").isEqualTo(1);
         }
+        assertThat(report.compacted()).extracting("table", "partition", "partsBefore").containsExactlyInAnyOrderElementsOf(expected);
         assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE event_id = 'mid'"))
                 .as("the copy is gone without FINAL").isEqualTo(1);
         assertThat(ch.queryLong("SELECT count() AS c FROM metrics_timeseries WHERE toYYYYMM(ts) = 202604")).isEqualTo(2);
@@ -165,5 +166,24 @@ class PartitionRetentionITCase {
                 .as("a one-part month is not merged again").isEmpty();
         assertThat(new PartitionRetention(ch, new RetentionOptions(13, 6, Duration.ZERO, false), NOV_2026).runOnce().compacted())
                 .isEmpty();
+    }
+
+    @Test
+    void aMonthWhoseBiggestPartHoldsNineTenthsOfItsRowsIsLeftAlone() {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            rows.add(row("company_id", "acme", "metric", "sroi", "ts", CURRENT, "value", 1.0, "event_id", "big" + i));
+        }
+        ch.insertRows("metrics_timeseries", rows);                                        // one part of 20 rows
+        ch.insertRows("metrics_timeseries", List.of(row("company_id", "acme", "metric", "sroi", "ts", CURRENT, "value", 1.0, "event_id", "late")));
+
+        assertThat(new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce().compacted())
+                .as("1 of 21 rows outside the biggest part: FINAL is already cheap, a rewrite would cost more").isEmpty();
+        ch.insertRows("metrics_timeseries", List.of(row("company_id", "acme", "metric", "sroi", "ts", CURRENT, "value", 1.0, "event_id", "late2"),
+                row("company_id", "acme", "metric", "sroi", "ts", CURRENT, "value", 1.0, "event_id", "late3")));
+        assertThat(new PartitionRetention(ch, THIRTEEN_AND_SIX, NOV_2026).runOnce().compacted())
+                .as("3 of 23 rows outside: merged").extracting("table", "partition").containsExactly(
+                        org.assertj.core.groups.Tuple.tuple("metrics_timeseries", "202611"));
+        assertThat(parts("metrics_timeseries", "202611")).isEqualTo(1);
     }
 }

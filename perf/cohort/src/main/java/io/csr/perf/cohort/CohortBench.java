@@ -77,7 +77,7 @@ public final class CohortBench {
             Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
             String layout = opt.getOrDefault("layout", "compacted");
             if (!layout.equals("compacted") && !layout.equals("as-inserted")) {
-                throw new IllegalArgumentException("--layout " + layout + ": use compacted (closed months merged into one part, as the"
+                throw new IllegalArgumentException("--layout " + layout + ": use compacted (months merged into one part, as the"
                         + " job's retention run leaves them) or as-inserted (the parts the generating INSERT left)");
             }
             boolean compactedNow = data.presentIn(ch) && data.maxPartsPerMonth(ch) == 1;

@@ -54,8 +54,8 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
     }
 
     /**
-     * Merges every month of {@code metrics_timeseries} into one part, as the job's retention run does for closed months
-     * (RETENTION_COMPACT_CLOSED_MONTHS, {@code PartitionRetention}); returns how many months it merged.
+     * Merges every month of {@code metrics_timeseries} into one part, as the job's retention run does
+     * (RETENTION_COMPACT_MONTHS, {@code PartitionRetention}); returns how many months it merged.
      */
     int compact(ClickHouseAccess ch) {
         int merged = 0;
