@@ -19,6 +19,7 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -37,7 +38,12 @@ import java.util.Map;
  *
  * <ul>
  *   <li><b>early</b>: while a window is open, a changed window is published at most every {@code updateIntervalMs}
- *       of processing time (one pending processing-time timer per key; none while nothing changes);</li>
+ *       of processing time for the 1-minute window and every {@code coarseUpdateIntervalMs} for the 1-hour and 1-day
+ *       windows (one pending processing-time timer per key and cadence; none while nothing changes). The minute
+ *       window is what a live dashboard watches move, so it gets the short cadence (UPDATE_INTERVAL_MS, 20 ms: an
+ *       event reaches the browser in tens of milliseconds even when its key receives dozens per second); the hour and
+ *       day windows change by a fraction of a percent per event, and their slower cadence
+ *       (COARSE_UPDATE_INTERVAL_MS, 250 ms) keeps the firings, Redis entries and metric_windows rows per event low;</li>
  *   <li><b>on time</b>: when the key's clock passes the window end, a final firing ({@code isFinal=true});</li>
  *   <li><b>late</b>: data within {@code allowedLatenessMs} after the end updates the window and fires again (throttled
  *       like early firings, final=true, higher version);</li>
@@ -70,6 +76,10 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private static final int IDLE_CHECK = 4;
     private static final int PENDING_FLUSH = 5;
     private static final int LAST_FLUSH = 6;
+    private static final int PENDING_COARSE_FLUSH = 7;
+    private static final int LAST_COARSE_FLUSH = 8;
+    /** Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7 and is extended. */
+    private static final int SLOTS = 9;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */
     private static final long END_OF_INPUT = Long.MAX_VALUE - 1;
 
@@ -81,6 +91,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     };
 
     private final long updateIntervalMs;
+    private final long coarseUpdateIntervalMs;
     private final long allowedLatenessMs;
     private final long outOfOrdernessMs;
     private final long idleMs;
@@ -91,15 +102,30 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
      * This key's event-time and timer bookkeeping in one state entry (one read and one write per event instead of
      * seven): its clock (the event time up to which its windows are complete; never goes back), highest occurredAt,
      * processing time of its last event (idleness), the earliest clock value at which a window must fire final or be
-     * cleaned up, and the pending idle-check and flush timers and the last flush. {@link #UNSET} marks "none".
+     * cleaned up, the pending idle-check timer, and per cadence (minute; hour and day) the pending flush timer and the
+     * last flush. {@link #UNSET} marks "none".
      */
     private transient ValueState<long[]> time;
     private transient Counter eventsLate;
     private transient Counter windowFirings;
 
+    /** One cadence for every window size. */
     public WindowAggregator(long updateIntervalMs, long allowedLatenessMs, long outOfOrdernessMs, long idleMs) {
+        this(updateIntervalMs, updateIntervalMs, allowedLatenessMs, outOfOrdernessMs, idleMs);
+    }
+
+    /**
+     * @param updateIntervalMs       early firings of the 1-minute window at most this often (UPDATE_INTERVAL_MS)
+     * @param coarseUpdateIntervalMs early firings of the 1-hour and 1-day windows at most this often, never more often
+     *                               than the minute window's (COARSE_UPDATE_INTERVAL_MS)
+     */
+    public WindowAggregator(long updateIntervalMs, long coarseUpdateIntervalMs, long allowedLatenessMs, long outOfOrdernessMs,
+                            long idleMs) {
         if (updateIntervalMs <= 0) {
             throw new IllegalArgumentException("UPDATE_INTERVAL_MS must be positive but is " + updateIntervalMs);
+        }
+        if (coarseUpdateIntervalMs <= 0) {
+            throw new IllegalArgumentException("COARSE_UPDATE_INTERVAL_MS must be positive but is " + coarseUpdateIntervalMs);
         }
         if (allowedLatenessMs < 0) {
             throw new IllegalArgumentException("ALLOWED_LATENESS_MS must not be negative but is " + allowedLatenessMs);
@@ -111,6 +137,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             throw new IllegalArgumentException("EVENT_TIME_IDLE_MS must be positive but is " + idleMs);
         }
         this.updateIntervalMs = updateIntervalMs;
+        this.coarseUpdateIntervalMs = Math.max(updateIntervalMs, coarseUpdateIntervalMs);
         this.allowedLatenessMs = allowedLatenessMs;
         this.outOfOrdernessMs = outOfOrdernessMs;
         this.idleMs = idleMs;
@@ -135,7 +162,21 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     private long[] time() throws Exception {
         long[] t = time.value();
-        return t != null ? t : new long[] {UNSET, UNSET, UNSET, NONE, UNSET, UNSET, UNSET};
+        if (t == null) {
+            return new long[] {UNSET, UNSET, UNSET, NONE, UNSET, UNSET, UNSET, UNSET, UNSET};
+        }
+        if (t.length < SLOTS) { // written before the coarse cadence: its pending flush covered every size
+            int had = t.length;
+            t = Arrays.copyOf(t, SLOTS);
+            Arrays.fill(t, had, SLOTS, UNSET);
+            t[PENDING_COARSE_FLUSH] = t[PENDING_FLUSH];
+            t[LAST_COARSE_FLUSH] = t[LAST_FLUSH];
+        }
+        return t;
+    }
+
+    private static boolean coarse(WindowSize size) {
+        return size != WindowSize.MINUTE;
     }
 
     @Override
@@ -146,6 +187,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         long deadline = t[NEXT_DEADLINE];
         boolean hadWindows = deadline != NONE;
         boolean changed = false;
+        boolean changedCoarse = false;
         boolean tooLate = false;
         ctx.output(OBSERVATIONS, event);
         for (WindowSize size : WindowSize.values()) {
@@ -170,7 +212,11 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             }
             acc.add(event.value);
             state.put(start, acc);
-            changed = true;
+            if (coarse(size)) {
+                changedCoarse = true;
+            } else {
+                changed = true;
+            }
         }
         if (tooLate) {
             eventsLate.inc();
@@ -182,7 +228,10 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         t[CLOCK] = advanced;
 
         if (changed) {
-            scheduleFlush(t, now, ctx.timerService());
+            scheduleFlush(t, PENDING_FLUSH, LAST_FLUSH, updateIntervalMs, now, ctx.timerService());
+        }
+        if (changedCoarse) {
+            scheduleFlush(t, PENDING_COARSE_FLUSH, LAST_COARSE_FLUSH, coarseUpdateIntervalMs, now, ctx.timerService());
         }
         if (advanced >= deadline) {
             advance(t, advanced, now, ctx.getCurrentKey(), ctx.timerService(), out);
@@ -219,12 +268,17 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             if (t[PENDING_FLUSH] != UNSET) {
                 timers.deleteProcessingTimeTimer(t[PENDING_FLUSH]);
             }
+            if (t[PENDING_COARSE_FLUSH] != UNSET) {
+                timers.deleteProcessingTimeTimer(t[PENDING_COARSE_FLUSH]);
+            }
             if (t[IDLE_CHECK] != UNSET) {
                 timers.deleteProcessingTimeTimer(t[IDLE_CHECK]);
             }
             timers.deleteEventTimeTimer(END_OF_INPUT);
             t[PENDING_FLUSH] = UNSET;
             t[LAST_FLUSH] = UNSET;
+            t[PENDING_COARSE_FLUSH] = UNSET;
+            t[LAST_COARSE_FLUSH] = UNSET;
             t[IDLE_CHECK] = UNSET;
         }
     }
@@ -233,13 +287,14 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         return maxTimestamp > END_OF_INPUT - allowedLatenessMs ? END_OF_INPUT : maxTimestamp + allowedLatenessMs;
     }
 
-    private void scheduleFlush(long[] t, long now, TimerService timers) {
-        if (t[PENDING_FLUSH] != UNSET) {
+    /** One flush of a cadence ({@code pending}/{@code last} slots) at most every {@code interval}; leading edge. */
+    private static void scheduleFlush(long[] t, int pending, int last, long interval, long now, TimerService timers) {
+        if (t[pending] != UNSET) {
             return;
         }
-        long at = t[LAST_FLUSH] == UNSET ? now : Math.max(now, t[LAST_FLUSH] + updateIntervalMs);
+        long at = t[last] == UNSET ? now : Math.max(now, t[last] + interval);
         timers.registerProcessingTimeTimer(at);
-        t[PENDING_FLUSH] = at;
+        t[pending] = at;
     }
 
     private void registerIdleCheck(long[] t, long at, TimerService timers) {
@@ -264,10 +319,21 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             return;
         }
         long[] t = time();
-        if (t[PENDING_FLUSH] != UNSET && t[PENDING_FLUSH] <= timestamp) {
+        boolean fine = t[PENDING_FLUSH] != UNSET && t[PENDING_FLUSH] <= timestamp;
+        boolean coarse = t[PENDING_COARSE_FLUSH] != UNSET && t[PENDING_COARSE_FLUSH] <= timestamp;
+        if (fine) {
             t[PENDING_FLUSH] = UNSET;
             t[LAST_FLUSH] = now;
+        }
+        if (coarse) {
+            t[PENDING_COARSE_FLUSH] = UNSET;
+            t[LAST_COARSE_FLUSH] = now;
+        }
+        if (fine || coarse) {
             for (WindowSize size : WindowSize.values()) {
+                if (coarse(size) ? !coarse : !fine) {
+                    continue;
+                }
                 for (Map.Entry<Long, WindowAccumulator> window : sorted(size)) {
                     if (window.getValue().dirty()) {
                         boolean isFinal = size.maxTimestamp(window.getKey()) <= t[CLOCK];

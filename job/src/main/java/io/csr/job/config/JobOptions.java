@@ -13,7 +13,9 @@ public final class JobOptions implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** Early firing interval of open windows (UPDATE_INTERVAL_MS). */
-    public long updateIntervalMs = 250;
+    public long updateIntervalMs = 20;
+    /** Early firing interval of open 1-hour and 1-day windows (COARSE_UPDATE_INTERVAL_MS). */
+    public long coarseUpdateIntervalMs = 250;
     /** Allowed lateness after a window closes (ALLOWED_LATENESS_MS). */
     public long allowedLatenessMs = 10 * 60_000L;
     /** Bounded out-of-orderness of each (company, metric) event-time clock. */
@@ -35,6 +37,7 @@ public final class JobOptions implements Serializable {
         JobOptions o = defaults();
         // Keys are added here as the job grows; each read validates and names the key on error.
         o.updateIntervalMs = config.getLong(ConfigKey.UPDATE_INTERVAL_MS, 1, 3_600_000L);
+        o.coarseUpdateIntervalMs = config.getLong(ConfigKey.COARSE_UPDATE_INTERVAL_MS, 1, 3_600_000L);
         o.allowedLatenessMs = config.getLong(ConfigKey.ALLOWED_LATENESS_MS, 0, 7 * 24 * 3_600_000L);
         o.outOfOrdernessMs = config.getLong(ConfigKey.WATERMARK_OUT_OF_ORDERNESS_MS, 0, 24 * 3_600_000L);
         o.idleMs = config.getLong(ConfigKey.EVENT_TIME_IDLE_MS, 1, 24 * 3_600_000L);

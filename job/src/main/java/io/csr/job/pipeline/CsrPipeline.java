@@ -78,7 +78,7 @@ public final class CsrPipeline {
         SingleOutputStreamOperator<WindowFiring> firings = unique
                 .filter(CsrEvent::isNumeric).name("numeric events").uid(UID_NUMERIC)
                 .keyBy(WindowAggregator::key, Types.STRING)
-                .process(new WindowAggregator(options.updateIntervalMs, options.allowedLatenessMs,
+                .process(new WindowAggregator(options.updateIntervalMs, options.coarseUpdateIntervalMs, options.allowedLatenessMs,
                         options.outOfOrdernessMs, options.idleMs))
                 .name("windows 1m/1h/1d").uid(UID_WINDOWS);
         DataStream<TableRow> lateRows = firings.getSideOutput(WindowAggregator.LATE_EVENTS);

@@ -112,6 +112,42 @@ class WindowAggregatorTest {
     }
 
     @Test
+    void theMinuteWindowFiresOnItsOwnShortCadenceAndHourAndDayOnTheCoarseOne() throws Exception {
+        harness.close();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
+                WindowAggregator::key, Types.STRING, metrics.environment());
+        harness.open();
+        harness.setProcessingTime(0);
+
+        send(T, 1);
+        harness.setProcessingTime(0);
+        assertThat(drain()).as("leading edge: the first event fires every size at once").extracting(f -> f.window)
+                .containsExactly("1m", "1h", "1d");
+        harness.setProcessingTime(5);
+        send(T + 1, 2);
+        harness.setProcessingTime(19);
+        assertThat(drain()).isEmpty();
+        harness.setProcessingTime(20);
+        List<WindowFiring> fine = drain();
+        assertThat(fine).as("20 ms after the last minute firing: the minute window only").extracting(f -> f.window).containsExactly("1m");
+        assertThat(only(fine, WindowSize.MINUTE).count).isEqualTo(2);
+        harness.setProcessingTime(30);
+        send(T + 2, 3);
+        harness.setProcessingTime(40);
+        assertThat(drain()).extracting(f -> f.count).containsExactly(3L);
+        harness.setProcessingTime(249);
+        assertThat(drain()).isEmpty();
+        harness.setProcessingTime(250);
+        List<WindowFiring> coarse = drain();
+        assertThat(coarse).as("250 ms after their last firing: hour and day, with everything so far").extracting(f -> f.window)
+                .containsExactly("1h", "1d");
+        assertThat(coarse).extracting(f -> f.count).containsExactly(3L, 3L);
+        harness.setProcessingTime(10_000);
+        assertThat(drain()).as("nothing changed, nothing fires").isEmpty();
+    }
+
+    @Test
     void earlyFiringsAreThrottledAndOnlyWhenSomethingChanged() throws Exception {
         send(T, 1);
         send(T + 1, 3);
