@@ -80,6 +80,10 @@ public final class Main {
                 .shutdownGracePeriod(Duration.ofSeconds(2))
                 // frames are a few hundred bytes and flushed per drain: a small write buffer saves ~3.5 KiB per idle stream
                 .writeBufferSize(WRITE_BUFFER_BYTES)
+                // blocking sockets: Helidon's NIO socket keeps an 8 KiB read and an 8 KiB write buffer per connection, the
+                // blocking one only the read buffer (each flush is already one contiguous write); 32.0 → 24.0 KiB heap
+                // per idle stream at 5,000 streams
+                .useNio(false)
                 .routing(r -> routing(r, gateway));
         if (settings.tlsEnabled()) {
             b.tls(Tls.builder().sslContext(sslContext(settings)).build());
