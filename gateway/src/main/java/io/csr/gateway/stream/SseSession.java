@@ -50,7 +50,11 @@ final class SseSession {
         this.clock = clock;
     }
 
-    /** Returns why the stream ended. IOExceptions (client gone) end it too and propagate. */
+    /**
+     * Returns why the stream ended. IOExceptions (client gone) end it too and propagate. The live loop is part of this
+     * method rather than a method of its own: an idle stream's parked frames are kept on the heap, and each frame is
+     * about 0.2 KiB per idle stream.
+     */
     String run(OutputStream out) throws IOException, InterruptedException {
         out.write(SseFrames.RETRY);
         if (resume == null) {
@@ -65,30 +69,7 @@ final class SseSession {
             replay(out);
         }
         out.flush();
-        return live(out);
-    }
-
-    private void replay(OutputStream out) throws IOException {
-        do {
-            List<StreamEntry> page;
-            do {
-                page = hub.rangeAfter(companyId, lastSent, REPLAY_PAGE);
-                for (StreamEntry e : page) {
-                    lastSent = e.getID();
-                    Update u = SseFrames.toUpdate(companyId, e);
-                    if (u != null) {
-                        out.write(u.frame());
-                        StreamMetrics.delivered(stats, true);
-                    }
-                }
-                if (!page.isEmpty()) {
-                    out.flush();
-                }
-            } while (page.size() == REPLAY_PAGE);
-        } while (!sub.finishReplay());
-    }
-
-    private String live(OutputStream out) throws IOException, InterruptedException {
+        // live
         long now = clock.millis();
         long nextHeartbeat = now + heartbeat.toMillis();
         long lastEventAt = now;
@@ -145,6 +126,26 @@ final class SseSession {
                 flush(out);
             }
         }
+    }
+
+    private void replay(OutputStream out) throws IOException {
+        do {
+            List<StreamEntry> page;
+            do {
+                page = hub.rangeAfter(companyId, lastSent, REPLAY_PAGE);
+                for (StreamEntry e : page) {
+                    lastSent = e.getID();
+                    Update u = SseFrames.toUpdate(companyId, e);
+                    if (u != null) {
+                        out.write(u.frame());
+                        StreamMetrics.delivered(stats, true);
+                    }
+                }
+                if (!page.isEmpty()) {
+                    out.flush();
+                }
+            } while (page.size() == REPLAY_PAGE);
+        } while (!sub.finishReplay());
     }
 
     private void flush(OutputStream out) throws IOException {
