@@ -10,7 +10,7 @@ import java.time.Duration;
 /** Immutable settings of one gateway node, read once from {@link CsrConfig} (YAML defaults + environment). */
 public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, String jwtSecret, String jwksUrl,
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
-                              int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers,
+                              int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers, boolean directStreams,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix,
                               int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh) {
 
@@ -44,6 +44,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS, 1, 1_000_000),
                 (int) c.getLong(ConfigKey.STREAM_RETRY_AFTER_SECONDS, 1, 3600),
                 (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64),
+                c.getBoolean(ConfigKey.STREAM_DIRECT_CONNECTIONS),
                 Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
                 c.get(ConfigKey.REDIS_URL),
                 c.get(ConfigKey.REDIS_KEY_PREFIX),

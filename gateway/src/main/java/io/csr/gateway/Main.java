@@ -16,6 +16,7 @@ import io.csr.gateway.participants.ParticipantStore;
 import io.csr.gateway.participants.ParticipantsService;
 import io.csr.gateway.stream.SnapshotService;
 import io.csr.gateway.stream.StreamService;
+import io.csr.gateway.stream.direct.DirectStreams;
 import io.helidon.common.tls.Tls;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -23,6 +24,7 @@ import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.staticcontent.StaticContentService;
 
 import javax.net.ssl.KeyManagerFactory;
@@ -85,6 +87,13 @@ public final class Main {
                 // per idle stream at 5,000 streams
                 .useNio(false)
                 .routing(r -> routing(r, gateway));
+        if (settings.directStreams()) {
+            // the listener's only connection selector, in place of the discovered HTTP/1 one (which it hands everything
+            // else to): with two, Helidon would sniff each connection's first bytes and drop a request line longer than
+            // HTTP/1's prologue limit instead of answering 414
+            b.protocolsDiscoverServices(false)
+                    .addConnectionSelector(new DirectStreams(Http1Config.create(), streams(gateway), gateway.cors(), gateway.metrics()));
+        }
         if (settings.tlsEnabled()) {
             b.tls(Tls.builder().sslContext(sslContext(settings)).build());
         }
@@ -95,7 +104,7 @@ public final class Main {
     public static void routing(HttpRouting.Builder routing, Gateway g) {
         routing.addFilter(g.cors()) // first: CORS headers on every answer, preflight answered before any route
                 .register("/stream/snapshot", new SnapshotService(g.jwt(), g.hub(), g.redis(), g.clickHouse(), g.clock()))
-                .register("/stream", new StreamService(g.settings().stream(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock()))
+                .register("/stream", streams(g))
                 .register("/health", new HealthService(g.clickHouse(), g.redis(), g.flags(),
                         Map.of("analyticsViews", g.analyticsStatus()::healthReport)))
                 .register("/analytics", new AnalyticsService(g.jwt(), new AnalyticsReader(g.postgres())))
@@ -105,6 +114,11 @@ public final class Main {
                 .register("/cohorts", g.cohorts().management())
                 .register("/cohort", g.cohorts().analytics())
                 .register("/", StaticContentService.builder("web").welcomeFileName("index.html").build());
+    }
+
+    /** {@code /stream}; holds no state of its own (that is the gateway's), so routing and direct streams may each have one. */
+    static StreamService streams(Gateway g) {
+        return new StreamService(g.settings().stream(), g.jwt(), g.hub(), g.flags(), g.limits(), g.metrics(), g.clock());
     }
 
     /** {@code application.yaml} (section {@code csr}) under environment variables / system properties of the same names. */

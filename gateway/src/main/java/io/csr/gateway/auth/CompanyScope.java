@@ -1,6 +1,7 @@
 package io.csr.gateway.auth;
 
 import io.csr.gateway.http.ApiError;
+import io.helidon.common.uri.UriQuery;
 import io.helidon.webserver.http.ServerRequest;
 
 import java.util.Optional;
@@ -14,7 +15,12 @@ public final class CompanyScope {
     }
 
     public static String resolve(Principal p, ServerRequest req) {
-        Optional<String> asked = req.query().first("companyId").asOptional();
+        return resolve(p, req.query());
+    }
+
+    /** {@link #resolve(Principal, ServerRequest)} from the request's query, for a request not routed by Helidon. */
+    public static String resolve(Principal p, UriQuery query) {
+        Optional<String> asked = query.first("companyId").asOptional();
         if (asked.isPresent()) {
             String c = asked.get();
             if (!COMPANY_ID.matcher(c).matches()) {

@@ -12,7 +12,9 @@ import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.csr.gateway.http.ApiError;
+import io.helidon.common.uri.UriQuery;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 import io.helidon.webserver.http.ServerRequest;
 
 import java.net.MalformedURLException;
@@ -70,7 +72,12 @@ public final class JwtVerifier {
 
     /** The principal of the request's token; 401 when missing or invalid. */
     public Principal authenticate(ServerRequest req) {
-        return verify(tokenOf(req).orElseThrow(() -> unauthorized("token_missing",
+        return authenticate(req.headers(), req.query());
+    }
+
+    /** {@link #authenticate(ServerRequest)} from a request's headers and query, for a request not routed by Helidon. */
+    public Principal authenticate(Headers headers, UriQuery query) {
+        return verify(tokenOf(headers, query).orElseThrow(() -> unauthorized("token_missing",
                 "no token: send 'Authorization: Bearer <JWT>' or the access_token query parameter (mint one with bin/csr token --company <id>)")));
     }
 
@@ -79,8 +86,8 @@ public final class JwtVerifier {
         return req.headers().contains(HeaderNames.AUTHORIZATION) || req.query().contains("access_token");
     }
 
-    static Optional<String> tokenOf(ServerRequest req) {
-        Optional<String> header = req.headers().first(HeaderNames.AUTHORIZATION);
+    static Optional<String> tokenOf(Headers headers, UriQuery query) {
+        Optional<String> header = headers.first(HeaderNames.AUTHORIZATION);
         if (header.isPresent()) {
             String h = header.get().trim();
             if (h.regionMatches(true, 0, "Bearer ", 0, 7)) {
@@ -88,7 +95,7 @@ public final class JwtVerifier {
             }
             throw unauthorized("token_invalid", "the Authorization header must be 'Bearer <JWT>'");
         }
-        return req.query().first("access_token").asOptional();
+        return query.first("access_token").asOptional();
     }
 
     public Principal verify(String token) {

@@ -36,6 +36,7 @@ public final class StreamMetrics {
     private final AtomicLong rejected503 = new AtomicLong();
     private final AtomicLong redisErrors = new AtomicLong();
     private final AtomicLong entriesRead = new AtomicLong();
+    private final AtomicLong directStreams = new AtomicLong();
     private final LatencyHistogram latency = new LatencyHistogram();
 
     public CompanyStats company(String companyId) {
@@ -84,6 +85,15 @@ public final class StreamMetrics {
         company(companyId).evictions.incrementAndGet();
     }
 
+    /** A stream served directly on its connection rather than through the routing (see {@code stream.direct}). */
+    public void directStreamOpened() {
+        directStreams.incrementAndGet();
+    }
+
+    public long directStreams() {
+        return directStreams.get();
+    }
+
     public void rejected(int status) {
         (status == 429 ? rejected429 : rejected503).incrementAndGet();
     }
@@ -121,6 +131,7 @@ public final class StreamMetrics {
                     .append(c.connections.get()).append('\n'));
         }
         counter(out, "csr_stream_connections_total", "SSE connections accepted.", total(c -> c.connectionsTotal.get()));
+        counter(out, "csr_stream_direct_connections_total", "SSE connections served directly on their connection (the first request of a connection); the others went through the routing.", directStreams.get());
         counter(out, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", total(c -> c.eventsDelivered.sum()));
         counter(out, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", total(c -> c.replays.get()));
         counter(out, "csr_stream_replayed_events_total", "Events written by replays.", total(c -> c.replayedEvents.sum()));

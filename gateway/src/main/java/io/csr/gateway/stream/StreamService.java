@@ -5,8 +5,10 @@ import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
+import io.helidon.common.uri.UriQuery;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -14,9 +16,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import redis.clients.jedis.exceptions.JedisException;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -63,19 +61,9 @@ public final class StreamService implements HttpService {
     }
 
     private void updates(ServerRequest req, ServerResponse res) {
-        String companyId;
-        Principal principal;
+        Admission admission;
         try {
-            if (!settings.streamingEnabled()) {
-                throw new ApiError(501, "streaming_disabled", "live streaming is switched off on this gateway (STREAMING_ENABLED=false); use /stream/snapshot");
-            }
-            principal = jwt.authenticate(req);
-            companyId = CompanyScope.resolve(principal, req);
-            if (!flags.streamingEnabled(companyId)) {
-                throw new ApiError(501, "streaming_disabled", "live streaming is switched off for company " + companyId
-                        + " (feature_flags: flag 'streaming' disabled); use /stream/snapshot");
-            }
-            limits.acquire(companyId);
+            admission = admit(req.headers(), req.query());
         } catch (ApiError e) {
             if (e.status() == 429 || e.status() == 503) {
                 metrics.rejected(e.status());
@@ -83,60 +71,74 @@ public final class StreamService implements HttpService {
             e.send(res);
             return;
         }
+        LiveStream stream;
         try {
-            stream(req, res, principal, companyId);
-        } finally {
-            limits.release(companyId);
-        }
-    }
-
-    private void stream(ServerRequest req, ServerResponse res, Principal principal, String companyId) {
-        Subscriber sub;
-        StreamHub.ResumeCheck resume;
-        try {
-            sub = hub.subscribe(companyId, settings.bufferEvents());
+            stream = open(admission, req.headers(), req.query());
         } catch (JedisException e) {
             redisDown(res, e);
             return;
         }
-        metrics.connectionOpened(companyId);
-        String why = "error";
-        try {
-            Optional<String> lastEventId = req.headers().first(LAST_EVENT_ID)
-                    .or(() -> req.query().first("lastEventId").asOptional())
-                    .filter(s -> !s.isEmpty());
-            try {
-                resume = lastEventId.isPresent() ? hub.checkResume(companyId, lastEventId.get()) : null;
-            } catch (JedisException e) {
-                redisDown(res, e);
-                return;
-            }
+        try (stream) {
             res.status(Status.OK_200);
-            res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-            res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            res.header("X-Accel-Buffering", "no");
-            OutputStream out = res.outputStream();
-            SseSession session = new SseSession(hub, metrics, sub, resume, principal.expiresAt(), settings.heartbeat(),
-                    settings.idleTimeout(), clock);
-            try {
-                why = session.run(out);
-                out.close();
-            } catch (IOException | UncheckedIOException e) {
-                why = "client_gone";
-            } catch (JedisException e) {
-                why = "redis_error";
-                LOG.warning("replay for " + companyId + " failed on Redis: " + e.getMessage() + "; ending the stream, the client resumes by id");
-            } catch (InterruptedException e) {
-                why = Optional.ofNullable(sub.closedReason()).map(Subscriber.Closed::reason).orElse("interrupted");
-            }
-        } finally {
-            sub.writerDone();
-            hub.unsubscribe(sub);
-            metrics.connectionClosed(companyId);
-            LOG.log(Level.FINE, () -> "stream of " + companyId + " for " + principal.subject() + " ended");
+            LiveStream.HEADERS.forEach(res::header);
+            stream.run(res.outputStream());
         }
-        if ("slow_consumer".equals(why)) {
-            LOG.fine(() -> "evicted a slow SSE client of " + companyId + " (buffer of " + settings.bufferEvents() + " events overflowed)");
+    }
+
+    /**
+     * The stream a request for {@code /updates} opens when every decision says 200, for a caller that writes the answer
+     * itself (a connection serving the stream directly); empty when the answer would be an error (or Redis failed):
+     * the caller then hands the request to the routing, which decides again and answers as {@link #updates} does.
+     */
+    public Optional<LiveStream> openIfAdmitted(Headers headers, UriQuery query) {
+        Admission admission;
+        try {
+            admission = admit(headers, query);
+        } catch (ApiError e) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(open(admission, headers, query));
+        } catch (JedisException e) {
+            return Optional.empty();
+        }
+    }
+
+    private record Admission(Principal principal, String companyId) {
+    }
+
+    /** Every refusal (501, 401, 400, 403, 429, 503) is decided here, before a stream opens; takes a connection slot. */
+    private Admission admit(Headers headers, UriQuery query) {
+        if (!settings.streamingEnabled()) {
+            throw new ApiError(501, "streaming_disabled", "live streaming is switched off on this gateway (STREAMING_ENABLED=false); use /stream/snapshot");
+        }
+        Principal principal = jwt.authenticate(headers, query);
+        String companyId = CompanyScope.resolve(principal, query);
+        if (!flags.streamingEnabled(companyId)) {
+            throw new ApiError(501, "streaming_disabled", "live streaming is switched off for company " + companyId
+                    + " (feature_flags: flag 'streaming' disabled); use /stream/snapshot");
+        }
+        limits.acquire(companyId);
+        return new Admission(principal, companyId);
+    }
+
+    /** Subscribes and checks where a resuming client left off; on a Redis failure gives everything back and rethrows. */
+    private LiveStream open(Admission admission, Headers headers, UriQuery query) {
+        Subscriber sub = null;
+        try {
+            sub = hub.subscribe(admission.companyId(), settings.bufferEvents());
+            Optional<String> lastEventId = headers.first(LAST_EVENT_ID)
+                    .or(() -> query.first("lastEventId").asOptional())
+                    .filter(s -> !s.isEmpty());
+            StreamHub.ResumeCheck resume = lastEventId.isPresent() ? hub.checkResume(admission.companyId(), lastEventId.get()) : null;
+            return new LiveStream(hub, metrics, limits, settings, clock, admission.principal(), sub, resume);
+        } catch (RuntimeException e) {
+            if (sub != null) {
+                sub.writerDone();
+                hub.unsubscribe(sub);
+            }
+            limits.release(admission.companyId());
+            throw e;
         }
     }
 

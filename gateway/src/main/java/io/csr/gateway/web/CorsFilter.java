@@ -1,6 +1,8 @@
 package io.csr.gateway.web;
 
+import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Filter;
@@ -10,6 +12,7 @@ import io.helidon.webserver.http.RoutingResponse;
 
 import java.net.URI;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -32,6 +35,8 @@ public final class CorsFilter implements Filter {
     /** Headers a script may read on an answer besides the safelisted ones. */
     static final String EXPOSED_HEADERS = "Retry-After, WWW-Authenticate";
     static final String PREFLIGHT_MAX_AGE_SECONDS = "600";
+    private static final Header VARY_ORIGIN = HeaderValues.create(HeaderNames.VARY, "Origin");
+    private static final Header EXPOSE = HeaderValues.create(HeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
 
     private final Set<String> allowed;
 
@@ -85,18 +90,10 @@ public final class CorsFilter implements Filter {
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
-        if (allowed.isEmpty() || origin.isEmpty()) {
-            chain.proceed();
-            return;
-        }
-        // the answer depends on Origin whenever CORS is on: caches must not hand one origin's answer to another
-        res.header(HeaderNames.VARY, "Origin");
-        if (!allowed.contains(origin.get())) {
-            chain.proceed();
-            return;
-        }
-        res.header(HeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin.get());
-        if (req.prologue().method() == Method.OPTIONS && req.headers().contains(HeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+        if (origin.isPresent() && allowed.contains(origin.get())
+                && req.prologue().method() == Method.OPTIONS && req.headers().contains(HeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+            res.header(HeaderNames.VARY, "Origin");
+            res.header(HeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin.get());
             res.header(HeaderNames.ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
             res.header(HeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
             res.header(HeaderNames.ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE_SECONDS);
@@ -104,7 +101,23 @@ public final class CorsFilter implements Filter {
             res.send();
             return;
         }
-        res.header(HeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
+        answerHeaders(origin).forEach(res::header);
         chain.proceed();
+    }
+
+    /**
+     * The CORS headers of an answer other than a preflight, for a request with this {@code Origin} header: none when
+     * CORS is off or the request has no origin; {@code Vary: Origin} whenever CORS is on (caches must not hand one
+     * origin's answer to another); the allow and expose headers only for an allowed origin. Also used by answers that
+     * do not pass through the routing's filters (the SSE streams served directly on their connection).
+     */
+    public List<Header> answerHeaders(Optional<String> origin) {
+        if (allowed.isEmpty() || origin.isEmpty()) {
+            return List.of();
+        }
+        if (!allowed.contains(origin.get())) {
+            return List.of(VARY_ORIGIN);
+        }
+        return List.of(VARY_ORIGIN, HeaderValues.create(HeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin.get()), EXPOSE);
     }
 }
