@@ -6,7 +6,9 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.migrate.Migrations;
 import io.csr.job.CsrJob;
+import io.csr.job.config.JobOptions;
 import io.csr.job.runtime.JobLaunch;
+import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.TestStream;
 import io.nats.client.api.PublishAck;
@@ -36,9 +38,18 @@ import java.util.concurrent.TimeUnit;
  * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
  *
  * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 3] [--mode live|backlog]
- * [--state-backend hashmap|rocksdb]}. {@code live} (default): the publisher pushes while the job runs, the clock runs
- * from the first publish to the last committed row. {@code backlog}: everything is published first, the clock runs
- * from job start: the job's own drain rate.
+ * [--state-backend hashmap|rocksdb] [--preload-ids N [--preload-savepoint DIR]] [--label TEXT] [--max-minutes 15]}.
+ * {@code live} (default): the publisher pushes while the job runs, the clock runs from the first publish to the last
+ * committed row. {@code backlog}: everything is published first, the clock runs from job start: the job's own drain
+ * rate. {@code --label} ends the result file's name; {@code --max-minutes} bounds the wait for the last commit.
+ *
+ * <p>{@code --preload-ids N} (issue 11: dedup state at production size, 24 h × 1,000 ev/s = 86,400,000): first writes
+ * a savepoint with N ids in the dedup operator's state ({@link DedupStatePreload}; RocksDB, so the state backend is
+ * rocksdb), then runs the job from it. 1,000 probe messages re-use preloaded ids and must all be dropped
+ * ({@code --preload-ids 0} publishes the same number of new ids instead, which must all arrive: the control run).
+ * The result adds the preload (ids, savepoint bytes, write time), the restore (the dedup task's INITIALIZING time,
+ * submission to every task running), the probes and the disk used. {@code --preload-savepoint DIR} keeps the savepoint
+ * there and reuses it on the next run with the same N (default: a temporary directory, deleted at the end).
  */
 public final class JobIngestBenchmark {
     public static void main(String[] args) throws Exception {
@@ -46,17 +57,37 @@ public final class JobIngestBenchmark {
         int events = Integer.parseInt(a.getOrDefault("events", "300000"));
         String checkpointMs = a.getOrDefault("checkpoint-ms", "5000");
         String parallelism = a.getOrDefault("parallelism", "3");
-        String backend = a.getOrDefault("state-backend", "hashmap");
         boolean backlog = a.getOrDefault("mode", "live").equals("backlog");
         Path results = Path.of(a.getOrDefault("results", "perf/results"));
+        String label = a.get("label");
+        long maxMinutes = Long.parseLong(a.getOrDefault("max-minutes", "15")); // until every event is committed
+        long preloadIds = a.containsKey("preload-ids") ? Long.parseLong(a.get("preload-ids").replace("_", "").replace(",", "")) : -1;
+        boolean preload = preloadIds >= 0;
+        String backend = a.getOrDefault("state-backend", preload ? "rocksdb" : "hashmap");
+        if (preload && !backend.equals("rocksdb")) {
+            throw new IllegalArgumentException("--preload-ids writes RocksDB state, but --state-backend is " + backend
+                    + "; leave --state-backend out (rocksdb is the default with --preload-ids)");
+        }
 
-        EventFixture fixture = new EventFixture(events, 20, Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli(),
+        long eventTimeStart = Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli();
+        EventFixture fixture = new EventFixture(events, DedupStatePreload.COMPANIES, eventTimeStart,
                 Duration.ofMinutes(55).toMillis(), 0.05, 0.02, 2026);
         long distinctValid = fixture.messages().stream().filter(EventFixture.Message::valid)
                 .map(m -> m.companyId() + "/" + m.eventId()).distinct().count();
+        List<EventFixture.Message> messages = fixture.messages();
+        int probes = 0;
+        long probesExpected = 0;
+        if (preload) { // probes spread over the first 90% of the stream, so the last commit comes after all of them
+            probes = PRELOAD_PROBES;
+            probesExpected = preloadIds > 0 ? 0 : probes;
+            messages = interleave(messages, DedupStatePreload.probes(probes, preloadIds, eventTimeStart + 60_000));
+        }
+        long expectedCommitted = distinctValid + probesExpected;
         Path state = Files.createTempDirectory("csr-bench-");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        DiskUse disk = DiskUse.watch(state);
 
+        boolean probesAsExpected = true;
         try (TestStream stream = new TestStream()) {
             CsrConfig config = CsrConfig.fromEnvironment().with(Map.of(
                     ConfigKey.NATS_STREAM.name(), stream.stream,
@@ -72,50 +103,157 @@ public final class JobIngestBenchmark {
             try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
                 ch.createDatabaseIfMissing();
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                JobLaunch launch = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config);
+                List<String> launchArgs = new ArrayList<>(List.of("--embedded", "--fresh"));
+                Map<String, String> sections = new java.util.LinkedHashMap<>();
+                if (preloadIds > 0) { // the job starts from a savepoint holding only the dedup operator's state
+                    RuntimeOptions runtime = RuntimeOptions.from(config);
+                    Path savepoint = a.containsKey("preload-savepoint") ? Path.of(a.get("preload-savepoint")).toAbsolutePath()
+                            : state.resolve("preload-savepoint");
+                    DedupStatePreload.Result p = DedupStatePreload.writeOrReuse(savepoint, preloadIds, runtime.parallelism,
+                            runtime.maxParallelism, Duration.ofMillis(JobOptions.from(config).dedupTtlMs), System.out);
+                    launchArgs.addAll(List.of("--from-savepoint", savepoint.toUri().toString()));
+                    sections.put("preload", String.format(Locale.ROOT, "{\"ids\": %d, \"savepointBytes\": %d, \"bytesPerId\": %.1f, "
+                                    + "\"writeSeconds\": %.1f, \"idsPerSecond\": %.0f, \"reused\": %s, \"writerParallelism\": %d, "
+                                    + "\"maxParallelism\": %d, \"format\": \"canonical savepoint (State Processor API), RocksDB\"}",
+                            p.ids(), p.bytes(), (double) p.bytes() / p.ids(), p.writeSeconds(), p.idsPerSecond(), p.reused(),
+                            runtime.parallelism, runtime.maxParallelism));
+                } else if (preload) {
+                    sections.put("preload", "{\"ids\": 0}");
+                }
+                JobLaunch launch = JobLaunch.parse(launchArgs.toArray(String[]::new), config);
                 long publishNanos = 0;
                 if (backlog) { // everything is in the stream before the job starts: the job's own drain rate
-                    publishNanos = publish(stream, fixture.messages());
-                    System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", events, publishNanos / 1e9);
+                    publishNanos = publish(stream, messages);
+                    System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", messages.size(), publishNanos / 1e9);
                 }
                 String loadAtStart = CheckpointStats.loadAverage();
+                long processCpuAtStart = processCpuMs();
+                long javaThreadsCpuAtStart = cpuByTask(threads).get(ALL_THREADS);
                 long start = System.nanoTime();
                 JobClient job = CsrJob.fromConfig(launch.config()).executeAsync(launch.environment());
                 CheckpointStats checkpoints = new CheckpointStats(config.get(ConfigKey.FLINK_REST_URL), job.getJobID().toHexString());
+                StartupStats startup = new StartupStats(config.get(ConfigKey.FLINK_REST_URL), start);
+                startup.watch(job.getJobID().toHexString());
                 try {
                     if (!backlog) { // live: the publisher pushes while the job runs
-                        publishNanos = publish(stream, fixture.messages());
+                        publishNanos = publish(stream, messages);
                     }
-                    System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", events,
-                            publishNanos / 1e9, events / (publishNanos / 1e9));
+                    System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", messages.size(),
+                            publishNanos / 1e9, messages.size() / (publishNanos / 1e9));
                     List<long[]> samples = new ArrayList<>();
                     long committed = 0;
-                    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
-                    while (committed < distinctValid && System.nanoTime() < deadline) {
+                    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(maxMinutes);
+                    while (committed < expectedCommitted && System.nanoTime() < deadline) {
                         Thread.sleep(500);
                         committed = ch.queryLong("SELECT count() FROM events");
                         checkpoints.poll();
                         samples.add(new long[]{System.nanoTime() - start, committed});
-                        System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%n",
-                                (System.nanoTime() - start) / 1e9, committed, distinctValid);
+                        System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%s%n",
+                                (System.nanoTime() - start) / 1e9, committed, expectedCommitted,
+                                startup.runningMs() < 0 ? "  (tasks starting" + (preloadIds > 0 ? ", restoring the preload)" : ")") : "");
                     }
                     double seconds = (System.nanoTime() - start) / 1e9;
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
-                    String json = report(backlog ? "backlog" : "live", events, distinctValid, finalCount, checkpointMs, parallelism, backend,
-                            publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints);
+                    long processCpu = processCpuMs() - processCpuAtStart;
+                    long javaThreadsCpu = cpu.remove(ALL_THREADS) - javaThreadsCpuAtStart;
+                    sections.put("cpuMs", String.format(Locale.ROOT, "{\"process\": %d, \"javaThreads\": %d, \"other\": %d, \"what\": "
+                            + "\"both from job submission on; other: what no Java thread ran: RocksDB flushes and compactions "
+                            + "(native threads), GC, JIT\"}", processCpu, javaThreadsCpu, processCpu - javaThreadsCpu));
+                    sections.put("startup", startup.json());
+                    if (preload) {
+                        long probesCommitted = ch.queryLong("SELECT count() FROM events FINAL WHERE user_id = '" + DedupStatePreload.PROBE_USER + "'");
+                        probesAsExpected = probesCommitted == probesExpected;
+                        sections.put("probes", String.format(Locale.ROOT, "{\"published\": %d, \"committedExpected\": %d, "
+                                        + "\"committed\": %d, \"ok\": %s, \"what\": \"%s\"}", probes, probesExpected, probesCommitted,
+                                probesAsExpected, preloadIds > 0 ? "valid events re-using preloaded ids: the restored dedup state must drop every one"
+                                        : "the same number of valid events with new ids: all must arrive (control run)"));
+                    }
+                    sections.put("disk", disk.json(state));
+                    String json = report(backlog ? "backlog" : "live", messages.size(), distinctValid, finalCount, checkpointMs, parallelism, backend,
+                            publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints, preloadIds, startup, sections);
                     Files.createDirectories(results);
-                    Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism + "-cp" + checkpointMs + "-n" + events + ".json");
+                    Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism
+                            + "-cp" + checkpointMs + "-n" + events + (preload ? "-preload" + preloadIds : "") + (label == null ? "" : "-" + label) + ".json");
                     Files.writeString(out, json);
                     System.out.println(json);
                     System.out.println("written " + out.toAbsolutePath());
+                    if (!probesAsExpected) {
+                        System.err.println("FAILED: probe events re-using preloaded ids reached ClickHouse (or control probes went missing); see \"probes\" above");
+                    }
                 } finally {
                     job.cancel().get(60, TimeUnit.SECONDS);
                     ch.dropDatabase();
+                    deleteTree(state); // checkpoints (and a temporary preload savepoint): gigabytes at full size
                 }
             }
         }
-        System.exit(0);
+        System.exit(probesAsExpected ? 0 : 1);
+    }
+
+    /** Probe messages re-using preloaded ids: 1,000 is enough to see one slip through, and adds 1% to a 100k run. */
+    private static final int PRELOAD_PROBES = 1_000;
+
+    /** {@code extra} spread evenly over the first 90% of {@code base}. */
+    static List<EventFixture.Message> interleave(List<EventFixture.Message> base, List<EventFixture.Message> extra) {
+        List<EventFixture.Message> out = new ArrayList<>(base.size() + extra.size());
+        long span = (long) (base.size() * 0.9);
+        int next = 0;
+        for (int i = 0; i < base.size(); i++) {
+            while (next < extra.size() && (long) next * span / extra.size() <= i) {
+                out.add(extra.get(next++));
+            }
+            out.add(base.get(i));
+        }
+        out.addAll(extra.subList(next, extra.size()));
+        return out;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            System.err.println("could not delete " + dir + ": " + e);
+        }
+    }
+
+    /**
+     * Disk the run used on the state directory's file system: the lowest free space seen (sampled every second) against
+     * the free space at the start — savepoint, RocksDB working directories and checkpoints together (other processes
+     * writing to the same disk count too) — and the state directory's own size at the end.
+     */
+    static final class DiskUse {
+        private final java.nio.file.FileStore store;
+        private final long freeAtStart;
+        private volatile long minFree;
+
+        private DiskUse(java.nio.file.FileStore store) throws java.io.IOException {
+            this.store = store;
+            this.freeAtStart = store.getUsableSpace();
+            this.minFree = freeAtStart;
+        }
+
+        static DiskUse watch(Path dir) throws java.io.IOException {
+            DiskUse d = new DiskUse(Files.getFileStore(dir));
+            Thread t = new Thread(() -> {
+                while (true) {
+                    try {
+                        d.minFree = Math.min(d.minFree, d.store.getUsableSpace());
+                        Thread.sleep(1_000);
+                    } catch (InterruptedException | java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "disk-use");
+            t.setDaemon(true);
+            t.start();
+            return d;
+        }
+
+        String json(Path state) {
+            return String.format(Locale.ROOT, "{\"peakUsedBytes\": %d, \"freeAtStartBytes\": %d, \"stateDirAtEndBytes\": %d}",
+                    freeAtStart - minFree, freeAtStart, DedupStatePreload.sizeOnDisk(state));
+        }
     }
 
     /** Publishes with up to 4,000 acks in flight; returns the nanoseconds it took. */
@@ -152,27 +290,43 @@ public final class JobIngestBenchmark {
         return (last[1] - first[1]) / ((last[0] - first[0]) / 1e9);
     }
 
-    /** CPU time per thread group (Flink task name without the subtask suffix), milliseconds, largest first. */
+    /** Key of {@link #cpuByTask}'s entry with the sum over every live Java thread. */
+    private static final String ALL_THREADS = "";
+
+    /**
+     * CPU time per thread group (Flink task name without the subtask suffix), milliseconds, largest 15 first, plus the
+     * sum over all live Java threads under {@link #ALL_THREADS}.
+     */
     private static Map<String, Long> cpuByTask(ThreadMXBean threads) {
         Map<String, Long> byName = new TreeMap<>();
+        long all = 0;
         for (long id : threads.getAllThreadIds()) {
             ThreadInfo info = threads.getThreadInfo(id);
             long cpu = threads.getThreadCpuTime(id);
             if (info == null || cpu <= 0) {
                 continue;
             }
+            all += cpu / 1_000_000;
             String name = info.getThreadName().replaceAll("\\s*\\(\\d+/\\d+\\)#\\d+", "").replaceAll("-\\d+$", "").replaceAll("\\d+", "N");
             byName.merge(name.length() > 120 ? name.substring(0, 120) : name, cpu / 1_000_000, Long::sum);
         }
         Map<String, Long> sorted = new java.util.LinkedHashMap<>();
+        sorted.put(ALL_THREADS, all);
         byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(15)
                 .forEach(e -> sorted.put(e.getKey(), e.getValue()));
         return sorted;
     }
 
+    /** CPU time of this JVM process (all its threads, native ones too), milliseconds. */
+    private static long processCpuMs() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1_000_000;
+    }
+
     private static String report(String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
                                  String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu,
-                                 String loadAtStart, CheckpointStats checkpoints) throws java.io.IOException {
+                                 String loadAtStart, CheckpointStats checkpoints, long preloadIds, StartupStats startup,
+                                 Map<String, String> sections) throws java.io.IOException {
+        com.fasterxml.jackson.databind.JsonNode cp = io.csr.common.json.Json.mapper().readTree(checkpoints.json());
         StringBuilder sb = new StringBuilder("{\n");
         sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
         sb.append(String.format(Locale.ROOT, "  \"machine\": {\"cores\": %d, \"java\": \"%s\"},%n",
@@ -192,14 +346,18 @@ public final class JobIngestBenchmark {
         sb.append(String.format(Locale.ROOT, "  \"loadAverageAtStart\": \"%s\",%n  \"loadAverageAtEnd\": \"%s\",%n",
                 loadAtStart, CheckpointStats.loadAverage()));
         sb.append("  \"checkpoints\": ").append(checkpoints.json()).append(",\n");
+        for (Map.Entry<String, String> e : sections.entrySet()) {
+            sb.append("  \"").append(e.getKey()).append("\": ").append(e.getValue()).append(",\n");
+        }
         sb.append(String.format(Locale.ROOT, "  \"rows\": [{\"mode\": \"%s\", \"events\": %d, \"eventsPerSec\": %.0f, \"checkpoints\": %d, "
-                        + "\"checkpointP50Ms\": %s, \"checkpointMaxMs\": %s, \"checkpointP50Bytes\": %s, \"checkpointMaxBytes\": %s, "
-                        + "\"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n", mode, events, events / seconds, checkpoints.count(),
-                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("durationMs").path("p50").asLong(),
-                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("durationMs").path("max").asLong(),
-                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("checkpointedSizeBytes").path("p50").asLong(),
-                io.csr.common.json.Json.mapper().readTree(checkpoints.json()).path("checkpointedSizeBytes").path("max").asLong(),
-                backend, loadAtStart.split(" ")[0]));
+                        + "\"checkpointP50Ms\": %s, \"checkpointP95Ms\": %s, \"checkpointMaxMs\": %s, \"checkpointP50Bytes\": %s, "
+                        + "\"checkpointMaxBytes\": %s, \"stateP50Bytes\": %s, \"preloadIds\": %d, \"startupMs\": %d, "
+                        + "\"steadyEventsPerSec\": %.0f, \"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n",
+                mode, events, events / seconds, checkpoints.count(),
+                cp.path("durationMs").path("p50").asLong(), cp.path("durationMs").path("p95").asLong(),
+                cp.path("durationMs").path("max").asLong(), cp.path("checkpointedSizeBytes").path("p50").asLong(),
+                cp.path("checkpointedSizeBytes").path("max").asLong(), cp.path("stateSizeBytes").path("p50").asLong(),
+                Math.max(0, preloadIds), startup.runningMs(), steady, backend, loadAtStart.split(" ")[0]));
         sb.append("  \"cpuMsByThread\": {");
         String sep = "\n";
         for (Map.Entry<String, Long> e : cpu.entrySet()) {
