@@ -20,8 +20,8 @@ import java.util.Set;
  * <p>Why: an idle stream is a parked virtual thread, and its frames are copied to the heap. Through the routing, that
  * thread's stack holds Helidon's request, response, header tables and routing frames for as long as the stream
  * lives. Served here, the parked stack is the connection handler, {@link DirectStreamConnection} and the SSE writer
- * only: 15.3 KiB of heap per idle stream instead of 23.1 KiB, measured at 5,000 streams (8 KiB of either is the
- * socket's read buffer).
+ * only: 14.5 KiB of heap per idle stream instead of 21.9 KiB, measured at 5,000 streams with {@code bin/csr bench sse}
+ * (8 KiB of either is the socket's read buffer; perf/results/sse-gateway.md).
  *
  * <p>What stays Helidon's: parsing and validating the request ({@code Http1Prologue}, {@code Http1Headers}, the
  * same limits), the connection (socket, TLS, concurrency limit, shutdown, idle handling) and every answer other than
