@@ -43,7 +43,11 @@ import java.util.Map;
  *       window is what a live dashboard watches move, so it gets the short cadence (UPDATE_INTERVAL_MS, 20 ms: an
  *       event reaches the browser in tens of milliseconds even when its key receives dozens per second); the hour and
  *       day windows change by a fraction of a percent per event, and their slower cadence
- *       (COARSE_UPDATE_INTERVAL_MS, 250 ms) keeps the firings, Redis entries and metric_windows rows per event low;</li>
+ *       (COARSE_UPDATE_INTERVAL_MS, 250 ms) keeps the firings, Redis entries and metric_windows rows per event low.
+ *       The short cadence is for live events only: an event more than {@link #LIVE_LAG_MS} older than the wall clock
+ *       (a backlog being caught up, a backfill) leaves its minute window to the coarse flush, which fires every dirty
+ *       window — catching up, nobody watches the intermediate values, and a 20 ms cadence on every key cost about a
+ *       tenth of the backlog ingest rate;</li>
  *   <li><b>on time</b>: when the key's clock passes the window end, a final firing ({@code isFinal=true});</li>
  *   <li><b>late</b>: data within {@code allowedLatenessMs} after the end updates the window and fires again (throttled
  *       like early firings, final=true, higher version);</li>
@@ -78,6 +82,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private static final int LAST_FLUSH = 6;
     private static final int PENDING_COARSE_FLUSH = 7;
     private static final int LAST_COARSE_FLUSH = 8;
+    /** Events at most this far behind the wall clock are live: their minute window gets the short cadence. */
+    static final long LIVE_LAG_MS = 10_000;
     /** Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7 and is extended. */
     private static final int SLOTS = 9;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */
@@ -212,7 +218,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             }
             acc.add(event.value);
             state.put(start, acc);
-            if (coarse(size)) {
+            if (coarse(size) || now - event.occurredAtMs > LIVE_LAG_MS) {
                 changedCoarse = true;
             } else {
                 changed = true;
@@ -331,8 +337,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         }
         if (fine || coarse) {
             for (WindowSize size : WindowSize.values()) {
-                if (coarse(size) ? !coarse : !fine) {
-                    continue;
+                if (!coarse && (!fine || coarse(size))) {
+                    continue; // a fine flush fires the minute window; a coarse one every dirty window
                 }
                 for (Map.Entry<Long, WindowAccumulator> window : sorted(size)) {
                     if (window.getValue().dirty()) {

@@ -148,6 +148,28 @@ class WindowAggregatorTest {
     }
 
     @Test
+    void aBacklogEventLeavesItsMinuteWindowToTheCoarseCadence() throws Exception {
+        harness.close();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
+                WindowAggregator::key, Types.STRING, metrics.environment());
+        harness.open();
+        long now = T + WindowAggregator.LIVE_LAG_MS + 1;   // the event is older than LIVE_LAG_MS: catching up
+        harness.setProcessingTime(now);
+        send(T, 1);
+        harness.setProcessingTime(now);
+        assertThat(drain()).as("leading edge of the coarse cadence: every size").extracting(f -> f.window)
+                .containsExactly("1m", "1h", "1d");
+        harness.setProcessingTime(now + 5);
+        send(T + 1, 2);
+        harness.setProcessingTime(now + 20);
+        assertThat(drain()).as("no 20 ms firing for a backlog event").isEmpty();
+        harness.setProcessingTime(now + 250);
+        assertThat(drain()).as("the coarse flush fires the minute window too").extracting(f -> f.window)
+                .containsExactly("1m", "1h", "1d");
+    }
+
+    @Test
     void earlyFiringsAreThrottledAndOnlyWhenSomethingChanged() throws Exception {
         send(T, 1);
         send(T + 1, 3);
