@@ -111,13 +111,18 @@ class WindowAggregatorTest {
                 () -> new AssertionError("no " + size.label() + " firing in " + firings));
     }
 
-    @Test
-    void theMinuteWindowFiresOnItsOwnShortCadenceAndHourAndDayOnTheCoarseOne() throws Exception {
+    /** Replaces the harness by one whose minute window fires every 20 ms and hour and day windows every 250 ms. */
+    private void useTwoCadences() throws Exception {
         harness.close();
         harness = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
                 WindowAggregator::key, Types.STRING, metrics.environment());
         harness.open();
+    }
+
+    @Test
+    void theMinuteWindowFiresOnItsOwnShortCadenceAndHourAndDayOnTheCoarseOne() throws Exception {
+        useTwoCadences();
         harness.setProcessingTime(0);
 
         send(T, 1);
@@ -149,11 +154,7 @@ class WindowAggregatorTest {
 
     @Test
     void aBacklogEventLeavesItsMinuteWindowToTheCoarseCadence() throws Exception {
-        harness.close();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
-                WindowAggregator::key, Types.STRING, metrics.environment());
-        harness.open();
+        useTwoCadences();
         long now = T + WindowAggregator.LIVE_LAG_MS + 1;   // the event is older than LIVE_LAG_MS: catching up
         harness.setProcessingTime(now);
         send(T, 1);
