@@ -8,6 +8,9 @@ import org.slf4j.LoggerFactory;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -32,6 +35,9 @@ import java.util.Optional;
  */
 final class MembershipCache {
     private static final Logger LOG = LoggerFactory.getLogger(MembershipCache.class);
+
+    /** RowBinary numbers are little-endian fixed-width values; read in place, no buffer per row. */
+    private static final VarHandle LITTLE_ENDIAN_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final ClickHouseAccess clickHouse;
     private final long maxRows;
@@ -146,10 +152,6 @@ final class MembershipCache {
     }
 
     static long littleEndianLong(byte[] b, int at) {
-        long v = 0;
-        for (int i = 7; i >= 0; i--) {
-            v = (v << 8) | (b[at + i] & 0xFF);
-        }
-        return v;
+        return (long) LITTLE_ENDIAN_LONG.get(b, at);
     }
 }
