@@ -17,9 +17,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Buffers updates and pipelines them to Redis as one batch when the batch is full, when {@code flushIntervalMs} has
- * passed since the first buffered update (a processing-time timer, run in the task's mailbox thread like write()),
- * and on flush() (checkpoint, end of input). A failed batch is retried on a fresh connection with doubling backoff;
+ * Pipelines updates to Redis at most once per {@code flushIntervalMs}, leading edge: an update that finds nothing
+ * published for that long goes at once (a dashboard waiting on a quiet key should not also wait for a timer); later
+ * ones are buffered and sent as one batch at the end of the interval (a processing-time timer, run in the task's
+ * mailbox thread like write()), when the batch is full, and on flush() (checkpoint, end of input). A failed batch is retried on a fresh connection with doubling backoff;
  * after the last attempt the writer throws, the job fails and restarts from its checkpoint (replayed updates are
  * harmless: absolute values with versions).
  */
@@ -34,6 +35,7 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
     private final Counter retries;
     private Jedis jedis;
     private boolean flushScheduled;
+    private long lastPublishAt = Long.MIN_VALUE;
     private boolean closed;
 
     RedisUpdateWriter(RedisUpdateSink config, ProcessingTimeService time, MetricGroup metrics, int subtask) {
@@ -50,8 +52,13 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
         if (buffer.size() >= config.maxBatchSize) {
             publish();
         } else if (!flushScheduled) {
+            long now = time.getCurrentProcessingTime();
+            if (lastPublishAt == Long.MIN_VALUE || now - lastPublishAt >= config.flushIntervalMs) {
+                publish();
+                return;
+            }
             flushScheduled = true;
-            time.registerTimer(time.getCurrentProcessingTime() + config.flushIntervalMs, now -> {
+            time.registerTimer(lastPublishAt + config.flushIntervalMs, at -> {
                 flushScheduled = false;
                 if (!closed) {
                     publish();
@@ -74,6 +81,7 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
         for (int attempt = 1; ; attempt++) {
             try {
                 send();
+                lastPublishAt = time.getCurrentProcessingTime();
                 published.inc(buffer.size());
                 buffer.clear();
                 return;

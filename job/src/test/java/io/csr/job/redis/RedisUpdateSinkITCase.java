@@ -87,12 +87,15 @@ class RedisUpdateSinkITCase {
     }
 
     @Test
-    void bufferedUpdatesArePublishedByTheFlushTimerWithoutACheckpoint() throws Exception {
+    void anUpdateAfterAQuietSpellGoesAtOnceAndLaterOnesWaitForTheFlushTimer() throws Exception {
         try (RedisUpdateWriter writer = writer(sink().build())) {
             writer.write(update("acme", "metric_updated", 1), null);
+            assertThat(data(entries("acme"))).as("leading edge: nothing published for a whole interval")
+                    .containsExactly("metric_updated {\"companyId\":\"acme\",\"n\":1}");
             writer.write(update("globex", "sroi_updated", 2), null);
             writer.write(update("acme", "journey_flag_updated", 3), null);
-            assertThat(entries("acme")).as("still buffered").isEmpty();
+            assertThat(entries("globex")).as("still buffered: inside the interval of the last publish").isEmpty();
+            assertThat(entries("acme")).hasSize(1);
 
             time.setCurrentTime(time.getCurrentProcessingTime() + FLUSH_INTERVAL_MS);
 
@@ -106,9 +109,11 @@ class RedisUpdateSinkITCase {
     @Test
     void aFullBatchIsPublishedAtOnce() throws Exception {
         try (RedisUpdateWriter writer = writer(sink().maxBatchSize(2).build())) {
-            writer.write(update("acme", "metric_updated", 1), null);
-            writer.write(update("acme", "metric_updated", 2), null);
-            assertThat(entries("acme")).hasSize(2);
+            writer.write(update("acme", "metric_updated", 1), null);      // leading edge: alone
+            writer.write(update("acme", "metric_updated", 2), null);      // buffered
+            assertThat(entries("acme")).hasSize(1);
+            writer.write(update("acme", "metric_updated", 3), null);      // fills the batch of 2
+            assertThat(entries("acme")).hasSize(3);
         }
     }
 
