@@ -47,6 +47,7 @@ public final class CsrJob {
     public static final String INGEST_UID = "ingest-strip-prefix";
     public static final String CLICKHOUSE_SINK_UID = "clickhouse-exactly-once-sink";
     public static final String REDIS_SINK_UID = "redis-updates-sink";
+    public static final String REDIS_JOURNEY_SINK_UID = "redis-journey-updates-sink";
     public static final String STREAM_GAP_UID = "stream-gap-guard";
 
     private final Source<RawMessage, ?, ?> source;
@@ -153,6 +154,8 @@ public final class CsrJob {
         CsrPipeline.PipelineOutputs out = CsrPipeline.build(raw, options);
         DataStream<TableRow> rows = gapRows == null ? out.rows() : out.rows().union(gapRows);
         CohortReplication.union(rows, cohortReplication).sinkTo(tableSink).name("clickhouse-exactly-once").uid(CLICKHOUSE_SINK_UID);
-        out.updates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
+        // one Redis sink per producing operator, chained to it: a window firing reaches XADD without a shuffle
+        out.windowUpdates().sinkTo(updateSink).name("redis-updates").uid(REDIS_SINK_UID);
+        out.journeyUpdates().sinkTo(updateSink).name("redis-journey-updates").uid(REDIS_JOURNEY_SINK_UID);
     }
 }

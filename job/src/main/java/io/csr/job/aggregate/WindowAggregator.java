@@ -83,7 +83,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private static final int PENDING_COARSE_FLUSH = 7;
     private static final int LAST_COARSE_FLUSH = 8;
     /** Events at most this far behind the wall clock are live: their minute window gets the short cadence. */
-    static final long LIVE_LAG_MS = 10_000;
+    public static final long LIVE_LAG_MS = 10_000;
     /** Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7 and is extended. */
     private static final int SLOTS = 9;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */

@@ -45,15 +45,33 @@ public final class CsrPipeline {
     public static final String UID_WINDOW_UPDATES = "window-updates";
     public static final String UID_JOURNEY = "journey-events";
     public static final String UID_JOURNEY_FLAGS = "journey-flags";
+    public static final String UID_LIVE_FLUSH_SOURCE = "live-flush-validated";
+    public static final String UID_LIVE_FLUSH_DEDUP = "live-flush-unique";
+    /** Live events leave their task's network buffers at most this often (see {@link LiveFlush}). */
+    static final long LIVE_FLUSH_MIN_INTERVAL_MS = 1;
 
-    /** What the sinks attach to: every ClickHouse row (all five tables) and every Contract 3 update. */
-    public record PipelineOutputs(DataStream<TableRow> rows, DataStream<RedisUpdate> updates) {
+    /**
+     * What the sinks attach to: every ClickHouse row (all five tables) and the Contract 3 updates, window updates and
+     * journey updates apart so that each can have a Redis sink chained to the operator that makes it (no shuffle, so
+     * no network-buffer wait between a window firing and its XADD).
+     */
+    public record PipelineOutputs(DataStream<TableRow> rows, DataStream<RedisUpdate> windowUpdates,
+                                  DataStream<RedisUpdate> journeyUpdates) {
+        /** Every Contract 3 update in one stream (tests). */
+        public DataStream<RedisUpdate> updates() {
+            return windowUpdates.union(journeyUpdates);
+        }
     }
 
     private CsrPipeline() {
     }
 
     public static PipelineOutputs build(DataStream<RawMessage> raw, JobOptions options) {
+        // No operator here keeps or changes a record it has passed on (each map builds a new object, and what the
+        // Redis sink buffers is built for it alone), so chained operators may hand records over as they are instead
+        // of Flink copying each one through its serializer: that copy was the window task's largest cost
+        // (PojoSerializer, by reflection, for every record between chained operators).
+        raw.getExecutionEnvironment().getConfig().enableObjectReuse();
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         TypeInformation<RedisUpdate> updateType = TypeInformation.of(RedisUpdate.class);
 
@@ -66,10 +84,14 @@ public final class CsrPipeline {
                 .setParallelism(sourceParallelism);
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
 
-        DataStream<CsrEvent> unique = valid
+        // the two shuffles on the way to a dashboard (dedup, windows) send live events on at once; see LiveFlush
+        DataStream<CsrEvent> unique = LiveFlush.after(valid, CsrPipeline::isLive, LIVE_FLUSH_MIN_INTERVAL_MS,
+                        "send live events on", UID_LIVE_FLUSH_SOURCE)
                 .keyBy(EventDeduplicator::key, Types.STRING)
                 .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs)))
                 .name("dedup eventId").uid(UID_DEDUP);
+        unique = LiveFlush.after(unique, CsrPipeline::isLive, LIVE_FLUSH_MIN_INTERVAL_MS,
+                "send live events on", UID_LIVE_FLUSH_DEDUP);
 
         DataStream<TableRow> eventRows = unique
                 .flatMap(new EventRows()).returns(rowType)
@@ -87,9 +109,10 @@ public final class CsrPipeline {
         DataStream<TableRow> timeseriesRows = firings.getSideOutput(WindowAggregator.OBSERVATIONS)
                 .map(EventRows::timeseriesRow).returns(rowType)
                 .name("metrics_timeseries rows").uid(UID_TIMESERIES_ROWS);
+        // one row per window and checkpoint, the latest firing's: the others could never be read (see LatestWindowRows)
         DataStream<TableRow> windowRows = firings
-                .map(WindowFiring::toTableRow).returns(rowType)
-                .name("metric_windows rows").uid(UID_WINDOW_ROWS);
+                .transform("metric_windows rows (latest per checkpoint)", rowType, new LatestWindowRows())
+                .uid(UID_WINDOW_ROWS);
         DataStream<RedisUpdate> windowUpdates = firings
                 .map(WindowFiring::toRedisUpdate).returns(updateType)
                 .name("window updates").uid(UID_WINDOW_UPDATES);
@@ -101,7 +124,11 @@ public final class CsrPipeline {
                 .name("journey flag counts").uid(UID_JOURNEY_FLAGS);
 
         return new PipelineOutputs(
-                eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows),
-                windowUpdates.union(journeyUpdates));
+                eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows), windowUpdates, journeyUpdates);
+    }
+
+    /** Live: at most {@link WindowAggregator#LIVE_LAG_MS} behind the wall clock, so a dashboard is waiting for it. */
+    static boolean isLive(CsrEvent event) {
+        return System.currentTimeMillis() - event.occurredAtMs <= WindowAggregator.LIVE_LAG_MS;
     }
 }
