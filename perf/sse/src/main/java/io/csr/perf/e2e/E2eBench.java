@@ -109,6 +109,7 @@ public final class E2eBench {
         final AtomicLong frames = new AtomicLong();
         final AtomicLong deliveredMeasured = new AtomicLong();
         volatile long measureStartNanos;
+        volatile long measureStartEpochMs;
         long publishedMeasured;
 
         Phase(int rate) {
@@ -184,6 +185,7 @@ public final class E2eBench {
                     if (!measuring && n >= (long) o.warmupSeconds * rate) {
                         measuring = true;
                         phase.measureStartNanos = System.nanoTime();
+                        phase.measureStartEpochMs = System.currentTimeMillis();
                     }
                     String company = phase.company((int) (n % companies));
                     String metric = "lat" + (int) ((n / companies) % o.metrics);
@@ -222,6 +224,7 @@ public final class E2eBench {
                     row.put("frames", phase.frames.get());
                     row.put("settings", o.label);
                     row.put("loadAverage", loadAverage());
+                    row.put("measureStartUtc", Instant.ofEpochMilli(phase.measureStartEpochMs).toString());
                     ObjectNode chart = charts.addObject();
                     chart.put("title", rate + " events/s: p50 / p99 per second (ms)");
                     chart.put("unit", "ms");
