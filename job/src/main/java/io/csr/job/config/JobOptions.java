@@ -15,7 +15,7 @@ public final class JobOptions implements Serializable {
     /** Early firing interval of open windows (UPDATE_INTERVAL_MS). */
     public long updateIntervalMs = 20;
     /** Early firing interval of open 1-hour and 1-day windows (COARSE_UPDATE_INTERVAL_MS). */
-    public long coarseUpdateIntervalMs = 250;
+    public long coarseUpdateIntervalMs = 1000;
     /** Allowed lateness after a window closes (ALLOWED_LATENESS_MS). */
     public long allowedLatenessMs = 10 * 60_000L;
     /** Bounded out-of-orderness of each (company, metric) event-time clock. */
