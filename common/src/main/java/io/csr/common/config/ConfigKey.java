@@ -47,6 +47,7 @@ public enum ConfigKey {
     CHECKPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/checkpoints", "Where checkpoints are retained (path or URI, e.g. s3://bucket/ckpt); the embedded job resumes from the latest completed one here."),
     SAVEPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/savepoints", "Where `csr savepoint` writes savepoints (path or URI)."),
     STATE_BACKEND(Scope.JOB, "hashmap", "Flink state backend: hashmap (heap) or rocksdb (incremental checkpoints, state larger than memory)."),
+    FLINK_MANAGED_MEMORY_MB(Scope.JOB, "512", "Managed memory of the embedded job's TaskManager (all slots), MB: with STATE_BACKEND=rocksdb it holds RocksDB's block cache and write buffers (Flink's local default of 128 MB made a 2M-id dedup state read from disk on nearly every event). Unused by the hashmap backend. A cluster sets taskmanager.memory.managed.size in flink-conf."),
     JOB_RESTART_ATTEMPTS(Scope.JOB, "2147483647", "Times the job restarts itself from the last checkpoint after a failure before giving up."),
     JOB_RESTART_DELAY_MS(Scope.JOB, "2000", "Delay between automatic restarts after a failure, milliseconds."),
     FLINK_REST_URL(Scope.JOB, "http://127.0.0.1:8081", "Flink REST endpoint: `csr submit`/`csr savepoint` talk to it; the embedded job (`csr run job`) serves it on this port."),

@@ -24,6 +24,8 @@ public final class RuntimeOptions {
     public final String savepointDir;
     /** hashmap or rocksdb. */
     public final String stateBackend;
+    /** FLINK_MANAGED_MEMORY_MB: the embedded TaskManager's managed memory (RocksDB block cache, write buffers). */
+    public final long managedMemoryMb;
     public final int restartAttempts;
     public final long restartDelayMs;
     public final URI restUrl;
@@ -46,6 +48,7 @@ public final class RuntimeOptions {
         if (!stateBackend.equals("hashmap") && !stateBackend.equals("rocksdb")) {
             throw new IllegalArgumentException("STATE_BACKEND='" + stateBackend + "' is not supported; use hashmap or rocksdb");
         }
+        managedMemoryMb = config.getLong(ConfigKey.FLINK_MANAGED_MEMORY_MB, 64, 1_048_576);
         restartAttempts = config.getInt(ConfigKey.JOB_RESTART_ATTEMPTS);
         restartDelayMs = config.getLong(ConfigKey.JOB_RESTART_DELAY_MS, 0, 3_600_000);
         String rest = config.get(ConfigKey.FLINK_REST_URL);

@@ -7,7 +7,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.contrib.streaming.state.RocksDBConfigurableOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.runtime.checkpoint.Checkpoints;
@@ -60,6 +63,9 @@ class JobLaunchTest {
         Configuration rocks = FlinkSettings.job(RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "rocksdb")));
         assertThat(rocks.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
         assertThat(rocks.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
+        assertThat(rocks.get(RocksDBConfigurableOptions.USE_BLOOM_FILTER)).as("dedup lookups miss: bloom filters").isTrue();
+        assertThat(FlinkSettings.embedded(RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "rocksdb")), null)
+                .get(TaskManagerOptions.MANAGED_MEMORY_SIZE)).isEqualTo(MemorySize.ofMebiBytes(512));
         assertThat(FlinkSettings.job(RuntimeOptions.from(config())).getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isEmpty();
     }
 
