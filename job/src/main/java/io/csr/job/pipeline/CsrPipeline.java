@@ -22,14 +22,16 @@ import java.time.Duration;
 /**
  * The job's operator graph between the source and the sinks:
  * <pre>
- * raw ─► validate ─┬─► dedup ─┬─► event-rows ─────────────────────────────────────────► rows (events)
- *                  │           ├─► numeric ─► window-aggregate ─┬─► window-rows ──────────► rows (metric_windows)
- *                  │           │                  ├ observations ┼─► timeseries-rows ─────► rows (metrics_timeseries)
- *                  │           │                  └ late-events ─┼────────────────────────► rows (late_events)
- *                  │           │                                 └─► window-updates ──────► updates
- *                  │           └─► journey ─► journey-flags ─────────────────────────────► updates
- *                  └ dead letters ───────────────────────────────────────────────────────► rows (dead_letters)
+ * raw ─► validate ─┬─► live-flush ─► dedup ─► live-flush ─┬─► event-rows ───────────────────────────► rows (events)
+ *                  │                                       ├─► numeric ─► window-aggregate ─┬─► window-rows ─► rows (metric_windows)
+ *                  │                                       │                  ├ observations ┼─► timeseries-rows ─► rows (metrics_timeseries)
+ *                  │                                       │                  └ late-events ─┼─────────────────► rows (late_events)
+ *                  │                                       │                                 └─► window-updates ─► windowUpdates
+ *                  │                                       └─► journey ─► journey-flags ─────────────────────► journeyUpdates
+ *                  └ dead letters ─────────────────────────────────────────────────────────────────────────► rows (dead_letters)
  * </pre>
+ * {@link LiveFlush} sends live events across the two shuffles at once; {@link LatestWindowRows} writes one
+ * {@code metric_windows} row per window and checkpoint. The two update streams each get a Redis sink chained to them.
  * Every operator has a name and a stable uid (savepoints map state by uid). There is no Flink watermark: event time
  * is judged per (company, metric) inside the window operator (see {@link WindowAggregator}), so one company's
  * backlog or silence can never make another company's events late.

@@ -79,11 +79,6 @@ public final class LiveFlush<T> extends AbstractStreamOperator<T> implements One
         return keyed.toArray(ResultPartitionWriter[]::new);
     }
 
-    /** How many network outputs a live record flushes (tests). */
-    int flushedOutputs() {
-        return writers.length;
-    }
-
     @Override
     public void processElement(StreamRecord<T> element) throws Exception {
         output.collect(element);

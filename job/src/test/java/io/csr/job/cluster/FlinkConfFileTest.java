@@ -2,9 +2,11 @@ package io.csr.job.cluster;
 
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.GlobalConfiguration;
 import org.apache.flink.configuration.HighAvailabilityOptions;
 import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.contrib.streaming.state.RocksDBConfigurableOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +23,9 @@ class FlinkConfFileTest {
         Files.copy(Path.of("../flink-conf/config.yaml"), dir.resolve("config.yaml"));
         Configuration conf = GlobalConfiguration.loadConfiguration(dir.toString());
         assertThat(conf.get(HighAvailabilityOptions.HA_MODE)).isEqualTo("zookeeper");
+        // what bin/csr gives the embedded job: bloom filters for the dedup misses, short GC pauses for live latency
+        assertThat(conf.get(RocksDBConfigurableOptions.USE_BLOOM_FILTER)).isTrue();
+        assertThat(conf.get(CoreOptions.FLINK_TM_JVM_OPTIONS)).contains("-XX:MaxGCPauseMillis=10");
         assertThat(conf.get(HighAvailabilityOptions.HA_ZOOKEEPER_QUORUM)).isEqualTo("zookeeper:2181");
         assertThat(conf.get(HighAvailabilityOptions.HA_STORAGE_PATH)).isEqualTo("file:///flink-data/ha");
         assertThat(conf.get(HighAvailabilityOptions.HA_CLUSTER_ID)).isEqualTo("/csr");
