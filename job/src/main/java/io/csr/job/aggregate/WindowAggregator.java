@@ -84,6 +84,14 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private static final int LAST_COARSE_FLUSH = 8;
     /** Events at most this far behind the wall clock are live: their minute window gets the short cadence. */
     public static final long LIVE_LAG_MS = 10_000;
+
+    /**
+     * Live: at most {@link #LIVE_LAG_MS} behind {@code nowMs}, so a dashboard is waiting for it (the short cadence
+     * here, the immediate network flush in {@code LiveFlush}); older events are a backlog being caught up.
+     */
+    public static boolean isLive(CsrEvent event, long nowMs) {
+        return nowMs - event.occurredAtMs <= LIVE_LAG_MS;
+    }
     /** Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7 and is extended. */
     private static final int SLOTS = 9;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */
@@ -218,7 +226,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             }
             acc.add(event.value);
             state.put(start, acc);
-            if (coarse(size) || now - event.occurredAtMs > LIVE_LAG_MS) {
+            if (coarse(size) || !isLive(event, now)) {
                 changedCoarse = true;
             } else {
                 changed = true;

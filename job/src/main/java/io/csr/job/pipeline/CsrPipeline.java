@@ -129,8 +129,8 @@ public final class CsrPipeline {
                 eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows), windowUpdates, journeyUpdates);
     }
 
-    /** Live: at most {@link WindowAggregator#LIVE_LAG_MS} behind the wall clock, so a dashboard is waiting for it. */
+    /** {@link WindowAggregator#isLive} by the wall clock: the rule both the flush and the window cadence use. */
     static boolean isLive(CsrEvent event) {
-        return System.currentTimeMillis() - event.occurredAtMs <= WindowAggregator.LIVE_LAG_MS;
+        return WindowAggregator.isLive(event, System.currentTimeMillis());
     }
 }

@@ -66,6 +66,8 @@ class JobLaunchTest {
         assertThat(rocks.get(RocksDBConfigurableOptions.USE_BLOOM_FILTER)).as("dedup lookups miss: bloom filters").isTrue();
         assertThat(FlinkSettings.embedded(RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "rocksdb")), null)
                 .get(TaskManagerOptions.MANAGED_MEMORY_SIZE)).isEqualTo(MemorySize.ofMebiBytes(512));
+        assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.FLINK_MANAGED_MEMORY_MB, "10")))
+                .hasMessageContaining("FLINK_MANAGED_MEMORY_MB");
         assertThat(FlinkSettings.job(RuntimeOptions.from(config())).getOptional(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isEmpty();
     }
 
