@@ -138,15 +138,23 @@ public final class ClickHouseAccess implements AutoCloseable {
 
     /** Inserts a ready JSONEachRow body (one JSON object per line). */
     public long insertJsonEachRow(String table, byte[] jsonEachRow) {
+        long written = insertJsonEachRow(table, new ByteArrayInputStream(jsonEachRow), jsonEachRow.length);
+        return written >= 0 ? written : countLines(jsonEachRow); // 18.16 sends no X-ClickHouse-Summary
+    }
+
+    /**
+     * Inserts a JSONEachRow body read from {@code body} (e.g. decoded on the fly, never materialised); closes it.
+     * Returns the rows ClickHouse reports written, or -1 where the server does not say (18.16).
+     */
+    public long insertJsonEachRow(String table, InputStream body, long bodyBytes) {
         SqlLiteral.identifier(table);
-        String what = "INSERT INTO " + table + " FORMAT JSONEachRow (" + jsonEachRow.length + " bytes)";
+        String what = "INSERT INTO " + table + " FORMAT JSONEachRow (" + bodyBytes + " bytes)";
         InsertSettings is = new InsertSettings();
         is.setDatabase(settings.database());
         is.serverSetting("database", settings.database());
-        try (InputStream in = new ByteArrayInputStream(jsonEachRow);
+        try (InputStream in = body;
              InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow, is), what)) {
-            long written = response.getWrittenRows();
-            return written >= 0 ? written : countLines(jsonEachRow); // 18.16 sends no X-ClickHouse-Summary
+            return response.getWrittenRows();
         } catch (ClickHouseAccessException e) {
             throw e;
         } catch (Exception e) {

@@ -55,7 +55,7 @@ public final class ClickHouseCommitTarget implements CommitTarget {
 
     @Override
     public void insert(ClickHouseCommittable batch) {
-        clickHouse.insertJsonEachRow(batch.table(), batch.payload());
+        clickHouse.insertJsonEachRow(batch.table(), batch.openBody(), batch.bodyBytes());
     }
 
     @Override
@@ -72,7 +72,7 @@ public final class ClickHouseCommitTarget implements CommitTarget {
             row.put("table_name", c.table());
             row.put("job_id", c.jobId());
             row.put("rows", c.rows());
-            row.put("bytes", c.payload().length);
+            row.put("bytes", c.bodyBytes());
             row.put("prepared_at", SqlLiteral.dateTimeText(Instant.ofEpochMilli(c.preparedAtMs())));
             row.put("committed_at", committed);
             rows.add(row);

@@ -136,7 +136,7 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
                 return null;
             });
             for (ClickHouseCommittable batch : inserted) {
-                metrics.committed(batch.rows(), batch.payload().length);
+                metrics.committed(batch.rows(), batch.bodyBytes());
             }
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
