@@ -184,18 +184,20 @@ public final class EventParser {
 
     private static long occurredAt(JsonNode root) throws Invalid {
         String raw = requiredString(root, "occurredAt");
-        Instant at;
+        long at;
         try {
-            at = Instant.parse(raw);
+            at = IsoInstant.parseMillis(raw);
         } catch (DateTimeParseException e) {
             throw new Invalid("field 'occurredAt' must be an ISO-8601 instant like 2026-11-27T10:15:30.123Z but is \""
                     + shown(raw) + "\"");
+        } catch (ArithmeticException e) { // a valid instant beyond the epoch-millis range
+            at = Long.MAX_VALUE;
         }
-        if (at.isBefore(Instant.EPOCH) || at.toEpochMilli() > MAX_OCCURRED_AT_MS) {
+        if (at < 0 || at > MAX_OCCURRED_AT_MS) {
             throw new Invalid("field 'occurredAt' is " + raw + ", outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z "
                     + "(the range ClickHouse DateTime stores)");
         }
-        return at.toEpochMilli();
+        return at;
     }
 
     private static double finiteNumber(JsonNode root, String field) throws Invalid {
