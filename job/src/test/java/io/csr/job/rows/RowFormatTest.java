@@ -29,6 +29,74 @@ class RowFormatTest {
     }
 
     @Test
+    void dateTimeAndMonthMatchJavaTimeAcrossDaysYearsAndBeforeTheEpoch() {
+        long[] edges = {-1, -999, -1000, -86_400_000L, Instant.parse("2024-02-29T23:59:59.999Z").toEpochMilli(),
+                Instant.parse("2024-03-01T00:00:00Z").toEpochMilli(), Instant.parse("0001-01-01T00:00:00Z").toEpochMilli(),
+                Instant.parse("9999-12-31T23:59:59Z").toEpochMilli(), Instant.parse("+10000-01-01T00:00:00Z").toEpochMilli()};
+        Random random = new Random(5);
+        long[] samples = new long[edges.length + 20_000];
+        System.arraycopy(edges, 0, samples, 0, edges.length);
+        for (int i = edges.length; i < samples.length; i++) {
+            // runs of nearby instants (the one-day cache hits) and jumps across millennia (it misses)
+            samples[i] = i % 100 == 0 ? random.nextLong(-70_000_000_000_000L, 300_000_000_000_000L)
+                    : samples[i - 1] + random.nextLong(-5_000_000L, 90_000_000L);
+        }
+        for (long ms : samples) {
+            Instant second = Instant.ofEpochSecond(Math.floorDiv(ms, 1000L));
+            assertThat(RowFormat.dateTime(ms)).as("dateTime(%d)", ms).isEqualTo(REFERENCE.format(second));
+            var date = Instant.ofEpochMilli(ms).atZone(ZoneOffset.UTC).toLocalDate();
+            assertThat(RowFormat.month(ms)).as("month(%d)", ms).isEqualTo(date.getYear() * 100 + date.getMonthValue());
+        }
+    }
+
+    @Test
+    void rowLineWritesWhatJacksonWritesForTheSameTree() throws Exception {
+        Random random = new Random(7);
+        String[] strings = {"", "plain", "a\"b\\c\n\r\t\u0001\u001f\u007f", "Zürich-東京 😀", "</script>", "\u2028\u2029", null};
+        double[] doubles = {0.0, -0.0, 0.1, 1e-300, 1e300, -7.25, Double.MIN_VALUE, Double.NaN,
+                Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+        for (int i = 0; i < 2_000; i++) {
+            var tree = Json.mapper().createObjectNode();
+            RowLine line = RowFormat.object();
+            for (int f = 0; f < 1 + random.nextInt(8); f++) {
+                String name = "f" + f + (f == 3 ? "\"q" : "");
+                switch (random.nextInt(4)) {
+                    case 0 -> {
+                        String v = random.nextInt(3) == 0 ? randomText(random) : strings[random.nextInt(strings.length)];
+                        tree.put(name, v);
+                        line.put(name, v);
+                    }
+                    case 1 -> {
+                        long v = random.nextInt(3) == 0 ? random.nextLong() : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE}[random.nextInt(4)];
+                        tree.put(name, v);
+                        line.put(name, v);
+                    }
+                    case 2 -> {
+                        int v = random.nextInt();
+                        tree.put(name, v);
+                        line.put(name, v);
+                    }
+                    default -> {
+                        double v = random.nextInt(3) == 0 ? random.nextGaussian() * Math.pow(10, random.nextInt(40) - 20)
+                                : doubles[random.nextInt(doubles.length)];
+                        tree.put(name, v);
+                        line.put(name, v);
+                    }
+                }
+            }
+            assertThat(RowFormat.row("t", line).json).isEqualTo(Json.mapper().writeValueAsString(tree));
+        }
+    }
+
+    private static String randomText(Random random) {
+        StringBuilder b = new StringBuilder();
+        for (int i = random.nextInt(20); i > 0; i--) {
+            b.append((char) random.nextInt(random.nextBoolean() ? 0x80 : 0xD7FF));
+        }
+        return b.toString();
+    }
+
+    @Test
     void rowIsOneJsonLineWithColumnsInOrderAndTextEscaped() throws Exception {
         TableRow row = RowFormat.row("t", RowFormat.object().put("s", "a\"b\\c\n\u0001é").put("n", 18_446_744_073_709L)
                 .put("d", 0.1));
