@@ -143,19 +143,70 @@ public final class WindowRecompute implements CommitHook {
      * Non-key filters stay outside the FINAL subquery; every value is a validated literal.
      */
     static String query(String companyId, String metric, WindowSize size, long fromMs, long toMs) {
+        return query(0, companyId, metric, size, fromMs, toMs) + " ORDER BY ws";
+    }
+
+    /** {@link #query} tagged with {@code part} (a UInt32 column), to be one of several in a UNION ALL. */
+    static String query(int part, String companyId, String metric, WindowSize size, long fromMs, long toMs) {
         String bucket = switch (size) {
             case MINUTE -> "toStartOfMinute(ts)";
             case HOUR -> "toStartOfHour(ts)";
             case DAY -> "toStartOfDay(ts)";
         };
-        return "SELECT toUInt64(toUnixTimestamp(ws)) AS ws_s, count() AS count, sum(value) AS sum, min(value) AS min,"
-                + " max(value) AS max, avg(value) AS avg, quantilesExact(0.5, 0.75, 0.95)(value) AS q,"
-                + " stddevPop(value) AS stddev"
+        return "SELECT toUInt32(" + part + ") AS part, toUInt64(toUnixTimestamp(ws)) AS ws_s, count() AS count,"
+                + " sum(value) AS sum, min(value) AS min, max(value) AS max, avg(value) AS avg,"
+                + " quantilesExact(0.5, 0.75, 0.95)(value) AS q, stddevPop(value) AS stddev"
                 + " FROM (SELECT value, " + bucket + " AS ws FROM metrics_timeseries FINAL"
                 + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND metric = " + SqlLiteral.string(metric)
                 + " AND ts >= " + SqlLiteral.dateTime(Instant.ofEpochMilli(fromMs))
                 + " AND ts < " + SqlLiteral.dateTime(Instant.ofEpochMilli(toMs)) + ")"
-                + " GROUP BY ws ORDER BY ws";
+                + " GROUP BY ws";
+    }
+
+    /**
+     * Parts per request: each reads only its own stretch of the primary key, and one request for many of them spares
+     * ClickHouse and the job an HTTP round trip per part (one per part was 4% of the job's CPU in the ingest
+     * benchmark, where 1.5% of events are late); the SQL stays far below ClickHouse's 256 KiB max_query_size.
+     */
+    static final int PARTS_PER_QUERY = 100;
+
+    /** One recomputation query part: the windows of one (company, metric, size) within one span. */
+    record Part(WindowKey first, long toMs, Set<Long> wanted) {
+    }
+
+    /** The UNION ALL of {@code parts}, each tagged with its index in the list. */
+    static String unionQuery(List<Part> parts) {
+        StringBuilder sql = new StringBuilder("SELECT * FROM (");
+        for (int i = 0; i < parts.size(); i++) {
+            Part p = parts.get(i);
+            sql.append(i == 0 ? "" : " UNION ALL ")
+                    .append(query(i, p.first.companyId(), p.first.metric(), p.first.size(), p.first.startMs(), p.toMs));
+        }
+        return sql.append(")").toString();
+    }
+
+    /** The windows as query parts: per (company, metric, size), runs of windows within {@link #maxSpanMs}. */
+    static List<Part> parts(Set<WindowKey> windows) {
+        Map<String, List<WindowKey>> groups = new LinkedHashMap<>();
+        for (WindowKey w : windows) {
+            groups.computeIfAbsent(w.companyId() + "|" + w.metric() + "|" + w.size(), k -> new ArrayList<>()).add(w);
+        }
+        List<Part> parts = new ArrayList<>();
+        for (List<WindowKey> group : groups.values()) {
+            int i = 0;
+            while (i < group.size()) {
+                WindowKey first = group.get(i);
+                Set<Long> wanted = new TreeSet<>();
+                long to = first.startMs();
+                while (i < group.size() && group.get(i).startMs() - first.startMs() < maxSpanMs(first.size())) {
+                    wanted.add(group.get(i).startMs());
+                    to = group.get(i).startMs() + first.size().millis();
+                    i++;
+                }
+                parts.add(new Part(first, to, wanted));
+            }
+        }
+        return parts;
     }
 
     private final class Runner implements Action {
@@ -194,31 +245,21 @@ public final class WindowRecompute implements CommitHook {
             channel.publish(corrected);
         }
 
-        /** Groups the windows by (company, metric, size) and spans of at most a month; one query per group. */
+        /**
+         * Groups the windows by (company, metric, size) and spans of at most {@link #maxSpanMs}; one query part per
+         * group, {@link #PARTS_PER_QUERY} parts per request.
+         */
         private List<WindowFiring> recompute(Set<WindowKey> windows) {
+            List<Part> parts = parts(windows);
             List<WindowFiring> out = new ArrayList<>();
-            Map<String, List<WindowKey>> groups = new LinkedHashMap<>();
-            for (WindowKey w : windows) {
-                groups.computeIfAbsent(w.companyId() + "|" + w.metric() + "|" + w.size(), k -> new ArrayList<>()).add(w);
-            }
             long now = System.currentTimeMillis();
-            for (List<WindowKey> group : groups.values()) {
-                int i = 0;
-                while (i < group.size()) {
-                    WindowKey first = group.get(i);
-                    Set<Long> wanted = new TreeSet<>();
-                    long to = first.startMs();
-                    while (i < group.size() && group.get(i).startMs() - first.startMs() < maxSpanMs(first.size())) {
-                        wanted.add(group.get(i).startMs());
-                        to = group.get(i).startMs() + first.size().millis();
-                        i++;
-                    }
-                    String sql = query(first.companyId(), first.metric(), first.size(), first.startMs(), to);
-                    for (JsonNode r : clickHouse.query(sql)) {
-                        long start = r.get("ws_s").asLong() * 1000L;
-                        if (wanted.contains(start)) {
-                            out.add(CorrectedWindow.of(first.companyId(), first.metric(), first.size(), start, r, now));
-                        }
+            for (int from = 0; from < parts.size(); from += PARTS_PER_QUERY) {
+                List<Part> chunk = parts.subList(from, Math.min(parts.size(), from + PARTS_PER_QUERY));
+                for (JsonNode r : clickHouse.query(unionQuery(chunk))) {
+                    Part p = chunk.get(r.get("part").asInt());
+                    long start = r.get("ws_s").asLong() * 1000L;
+                    if (p.wanted.contains(start)) {
+                        out.add(CorrectedWindow.of(p.first.companyId(), p.first.metric(), p.first.size(), start, r, now));
                     }
                 }
             }

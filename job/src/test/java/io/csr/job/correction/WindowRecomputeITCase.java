@@ -10,6 +10,7 @@ import io.csr.job.pipeline.EventRows;
 import io.csr.job.sink.clickhouse.ClickHouseCommittable;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
+import io.csr.job.rows.RowFormat;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitTarget;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
@@ -155,6 +156,47 @@ class WindowRecomputeITCase {
         StringBuilder b = new StringBuilder();
         rows.forEach(r -> b.append(r.json).append('\n'));
         return b.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aCommitWithMoreLateWindowsThanOneRequestHoldsCorrectsEveryOne() throws Exception {
+        // 3 requests' worth of query parts: 250 metrics, each with two rows already in and one late row now
+        int metrics = 2 * WindowRecompute.PARTS_PER_QUERY + 50;
+        List<TableRow> before = new ArrayList<>();
+        List<TableRow> lateTimeseries = new ArrayList<>();
+        List<TableRow> lateRows = new ArrayList<>();
+        for (int m = 0; m < metrics; m++) {
+            long minute = MINUTE + (m % 7) * 60_000L; // windows of different minutes too
+            String metric = String.format("m%03d", m);
+            before.add(EventRows.timeseriesRow(named(event("a" + m, minute + 1_000, m), metric)));
+            before.add(EventRows.timeseriesRow(named(event("b" + m, minute + 2_000, m + 1), metric)));
+            CsrEvent late = named(event("c" + m, minute + 30_000, m + 2), metric);
+            lateTimeseries.add(EventRows.timeseriesRow(late));
+            lateRows.add(new TableRow("late_events", "{\"company_id\":\"acme\",\"metric\":\"" + metric
+                    + "\",\"event_id\":\"c" + m + "\",\"occurred_at\":\"" + RowFormat.dateTime(late.occurredAtMs)
+                    + "\",\"value\":" + late.value + ",\"window_size\":\"1m\",\"received_at\":\"2026-11-27 12:00:00\"}"));
+        }
+        db.access().insertJsonEachRow("metrics_timeseries", lines(before));
+        try (ClickHouseCommitter committer = committer()) {
+            committer.commit(new ArrayList<>(List.of(new FakeCommitRequest(committable("late_events", lateRows)),
+                    new FakeCommitRequest(committable("metrics_timeseries", lateTimeseries)))));
+        }
+
+        List<JsonNode> windows = db.access().query("SELECT metric, count, sum, version FROM metric_windows FINAL"
+                + " WHERE company_id = 'acme' AND window_size = '1m' ORDER BY metric");
+        assertThat(windows).hasSize(metrics);
+        for (int m = 0; m < metrics; m++) {
+            JsonNode w = windows.get(m);
+            assertThat(w.get("metric").asText()).isEqualTo(String.format("m%03d", m));
+            assertThat(w.get("count").asLong()).as("window of m%03d", m).isEqualTo(3);
+            assertThat(w.get("sum").asDouble()).as("window of m%03d", m).isEqualTo(3.0 * m + 3);
+            assertThat(w.get("version").asLong()).isEqualTo(7);
+        }
+    }
+
+    private static CsrEvent named(CsrEvent e, String metric) {
+        e.name = metric;
+        return e;
     }
 
     @Test
