@@ -83,6 +83,7 @@ public final class JobIngestBenchmark {
             messages = interleave(messages, DedupStatePreload.probes(probes, preloadIds, eventTimeStart + 60_000));
         }
         long expectedCommitted = distinctValid + probesExpected;
+        int messageCount = messages.size();
         Path state = Files.createTempDirectory("csr-bench-");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         DiskUse disk = DiskUse.watch(state);
@@ -124,7 +125,10 @@ public final class JobIngestBenchmark {
                 long publishNanos = 0;
                 if (backlog) { // everything is in the stream before the job starts: the job's own drain rate
                     publishNanos = publish(stream, messages);
-                    System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", messages.size(), publishNanos / 1e9);
+                    System.out.printf(Locale.ROOT, "backlog: published %,d messages in %.1f s; starting the job%n", messageCount, publishNanos / 1e9);
+                    // the job shares this JVM: the generated messages (~150 MB for 400k) must not weigh on its heap and GC
+                    messages = null;
+                    fixture = null;
                 }
                 String loadAtStart = CheckpointStats.loadAverage();
                 long processCpuAtStart = processCpuMs();
@@ -138,8 +142,8 @@ public final class JobIngestBenchmark {
                     if (!backlog) { // live: the publisher pushes while the job runs
                         publishNanos = publish(stream, messages);
                     }
-                    System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", messages.size(),
-                            publishNanos / 1e9, messages.size() / (publishNanos / 1e9));
+                    System.out.printf(Locale.ROOT, "published %,d messages in %.1f s (%,.0f msg/s)%n", messageCount,
+                            publishNanos / 1e9, messageCount / (publishNanos / 1e9));
                     List<long[]> samples = new ArrayList<>();
                     long committed = 0;
                     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(maxMinutes);
@@ -170,7 +174,7 @@ public final class JobIngestBenchmark {
                                         : "the same number of valid events with new ids: all must arrive (control run)"));
                     }
                     sections.put("disk", disk.json(state));
-                    String json = report(backlog ? "backlog" : "live", messages.size(), distinctValid, finalCount, checkpointMs, parallelism, backend,
+                    String json = report(backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints, preloadIds, startup, sections);
                     Files.createDirectories(results);
                     Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism
