@@ -37,7 +37,7 @@ public enum ConfigKey {
     EVENT_TIME_IDLE_MS(Scope.JOB, "60000", "A (company, metric) without events for this long lets its event-time clock run on with the wall clock, so a quiet company's windows still close, ms."),
     DEDUP_TTL_HOURS(Scope.JOB, "24", "How long an eventId is remembered for deduplication (keyed state TTL), hours; at least 24."),
     NATS_SUBJECT_PREFIX(Scope.JOB, "", "Prefix in front of metrics./journey./q2q. subjects the job reads, removed before validation (e.g. `it_ab12.` for a test stream); empty in production."),
-    NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family."),
+    NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family; also the most it reads ahead of the job per family, so a backlog of any length takes bounded memory."),
     JOB_NAME(Scope.JOB, "csr-stream-analytics", "Flink job name (shown by the Flink REST API and used by `csr savepoint` to find the job)."),
     FLINK_BUFFER_TIMEOUT_MS(Scope.JOB, "100", "Longest time a record that is not live waits in a Flink network buffer before it goes to the next operator (each keyBy is one such hop), ms; 0 sends every record at once. Live events (at most 10 s old) do not wait for it: they are sent on at once (LiveFlush), so this only trades backlog and backfill throughput against buffer memory; Flink's 100 ms is the default (perf/results/e2e.md)."),
     JOB_PARALLELISM(Scope.JOB, "3", "Default parallelism of the job's operators. The NATS source runs at most one reader per subject family (3); 3 measured best on 2 cores (perf/job-ingest)."),

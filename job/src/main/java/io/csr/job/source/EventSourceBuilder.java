@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
  * <p>Positions live in Flink checkpoints, not in NATS: each split is an ordered consumer ({@link AckBehavior#NoAck})
  * whose last emitted stream sequence is part of the split state; on restore the reader creates a new ordered consumer
  * starting at that sequence + 1. Nothing is acknowledged to the server, so the stream keeps its messages for replay.
+ * The connector's own reader is replaced by {@link BoundedJetStreamSource}'s, which reads at most
+ * {@code NATS_SOURCE_BATCH_SIZE} messages ahead per family.
  */
 public final class EventSourceBuilder {
     /** The subject families of Contract 1. */
@@ -84,7 +86,13 @@ public final class EventSourceBuilder {
         return filters;
     }
 
-    public JetStreamSource<RawMessage> build() {
+    /** The source the job reads: the connector's splits through {@link BoundedJetStreamSource}'s bounded reader. */
+    public BoundedJetStreamSource build() {
+        return new BoundedJetStreamSource(connectorSource(), batchSize);
+    }
+
+    /** The connector's source with one NoAck subject configuration per family (its splits and checkpoint format). */
+    public JetStreamSource<RawMessage> connectorSource() {
         validate();
         List<JetStreamSubjectConfiguration> configs = new ArrayList<>();
         for (String filter : subjectFilters()) {

@@ -20,7 +20,9 @@ class EventSourceBuilderTest {
 
     @Test
     void oneSplitPerSubjectFamilyUnderThePrefix() {
-        JetStreamSource<?> source = new EventSourceBuilder().streamName("IT_AB12").subjectPrefix(TEST_PREFIX).build();
+        JetStreamSource<?> source = new EventSourceBuilder().streamName("IT_AB12").subjectPrefix(TEST_PREFIX).connectorSource();
+        assertThat(new EventSourceBuilder().streamName("IT_AB12").build()).as("the job reads through the bounded reader")
+                .isInstanceOf(BoundedJetStreamSource.class);
 
         assertThat(source.getBoundedness()).isEqualTo(Boundedness.CONTINUOUS_UNBOUNDED);
         assertThat(source.configById.values()).extracting(c -> c.subject)

@@ -1,0 +1,152 @@
+package io.csr.job.source;
+
+import io.csr.job.model.RawMessage;
+import io.csr.job.testing.TestStream;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.api.ConsumerInfo;
+import io.synadia.flink.source.JetStreamSource;
+import io.synadia.flink.source.split.JetStreamSplit;
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.connector.source.ReaderOutput;
+import org.apache.flink.api.connector.source.SourceOutput;
+import org.apache.flink.api.connector.source.SourceReader;
+import org.apache.flink.core.io.InputStatus;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The job's JetStream reader against a real NATS server: from a backlog it reads at most about two pull batches ahead
+ * per split however long the job takes (the connector's consume() read the whole backlog into the heap), then delivers
+ * every message once, in stream order, also after its pulls expired while it waited (the job slower than a pull's
+ * lifetime, or the stream quiet for longer than one), and a reader restored from its snapshot goes on after the last
+ * one emitted.
+ */
+class BoundedJetStreamReaderITCase {
+    private static final int BATCH = 100;
+    private static final int MESSAGES = 6_000;
+
+    @Test
+    void readsABacklogBoundedInOrderAndResumesAfterItsSnapshot() throws Exception {
+        try (TestStream stream = new TestStream()) {
+            List<CompletableFuture<?>> acks = new ArrayList<>();
+            for (int i = 0; i < MESSAGES; i++) {
+                acks.add(stream.publishAsync("metrics.sroi", ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8)));
+            }
+            CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+
+            EventSourceBuilder builder = new EventSourceBuilder().natsUrl(TestStream.NATS_URL).streamName(stream.stream)
+                    .subjectPrefix(stream.prefix).batchSize(BATCH).families(List.of("metrics"));
+            BoundedJetStreamSource source = builder.build();
+            JetStreamSource<RawMessage> connector = builder.connectorSource();
+            List<JetStreamSplit> splits = new ArrayList<>();
+            connector.configById.values().forEach(c -> splits.add(new JetStreamSplit(c)));
+
+            List<Long> sequences = new ArrayList<>();
+            List<JetStreamSplit> snapshot;
+            try (SourceReader<RawMessage, JetStreamSplit> reader = source.createReader(null)) {
+                reader.start();
+                reader.addSplits(splits);
+                // the reader fills its queue and its one outstanding pull, then waits for the job
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                long delivered = 0;
+                while (System.nanoTime() < deadline) {
+                    long before = delivered;
+                    Thread.sleep(500); // no condition to await: this checks that nothing more arrives
+                    delivered = deliveredStreamSeq(stream);
+                    if (delivered > 0 && delivered == before) {
+                        break;
+                    }
+                }
+                assertThat(delivered).as("messages the server sent before the job took any").isPositive()
+                        .isLessThanOrEqualTo(3L * BATCH);
+                // a job slower than one pull's lifetime: the pull expires while the reader waits to hand over
+                Thread.sleep(BoundedJetStreamReader.FETCH_EXPIRES_MS + 1_000);
+                assertThat(deliveredStreamSeq(stream)).isLessThanOrEqualTo(3L * BATCH);
+
+                drain(reader, sequences, MESSAGES / 2);
+                snapshot = reader.snapshotState(1);
+            }
+            assertThat(snapshot).hasSize(1);
+            assertThat(snapshot.get(0).lastEmittedStreamSequence.get()).isEqualTo(sequences.get(sequences.size() - 1));
+
+            // a new reader from the snapshot: the rest, nothing twice, nothing skipped
+            try (SourceReader<RawMessage, JetStreamSplit> reader = source.createReader(null)) {
+                reader.addSplits(new ArrayList<>(snapshot)); // as Flink does on a restore: splits before start()
+                reader.start();
+                drain(reader, sequences, MESSAGES);
+
+                // a quiet stream outlives a pull: the next pull must pick up what comes later
+                Thread.sleep(BoundedJetStreamReader.FETCH_EXPIRES_MS + 1_000);
+                for (int i = 0; i < 10; i++) {
+                    stream.publish("metrics.sroi", "{\"late\":" + i + "}");
+                }
+                drain(reader, sequences, MESSAGES + 10);
+            }
+            assertThat(sequences).hasSize(MESSAGES + 10);
+            for (int i = 0; i < MESSAGES + 10; i++) {
+                assertThat(sequences.get(i)).as("message %d", i).isEqualTo(i + 1L);
+            }
+        }
+    }
+
+    private static long deliveredStreamSeq(TestStream stream) throws Exception {
+        JetStreamManagement jsm = stream.connection().jetStreamManagement();
+        long max = 0;
+        for (ConsumerInfo info : jsm.getConsumers(stream.stream)) {
+            max = Math.max(max, info.getDelivered().getStreamSequence());
+        }
+        return max;
+    }
+
+    private static void drain(SourceReader<RawMessage, JetStreamSplit> reader, List<Long> sequences, int upTo)
+            throws Exception {
+        Collect out = new Collect(sequences);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (sequences.size() < upTo) {
+            assertThat(System.nanoTime()).as("all %d messages within 60 s (have %d)", upTo, sequences.size()).isLessThan(deadline);
+            if (reader.pollNext(out) == InputStatus.NOTHING_AVAILABLE && sequences.size() < upTo) {
+                reader.isAvailable().get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private record Collect(List<Long> sequences) implements ReaderOutput<RawMessage> {
+        @Override
+        public void collect(RawMessage record) {
+            sequences.add(record.streamSeq);
+        }
+
+        @Override
+        public void collect(RawMessage record, long timestamp) {
+            collect(record);
+        }
+
+        @Override
+        public void emitWatermark(Watermark watermark) {
+        }
+
+        @Override
+        public void markIdle() {
+        }
+
+        @Override
+        public void markActive() {
+        }
+
+        @Override
+        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
+            return this;
+        }
+
+        @Override
+        public void releaseOutputForSplit(String splitId) {
+        }
+    }
+}
