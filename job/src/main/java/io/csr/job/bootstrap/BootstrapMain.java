@@ -15,7 +15,7 @@ import io.csr.job.model.RawMessage;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RestorePoints;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.CheckpointingOptions;

@@ -2,7 +2,7 @@ package io.csr.job.cohort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.SqlLiteral;
-import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
 import io.csr.job.sink.clickhouse.MetricRows;
 import io.csr.job.sink.clickhouse.TableRow;

@@ -1,6 +1,6 @@
 package io.csr.job.cohort;
 
-import io.csr.job.sink.clickhouse.ClickHouseSink;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;

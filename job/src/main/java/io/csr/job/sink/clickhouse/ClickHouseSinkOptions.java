@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * Tuning of the exactly-once ClickHouse sink. Defaults live in {@link #defaults()}; {@link #from(CsrConfig)} reads the
- * job's configuration once (keys documented in {@link ConfigKey}). {@link ClickHouseSinkBuilder#build()} validates.
+ * job's configuration once (keys documented in {@link ConfigKey}); the sink's builder
+ * ({@code exactlyonce.ClickHouseSinkBuilder}) validates them.
  *
  * @param sinkId            stable name in the commit ledger (CLICKHOUSE_SINK_ID)
  * @param batchRows         most rows per INSERT (CLICKHOUSE_BATCH_ROWS)
@@ -20,6 +21,9 @@ import java.util.Set;
  */
 public record ClickHouseSinkOptions(String sinkId, int batchRows, long batchBytes, int commitRetries,
                                     long retryBackoffMs, long maxRetryBackoffMs, Set<String> tables) implements Serializable {
+
+    /** Largest CLICKHOUSE_BATCH_BYTES: a committable is one array in Flink state; stay far below the 2 GiB array limit. */
+    public static final long MAX_BATCH_BYTES = 1L << 30;
 
     /** Tables of Contract 2 the operators write through this sink. */
     public static final Set<String> CONTRACT_TABLES =
@@ -40,7 +44,7 @@ public record ClickHouseSinkOptions(String sinkId, int batchRows, long batchByte
         return new ClickHouseSinkOptions(
                 config.get(ConfigKey.CLICKHOUSE_SINK_ID),
                 (int) config.getLong(ConfigKey.CLICKHOUSE_BATCH_ROWS, 1, Integer.MAX_VALUE),
-                config.getLong(ConfigKey.CLICKHOUSE_BATCH_BYTES, 1, ClickHouseSinkBuilder.MAX_BATCH_BYTES),
+                config.getLong(ConfigKey.CLICKHOUSE_BATCH_BYTES, 1, MAX_BATCH_BYTES),
                 (int) config.getLong(ConfigKey.CLICKHOUSE_COMMIT_RETRIES, 0, 1_000),
                 config.getLong(ConfigKey.CLICKHOUSE_COMMIT_BACKOFF_MS, 1, 3_600_000),
                 config.getLong(ConfigKey.CLICKHOUSE_COMMIT_MAX_BACKOFF_MS, 1, 3_600_000),

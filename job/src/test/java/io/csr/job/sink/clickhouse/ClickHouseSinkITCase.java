@@ -1,5 +1,7 @@
 package io.csr.job.sink.clickhouse;
 
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
+
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;

@@ -1,4 +1,6 @@
-package io.csr.job.sink.clickhouse;
+package io.csr.job.sink.clickhouse.exactlyonce;
+
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigException;

@@ -1,4 +1,9 @@
-package io.csr.job.sink.clickhouse;
+package io.csr.job.sink.clickhouse.exactlyonce;
+
+import io.csr.job.sink.clickhouse.ClickHouseCommittable;
+import io.csr.job.sink.clickhouse.ClickHouseCommittableSerializer;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
+import io.csr.job.sink.clickhouse.TableRow;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;

@@ -1,4 +1,6 @@
-package io.csr.job.sink.clickhouse;
+package io.csr.job.sink.clickhouse.exactlyonce;
+
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
@@ -23,8 +25,6 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public final class ClickHouseSinkBuilder {
-    /** A committable is one array in Flink state; stay far below the 2 GiB array limit. */
-    public static final long MAX_BATCH_BYTES = 1L << 30;
     private static final Pattern SINK_ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
     private ClickHouseSettings clickHouse;
@@ -111,9 +111,9 @@ public final class ClickHouseSinkBuilder {
         if (batchRows <= 0) {
             throw new IllegalArgumentException("ClickHouse sink: CLICKHOUSE_BATCH_ROWS=" + batchRows + " must be > 0, e.g. 50000");
         }
-        if (batchBytes <= 0 || batchBytes > MAX_BATCH_BYTES) {
+        if (batchBytes <= 0 || batchBytes > ClickHouseSinkOptions.MAX_BATCH_BYTES) {
             throw new IllegalArgumentException("ClickHouse sink: CLICKHOUSE_BATCH_BYTES=" + batchBytes
-                    + " must be in [1, " + MAX_BATCH_BYTES + "], e.g. 16777216");
+                    + " must be in [1, " + ClickHouseSinkOptions.MAX_BATCH_BYTES + "], e.g. 16777216");
         }
         if (commitRetries < 0) {
             throw new IllegalArgumentException("ClickHouse sink: CLICKHOUSE_COMMIT_RETRIES=" + commitRetries + " must be >= 0, e.g. 8");
