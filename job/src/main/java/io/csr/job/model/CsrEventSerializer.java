@@ -4,7 +4,6 @@ import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -16,7 +15,7 @@ import java.util.Map;
  * Wire form of {@link CsrEvent} between tasks (the two shuffles before dedup and windows). CsrEvent is never kept in
  * state, so this format may change between releases; it is only ever read by the build that wrote it.
  */
-public final class CsrEventSerializer extends TypeSerializerSingleton<CsrEvent> {
+public final class CsrEventSerializer extends WireSerializer<CsrEvent> {
     private static final long serialVersionUID = 1L;
     public static final CsrEventSerializer INSTANCE = new CsrEventSerializer();
     private static final EventKind[] KINDS = EventKind.values();
@@ -27,11 +26,6 @@ public final class CsrEventSerializer extends TypeSerializerSingleton<CsrEvent> 
         public TypeInformation<CsrEvent> createTypeInfo(Type t, Map<String, TypeInformation<?>> genericParameters) {
             return new WireTypeInfo<>(CsrEvent.class, INSTANCE);
         }
-    }
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
     }
 
     @Override
@@ -54,16 +48,6 @@ public final class CsrEventSerializer extends TypeSerializerSingleton<CsrEvent> 
         e.streamSeq = from.streamSeq;
         e.payload = from.payload;
         return e;
-    }
-
-    @Override
-    public CsrEvent copy(CsrEvent from, CsrEvent reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -97,11 +81,6 @@ public final class CsrEventSerializer extends TypeSerializerSingleton<CsrEvent> 
         e.subject = WireStrings.read(in);
         e.payload = WireStrings.read(in);
         return e;
-    }
-
-    @Override
-    public CsrEvent deserialize(CsrEvent reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override

@@ -1,12 +1,12 @@
 package io.csr.job.sink.clickhouse;
 
+import io.csr.job.model.WireSerializer;
 import io.csr.job.model.WireStrings;
 import io.csr.job.model.WireTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -20,7 +20,7 @@ import java.util.Map;
  * in bulk, and kept on the row so the writer need not encode it again). TableRow is never kept in state, so this
  * format may change between releases.
  */
-public final class TableRowSerializer extends TypeSerializerSingleton<TableRow> {
+public final class TableRowSerializer extends WireSerializer<TableRow> {
     private static final long serialVersionUID = 1L;
     public static final TableRowSerializer INSTANCE = new TableRowSerializer();
 
@@ -33,11 +33,6 @@ public final class TableRowSerializer extends TypeSerializerSingleton<TableRow> 
     }
 
     @Override
-    public boolean isImmutableType() {
-        return false;
-    }
-
-    @Override
     public TableRow createInstance() {
         return new TableRow();
     }
@@ -45,16 +40,6 @@ public final class TableRowSerializer extends TypeSerializerSingleton<TableRow> 
     @Override
     public TableRow copy(TableRow from) {
         return new TableRow(from.table, from.json, from.partition);
-    }
-
-    @Override
-    public TableRow copy(TableRow from, TableRow reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -78,11 +63,6 @@ public final class TableRowSerializer extends TypeSerializerSingleton<TableRow> 
             row.utf8(utf8, row.json);
         }
         return row;
-    }
-
-    @Override
-    public TableRow deserialize(TableRow reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override
