@@ -1,11 +1,11 @@
 package io.csr.job;
 
-import io.csr.job.config.JobOptions;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.job.cohort.CohortReplication;
 import io.csr.job.cohort.CohortReplicationOptions;
+import io.csr.job.config.JobOptions;
 import io.csr.job.correction.CorrectionPublisher;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.model.RawMessage;
@@ -15,10 +15,10 @@ import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.JobLaunch;
 import io.csr.job.runtime.RetentionSchedule;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
-import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSinkBuilder;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSinkBuilder;
 import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.source.StreamGapGuard;
 import io.csr.job.source.StripSubjectPrefix;

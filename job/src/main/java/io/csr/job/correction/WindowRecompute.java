@@ -139,14 +139,10 @@ public final class WindowRecompute implements CommitHook {
     }
 
     /**
-     * The recomputation query of one (company, metric, size) over [fromMs, toMs): one row per window with data.
-     * Non-key filters stay outside the FINAL subquery; every value is a validated literal.
+     * The recomputation query of one (company, metric, size) over [fromMs, toMs): one row per window with data,
+     * tagged with {@code part} (a UInt32 column) so that several share one UNION ALL request. Non-key filters stay
+     * outside the FINAL subquery; every value is a validated literal.
      */
-    static String query(String companyId, String metric, WindowSize size, long fromMs, long toMs) {
-        return query(0, companyId, metric, size, fromMs, toMs) + " ORDER BY ws";
-    }
-
-    /** {@link #query} tagged with {@code part} (a UInt32 column), to be one of several in a UNION ALL. */
     static String query(int part, String companyId, String metric, WindowSize size, long fromMs, long toMs) {
         String bucket = switch (size) {
             case MINUTE -> "toStartOfMinute(ts)";

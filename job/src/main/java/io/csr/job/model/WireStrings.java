@@ -45,11 +45,10 @@ public final class WireStrings {
 
     /** Copies one string from {@code in} to {@code out} without decoding it. */
     public static void copy(DataInputView in, DataOutputView out) throws IOException {
-        byte[] bytes = readBytes(in);
-        if (bytes == null) {
-            out.writeInt(-1);
-        } else {
-            writeBytes(bytes, out);
+        int length = in.readInt();
+        out.writeInt(length);
+        if (length > 0) {
+            copyBytes(in, out, length);
         }
     }
 

@@ -191,11 +191,7 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
                         }
                     }
                 }
-            } catch (InterruptedException e) {
-                if (running) {
-                    fail(e);
-                }
-            } catch (Throwable e) {
+            } catch (Throwable e) { // an interrupt while running too; after close() it is the way out
                 if (running) {
                     fail(e);
                 }

@@ -35,9 +35,8 @@ public final class IsoInstant {
         int hour = digits(s, 11, 2);
         int minute = digits(s, 14, 2);
         int second = digits(s, 17, 2);
-        if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 28 && day > lengthOfMonth(year, month)
-                || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
-            return -1;
+        if (year < 1970 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+            return -1; // the date itself is checked by LocalDate.of below
         }
         int millis = 0;
         if (n > 20) { // ".f…Z": 1 to 9 digits
@@ -57,10 +56,6 @@ public final class IsoInstant {
             return -1;
         }
         return (epochDay * 86_400L + hour * 3_600L + minute * 60L + second) * 1_000L + millis;
-    }
-
-    private static int lengthOfMonth(int year, int month) {
-        return LocalDate.of(year, month, 1).lengthOfMonth();
     }
 
     /** The decimal value of {@code count} ASCII digits at {@code from}, or -1 if any is not a digit. */

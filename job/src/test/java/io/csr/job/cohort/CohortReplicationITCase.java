@@ -2,10 +2,10 @@ package io.csr.job.cohort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.SqlLiteral;
-import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
 import io.csr.job.sink.clickhouse.MetricRows;
 import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;

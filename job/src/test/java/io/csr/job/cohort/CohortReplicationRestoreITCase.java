@@ -1,7 +1,7 @@
 package io.csr.job.cohort;
 
-import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.core.execution.JobClient;

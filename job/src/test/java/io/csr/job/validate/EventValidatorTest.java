@@ -132,6 +132,8 @@ class EventValidatorTest {
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"value\":1}", "field 'occurredAt' is missing"),
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"yesterday\",\"value\":1}", "field 'occurredAt' must be an ISO-8601 instant"),
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"1969-12-31T23:59:59Z\",\"value\":1}", "outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"2106-01-01T00:00:00Z\",\"value\":1}", "is 2106-01-01T00:00:00Z, outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z"),
+                Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"+1000000000-01-01T00:00:00Z\",\"value\":1}", "is +1000000000-01-01T00:00:00Z, outside 1970-01-01T00:00:00Z..2105-12-31T23:59:59Z"),
                 Arguments.of("metrics.sroi", "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"2026-11-27T10:21:00Z\",\"value\":1}", "more than 5 minutes after the message reached JetStream (2026-11-27T10:15:40.123Z)"),
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"metric\":\"vis\"}", "field 'metric' is \"vis\" but the subject 'metrics.sroi' says 'sroi'"),
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"userId\":5}", "field 'userId' must be a string but is a number 5"),

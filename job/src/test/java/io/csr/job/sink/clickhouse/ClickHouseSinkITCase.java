@@ -1,7 +1,5 @@
 package io.csr.job.sink.clickhouse;
 
-import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
-
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
@@ -11,6 +9,7 @@ import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
 import io.csr.job.sink.clickhouse.committer.CommitTarget;
 import io.csr.job.sink.clickhouse.committer.CommitterMetrics;
 import io.csr.job.sink.clickhouse.committer.FakeCommitRequest;
+import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.writer.ClickHouseSinkWriter;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.RichMapFunction;
@@ -21,10 +20,10 @@ import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;

@@ -1,12 +1,11 @@
 package io.csr.job.sink.clickhouse.exactlyonce;
 
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.job.sink.clickhouse.ClickHouseCommittable;
 import io.csr.job.sink.clickhouse.ClickHouseCommittableSerializer;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.TableRow;
-
-import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitTarget;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
 import io.csr.job.sink.clickhouse.committer.CommitHook;
@@ -18,8 +17,8 @@ import org.apache.flink.api.common.JobInfo;
 import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
-import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;

@@ -1,11 +1,10 @@
 package io.csr.job.sink.clickhouse.exactlyonce;
 
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
-
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.committer.CommitHook;
+
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashSet;

@@ -1,11 +1,10 @@
 package io.csr.job.sink.clickhouse.exactlyonce;
 
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigException;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
 
