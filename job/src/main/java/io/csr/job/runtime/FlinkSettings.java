@@ -12,6 +12,7 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.contrib.streaming.state.RocksDBConfigurableOptions;
+import org.apache.flink.contrib.streaming.state.RocksDBOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 
 import java.time.Duration;
@@ -44,6 +45,13 @@ public final class FlinkSettings {
             // nearly every dedup lookup is for an id never seen: a bloom filter answers "absent" without reading a
             // block from every level (off by default in Flink)
             c.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
+            // at 24 h of ids the filters and indexes outgrow the block cache: partitioned, a lookup loads one 4 KB
+            // partition instead of a whole SST file's multi-megabyte filter (the top level stays pinned)
+            c.set(RocksDBOptions.USE_PARTITIONED_INDEX_FILTERS, true);
+            // RocksDB's compaction threads are shared by every operator's instance in the process: with Flink's 2 (one
+            // compaction thread) the dedup's compactions starved the windows', whose writes then stalled the pipeline
+            c.set(RocksDBConfigurableOptions.MAX_BACKGROUND_THREADS, 4);
+            c.set(RocksDBOptions.OPTIONS_FACTORY, CsrRocksDbOptions.class.getName());
         }
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, o.restartAttempts);

@@ -7,6 +7,7 @@ import org.apache.flink.configuration.GlobalConfiguration;
 import org.apache.flink.configuration.HighAvailabilityOptions;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.contrib.streaming.state.RocksDBConfigurableOptions;
+import org.apache.flink.contrib.streaming.state.RocksDBOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,8 @@ class FlinkConfFileTest {
         assertThat(conf.get(HighAvailabilityOptions.HA_MODE)).isEqualTo("zookeeper");
         // what bin/csr gives the embedded job: bloom filters for the dedup misses, short GC pauses for live latency
         assertThat(conf.get(RocksDBConfigurableOptions.USE_BLOOM_FILTER)).isTrue();
+        assertThat(conf.get(RocksDBOptions.USE_PARTITIONED_INDEX_FILTERS)).isTrue();
+        assertThat(conf.get(RocksDBConfigurableOptions.MAX_BACKGROUND_THREADS)).isEqualTo(4);
         assertThat(conf.get(CoreOptions.FLINK_TM_JVM_OPTIONS)).contains("-XX:MaxGCPauseMillis=10");
         assertThat(conf.get(HighAvailabilityOptions.HA_ZOOKEEPER_QUORUM)).isEqualTo("zookeeper:2181");
         assertThat(conf.get(HighAvailabilityOptions.HA_STORAGE_PATH)).isEqualTo("file:///flink-data/ha");

@@ -11,6 +11,7 @@ import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.contrib.streaming.state.RocksDBConfigurableOptions;
+import org.apache.flink.contrib.streaming.state.RocksDBOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.runtime.checkpoint.Checkpoints;
@@ -64,6 +65,10 @@ class JobLaunchTest {
         assertThat(rocks.get(StateBackendOptions.STATE_BACKEND)).isEqualTo("rocksdb");
         assertThat(rocks.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)).isTrue();
         assertThat(rocks.get(RocksDBConfigurableOptions.USE_BLOOM_FILTER)).as("dedup lookups miss: bloom filters").isTrue();
+        assertThat(rocks.get(RocksDBOptions.USE_PARTITIONED_INDEX_FILTERS)).as("filters larger than the cache").isTrue();
+        assertThat(rocks.get(RocksDBConfigurableOptions.MAX_BACKGROUND_THREADS)).as("compactions of one operator "
+                + "must not starve another's").isEqualTo(4);
+        assertThat(rocks.get(RocksDBOptions.OPTIONS_FACTORY)).isEqualTo(CsrRocksDbOptions.class.getName());
         assertThat(FlinkSettings.embedded(RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "rocksdb")), null)
                 .get(TaskManagerOptions.MANAGED_MEMORY_SIZE)).isEqualTo(MemorySize.ofMebiBytes(512));
         assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.FLINK_MANAGED_MEMORY_MB, "10")))
