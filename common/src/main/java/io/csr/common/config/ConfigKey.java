@@ -44,7 +44,7 @@ public enum ConfigKey {
     MAX_PARALLELISM(Scope.JOB, "128", "Flink max parallelism (number of key groups). Set once; changing it makes existing checkpoints unusable."),
     CHECKPOINT_INTERVAL_MS(Scope.JOB, "5000", "Exactly-once checkpoint interval; ClickHouse rows become visible when the checkpoint covering them completes."),
     CHECKPOINT_TIMEOUT_MS(Scope.JOB, "120000", "A checkpoint not completed within this time is aborted (the job keeps running)."),
-    CHECKPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/checkpoints", "Where checkpoints are retained (path or URI, e.g. s3://bucket/ckpt); the embedded job resumes from the latest completed one here."),
+    CHECKPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/checkpoints", "Where checkpoints are retained (path or URI, e.g. s3://bucket/ckpt); the embedded job resumes from the latest completed one here and claims it (a later job's RocksDB checkpoints may use files under an earlier job id: delete no job-id directory by hand)."),
     SAVEPOINT_DIR(Scope.JOB, "<CSR_STATE_DIR>/savepoints", "Where `csr savepoint` writes savepoints (path or URI)."),
     STATE_BACKEND(Scope.JOB, "hashmap", "Flink state backend: hashmap (heap) or rocksdb (incremental checkpoints, state larger than memory)."),
     FLINK_MANAGED_MEMORY_MB(Scope.JOB, "512", "Managed memory of the embedded job's TaskManager (all slots), MB: with STATE_BACKEND=rocksdb it holds RocksDB's block cache and write buffers (Flink's local default of 128 MB made a 2M-id dedup state read from disk on nearly every event). Unused by the hashmap backend. A cluster sets taskmanager.memory.managed.size in flink-conf."),

@@ -122,6 +122,8 @@ class JobLaunchTest {
 
         assertThat(launch.restorePath(RuntimeOptions.from(launch.config())))
                 .contains(checkpoints.resolve("job-b/chk-9").toUri().toString());
+        assertThat(launch.claimsRestore(checkpoints.resolve("job-b/chk-9").toUri().toString()))
+                .as("its own checkpoint is claimed: the first checkpoint after the restart stays incremental").isTrue();
     }
 
     @Test
@@ -132,6 +134,11 @@ class JobLaunchTest {
         RuntimeOptions o = RuntimeOptions.from(config());
 
         assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).restorePath(o)).contains(savepoint.toUri().toString());
+        assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).claimsRestore(savepoint.toUri().toString()))
+                .as("a savepoint stays the user's").isFalse();
+        String named = state.resolve("checkpoints/job-a/chk-3").toUri().toString();
+        assertThat(JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", named}, config()).claimsRestore(named))
+                .as("a checkpoint named with --from-savepoint stays the user's").isFalse();
         assertThat(JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config()).restorePath(o)).isEmpty();
         assertThat(JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", "/x/sp"}, config()).restorePath(o)).contains("/x/sp");
         assertThat(JobLaunch.parse(new String[0], config()).restorePath(o)).as("a submitted job restores only when told").isEmpty();
