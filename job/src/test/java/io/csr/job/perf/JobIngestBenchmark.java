@@ -4,6 +4,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
 import io.csr.common.migrate.Migrations;
 import io.csr.job.CsrJob;
 import io.csr.job.config.JobOptions;
@@ -38,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
  *
  * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 3] [--mode live|backlog]
- * [--state-backend hashmap|rocksdb] [--preload-ids N [--preload-savepoint DIR]] [--label TEXT] [--max-minutes 15]}.
+ * [--state-backend hashmap|rocksdb] [--preload-ids N [--preload-savepoint DIR] [--preload-format native|canonical]]
+ * [--label TEXT] [--max-minutes 15]}.
  * {@code live} (default): the publisher pushes while the job runs, the clock runs from the first publish to the last
  * committed row. {@code backlog}: everything is published first, the clock runs from job start: the job's own drain
  * rate. {@code --label} ends the result file's name; {@code --max-minutes} bounds the wait for the last commit.
@@ -50,6 +52,9 @@ import java.util.concurrent.TimeUnit;
  * The result adds the preload (ids, savepoint bytes, write time), the restore (the dedup task's INITIALIZING time,
  * submission to every task running), the probes and the disk used. {@code --preload-savepoint DIR} keeps the savepoint
  * there and reuses it on the next run with the same N (default: a temporary directory, deleted at the end).
+ * {@code --preload-format native} (default) restores it once, waits for RocksDB's compactions and runs the job from a
+ * native savepoint of that ({@link NativePreload}: the settled state a job restarts with after a day); {@code canonical}
+ * runs the job from the canonical savepoint itself, restore and compaction debt included.
  */
 public final class JobIngestBenchmark {
     public static void main(String[] args) throws Exception {
@@ -63,6 +68,10 @@ public final class JobIngestBenchmark {
         long maxMinutes = Long.parseLong(a.getOrDefault("max-minutes", "15")); // until every event is committed
         long preloadIds = a.containsKey("preload-ids") ? Long.parseLong(a.get("preload-ids").replace("_", "").replace(",", "")) : -1;
         boolean preload = preloadIds >= 0;
+        String preloadFormat = a.getOrDefault("preload-format", "native");
+        if (!preloadFormat.equals("native") && !preloadFormat.equals("canonical")) {
+            throw new IllegalArgumentException("--preload-format is native or canonical, got '" + preloadFormat + "'");
+        }
         String backend = a.getOrDefault("state-backend", preload ? "rocksdb" : "hashmap");
         if (preload && !backend.equals("rocksdb")) {
             throw new IllegalArgumentException("--preload-ids writes RocksDB state, but --state-backend is " + backend
@@ -112,12 +121,26 @@ public final class JobIngestBenchmark {
                             : state.resolve("preload-savepoint");
                     DedupStatePreload.Result p = DedupStatePreload.writeOrReuse(savepoint, preloadIds, runtime.parallelism,
                             runtime.maxParallelism, Duration.ofMillis(JobOptions.from(config).dedupTtlMs), System.out);
-                    launchArgs.addAll(List.of("--from-savepoint", savepoint.toUri().toString()));
+                    String restoreFrom = savepoint.toUri().toString();
+                    String nativeJson = "";
+                    if (preloadFormat.equals("native")) { // the settled tree a day-old job restarts with, not the restore's debt
+                        NativePreload.Result n = NativePreload.makeOrReuse(savepoint, preloadIds, savepoint.resolveSibling(
+                                savepoint.getFileName() + "-native-p" + runtime.parallelism), runtime,
+                                Duration.ofMillis(JobOptions.from(config).dedupTtlMs), System.out);
+                        restoreFrom = n.savepoint().toUri().toString();
+                        nativeJson = String.format(Locale.ROOT, ", \"native\": {\"savepointBytes\": %d, \"bytesPerId\": %.1f, "
+                                        + "\"restoreAndSettleSeconds\": %.1f, \"savepointSeconds\": %.1f, \"reused\": %s}",
+                                n.bytes(), (double) n.bytes() / p.ids(), n.settleSeconds(), n.savepointSeconds(), n.reused());
+                    }
+                    launchArgs.addAll(List.of("--from-savepoint", restoreFrom));
                     sections.put("preload", String.format(Locale.ROOT, "{\"ids\": %d, \"savepointBytes\": %d, \"bytesPerId\": %.1f, "
                                     + "\"writeSeconds\": %.1f, \"idsPerSecond\": %.0f, \"reused\": %s, \"writerParallelism\": %d, "
-                                    + "\"maxParallelism\": %d, \"format\": \"canonical savepoint (State Processor API), RocksDB\"}",
+                                    + "\"maxParallelism\": %d, \"format\": \"%s\"%s}",
                             p.ids(), p.bytes(), (double) p.bytes() / p.ids(), p.writeSeconds(), p.idsPerSecond(), p.reused(),
-                            runtime.parallelism, runtime.maxParallelism));
+                            runtime.parallelism, runtime.maxParallelism, preloadFormat.equals("native")
+                                    ? "the job restores a native savepoint (RocksDB SST files) made by restoring the canonical preload once and waiting for its compactions"
+                                    : "the job restores the canonical savepoint (State Processor API): every id re-inserted, compactions follow",
+                            nativeJson));
                 } else if (preload) {
                     sections.put("preload", "{\"ids\": 0}");
                 }
@@ -132,6 +155,7 @@ public final class JobIngestBenchmark {
                 }
                 String loadAtStart = CheckpointStats.loadAverage();
                 long processCpuAtStart = processCpuMs();
+                ServiceCpu services = ServiceCpu.start();
                 long javaThreadsCpuAtStart = cpuByTask(threads).get(ALL_THREADS);
                 long start = System.nanoTime();
                 JobClient job = CsrJob.fromConfig(launch.config()).executeAsync(launch.environment());
@@ -157,6 +181,7 @@ public final class JobIngestBenchmark {
                                 startup.runningMs() < 0 ? "  (tasks starting" + (preloadIds > 0 ? ", restoring the preload)" : ")") : "");
                     }
                     double seconds = (System.nanoTime() - start) / 1e9;
+                    Map<String, Long> servicesCpu = services.sinceStart(); // before the checks below query ClickHouse
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
                     long processCpu = processCpuMs() - processCpuAtStart;
@@ -164,6 +189,8 @@ public final class JobIngestBenchmark {
                     sections.put("cpuMs", String.format(Locale.ROOT, "{\"process\": %d, \"javaThreads\": %d, \"other\": %d, \"what\": "
                             + "\"both from job submission on; other: what no Java thread ran: RocksDB flushes and compactions "
                             + "(native threads), GC, JIT\"}", processCpu, javaThreadsCpu, processCpu - javaThreadsCpu));
+                    sections.put("servicesCpu", ServiceCpu.json(servicesCpu, messageCount, processCpu));
+                    sections.put("cpuMsByKernelThreadName", Json.mapper().writeValueAsString(services.ownThreadsByNameSinceStart()));
                     sections.put("startup", startup.json());
                     if (preload) {
                         long probesCommitted = ch.queryLong("SELECT count() FROM events FINAL WHERE user_id = '" + DedupStatePreload.PROBE_USER + "'");
