@@ -14,7 +14,7 @@ import java.util.Collection;
  * every 5 s. With RocksDB's default trigger of 4 L0 files, every 20 s an L0 → L1 compaction merged those files with
  * all of L1, because the dedup's keys (random event ids) spread every small file over the whole key range: at 24 h of
  * ids (86 M, 4 GB) that rewrote L1 about three times a minute, most of the background CPU of a full-size run. Waiting
- * for {@value #L0_COMPACTION_TRIGGER} files (about 80 s of checkpoints) rewrites L1 a fifth as often; a lookup then
+ * for {@value #L0_COMPACTION_TRIGGER} files (about 80 s of checkpoints) rewrites L1 a quarter as often; a lookup then
  * checks up to that many more L0 files, each answered by its pinned bloom filter.
  */
 public final class CsrRocksDbOptions implements RocksDBOptionsFactory {
