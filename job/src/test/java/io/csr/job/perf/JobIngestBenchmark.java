@@ -349,7 +349,7 @@ public final class JobIngestBenchmark {
     }
 
     /** CPU time of this JVM process (all its threads, native ones too), milliseconds. */
-    private static long processCpuMs() {
+    static long processCpuMs() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1_000_000;
     }
 

@@ -19,7 +19,6 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.streaming.api.functions.source.SourceFunction;
 
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,7 +124,7 @@ final class NativePreload {
      * samples in a row; prints the process's CPU use every sample.
      */
     private static void awaitQuiet(JobClient job, PrintStream log, long t0) throws Exception {
-        long lastCpu = processCpuNanos();
+        long lastCpu = JobIngestBenchmark.processCpuMs();
         long lastAt = System.nanoTime();
         int quiet = 0;
         while (quiet < QUIET_SAMPLES) {
@@ -135,9 +134,9 @@ final class NativePreload {
             } catch (java.util.concurrent.TimeoutException e) {
                 // still running: sample
             }
-            long cpu = processCpuNanos();
+            long cpu = JobIngestBenchmark.processCpuMs();
             long now = System.nanoTime();
-            double cores = (double) (cpu - lastCpu) / (now - lastAt);
+            double cores = (cpu - lastCpu) * 1e6 / (now - lastAt);
             lastCpu = cpu;
             lastAt = now;
             boolean running = job.getJobStatus().get(1, TimeUnit.MINUTES) == org.apache.flink.api.common.JobStatus.RUNNING;
@@ -145,10 +144,6 @@ final class NativePreload {
             log.printf(Locale.ROOT, "preload: %4.0f s restoring into RocksDB and compacting, process CPU %.2f cores%s%n",
                     (now - t0) / 1e9, cores, quiet > 0 ? " (quiet " + quiet + "/" + QUIET_SAMPLES + ")" : "");
         }
-    }
-
-    private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** Emits nothing and holds no state, until cancelled. */

@@ -94,15 +94,9 @@ final class ServiceCpu {
         Map<String, Map.Entry<String, Long>> out = new java.util.HashMap<>();
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             tasks.forEach(t -> {
-                try {
-                    String stat = Files.readString(t.resolve("stat"));
-                    int open = stat.indexOf('(');
-                    int close = stat.lastIndexOf(')');
-                    String[] f = stat.substring(close + 2).split(" ");
-                    long ms = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000 / TICKS_PER_SECOND;
-                    out.put(t.getFileName().toString(), Map.entry(stat.substring(open + 1, close).replaceAll("\\d+", "N"), ms));
-                } catch (IOException | RuntimeException e) {
-                    // the thread ended while listing
+                Map.Entry<String, Long> nameAndMs = nameAndCpuMs(t.resolve("stat"));
+                if (nameAndMs != null) {
+                    out.put(t.getFileName().toString(), Map.entry(nameAndMs.getKey().replaceAll("\\d+", "N"), nameAndMs.getValue()));
                 }
             });
         } catch (IOException e) {
@@ -120,30 +114,35 @@ final class ServiceCpu {
         }
         try (Stream<Path> pids = Files.list(proc)) {
             pids.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).forEach(p -> {
-                String stat;
-                try {
-                    stat = Files.readString(p.resolve("stat"));
-                } catch (IOException | RuntimeException e) {
-                    return; // the process ended while listing
+                Map.Entry<String, Long> nameAndMs = nameAndCpuMs(p.resolve("stat"));
+                String service = nameAndMs == null ? null : SERVICES.get(nameAndMs.getKey());
+                if (service != null) {
+                    out.merge(service, nameAndMs.getValue(), Long::sum);
                 }
-                // pid (comm) state ppid ... : comm may hold spaces and parentheses, so cut at the last ')'
-                int open = stat.indexOf('(');
-                int close = stat.lastIndexOf(')');
-                if (open < 0 || close < open) {
-                    return;
-                }
-                String service = SERVICES.get(stat.substring(open + 1, close));
-                if (service == null) {
-                    return;
-                }
-                String[] f = stat.substring(close + 2).split(" ");
-                // after "comm": state(0) ppid(1) pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12)
-                long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-                out.merge(service, ticks * 1000 / TICKS_PER_SECOND, Long::sum);
             });
         } catch (IOException e) {
             return out;
         }
         return out;
+    }
+
+    /**
+     * (comm, user + system CPU ms) from a {@code /proc/.../stat} file, or null when it is gone (the process or thread
+     * ended). comm may hold spaces and parentheses, so the fields are cut at the last ')'.
+     */
+    private static Map.Entry<String, Long> nameAndCpuMs(Path stat) {
+        try {
+            String line = Files.readString(stat);
+            int open = line.indexOf('(');
+            int close = line.lastIndexOf(')');
+            if (open < 0 || close < open) {
+                return null;
+            }
+            // after "comm": state(0) ppid(1) pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(11) stime(12)
+            String[] f = line.substring(close + 2).split(" ");
+            return Map.entry(line.substring(open + 1, close), (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 1000 / TICKS_PER_SECOND);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 }
