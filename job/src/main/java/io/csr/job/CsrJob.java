@@ -141,6 +141,8 @@ public final class CsrJob {
         env.setParallelism(runtime.parallelism);
         int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism);
         DataStream<RawMessage> raw = env
+                // no generator of Flink's: the reader stamps each record with its JetStream timestamp and emits the
+                // watermarks of that stream time itself (BoundedJetStreamReader); WindowAggregator reads both
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "nats-jetstream", TypeInformation.of(RawMessage.class))
                 .uid(sourceUid).setParallelism(sourceParallelism)
                 .map(new StripSubjectPrefix(subjectPrefix)).name("ingest").uid(INGEST_UID).setParallelism(sourceParallelism);

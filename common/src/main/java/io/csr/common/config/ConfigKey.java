@@ -34,7 +34,7 @@ public enum ConfigKey {
     ALLOWED_LATENESS_MS(Scope.JOB, "600000", "Events up to this long behind their company's clock after a window closed update it from state (late firing, higher version); later ones are counted by a correction recomputed from metrics_timeseries and recorded in late_events."),
     WATERMARK_OUT_OF_ORDERNESS_MS(Scope.JOB, "5000", "Bounded out-of-orderness of each company's (company, metric) event-time clock: highest occurredAt minus this, ms."),
     ACCEPT_STREAM_GAP(Scope.JOB, "false", "true lets the job resume when the stream no longer holds messages it had not read (aged out while it was down); the lost sequence ranges go to dead_letters. false stops the job with an error instead."),
-    EVENT_TIME_IDLE_MS(Scope.JOB, "60000", "A (company, metric) without events for this long lets its event-time clock run on with the wall clock, so a quiet company's windows still close, ms."),
+    EVENT_TIME_IDLE_MS(Scope.JOB, "60000", "A (company, metric) without events for this long of stream time (the JetStream timestamps the job has read, so downtime and a backlog being read are not silence) lets its event-time clock run on, so a quiet company's windows still close, ms."),
     DEDUP_TTL_HOURS(Scope.JOB, "24", "How long an eventId is remembered for deduplication (keyed state TTL), hours; at least 24."),
     NATS_SUBJECT_PREFIX(Scope.JOB, "", "Prefix in front of metrics./journey./q2q. subjects the job reads, removed before validation (e.g. `it_ab12.` for a test stream); empty in production."),
     NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family; also the most it reads ahead of the job per family, so a backlog of any length takes bounded memory."),

@@ -33,8 +33,21 @@ import java.util.Map;
  * yesterday's observations while another publishes live ones saw every one of them go to {@code late_events}). The
  * clock is per metric rather than per company because that is the finest isolation that costs nothing: it lives in
  * the state this operator already keys by (company, metric), with no extra shuffle. A key that has been silent for
- * {@code idleMs} of processing time lets its clock run on with the wall clock from then on, so a company that goes
- * quiet still gets its windows finalised (the 1-minute window about a minute after, the day window after the day).
+ * {@code idleMs} lets its clock run on from then on, so a company that goes quiet still gets its windows finalised
+ * (the 1-minute window about a minute after, the day window after the day).
+ *
+ * <p><b>Stream order, although a keyBy interleaves.</b> A key's events reach this operator from every dedup subtask,
+ * so one published later can overtake one published earlier by however much sits in the other channel's buffers —
+ * in a backlog, thousands of events, which for a sparse key can be hours of {@code occurredAt}. Moving the clock on
+ * arrival made the overtaken ones late. So when records carry the source's stream time (their JetStream timestamp,
+ * with watermarks in the same clock: {@code BoundedJetStreamReader}), an event moves its key's clock only once the
+ * watermark has passed its stamp, i.e. once every event published before it has arrived, whichever channel it took.
+ * Until then it is counted in its windows as usual and only its {@code occurredAt} waits (two pending slots per key,
+ * one event-time timer each, stamps rounded up to {@link #SETTLE_GRANULARITY_MS}); an arriving event is judged late
+ * by the clock plus the pending events published before it. Silence is then measured in stream
+ * time as well (watermark − the key's last stamp): a job that was down for an hour, or is still reading the backlog of
+ * that hour, has not seen an hour of silence. Records without a timestamp (other sources, tests) move the clock on
+ * arrival and measure silence in processing time, as before.
  *
  * <ul>
  *   <li><b>early</b>: while a window is open, a changed window is published at most every {@code updateIntervalMs}
@@ -82,6 +95,13 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private static final int LAST_FLUSH = 6;
     private static final int PENDING_COARSE_FLUSH = 7;
     private static final int LAST_COARSE_FLUSH = 8;
+    private static final int LAST_STAMP = 9;
+    private static final int SETTLE_AT = 10;
+    private static final int SETTLE_MAX = 11;
+    private static final int NEXT_SETTLE_AT = 12;
+    private static final int NEXT_SETTLE_MAX = 13;
+    /** A pending event's stamp is rounded up to this for its settle timer: at most one timer per key and step. */
+    static final long SETTLE_GRANULARITY_MS = 100;
     /** Events at most this far behind the wall clock are live: their minute window gets the short cadence. */
     public static final long LIVE_LAG_MS = 10_000;
 
@@ -92,8 +112,11 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     public static boolean isLive(CsrEvent event, long nowMs) {
         return nowMs - event.occurredAtMs <= LIVE_LAG_MS;
     }
-    /** Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7 and is extended. */
-    private static final int SLOTS = 9;
+    /**
+     * Slots of the per-key bookkeeping; state written before the coarse cadence existed has 7, before stream time 9,
+     * and is extended.
+     */
+    private static final int SLOTS = 14;
     /** The event-time timer that only the final watermark of a bounded input reaches (the job has no other watermarks). */
     private static final long END_OF_INPUT = Long.MAX_VALUE - 1;
 
@@ -177,16 +200,27 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     private long[] time() throws Exception {
         long[] t = time.value();
         if (t == null) {
-            return new long[] {UNSET, UNSET, UNSET, NONE, UNSET, UNSET, UNSET, UNSET, UNSET};
+            t = new long[SLOTS];
+            Arrays.fill(t, UNSET);
+            t[NEXT_DEADLINE] = NONE;
+            return t;
         }
-        if (t.length < SLOTS) { // written before the coarse cadence: its pending flush covered every size
+        if (t.length < SLOTS) {
             int had = t.length;
             t = Arrays.copyOf(t, SLOTS);
             Arrays.fill(t, had, SLOTS, UNSET);
-            t[PENDING_COARSE_FLUSH] = t[PENDING_FLUSH];
-            t[LAST_COARSE_FLUSH] = t[LAST_FLUSH];
+            if (had <= PENDING_COARSE_FLUSH) { // written before the coarse cadence: its pending flush covered every size
+                t[PENDING_COARSE_FLUSH] = t[PENDING_FLUSH];
+                t[LAST_COARSE_FLUSH] = t[LAST_FLUSH];
+            }
         }
         return t;
+    }
+
+    /** The record's stream time, or {@link #UNSET} when its source gives none. */
+    private static long stampOf(Context ctx) {
+        Long stamp = ctx.timestamp();
+        return stamp == null ? UNSET : stamp; // a source without timestamps gives Long.MIN_VALUE = UNSET
     }
 
     private static boolean coarse(WindowSize size) {
@@ -198,6 +232,8 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         long now = ctx.timerService().currentProcessingTime();
         long[] t = time();
         long clockNow = t[CLOCK];
+        long stamp = stampOf(ctx);
+        long judge = judgingClock(t, clockNow, stamp);
         long deadline = t[NEXT_DEADLINE];
         boolean hadWindows = deadline != NONE;
         boolean changed = false;
@@ -207,7 +243,7 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
         for (WindowSize size : WindowSize.values()) {
             long start = size.startOf(event.occurredAtMs);
             long maxTimestamp = size.maxTimestamp(start);
-            if (cleanupTime(maxTimestamp) <= clockNow) {
+            if (cleanupTime(maxTimestamp) <= judge) {
                 tooLate = true;
                 ctx.output(LATE_EVENTS, lateRow(event, size, now));
                 continue;
@@ -236,9 +272,16 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             eventsLate.inc();
         }
         t[NEXT_DEADLINE] = deadline;
-        t[MAX_OCCURRED] = Math.max(t[MAX_OCCURRED], event.occurredAtMs);
+        if (stamp == UNSET || stamp <= ctx.timerService().currentWatermark()) {
+            t[MAX_OCCURRED] = Math.max(t[MAX_OCCURRED], event.occurredAtMs);
+        } else {
+            pend(t, stamp, event.occurredAtMs, ctx.timerService());
+        }
         t[LAST_EVENT_AT] = now;
-        long advanced = Math.max(clockNow, t[MAX_OCCURRED] - outOfOrdernessMs);
+        if (stamp != UNSET) {
+            t[LAST_STAMP] = Math.max(t[LAST_STAMP], stamp);
+        }
+        long advanced = clockFrom(t, clockNow);
         t[CLOCK] = advanced;
 
         if (changed) {
@@ -254,6 +297,69 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
             registerIdleCheck(t, now + idleMs, ctx.timerService());
         }
         time.update(t);
+    }
+
+    /**
+     * The clock an arriving event is judged late by: the key's clock, or, when pending events were all published
+     * before this one (their slot's stamp below its stamp), what they would make it. Those precede it in the stream
+     * even though the watermark has not passed them yet (after a restore, the first watermark is ~200 ms behind the
+     * records), so an event is judged by everything published before it that has arrived — without moving the clock,
+     * which must wait for what may still be in another channel.
+     */
+    private long judgingClock(long[] t, long clockNow, long stamp) {
+        long judge = clockNow;
+        if (stamp != UNSET && t[SETTLE_AT] != UNSET && t[SETTLE_AT] < stamp) {
+            judge = Math.max(judge, t[SETTLE_MAX] - outOfOrdernessMs);
+            if (t[NEXT_SETTLE_AT] != UNSET && t[NEXT_SETTLE_AT] < stamp) {
+                judge = Math.max(judge, t[NEXT_SETTLE_MAX] - outOfOrdernessMs);
+            }
+        }
+        return judge;
+    }
+
+    /** The clock the highest settled occurredAt gives, never behind {@code clockNow}. */
+    private long clockFrom(long[] t, long clockNow) {
+        return t[MAX_OCCURRED] == UNSET ? clockNow : Math.max(clockNow, t[MAX_OCCURRED] - outOfOrdernessMs);
+    }
+
+    /**
+     * Holds an event's occurredAt back from the clock until the watermark passes its stamp: into the first pending
+     * slot when its (rounded) stamp is at most that slot's, else into the second, whose timer moves up with it.
+     */
+    private static void pend(long[] t, long stamp, long occurredAtMs, TimerService timers) {
+        long at = -Math.floorDiv(-stamp, SETTLE_GRANULARITY_MS) * SETTLE_GRANULARITY_MS; // rounded up
+        if (t[SETTLE_AT] == UNSET) {
+            timers.registerEventTimeTimer(at);
+            t[SETTLE_AT] = at;
+            t[SETTLE_MAX] = occurredAtMs;
+        } else if (at <= t[SETTLE_AT]) {
+            t[SETTLE_MAX] = Math.max(t[SETTLE_MAX], occurredAtMs);
+        } else if (t[NEXT_SETTLE_AT] == UNSET) {
+            timers.registerEventTimeTimer(at);
+            t[NEXT_SETTLE_AT] = at;
+            t[NEXT_SETTLE_MAX] = occurredAtMs;
+        } else {
+            if (at > t[NEXT_SETTLE_AT]) {
+                timers.deleteEventTimeTimer(t[NEXT_SETTLE_AT]);
+                timers.registerEventTimeTimer(at);
+                t[NEXT_SETTLE_AT] = at;
+            }
+            t[NEXT_SETTLE_MAX] = Math.max(t[NEXT_SETTLE_MAX], occurredAtMs);
+        }
+    }
+
+    /** Moves what the watermark has passed from the pending slots into the highest settled occurredAt. */
+    private static boolean settle(long[] t, long watermark) {
+        boolean moved = false;
+        while (t[SETTLE_AT] != UNSET && t[SETTLE_AT] <= watermark) {
+            t[MAX_OCCURRED] = Math.max(t[MAX_OCCURRED], t[SETTLE_MAX]);
+            t[SETTLE_AT] = t[NEXT_SETTLE_AT];
+            t[SETTLE_MAX] = t[NEXT_SETTLE_MAX];
+            t[NEXT_SETTLE_AT] = UNSET;
+            t[NEXT_SETTLE_MAX] = UNSET;
+            moved = true;
+        }
+        return moved;
     }
 
     /** Fires final every window the clock passed the end of, removes those past end + lateness, finds the next deadline. */
@@ -319,6 +425,19 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
         long now = ctx.timerService().currentProcessingTime();
+        if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp != END_OF_INPUT) {
+            // the watermark passed a pending stamp: every event published before it has arrived
+            long[] t = time();
+            if (settle(t, ctx.timerService().currentWatermark())) {
+                long advanced = clockFrom(t, t[CLOCK]);
+                t[CLOCK] = advanced;
+                if (advanced >= t[NEXT_DEADLINE]) {
+                    advance(t, advanced, now, ctx.getCurrentKey(), ctx.timerService(), out);
+                }
+                time.update(t);
+            }
+            return;
+        }
         if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
             // End of a bounded input (a test, a drained stop-with-savepoint): every window is complete, so each fires
             // final. The key's clock and state stay as they are: were more input to follow after all, it is judged by
@@ -365,16 +484,27 @@ public class WindowAggregator extends KeyedProcessFunction<String, CsrEvent, Win
 
     /**
      * Silent for idleMs: the clock runs on with the wall clock from then on (highest occurredAt − out-of-orderness +
-     * the silence beyond idleMs), and the next check is due when that reaches the next deadline.
+     * the silence beyond idleMs), and the next check is due when that reaches the next deadline. With stream time the
+     * silence is the watermark less the key's last stamp; no watermark yet (just restored) is no silence, and the
+     * final watermark of a bounded input is none either (it must not make later input late).
      */
     private void onIdleCheck(long[] t, long now, OnTimerContext ctx, Collector<WindowFiring> out) throws Exception {
         if (t[NEXT_DEADLINE] == NONE) {
             return;
         }
-        long last = t[LAST_EVENT_AT] == UNSET ? now : t[LAST_EVENT_AT];
-        long silence = now - last;
+        long silence;
+        if (t[LAST_STAMP] != UNSET) {
+            long watermark = ctx.timerService().currentWatermark();
+            silence = watermark == Long.MIN_VALUE || watermark == Long.MAX_VALUE ? 0 : Math.max(0, watermark - t[LAST_STAMP]);
+        } else {
+            silence = now - (t[LAST_EVENT_AT] == UNSET ? now : t[LAST_EVENT_AT]);
+        }
+        if (t[MAX_OCCURRED] == UNSET) { // nothing settled yet: no clock to run on
+            registerIdleCheck(t, now + idleMs, ctx.timerService());
+            return;
+        }
         if (silence < idleMs) {
-            registerIdleCheck(t, last + idleMs, ctx.timerService());
+            registerIdleCheck(t, now + (idleMs - silence), ctx.timerService());
             return;
         }
         long idleClock = t[MAX_OCCURRED] - outOfOrdernessMs + (silence - idleMs);

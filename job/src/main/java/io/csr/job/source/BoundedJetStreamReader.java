@@ -2,6 +2,7 @@ package io.csr.job.source;
 
 import io.csr.job.model.RawMessage;
 import io.nats.client.BaseConsumerContext;
+import io.nats.client.Connection;
 import io.nats.client.FetchConsumeOptions;
 import io.nats.client.FetchConsumer;
 import io.nats.client.Message;
@@ -15,6 +16,7 @@ import io.synadia.flink.source.split.JetStreamSplit;
 import io.synadia.flink.source.split.JetStreamSplitMessage;
 import io.synadia.flink.utils.ConnectionContext;
 import io.synadia.flink.utils.ConnectionFactory;
+import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.connector.base.source.reader.synchronization.FutureCompletingBlockingQueue;
@@ -34,11 +36,28 @@ import java.util.concurrent.CompletableFuture;
  * and pulls again only when the batch is done. So at most about two batches per split are in this JVM whatever the
  * backlog, where jnats's {@code consume()} pulls again as soon as messages arrive. Positions are the connector's:
  * each split's last emitted stream sequence, in its checkpoint format; on restore the ordered consumer starts after it.
+ *
+ * <p><b>Stream time.</b> Every record carries its JetStream timestamp (when the server stored it) as its Flink
+ * timestamp, and the reader emits watermarks in the same clock: a watermark {@code W} says that every message stored
+ * before {@code W} has been emitted. Per split that is the timestamp of the last message emitted (the stream's order is
+ * its timestamps' order), or, once a pull came back short (so the server had handed over everything it held), the end
+ * of that pull less {@link #CLOCK_SKEW_MARGIN_MS}; the reader's watermark is the least over its splits. Downstream,
+ * Flink takes the least over every input channel, so an operator that has seen watermark {@code W} has received every
+ * message stored before {@code W}, whichever shuffle path it took. The window operator uses this to judge a key's
+ * events in stream order although a keyBy interleaves them from several channels, and to measure a key's silence in
+ * stream time, so neither a job's downtime nor a backlog it is still reading counts as silence.
  */
 final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStreamSplit> {
     private static final Logger LOG = LoggerFactory.getLogger(BoundedJetStreamReader.class);
     /** How long one pull waits for messages before the next one is sent (a quiet stream costs one pull per this). */
-    static final long FETCH_EXPIRES_MS = 5_000;
+    static final long FETCH_EXPIRES_MS = 1_000;
+    /**
+     * How far behind the end of a short pull a split's watermark stays: room for a message stored just before the
+     * pull ended to still be on its way, and for the NATS server's clock to be behind this machine's.
+     */
+    static final long CLOCK_SKEW_MARGIN_MS = 1_000;
+    /** Watermarks are broadcast to every downstream channel: at most one per this, and one whenever the reader idles. */
+    static final long WATERMARK_INTERVAL_MS = 200;
 
     private final ConnectionFactory connectionFactory;
     private final SourceConverter<RawMessage> converter;
@@ -47,6 +66,8 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
     private final Map<String, Fetcher> fetchers = new LinkedHashMap<>();
     private ConnectionContext connection;
     private volatile Throwable failure;
+    private long watermark = Long.MIN_VALUE;
+    private long watermarkEmittedAt;
 
     BoundedJetStreamReader(ConnectionFactory connectionFactory, SourceConverter<RawMessage> converter, int fetchBatch) {
         this.connectionFactory = connectionFactory;
@@ -80,12 +101,50 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
             if (f != null) {
                 throw new IllegalStateException("reading JetStream failed: " + f.getMessage(), f);
             }
+            emitWatermark(output, true);
             return InputStatus.NOTHING_AVAILABLE;
         }
-        output.collect(converter.convert(sm.message));
-        fetchers.get(sm.splitId).split.markEmitted(sm.message);
-        return queue.getAvailabilityFuture() == FutureCompletingBlockingQueue.AVAILABLE
-                ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
+        RawMessage raw = converter.convert(sm.message);
+        output.collect(raw, raw.receivedAtMs);
+        Fetcher fetcher = fetchers.get(sm.splitId);
+        fetcher.split.markEmitted(sm.message);
+        fetcher.emitted++;
+        fetcher.lastEmittedStamp = Math.max(fetcher.lastEmittedStamp, raw.receivedAtMs);
+        boolean more = queue.getAvailabilityFuture() == FutureCompletingBlockingQueue.AVAILABLE;
+        emitWatermark(output, !more);
+        return more ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
+    }
+
+    /** Emits the stream-time watermark when it moved, at most every {@link #WATERMARK_INTERVAL_MS} unless idling. */
+    private void emitWatermark(ReaderOutput<RawMessage> output, boolean idling) {
+        long now = System.currentTimeMillis();
+        if (!idling && now - watermarkEmittedAt < WATERMARK_INTERVAL_MS) {
+            return;
+        }
+        long w = watermark(now);
+        if (w > watermark) {
+            watermark = w;
+            watermarkEmittedAt = now;
+            output.emitWatermark(new Watermark(w));
+        }
+    }
+
+    /**
+     * The least over this reader's splits of the stream time before which every message has been emitted: a split
+     * with messages handed over but not yet emitted is at its last emitted message; otherwise at its fetcher's
+     * horizon. No split (more readers than subject families): nothing will come, so the wall clock less the margin.
+     */
+    long watermark(long now) {
+        if (fetchers.isEmpty()) {
+            return now - CLOCK_SKEW_MARGIN_MS;
+        }
+        long w = Long.MAX_VALUE;
+        for (Fetcher f : fetchers.values()) {
+            long horizon = f.horizon; // read before handed: a horizon is published only after its message was counted
+            long split = f.handed == f.emitted ? horizon : f.lastEmittedStamp;
+            w = Math.min(w, split == Long.MIN_VALUE ? Long.MIN_VALUE : split - 1);
+        }
+        return w;
     }
 
     @Override
@@ -166,6 +225,13 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
         private final BaseConsumerContext consumer;
         private final int index;
         volatile boolean running = true;
+        /** Messages put into the queue; counted before the put, so a message on its way is never missed. */
+        volatile long handed;
+        /** Every message of this split stored (JetStream timestamp) before this has been handed over. */
+        volatile long horizon = Long.MIN_VALUE;
+        /** Task thread only: messages emitted, and the highest JetStream timestamp among them. */
+        long emitted;
+        long lastEmittedStamp = Long.MIN_VALUE;
 
         Fetcher(JetStreamSplit split, BaseConsumerContext consumer, int index) {
             super("jetstream-fetch " + split.subjectConfig.subject);
@@ -178,17 +244,31 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
         @Override
         public void run() {
             FetchConsumeOptions options = FetchConsumeOptions.builder().maxMessages(fetchBatch).expiresIn(FETCH_EXPIRES_MS).build();
+            Connection nats = connection().connection;
             try {
                 while (running) {
+                    long reconnects = nats.getStatistics().getReconnects();
+                    int received = 0;
                     try (FetchConsumer fetch = consumer.fetch(options)) {
                         // nextMessage() answers null also when a wait times out before the pull is over; only a
                         // finished pull lets an ordered consumer start the next one
                         while (running && !fetch.isFinished()) {
                             Message m = fetch.nextMessage();
                             if (m != null) {
+                                received++;
+                                long stamp = m.metaData().timestamp().toInstant().toEpochMilli();
+                                handed++;
                                 queue.put(index, new JetStreamSplitMessage(split.splitId(), m)); // waits while full
+                                // the stream's order is its timestamps' order: everything stored before this is handed
+                                horizon = Math.max(horizon, stamp);
                             }
                         }
+                    }
+                    if (received < fetchBatch && nats.getStatus() == Connection.Status.CONNECTED
+                            && nats.getStatistics().getReconnects() == reconnects) {
+                        // a short pull: the server handed over everything stored until it ended
+                        horizon = Math.max(horizon, System.currentTimeMillis() - CLOCK_SKEW_MARGIN_MS);
+                        queue.notifyAvailable(); // let an idle task emit the watermark
                     }
                 }
             } catch (Throwable e) { // an interrupt while running too; after close() it is the way out

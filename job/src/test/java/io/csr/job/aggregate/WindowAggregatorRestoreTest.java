@@ -35,9 +35,9 @@ class WindowAggregatorRestoreTest {
              KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> before = harness(metrics)) {
             before.open();
             before.setProcessingTime(0);
-            before.processElement(event("e1", T, 2), T);
+            before.processElement(new StreamRecord<>(event("e1", T, 2)));
             // the key's clock passes the day's end + lateness: every window of T final and cleaned up
-            before.processElement(event("e0", DAY_END + LATENESS_MS + 10_000, 1), DAY_END + LATENESS_MS + 10_000);
+            before.processElement(new StreamRecord<>(event("e0", DAY_END + LATENESS_MS + 10_000, 1)));
             before.setProcessingTime(UPDATE_INTERVAL_MS);
             assertThat(before.extractOutputValues()).anyMatch(f -> f.windowStartMs <= T && f.window.equals("1d") && f.isFinal);
             snapshot = before.snapshot(1, 1);
@@ -48,7 +48,7 @@ class WindowAggregatorRestoreTest {
             after.initializeState(snapshot);
             after.open();
             after.setProcessingTime(10_000);                              // the key's clock comes back with its state
-            after.processElement(event("e2", T + 1, 5), T + 1);
+            after.processElement(new StreamRecord<>(event("e2", T + 1, 5)));
             after.setProcessingTime(10_000 + UPDATE_INTERVAL_MS);
 
             assertThat(after.extractOutputValues()).as("no window of T re-opened").noneMatch(f -> f.windowStartMs <= T);

@@ -80,7 +80,7 @@ class WindowAggregatorTest {
     }
 
     private void send(String company, long occurredAtMs, double value) throws Exception {
-        harness.processElement(event(company, occurredAtMs, value), occurredAtMs);
+        harness.processElement(new StreamRecord<>(event(company, occurredAtMs, value))); // no stream time: clock on arrival
         lastSentAt = harness.getProcessingTime();
         maxOccurred = Math.max(maxOccurred, occurredAtMs);
     }
@@ -309,7 +309,7 @@ class WindowAggregatorTest {
         drain();
 
         CsrEvent late = event(COMPANY, T + 7, 9);
-        harness.processElement(late, late.occurredAtMs);
+        harness.processElement(new StreamRecord<>(late));
 
         assertThat(lateRows()).singleElement().satisfies(row -> {
             assertThat(row.table).isEqualTo("late_events");

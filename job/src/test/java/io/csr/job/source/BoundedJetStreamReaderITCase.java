@@ -96,6 +96,126 @@ class BoundedJetStreamReaderITCase {
         }
     }
 
+    /**
+     * Stream time: each record's timestamp is its JetStream timestamp, and no watermark ever reaches the stamp of a
+     * record emitted after it — from a backlog, across pulls, and for messages published while the reader idles —
+     * while an idle reader's watermark still catches up with what it emitted.
+     */
+    @Test
+    void watermarksInStreamTimeNeverPassARecordStillToCome() throws Exception {
+        try (TestStream stream = new TestStream()) {
+            List<CompletableFuture<?>> acks = new ArrayList<>();
+            for (int i = 0; i < 2_000; i++) {
+                acks.add(stream.publishAsync("metrics.sroi", ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8)));
+            }
+            CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+            EventSourceBuilder builder = new EventSourceBuilder().natsUrl(TestStream.NATS_URL).streamName(stream.stream)
+                    .subjectPrefix(stream.prefix).batchSize(BATCH).families(List.of("metrics"));
+            List<JetStreamSplit> splits = new ArrayList<>();
+            builder.connectorSource().configById.values().forEach(c -> splits.add(new JetStreamSplit(c)));
+            StreamTime out = new StreamTime(new ArrayList<>(), new ArrayList<>());
+            try (SourceReader<RawMessage, JetStreamSplit> reader = builder.build().createReader(null)) {
+                reader.start();
+                reader.addSplits(splits);
+                pollUntil(reader, out, () -> out.stamps.size() == 2_000);
+                long lastStamp = out.stamps.get(out.stamps.size() - 1);
+                // idle: a short pull tells the reader it has everything, so its watermark reaches what it emitted
+                pollUntil(reader, out, () -> out.highestWatermark() >= lastStamp);
+                // live, one at a time, some while the reader idles between pulls
+                for (int i = 0; i < 20; i++) {
+                    stream.publish("metrics.sroi", "{\"live\":" + i + "}");
+                    long expected = 2_001 + i;
+                    pollUntil(reader, out, () -> out.records() == expected);
+                    if (i % 5 == 4) {
+                        long stamp = out.stamps.get(out.stamps.size() - 1);
+                        pollUntil(reader, out, () -> out.highestWatermark() >= stamp);
+                    }
+                }
+            }
+            assertThat(out.stamps).allMatch(ts -> ts > 0);
+            assertThat(out.violations()).as("watermarks at or above a later record's stamp").isEmpty();
+            assertThat(out.watermarks()).as("watermarks emitted").hasSizeGreaterThan(1);
+        }
+    }
+
+    private static void pollUntil(SourceReader<RawMessage, JetStreamSplit> reader, StreamTime out,
+                                  java.util.function.BooleanSupplier done) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
+            if (reader.pollNext(out) == InputStatus.NOTHING_AVAILABLE && !done.getAsBoolean()) {
+                try {
+                    reader.isAvailable().get(2, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // nothing happened for 2 s: poll again (the condition decides)
+                }
+            }
+        }
+    }
+
+    /** Records the reader's output in order: a record's stamp, or a watermark (as {@code -1 - watermark}). */
+    private record StreamTime(List<Long> stamps, List<long[]> events) implements ReaderOutput<RawMessage> {
+        @Override
+        public void collect(RawMessage record) {
+            throw new AssertionError("a record without its stream time: " + record);
+        }
+
+        @Override
+        public void collect(RawMessage record, long timestamp) {
+            assertThat(timestamp).isEqualTo(record.receivedAtMs);
+            stamps.add(timestamp);
+            events.add(new long[] {0, timestamp});
+        }
+
+        @Override
+        public void emitWatermark(Watermark watermark) {
+            events.add(new long[] {1, watermark.getTimestamp()});
+        }
+
+        long records() {
+            return stamps.size();
+        }
+
+        List<Long> watermarks() {
+            return events.stream().filter(e -> e[0] == 1).map(e -> e[1]).toList();
+        }
+
+        long highestWatermark() {
+            return watermarks().stream().mapToLong(Long::longValue).max().orElse(Long.MIN_VALUE);
+        }
+
+        /** Every (watermark, later record) pair where the record's stamp is not above the watermark. */
+        List<String> violations() {
+            List<String> found = new ArrayList<>();
+            long highest = Long.MIN_VALUE;
+            for (long[] e : events) {
+                if (e[0] == 1) {
+                    highest = Math.max(highest, e[1]);
+                } else if (e[1] <= highest) {
+                    found.add("record stamped " + e[1] + " after watermark " + highest);
+                }
+            }
+            return found;
+        }
+
+        @Override
+        public void markIdle() {
+        }
+
+        @Override
+        public void markActive() {
+        }
+
+        @Override
+        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
+            return this;
+        }
+
+        @Override
+        public void releaseOutputForSplit(String splitId) {
+        }
+    }
+
     private static long deliveredStreamSeq(TestStream stream) throws Exception {
         JetStreamManagement jsm = stream.connection().jetStreamManagement();
         long max = 0;
