@@ -68,6 +68,8 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
     private volatile Throwable failure;
     private long watermark = Long.MIN_VALUE;
     private long watermarkEmittedAt;
+    /** The enumerator said this reader gets no split: it marks itself idle rather than hold every clock back. */
+    private boolean noSplits;
 
     BoundedJetStreamReader(ConnectionFactory connectionFactory, SourceConverter<RawMessage> converter, int fetchBatch) {
         this.connectionFactory = connectionFactory;
@@ -95,6 +97,10 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
 
     @Override
     public InputStatus pollNext(ReaderOutput<RawMessage> output) throws Exception {
+        if (noSplits && fetchers.isEmpty()) {
+            output.markIdle();
+            return InputStatus.NOTHING_AVAILABLE;
+        }
         JetStreamSplitMessage sm = queue.poll();
         if (sm == null) {
             Throwable f = failure;
@@ -132,11 +138,11 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
     /**
      * The least over this reader's splits of the stream time before which every message has been emitted: a split
      * with messages handed over but not yet emitted is at its last emitted message; otherwise at its fetcher's
-     * horizon. No split (more readers than subject families): nothing will come, so the wall clock less the margin.
+     * horizon. No split yet: {@code Long.MIN_VALUE} (a reader that gets none marks itself idle).
      */
     long watermark(long now) {
         if (fetchers.isEmpty()) {
-            return now - CLOCK_SKEW_MARGIN_MS;
+            return Long.MIN_VALUE;
         }
         long w = Long.MAX_VALUE;
         for (Fetcher f : fetchers.values()) {
@@ -201,8 +207,17 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
         return config;
     }
 
+    /**
+     * More readers than subject families: the enumerator gives this one none. Downstream operators take the least
+     * watermark over their inputs, so a reader that never emitted one would hold every key's clock at its start; it
+     * marks itself idle instead (at the next poll, which this wakes).
+     */
     @Override
     public void notifyNoMoreSplits() {
+        if (fetchers.isEmpty()) {
+            noSplits = true;
+            queue.notifyAvailable();
+        }
     }
 
     @Override

@@ -138,6 +138,57 @@ class BoundedJetStreamReaderITCase {
         }
     }
 
+    /** More readers than subject families: a reader without a split marks itself idle instead of holding every clock. */
+    @Test
+    void aReaderWithoutASplitMarksItselfIdle() throws Exception {
+        EventSourceBuilder builder = new EventSourceBuilder().natsUrl(TestStream.NATS_URL).streamName("unused")
+                .subjectPrefix("unused.").batchSize(BATCH).families(List.of("metrics"));
+        IdleProbe out = new IdleProbe(new boolean[1]);
+        try (SourceReader<RawMessage, JetStreamSplit> reader = builder.build().createReader(null)) {
+            assertThat(reader.pollNext(out)).isEqualTo(InputStatus.NOTHING_AVAILABLE);
+            assertThat(out.idle()[0]).as("idle before the enumerator said anything").isFalse();
+            reader.notifyNoMoreSplits();
+            assertThat(reader.isAvailable()).as("woken to mark itself idle").isDone();
+            assertThat(reader.pollNext(out)).isEqualTo(InputStatus.NOTHING_AVAILABLE);
+            assertThat(out.idle()[0]).isTrue();
+        }
+    }
+
+    private record IdleProbe(boolean[] idle) implements ReaderOutput<RawMessage> {
+        @Override
+        public void collect(RawMessage record) {
+            throw new AssertionError("no split, yet a record: " + record);
+        }
+
+        @Override
+        public void collect(RawMessage record, long timestamp) {
+            collect(record);
+        }
+
+        @Override
+        public void emitWatermark(Watermark watermark) {
+            throw new AssertionError("no split, yet a watermark: " + watermark);
+        }
+
+        @Override
+        public void markIdle() {
+            idle[0] = true;
+        }
+
+        @Override
+        public void markActive() {
+        }
+
+        @Override
+        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
+            return this;
+        }
+
+        @Override
+        public void releaseOutputForSplit(String splitId) {
+        }
+    }
+
     private static void pollUntil(SourceReader<RawMessage, JetStreamSplit> reader, StreamTime out,
                                   java.util.function.BooleanSupplier done) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
