@@ -154,7 +154,31 @@ class BoundedJetStreamReaderITCase {
         }
     }
 
-    private record IdleProbe(boolean[] idle) implements ReaderOutput<RawMessage> {
+    /** A reader output with a single output for every split, ignoring what the test does not look at. */
+    private interface OneOutput extends ReaderOutput<RawMessage> {
+        @Override
+        default void emitWatermark(Watermark watermark) {
+        }
+
+        @Override
+        default void markIdle() {
+        }
+
+        @Override
+        default void markActive() {
+        }
+
+        @Override
+        default SourceOutput<RawMessage> createOutputForSplit(String splitId) {
+            return this;
+        }
+
+        @Override
+        default void releaseOutputForSplit(String splitId) {
+        }
+    }
+
+    private record IdleProbe(boolean[] idle) implements OneOutput {
         @Override
         public void collect(RawMessage record) {
             throw new AssertionError("no split, yet a record: " + record);
@@ -174,19 +198,6 @@ class BoundedJetStreamReaderITCase {
         public void markIdle() {
             idle[0] = true;
         }
-
-        @Override
-        public void markActive() {
-        }
-
-        @Override
-        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
-            return this;
-        }
-
-        @Override
-        public void releaseOutputForSplit(String splitId) {
-        }
     }
 
     private static void pollUntil(SourceReader<RawMessage, JetStreamSplit> reader, StreamTime out,
@@ -205,7 +216,7 @@ class BoundedJetStreamReaderITCase {
     }
 
     /** Records the reader's output in order: a record's stamp, or a watermark (as {@code -1 - watermark}). */
-    private record StreamTime(List<Long> stamps, List<long[]> events) implements ReaderOutput<RawMessage> {
+    private record StreamTime(List<Long> stamps, List<long[]> events) implements OneOutput {
         @Override
         public void collect(RawMessage record) {
             throw new AssertionError("a record without its stream time: " + record);
@@ -248,23 +259,6 @@ class BoundedJetStreamReaderITCase {
             }
             return found;
         }
-
-        @Override
-        public void markIdle() {
-        }
-
-        @Override
-        public void markActive() {
-        }
-
-        @Override
-        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
-            return this;
-        }
-
-        @Override
-        public void releaseOutputForSplit(String splitId) {
-        }
     }
 
     private static long deliveredStreamSeq(TestStream stream) throws Exception {
@@ -288,7 +282,7 @@ class BoundedJetStreamReaderITCase {
         }
     }
 
-    private record Collect(List<Long> sequences) implements ReaderOutput<RawMessage> {
+    private record Collect(List<Long> sequences) implements OneOutput {
         @Override
         public void collect(RawMessage record) {
             sequences.add(record.streamSeq);
@@ -297,27 +291,6 @@ class BoundedJetStreamReaderITCase {
         @Override
         public void collect(RawMessage record, long timestamp) {
             collect(record);
-        }
-
-        @Override
-        public void emitWatermark(Watermark watermark) {
-        }
-
-        @Override
-        public void markIdle() {
-        }
-
-        @Override
-        public void markActive() {
-        }
-
-        @Override
-        public SourceOutput<RawMessage> createOutputForSplit(String splitId) {
-            return this;
-        }
-
-        @Override
-        public void releaseOutputForSplit(String splitId) {
         }
     }
 }
