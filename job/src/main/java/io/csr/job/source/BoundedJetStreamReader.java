@@ -127,7 +127,7 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
         if (!idling && now - watermarkEmittedAt < WATERMARK_INTERVAL_MS) {
             return;
         }
-        long w = watermark(now);
+        long w = watermark();
         if (w > watermark) {
             watermark = w;
             watermarkEmittedAt = now;
@@ -140,7 +140,7 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
      * with messages handed over but not yet emitted is at its last emitted message; otherwise at its fetcher's
      * horizon. No split yet: {@code Long.MIN_VALUE} (a reader that gets none marks itself idle).
      */
-    long watermark(long now) {
+    long watermark() {
         if (fetchers.isEmpty()) {
             return Long.MIN_VALUE;
         }
