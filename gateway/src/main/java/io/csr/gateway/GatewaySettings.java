@@ -1,24 +1,37 @@
 package io.csr.gateway;
 
+import io.csr.gateway.auth.JwtSettings;
 import io.csr.gateway.stream.StreamSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.common.postgres.PostgresPool;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /** Immutable settings of one gateway node, read once from {@link CsrConfig} (YAML defaults + environment). */
-public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, String jwtSecret, String jwksUrl,
+public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, JwtSettings jwt,
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
                               int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers, boolean directStreams,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix,
-                              int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh) {
+                              int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh,
+                              int apiRateLimitPerMinute, long maxBodyBytes, PostgresPool.Options postgresPool,
+                              ConnectionSettings connections, Duration cohortRuleRefresh, boolean cohortDailyAggregates,
+                              Duration cohortMonthRefresh, Duration drainGrace) {
 
-    public GatewaySettings {
-        if (jwtSecret.getBytes(StandardCharsets.UTF_8).length < 32) {
-            throw new IllegalArgumentException("JWT_SECRET must be at least 32 bytes for HS256 (it has "
-                    + jwtSecret.getBytes(StandardCharsets.UTF_8).length + "); generate one with: openssl rand -base64 48");
-        }
+    /**
+     * Limits of the listener's connections.
+     *
+     * @param readTimeout    a connection's first request head must be complete this long after the connection started
+     * @param idleTimeout    a connection whose thread waits this long for its client (between requests, or inside a
+     *                       later head or body) is closed
+     * @param maxConnections connections open at once; further ones wait in the accept backlog
+     */
+    public record ConnectionSettings(Duration readTimeout, Duration idleTimeout, int maxConnections) {
+    }
+
+    /** The HS256 secret tokens are verified with (see {@link #jwt()} for every token rule). */
+    public String jwtSecret() {
+        return jwt.secret();
     }
 
     /** The SSE endpoint's part of these settings. */
@@ -33,8 +46,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 (int) c.getLong(ConfigKey.GATEWAY_PORT, 0, 65535),
                 c.get(ConfigKey.GATEWAY_TLS_KEYSTORE).trim(),
                 c.get(ConfigKey.GATEWAY_TLS_KEYSTORE_PASSWORD),
-                c.require(ConfigKey.JWT_SECRET),
-                c.get(ConfigKey.JWT_JWKS_URL).trim(),
+                JwtSettings.from(c),
                 c.get(ConfigKey.CORS_ALLOWED_ORIGINS).trim(),
                 c.getBoolean(ConfigKey.STREAMING_ENABLED),
                 (int) c.getLong(ConfigKey.STREAM_BUFFER_EVENTS, 1, 100_000),
@@ -50,7 +62,17 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 c.get(ConfigKey.REDIS_KEY_PREFIX),
                 (int) c.getLong(ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE, 1, 1_000_000),
                 c.getLong(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS, 0, 100_000_000),
-                Duration.ofSeconds(c.getLong(ConfigKey.ANALYTICS_REFRESH_SECONDS, 0, 86_400)));
+                Duration.ofSeconds(c.getLong(ConfigKey.ANALYTICS_REFRESH_SECONDS, 0, 86_400)),
+                (int) c.getLong(ConfigKey.API_RATE_LIMIT_PER_MINUTE, 1, 1_000_000),
+                c.getLong(ConfigKey.GATEWAY_MAX_BODY_BYTES, 1_024, 1L << 30),
+                PostgresPool.Options.from(c),
+                new ConnectionSettings(Duration.ofSeconds(c.getLong(ConfigKey.GATEWAY_READ_TIMEOUT_SECONDS, 1, 3600)),
+                        Duration.ofSeconds(c.getLong(ConfigKey.GATEWAY_IDLE_TIMEOUT_SECONDS, 1, 86_400)),
+                        (int) c.getLong(ConfigKey.GATEWAY_MAX_CONNECTIONS, 1, 1_000_000)),
+                Duration.ofSeconds(c.getLong(ConfigKey.COHORT_RULE_REFRESH_SECONDS, 0, 86_400)),
+                c.getBoolean(ConfigKey.COHORT_DAILY_AGGREGATES),
+                Duration.ofSeconds(c.getLong(ConfigKey.COHORT_MONTH_REFRESH_SECONDS, 0, 86_400)),
+                Duration.ofSeconds(c.getLong(ConfigKey.GATEWAY_DRAIN_SECONDS, 1, 300)));
     }
 
     public boolean tlsEnabled() {
@@ -58,6 +80,6 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
     }
 
     public boolean usesDevSecret() {
-        return jwtSecret.equals(ConfigKey.JWT_SECRET.defaultValue());
+        return jwt.secret().equals(ConfigKey.JWT_SECRET.defaultValue());
     }
 }

@@ -6,7 +6,6 @@ import io.csr.common.postgres.PostgresSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -15,7 +14,6 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The dashboard page's analytics section in headless Chromium: it loads the four views for the token's company when
@@ -27,7 +25,7 @@ class AnalyticsDashboardBrowserITCase {
 
     @Test
     void theAnalyticsSectionShowsTheFourViewsOfTheCompany(@TempDir Path profile) throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/chromium")), "Debian chromium is not installed (apt-get install -y chromium)");
+        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.ANALYTICS_REFRESH_SECONDS.name(), "0"))) {
             String company = "webviews";
             PostgresSettings pg = PostgresSettings.from(fx.config);
@@ -40,9 +38,8 @@ class AnalyticsDashboardBrowserITCase {
             }
             assertThat(new AnalyticsViewRefresher(pg, Duration.ofSeconds(10)).refresh("test").status()).isEqualTo("ok");
 
-            String page = fx.base() + "/?token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            Process chrome = BrowserEventSourceITCase.startChromium(profile, page);
-            try (BrowserEventSourceITCase.Cdp cdp = BrowserEventSourceITCase.Cdp.connect(profile, page)) {
+            String page = fx.base() + "/#token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
+            try (Chromium.Page cdp = Chromium.open(profile, page)) {
                 await().atMost(WAIT).until(() -> String.valueOf(cdp.eval("document.getElementById('analytics-state').textContent")).startsWith("refreshed 20"));
                 assertThat(cdp.eval("document.querySelectorAll('#a-programmes tbody tr').length")).isEqualTo("2");
                 assertThat(cdp.eval("document.querySelector('#a-programmes tbody tr th').textContent")).isEqualTo("<b>language</b>");
@@ -53,8 +50,6 @@ class AnalyticsDashboardBrowserITCase {
                 assertThat(cdp.eval("document.getElementById(document.getElementById('analytics').getAttribute('aria-labelledby')).textContent"))
                         .isEqualTo("Analytics views");
                 assertThat(cdp.eval("(document.getElementById('analytics-load').focus(), document.activeElement.id)")).isEqualTo("analytics-load");
-            } finally {
-                BrowserEventSourceITCase.stop(chrome);
             }
         }
     }

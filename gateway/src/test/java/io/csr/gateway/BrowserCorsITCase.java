@@ -8,14 +8,12 @@ import redis.clients.jedis.StreamEntryID;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A dashboard on another origin, in a real browser: two tiny page servers on their own ports (two origins, one listed
@@ -25,7 +23,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * refuses both.
  */
 class BrowserCorsITCase {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMIUM = Chromium.BINARY;
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String PAGE = """
             <!doctype html><html><body><pre id="out">starting</pre><script>
@@ -62,15 +60,14 @@ class BrowserCorsITCase {
 
     @Test
     void eventSourceAndFetchWorkFromAnAllowedOriginAndFailFromAnother(@TempDir Path profile) throws Exception {
-        assumeTrue(Files.isExecutable(CHROMIUM), "Debian chromium is not installed (apt-get install -y chromium)");
+        Chromium.require();
         HttpServer allowed = pageServer();
         HttpServer other = pageServer();
         try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.CORS_ALLOWED_ORIGINS.name(), origin(allowed)))) {
             String company = "corsweb";
             String query = "/dash.html?gw=" + fx.base() + "&token=" + fx.tokens.forCompany(company);
             String allowedPage = origin(allowed) + query;
-            Process chrome = BrowserEventSourceITCase.startChromium(profile, allowedPage);
-            try (BrowserEventSourceITCase.Cdp cdp = BrowserEventSourceITCase.Cdp.connect(profile, allowedPage)) {
+            try (Chromium.Page cdp = Chromium.open(profile, allowedPage)) {
                 await().atMost(WAIT).until(() -> "open".equals(cdp.eval("window.r.es")));
                 StreamEntryID id = fx.publishMetric(company, "hours", 1);
                 await().atMost(WAIT).until(() -> id.toString().equals(cdp.eval("window.r.lastEventId")));
@@ -86,8 +83,6 @@ class BrowserCorsITCase {
                 assertThat(cdp.eval("window.r.stats")).isEqualTo("failed:TypeError");
                 assertThat(cdp.eval("window.r.denied")).isEqualTo("failed:TypeError");
                 assertThat(cdp.eval("window.r.lastEventId")).isEqualTo("null");
-            } finally {
-                BrowserEventSourceITCase.stop(chrome);
             }
         } finally {
             allowed.stop(0);

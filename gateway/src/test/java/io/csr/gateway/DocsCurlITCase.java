@@ -1,7 +1,6 @@
 package io.csr.gateway;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.migrate.Migrations;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,7 +9,6 @@ import redis.clients.jedis.StreamEntryID;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +30,7 @@ class DocsCurlITCase {
     @BeforeAll
     static void start() throws Exception {
         fx = new GatewayFixture(Map.of("STREAM_HEARTBEAT_SECONDS", "1"));
-        ch = ClickHouseAccess.open(ClickHouseSettings.from(fx.config));
-        Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+        ch = fx.clickHouse(); // dropped by fx.close()
         String docs = Files.readString(Migrations.sqlRoot().getParent().resolve("docs/streaming.md"));
         Matcher block = Pattern.compile("### curl\\s+```sh\\n(.*?)```", Pattern.DOTALL).matcher(docs);
         assertThat(block.find()).as("docs/streaming.md has a ### curl block").isTrue();
@@ -48,10 +45,6 @@ class DocsCurlITCase {
 
     @AfterAll
     static void stop() {
-        if (ch != null) {
-            ch.dropDatabase();
-            ch.close();
-        }
         if (fx != null) {
             fx.close();
         }
@@ -60,7 +53,7 @@ class DocsCurlITCase {
     @Test
     void liveStreamCommandShowsTheProtocolFrames() throws Exception {
         String out = run(curls.get(0), null);
-        assertThat(out).startsWith("retry: 3000").contains(": heartbeat");
+        assertThat(out).containsPattern("^retry: \\d{4}\n").contains(": heartbeat");
     }
 
     @Test

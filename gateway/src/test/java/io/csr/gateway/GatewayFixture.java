@@ -7,16 +7,20 @@ import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
+import io.csr.common.redis.RedisKeys;
 import io.helidon.webserver.WebServer;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.params.XAddParams;
-import redis.clients.jedis.resps.ScanResult;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,10 +29,13 @@ import java.util.UUID;
 /**
  * A gateway on a random port against the real Redis/PostgreSQL/ClickHouse, in its own namespace: Redis key prefix
  * {@code it_<random>:}, PostgreSQL schema {@code it_<random>} (migrated), ClickHouse database name
- * {@code csr_it_<random>} (created only by tests that need it). {@link #close()} removes all of it.
+ * {@code csr_it_<random>} (created, migrated, by {@link #clickHouse()} for tests that need it). {@link #close()} removes all
+ * of it.
  */
 public final class GatewayFixture implements AutoCloseable {
     public static final String SECRET = "test-secret-of-at-least-thirty-two-bytes-0123456789";
+    /** HTTP/1.1, what the gateway speaks (no h2c upgrade offered). */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     public final String ns = "it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
     public final String prefix = ns + ":";
@@ -39,6 +46,7 @@ public final class GatewayFixture implements AutoCloseable {
     public final TestTokens tokens = new TestTokens(SECRET);
     public final Jedis redis;
     private final PostgresSettings pg;
+    private ClickHouseAccess clickHouse;
 
     public GatewayFixture(Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>();
@@ -48,6 +56,8 @@ public final class GatewayFixture implements AutoCloseable {
         values.put(ConfigKey.POSTGRES_SCHEMA.name(), ns);
         values.put(ConfigKey.CLICKHOUSE_DATABASE.name(), "csr_" + ns);
         values.put(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS.name(), "1");
+        // the per-cohort monthly rows only where a test computes them (they turn exact quantiles into 0.5 % bins)
+        values.put(ConfigKey.COHORT_MONTH_REFRESH_SECONDS.name(), "0");
         values.putAll(overrides);
         this.config = CsrConfig.fromEnvironment().with(values);
         this.settings = GatewaySettings.from(config);
@@ -59,8 +69,48 @@ public final class GatewayFixture implements AutoCloseable {
         this.server = Main.server(settings, gateway).build().start();
     }
 
+    /**
+     * A client on the fixture's own ClickHouse database, which the first call creates and migrates; {@link #close()}
+     * drops the database and closes the client.
+     */
+    public synchronized ClickHouseAccess clickHouse() {
+        if (clickHouse == null) {
+            ClickHouseAccess ch = ClickHouseAccess.open(ClickHouseSettings.from(config));
+            ch.createDatabaseIfMissing();
+            Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+            clickHouse = ch;
+        }
+        return clickHouse;
+    }
+
     public String base() {
         return (settings.tlsEnabled() ? "https" : "http") + "://127.0.0.1:" + server.port();
+    }
+
+    /**
+     * {@code method path} on this gateway: the token as bearer and the body with its content type, each left out when
+     * null; answered within 20 s.
+     */
+    public HttpResponse<String> send(String method, String path, String bearer, String contentType, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(20))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (bearer != null) {
+            b.header("Authorization", "Bearer " + bearer);
+        }
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** {@code method path} with a JSON body (none when null). */
+    public HttpResponse<String> sendJson(String method, String path, String bearer, String json) throws Exception {
+        return send(method, path, bearer, json == null ? null : "application/json", json);
+    }
+
+    /** {@code GET path} with the token as bearer (none when null). */
+    public HttpResponse<String> get(String path, String bearer) throws Exception {
+        return send("GET", path, bearer, null, null);
     }
 
     public String updatesUrl(String token, String query) {
@@ -101,19 +151,21 @@ public final class GatewayFixture implements AutoCloseable {
             server.stop();
         } finally {
             gateway.close();
-            String cursor = ScanParams.SCAN_POINTER_START;
-            do {
-                ScanResult<String> page = redis.scan(cursor, new ScanParams().match(prefix + "*").count(500));
-                if (!page.getResult().isEmpty()) {
-                    redis.del(page.getResult().toArray(String[]::new));
-                }
-                cursor = page.getCursor();
-            } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+            RedisKeys.deleteUnder(redis, prefix);
             redis.close();
             try (Connection c = pg.connect(); Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA IF EXISTS " + ns + " CASCADE");
             } catch (Exception e) {
                 System.err.println("could not drop test schema " + ns + ": " + e.getMessage());
+            }
+            synchronized (this) {
+                if (clickHouse != null) {
+                    try {
+                        clickHouse.dropDatabase();
+                    } finally {
+                        clickHouse.close();
+                    }
+                }
             }
         }
     }

@@ -11,13 +11,15 @@ class MainConfigTest {
     @Test
     void yamlGivesDefaultsAndTheEnvironmentOverrides() {
         String key = ConfigKey.STREAM_HEARTBEAT_SECONDS.name();
+        // the default, whatever the environment running the test sets
+        assertThat(Main.loadConfig(name -> null).get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("15");
+        CsrConfig overridden = Main.loadConfig(name -> name.equals(key) ? "9" : null);
+        assertThat(overridden.get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("9");
+        assertThat(GatewaySettings.from(overridden).heartbeat().toSeconds()).isEqualTo(9);
+
         String before = System.getProperty(key);
         try {
-            System.clearProperty(key);
-            if (System.getenv(key) == null) {
-                assertThat(Main.loadConfig().get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("15");
-            }
-            System.setProperty(key, "7");
+            System.setProperty(key, "7"); // the real lookup: a -D property wins over the yaml and the environment
             CsrConfig config = Main.loadConfig();
             assertThat(config.get(ConfigKey.STREAM_HEARTBEAT_SECONDS)).isEqualTo("7");
             assertThat(GatewaySettings.from(config).heartbeat().toSeconds()).isEqualTo(7);

@@ -1,5 +1,6 @@
 package io.csr.job;
 
+import io.csr.common.cli.Csr;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
@@ -7,7 +8,11 @@ import io.csr.job.cohort.CohortReplication;
 import io.csr.job.cohort.CohortReplicationOptions;
 import io.csr.job.config.JobOptions;
 import io.csr.job.correction.CorrectionPublisher;
+import io.csr.job.correction.UserDayRecompute;
 import io.csr.job.correction.WindowRecompute;
+import io.csr.job.lease.JobLease;
+import io.csr.job.lease.LeaseRefusedException;
+import io.csr.job.lease.LeaseSettings;
 import io.csr.job.model.RawMessage;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.pipeline.CsrPipeline;
@@ -70,19 +75,70 @@ public final class CsrJob {
         this.subjectPrefix = subjectPrefix == null ? "" : subjectPrefix;
     }
 
+    /**
+     * {@code bin/csr run job} ({@code --embedded}: {@link RunJobCommand}, bin/csr's contract) or, without it, the main a
+     * Flink cluster runs to build the graph: there nothing may exit the process or catch what Flink throws to take the
+     * graph, so the command line is only parsed.
+     */
     public static void main(String[] args) throws Exception {
-        JobLaunch launch = JobLaunch.parse(args, CsrConfig.fromEnvironment());
-        try (RetentionSchedule retention = RetentionSchedule.start(launch)) {
-            CsrJob.fromConfig(launch.config()).execute(launch.environment());
+        if (java.util.Arrays.asList(args).contains("--embedded") || java.util.Arrays.asList(args).contains("--help")) {
+            Csr.exit(args, "run", "job");
+        }
+        run(JobLaunch.parse(args, CsrConfig.fromEnvironment()));
+    }
+
+    /** Runs the launch: embedded, until the process stops (then exits); built for a cluster, until the graph is submitted. */
+    static void run(JobLaunch launch) throws Exception {
+        LeaseSettings lease = LeaseSettings.from(launch.config());
+        // Embedded, this process is the job: it takes the lease before anything else (no restore chosen, no MiniCluster,
+        // nothing read), and the sink's writer in this JVM holds it with it. Built for a cluster, main runs where the
+        // graph is built (csr submit); the writer of subtask 0 takes the lease on the TaskManager.
+        try (JobLease held = launch.embedded() ? acquireOrExit(lease) : null) {
+            StreamExecutionEnvironment env = environmentOrExit(launch);
+            try (RetentionSchedule retention = RetentionSchedule.start(launch)) {
+                CsrJob.fromConfig(launch.config(), lease).execute(env);
+            }
         }
         launch.finished();
     }
 
+    /**
+     * The launch's environment; embedded, a checkpoint or savepoint directory it cannot read (a scheme without its
+     * file system plugin, storage it cannot list) ends the process with that message before anything is read.
+     */
+    private static StreamExecutionEnvironment environmentOrExit(JobLaunch launch) {
+        try {
+            return launch.environment();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            if (!launch.embedded()) {
+                throw e;
+            }
+            System.err.println("error [job]: " + e.getMessage());
+            System.exit(1);
+            throw e;
+        }
+    }
+
+    private static JobLease acquireOrExit(LeaseSettings lease) {
+        try {
+            return JobLease.acquire(lease, null);
+        } catch (LeaseRefusedException e) {
+            System.err.println("error [job]: " + e.getMessage());
+            System.exit(1);
+            throw e;
+        }
+    }
+
     /** The production wiring: JetStream source, exactly-once ClickHouse sink, Redis stream sink, all from config. */
     public static CsrJob fromConfig(CsrConfig config) {
+        return fromConfig(config, LeaseSettings.from(config));
+    }
+
+    /** As {@link #fromConfig(CsrConfig)}, the sink holding {@code lease} (exactly one job per sink). */
+    public static CsrJob fromConfig(CsrConfig config, LeaseSettings lease) {
         return new CsrJob(
                 EventSourceBuilder.fromConfig(config).build(),
-                tableSink(ClickHouseSettings.from(config), JobOptions.from(config)).options(ClickHouseSinkOptions.from(config)).build(),
+                tableSink(ClickHouseSettings.from(config), JobOptions.from(config)).options(ClickHouseSinkOptions.from(config)).lease(lease).build(),
                 RedisUpdateSink.builder().options(JobOptions.from(config)).build(),
                 JobOptions.from(config),
                 RuntimeOptions.from(config),
@@ -120,26 +176,27 @@ public final class CsrJob {
      */
     public static ClickHouseSinkBuilder tableSink(ClickHouseSettings clickHouse, JobOptions options) {
         return ClickHouseSink.builder().clickHouse(clickHouse)
-                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.redis(options.redisUrl, options.redisKeyPrefix)));
+                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.redis(options))
+                        .andThen(UserDayRecompute.forLateEvents()));
     }
 
     /** Wires the graph and runs it until it ends (embedded: until the process stops; cluster: until cancelled). */
     public JobExecutionResult execute(StreamExecutionEnvironment env) throws Exception {
         wire(env);
-        return env.execute(runtime.jobName);
+        return env.execute(runtime.jobName());
     }
 
     /** Wires the graph and submits it without waiting (tests, benchmarks). */
     public JobClient executeAsync(StreamExecutionEnvironment env) throws Exception {
         wire(env);
-        return env.executeAsync(runtime.jobName);
+        return env.executeAsync(runtime.jobName());
     }
 
     /** Adds the job's operators to {@code env}. */
     public void wire(StreamExecutionEnvironment env) {
-        env.setMaxParallelism(runtime.maxParallelism);
-        env.setParallelism(runtime.parallelism);
-        int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism);
+        env.setMaxParallelism(runtime.maxParallelism());
+        env.setParallelism(runtime.parallelism());
+        int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism());
         DataStream<RawMessage> raw = env
                 // no generator of Flink's: the reader stamps each record with its JetStream timestamp and emits the
                 // watermarks of that stream time itself (BoundedJetStreamReader); WindowAggregator reads both

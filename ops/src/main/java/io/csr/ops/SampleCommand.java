@@ -1,6 +1,7 @@
 package io.csr.ops;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.csr.common.cli.CsrCommand;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.json.Json;
@@ -10,12 +11,14 @@ import io.nats.client.JetStream;
 import io.nats.client.Nats;
 import io.nats.client.api.PublishAck;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -31,20 +34,62 @@ import java.util.concurrent.CompletableFuture;
  *   csr sample [--rate 20] [--count N | --seconds S] [--companies acme,globex,initech] [--subject-prefix P] [--seed 42]
  * </pre>
  */
-final class SampleCommand implements Main.Command {
+@Command(name = "sample", mixinStandardHelpOptions = true,
+        description = {"Publish realistic sample events to NATS for demo companies.",
+                "Metrics (sroi, vis, ...), q2q scores and journey flags, recorded in PostgreSQL event_log as the "
+                + "producers do; runs until Ctrl-C unless --count or --seconds."})
+final class SampleCommand extends CsrCommand {
     static final List<String> METRICS = List.of("sroi", "vis", "integration_score", "language_level", "mentoring_hours");
     static final List<String> Q2Q = List.of("confidence", "belonging", "wellbeing");
     static final List<String> FLAGS = List.of("onboarded", "matched_mentor", "at_risk");
     static final int USERS = 200;
 
-    @Override
-    public String summary() {
-        return "publish realistic sample events (metrics, sroi, vis, q2q, journey) for demo companies";
+    @Option(names = "--rate", paramLabel = "N", defaultValue = "20", description = "events per second (default: ${DEFAULT-VALUE})")
+    int rate;
+
+    @Option(names = "--count", paramLabel = "N", description = "stop after N events")
+    long count;
+
+    @Option(names = "--seconds", paramLabel = "S", description = "stop after S seconds")
+    long seconds;
+
+    @Option(names = "--seed", description = "random seed (default: the clock)")
+    Long seed;
+
+    @Option(names = "--subject-prefix", paramLabel = "P", defaultValue = "", description = "prefix of every subject, e.g. test1.")
+    String subjectPrefix;
+
+    @Option(names = "--companies", paramLabel = "A,B", split = ",", defaultValue = "acme,globex,initech",
+            description = "demo companies (default: ${DEFAULT-VALUE})")
+    List<String> companies;
+
+    /** Checks what picocli's types cannot: positive numbers, company ids; normalises the subject prefix. */
+    SampleCommand validated() {
+        if (rate <= 0) {
+            throw usage("--rate " + rate + " must be a positive whole number of events per second");
+        }
+        if (count < 0 || seconds < 0) {
+            throw usage((count < 0 ? "--count " + count : "--seconds " + seconds) + " must be positive (leave it out to run until Ctrl-C)");
+        }
+        companies = companies.stream().map(String::strip).filter(c -> !c.isEmpty()).toList();
+        for (String c : companies) {
+            if (!c.matches("[A-Za-z0-9_-]{1,64}")) {
+                throw usage("--companies: '" + c + "' does not match [A-Za-z0-9_-]{1,64}");
+            }
+        }
+        if (!subjectPrefix.isEmpty() && !subjectPrefix.endsWith(".")) {
+            subjectPrefix = subjectPrefix + ".";
+        }
+        if (seed == null) {
+            seed = System.nanoTime();
+        }
+        return this;
     }
 
     @Override
-    public int run(CsrConfig config, String[] args) throws Exception {
-        Options o = Options.parse(args);
+    public Integer call() throws Exception {
+        SampleCommand o = validated();
+        CsrConfig config = config();
         Random random = new Random(o.seed);
         long publishedOk = 0;
         long start = System.nanoTime();
@@ -55,9 +100,8 @@ final class SampleCommand implements Main.Command {
         try {
             added = DemoParticipants.fill(pg, o.companies);
         } catch (SQLException e) {
-            System.err.println("error [sample]: cannot write the demo participants to PostgreSQL at " + pg.url() + " (schema " + pg.schema()
-                    + "): " + e.getMessage() + " (events are recorded in event_log too, so PostgreSQL must be up and migrated: bin/csr up)");
-            return 1;
+            throw new IllegalStateException("cannot write the demo participants to PostgreSQL at " + pg.url() + " (schema " + pg.schema()
+                    + "): " + e.getMessage() + " (events are recorded in event_log too, so PostgreSQL must be up and migrated: bin/csr up)", e);
         }
         System.out.printf("    participants of %s: %d added (existing ones kept)%n", String.join(",", o.companies), added);
         try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL)); EventLogWriter eventLog = EventLogWriter.open(pg)) {
@@ -141,55 +185,5 @@ final class SampleCommand implements Main.Command {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
-    }
-
-    static final class Options {
-        int rate = 20;
-        long count = 0;
-        long seconds = 0;
-        long seed = System.nanoTime();
-        String subjectPrefix = "";
-        List<String> companies = List.of("acme", "globex", "initech");
-
-        static Options parse(String[] args) {
-            Options o = new Options();
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException("option " + a + " needs a value");
-                }
-                String v = args[++i];
-                switch (a) {
-                    case "--rate": o.rate = positive(a, v); break;
-                    case "--count": o.count = positive(a, v); break;
-                    case "--seconds": o.seconds = positive(a, v); break;
-                    case "--seed": o.seed = Long.parseLong(v); break;
-                    case "--subject-prefix": o.subjectPrefix = v.isEmpty() || v.endsWith(".") ? v : v + "."; break;
-                    case "--companies":
-                        o.companies = Arrays.stream(v.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
-                        for (String c : o.companies) {
-                            if (!c.matches("[A-Za-z0-9_-]{1,64}")) {
-                                throw new IllegalArgumentException("--companies: '" + c + "' does not match [A-Za-z0-9_-]{1,64}");
-                            }
-                        }
-                        break;
-                    default:
-                        throw new IllegalArgumentException("unknown option " + a + "; use --rate, --count, --seconds, --companies, --subject-prefix, --seed");
-                }
-            }
-            return o;
-        }
-
-        private static int positive(String name, String v) {
-            try {
-                int n = Integer.parseInt(v);
-                if (n > 0) {
-                    return n;
-                }
-            } catch (NumberFormatException ignored) {
-                // fall through to the error below
-            }
-            throw new IllegalArgumentException(name + " '" + v + "' must be a positive whole number");
-        }
     }
 }

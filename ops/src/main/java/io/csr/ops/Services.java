@@ -49,14 +49,34 @@ final class Services {
     static Probe probeRedis(CsrConfig config) {
         String url = config.get(ConfigKey.REDIS_URL);
         long start = System.nanoTime();
-        try (Jedis jedis = new Jedis(URI.create(url), 3_000)) {
-            String info = jedis.info("server");
-            String version = info.lines().filter(l -> l.startsWith("redis_version:")).map(l -> l.substring(14).strip())
-                    .findFirst().orElse("?");
-            return new Probe("redis", true, url, version, ms(start), "");
+        try {
+            io.csr.common.redis.RedisEndpoint endpoint = io.csr.common.redis.RedisEndpoint.parse(url);
+            if (endpoint.mode() != io.csr.common.redis.RedisEndpoint.Mode.STANDALONE) {
+                // a Redis Cluster or Sentinel: the first seed that answers tells the version
+                Exception last = null;
+                for (redis.clients.jedis.HostAndPort node : endpoint.nodes()) {
+                    try (Jedis jedis = new Jedis(node.getHost(), node.getPort(), 3_000)) {
+                        return new Probe("redis", true, endpoint.redacted(), version(jedis), ms(start),
+                                endpoint.mode().name().toLowerCase(java.util.Locale.ROOT) + " via " + node);
+                    } catch (Exception e) {
+                        last = e;
+                    }
+                }
+                throw last;
+            }
         } catch (Exception e) {
             return new Probe("redis", false, url, "", ms(start), reason(e));
         }
+        try (Jedis jedis = new Jedis(URI.create(url), 3_000)) {
+            return new Probe("redis", true, url, version(jedis), ms(start), "");
+        } catch (Exception e) {
+            return new Probe("redis", false, url, "", ms(start), reason(e));
+        }
+    }
+
+    private static String version(Jedis jedis) {
+        return jedis.info("server").lines().filter(l -> l.startsWith("redis_version:")).map(l -> l.substring(14).strip())
+                .findFirst().orElse("?");
     }
 
     static Probe probePostgres(CsrConfig config) {

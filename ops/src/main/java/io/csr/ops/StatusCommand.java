@@ -1,5 +1,6 @@
 package io.csr.ops;
 
+import io.csr.common.cli.CsrCommand;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
@@ -12,18 +13,17 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.Nats;
 import io.nats.client.api.StreamInfo;
 
+import picocli.CommandLine.Command;
+
 import java.util.List;
 
 /** {@code csr status}: services, the JetStream stream, and every migration's state. Exit 3 when something is down. */
-final class StatusCommand implements Main.Command {
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Every service (up/down, address, version), the event stream and each migration; exit 3 when something is down.")
+final class StatusCommand extends CsrCommand {
     @Override
-    public String summary() {
-        return "services (up/down, address, version), the event stream, and each migration";
-    }
-
-    @Override
-    public int run(CsrConfig config, String[] args) {
-        return print(config) ? 0 : 3;
+    public Integer call() {
+        return print(config()) ? 0 : 3;
     }
 
     static boolean print(CsrConfig config) {

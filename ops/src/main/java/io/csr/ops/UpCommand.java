@@ -1,5 +1,6 @@
 package io.csr.ops;
 
+import io.csr.common.cli.CsrCommand;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.nats.client.Connection;
@@ -9,6 +10,7 @@ import io.nats.client.Nats;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
 import io.nats.client.api.StreamInfo;
+import picocli.CommandLine.Command;
 
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -19,30 +21,31 @@ import java.util.Set;
  * {@code csr up} (Java part, after bin/csr started the services): creates or widens the JetStream stream, applies
  * migrations, prints the status table. Idempotent: a second run changes nothing.
  */
-final class UpCommand implements Main.Command {
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = {"Install and start what is missing, build, migrate; print the status table. Safe to re-run.",
+                "bin/csr installs what is missing (apt), starts the services that are down and builds what is stale "
+                + "before any JVM; then this creates the JetStream stream, applies migrations and prints the status "
+                + "table."})
+final class UpCommand extends CsrCommand {
     static final List<String> SUBJECTS = List.of("metrics.>", "journey.>", "q2q.>");
 
     @Override
-    public String summary() {
-        return "create the JetStream stream, apply migrations, print status";
-    }
-
-    @Override
-    public int run(CsrConfig config, String[] args) throws Exception {
-        ensureStream(config);
-        MigrateCommand.migrateAll(config);
-        return StatusCommand.print(config) ? 0 : 3;
+    public Integer call() throws Exception {
+        ensureStream(config());
+        MigrateCommand.migrateAll(config());
+        return StatusCommand.print(config()) ? 0 : 3;
     }
 
     static void ensureStream(CsrConfig config) throws Exception {
         String name = config.get(ConfigKey.NATS_STREAM);
         try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL))) {
-            System.out.println("    " + ensureStream(nc.jetStreamManagement(), name, SUBJECTS));
+            System.out.println("    " + ensureStream(nc.jetStreamManagement(), name, SUBJECTS,
+                    config.getInt(ConfigKey.NATS_STREAM_REPLICAS)));
         }
     }
 
     /** Creates the stream, or adds missing subjects to an existing one; returns what it did. */
-    static String ensureStream(JetStreamManagement jsm, String name, List<String> subjects) throws Exception {
+    static String ensureStream(JetStreamManagement jsm, String name, List<String> subjects, int replicas) throws Exception {
         StreamInfo info;
         try {
             info = jsm.getStreamInfo(name);
@@ -56,8 +59,9 @@ final class UpCommand implements Main.Command {
                     .storageType(StorageType.File)
                     .maxAge(Duration.ofDays(7))
                     .duplicateWindow(Duration.ofMinutes(2))
+                    .replicas(replicas)
                     .build());
-            return "stream " + name + ": created over " + String.join(" ", subjects);
+            return "stream " + name + ": created over " + String.join(" ", subjects) + (replicas > 1 ? " at " + replicas + " replicas" : "");
         }
         Set<String> have = new LinkedHashSet<>(info.getConfiguration().getSubjects());
         if (have.containsAll(subjects)) {

@@ -11,7 +11,6 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SampleCommandTest {
 
@@ -47,10 +46,14 @@ class SampleCommandTest {
 
     @Test
     void badOptionsNameTheOptionAndValue() {
-        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--rate", "fast"}))
-                .hasMessageContaining("--rate").hasMessageContaining("fast");
-        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--companies", "ok,not ok"}))
-                .hasMessageContaining("not ok");
-        assertThatThrownBy(() -> SampleCommand.Options.parse(new String[] {"--nope", "1"})).hasMessageContaining("--nope");
+        CliRun rate = CliRun.of("sample", "--rate", "fast");
+        assertThat(rate.exit()).isEqualTo(2);
+        assertThat(rate.errLines()).singleElement().asString().startsWith("error [sample]: ").contains("--rate").contains("fast")
+                .doesNotContain("For input string");
+        assertThat(CliRun.of("sample", "--rate", "0").err()).contains("--rate 0 must be a positive");
+        assertThat(CliRun.of("sample", "--companies", "ok,not ok").err()).contains("not ok");
+        CliRun nope = CliRun.of("sample", "--nope", "1");
+        assertThat(nope.exit()).isEqualTo(2);
+        assertThat(nope.err()).contains("--nope").contains("see bin/csr sample --help");
     }
 }

@@ -1,9 +1,9 @@
 package io.csr.ops;
 
+import io.csr.ops.CsrFunctions.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ({@code death_cause}): these drive the shell functions over logs like the gateway's and the job's.
  */
 class StartFailureCauseTest {
-    private static final Path CSR = DeploymentFilesTest.ROOT.resolve("bin/csr");
 
     @Test
     void ourOwnErrorLineWinsOverEverythingElse(@TempDir Path state) throws Exception {
@@ -49,8 +48,8 @@ class StartFailureCauseTest {
         long t0 = System.nanoTime();
         Result r = bash(state, "wait_started gateway 60 0 false");
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        assertThat(r.exit).isEqualTo(1);
-        assertThat(r.err).contains("error [start gateway]: the gateway process exited during start-up: GATEWAY_PORT=99999 is out of range");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("error [start gateway]: the gateway process exited during start-up: GATEWAY_PORT=99999 is out of range");
         assertThat(ms).as("gave up without waiting out the 60 s").isLessThan(20_000);
     }
 
@@ -58,26 +57,15 @@ class StartFailureCauseTest {
         Path logs = Files.createDirectories(state.resolve("logs"));
         Files.writeString(logs.resolve(name + ".log"), before);
         Result r = bash(state, "from=$(log_size " + name + "); printf '%s' \"$NEW\" >>\"$LOG_DIR/" + name + ".log\"; death_cause " + name + " \"$from\"", written);
-        assertThat(r.exit).as(r.err).isZero();
-        return r.out.strip();
+        assertThat(r.exit()).as(r.err()).isZero();
+        return r.out().strip();
     }
 
     private static Result bash(Path state, String script) throws Exception {
-        return bash(state, script, "");
+        return CsrFunctions.run(state, script);
     }
 
     private static Result bash(Path state, String script, String newLog) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "source \"$CSR\" help >/dev/null; " + script);
-        pb.environment().put("CSR", CSR.toString());
-        pb.environment().put("CSR_STATE_DIR", state.toString());
-        pb.environment().put("NEW", newLog);
-        Process p = pb.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
-    }
-
-    private record Result(int exit, String out, String err) {
+        return CsrFunctions.run(state, script, env -> env.put("NEW", newLog));
     }
 }

@@ -92,14 +92,58 @@ public final class ClickHouseAccess implements AutoCloseable {
         return queryServer("SELECT version() AS v").get(0).get("v").asText();
     }
 
-    /** Creates the configured database when missing (runs against {@code default}). */
+    /** Creates the configured database when missing (runs against {@code default}; on every server of a cluster). */
     public void createDatabaseIfMissing() {
-        executeIn("default", "CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(settings.database()));
+        executeIn("default", "CREATE DATABASE IF NOT EXISTS " + SqlLiteral.identifier(settings.database()) + onCluster());
     }
 
     /** Drops the configured database with everything in it (tests' own namespaces; runs against {@code default}). */
     public void dropDatabase() {
-        executeIn("default", "DROP DATABASE IF EXISTS " + SqlLiteral.identifier(settings.database()));
+        executeIn("default", "DROP DATABASE IF EXISTS " + SqlLiteral.identifier(settings.database()) + onCluster());
+    }
+
+    /** {@code " ON CLUSTER name"} in the replicated layout, else empty. */
+    public String onCluster() {
+        return settings.replicated() ? " ON CLUSTER " + SqlLiteral.identifier(settings.cluster()) : "";
+    }
+
+    /**
+     * The table that holds a table's parts on each server: {@code <table>_local} under the Distributed table of the
+     * replicated layout, the table itself on one server. Partition drops, OPTIMIZE and {@code system.parts} name this.
+     */
+    public String localTable(String table) {
+        SqlLiteral.identifier(table);
+        return settings.replicated() ? table + "_local" : table;
+    }
+
+    /**
+     * Where to read {@code system.parts} of the data this client sees: the server's own on one server; in the
+     * replicated layout every shard's (one replica each, the same replica the reads go to), since a Distributed table
+     * has no parts of its own. Table names in it are the {@link #localTable local} ones.
+     */
+    public String systemParts() {
+        return settings.replicated() ? "cluster(" + SqlLiteral.string(settings.cluster()) + ", system, parts)" : "system.parts";
+    }
+
+    /**
+     * The replicated layout's session settings (sent on every request as URL parameters, understood by 18.16 and
+     * 24.x): an INSERT into a Distributed table returns only once every shard's replica has the rows
+     * (insert_distributed_sync), and every read and write goes to each shard's first live replica in remote_servers
+     * order (load_balancing=in_order), so what this process wrote is what it reads next (docs/pipeline.md), even
+     * while that replica reports itself stale (max_replica_delay_for_distributed_queries=0: a replica restarted after
+     * a crash reports an "infinite" delay until its first replication queue update, some 10 s here, and the default
+     * 300 s limit then sends reads to the other replica, which lacks what only the pinned one had). A
+     * Distributed table inside an IN or JOIN of a query over a Distributed table reads each shard's own local table
+     * (distributed_product_mode=local): every table is sharded by company, so a company's rows on both sides meet on
+     * one shard.
+     */
+    private void clusterSettings(QuerySettings qs) {
+        if (settings.replicated()) {
+            qs.serverSetting("load_balancing", "in_order");
+            qs.serverSetting("insert_distributed_sync", "1");
+            qs.serverSetting("max_replica_delay_for_distributed_queries", "0");
+            qs.serverSetting("distributed_product_mode", "local");
+        }
     }
 
     /** DDL or a command without result rows, in the configured database. */
@@ -110,6 +154,7 @@ public final class ClickHouseAccess implements AutoCloseable {
     private void executeIn(String database, String sql) {
         CommandSettings cs = new CommandSettings();
         inDatabase(cs, database);
+        clusterSettings(cs);
         try (CommandResponse ignored = await(client.execute(sql, cs), sql)) {
             // nothing to read
         } catch (ClickHouseAccessException e) {
@@ -152,6 +197,11 @@ public final class ClickHouseAccess implements AutoCloseable {
         InsertSettings is = new InsertSettings();
         is.setDatabase(settings.database());
         is.serverSetting("database", settings.database());
+        if (settings.replicated()) {
+            is.serverSetting("load_balancing", "in_order");
+            is.serverSetting("insert_distributed_sync", "1");
+            is.serverSetting("max_replica_delay_for_distributed_queries", "0");
+        }
         try (InputStream in = body;
              InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow, is), what)) {
             return response.getWrittenRows();
@@ -199,6 +249,7 @@ public final class ClickHouseAccess implements AutoCloseable {
         String full = withFormat(sql);
         QuerySettings qs = new QuerySettings();
         inDatabase(qs, database);
+        clusterSettings(qs);
         qs.setFormat(ClickHouseFormat.JSONEachRow);
         try (QueryResponse response = await(client.query(full, qs), full);
              MappingIterator<T> rows = mapper.readerFor(type).readValues(response.getInputStream())) {
@@ -229,6 +280,7 @@ public final class ClickHouseAccess implements AutoCloseable {
         String full = sql.strip() + "\nFORMAT RowBinary";
         QuerySettings qs = new QuerySettings();
         inDatabase(qs, settings.database());
+        clusterSettings(qs);
         qs.setFormat(ClickHouseFormat.RowBinary);
         try (QueryResponse response = await(client.query(full, qs), full);
              InputStream body = new java.io.BufferedInputStream(response.getInputStream(), 1 << 16)) {

@@ -3,15 +3,30 @@ package io.csr.common.clickhouse;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 
-/** Immutable connection settings of the ClickHouse access layer. */
+/**
+ * Immutable connection settings of the ClickHouse access layer.
+ *
+ * @param cluster empty for one server; else the cluster (remote_servers name) whose replicated layout the schema uses
+ *                (CLICKHOUSE_CLUSTER, docs/pipeline.md "Replicated layout")
+ */
 public record ClickHouseSettings(String url, String user, String password, String database, boolean compression,
-                                 long socketTimeoutMs) {
+                                 long socketTimeoutMs, String cluster) {
 
     public ClickHouseSettings {
         if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
             throw new IllegalArgumentException("CLICKHOUSE_URL='" + url + "' must be an http(s) URL such as http://127.0.0.1:8123");
         }
         SqlLiteral.identifier(database);
+        cluster = cluster == null ? "" : cluster.trim();
+        if (!cluster.isEmpty() && !cluster.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
+            throw new IllegalArgumentException("CLICKHOUSE_CLUSTER='" + cluster + "' must be a cluster name from the servers' "
+                    + "remote_servers ([A-Za-z_][A-Za-z0-9_]*), or empty for one server");
+        }
+    }
+
+    /** One server (no cluster). */
+    public ClickHouseSettings(String url, String user, String password, String database, boolean compression, long socketTimeoutMs) {
+        this(url, user, password, database, compression, socketTimeoutMs, "");
     }
 
     public static ClickHouseSettings from(CsrConfig config) {
@@ -21,10 +36,23 @@ public record ClickHouseSettings(String url, String user, String password, Strin
                 config.get(ConfigKey.CLICKHOUSE_PASSWORD),
                 config.get(ConfigKey.CLICKHOUSE_DATABASE),
                 config.getBoolean(ConfigKey.CLICKHOUSE_COMPRESSION),
-                config.getLong(ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS, 100, 3_600_000));
+                config.getLong(ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS, 100, 3_600_000),
+                config.get(ConfigKey.CLICKHOUSE_CLUSTER));
+    }
+
+    public boolean replicated() {
+        return !cluster.isEmpty();
     }
 
     public ClickHouseSettings withDatabase(String otherDatabase) {
-        return new ClickHouseSettings(url, user, password, otherDatabase, compression, socketTimeoutMs);
+        return new ClickHouseSettings(url, user, password, otherDatabase, compression, socketTimeoutMs, cluster);
+    }
+
+    public ClickHouseSettings withUrl(String otherUrl) {
+        return new ClickHouseSettings(otherUrl, user, password, database, compression, socketTimeoutMs, cluster);
+    }
+
+    public ClickHouseSettings withCluster(String otherCluster) {
+        return new ClickHouseSettings(url, user, password, database, compression, socketTimeoutMs, otherCluster);
     }
 }

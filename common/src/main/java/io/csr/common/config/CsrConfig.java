@@ -1,5 +1,6 @@
 package io.csr.common.config;
 
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -45,6 +46,11 @@ public final class CsrConfig {
     public String get(ConfigKey key) {
         String v = values.get(key.name());
         return v == null ? key.defaultValue() : v;
+    }
+
+    /** CSR_STATE_DIR with {@code <repo>} standing for the checkout at {@code repoRoot}: absolute and normalised. */
+    public Path stateDir(Path repoRoot) {
+        return Path.of(get(ConfigKey.CSR_STATE_DIR).replace("<repo>", repoRoot.toString())).toAbsolutePath().normalize();
     }
 
     public int getInt(ConfigKey key) {

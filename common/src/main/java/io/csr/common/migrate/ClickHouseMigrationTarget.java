@@ -5,18 +5,32 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.SqlLiteral;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * ClickHouse has no transactions: each statement of a migration should be idempotent ({@code IF NOT EXISTS}) so a
  * migration interrupted half-way completes when run again; it is recorded only after its last statement succeeds.
+ *
+ * <p>In the replicated layout (CLICKHOUSE_CLUSTER set) every statement runs in its {@link ClusterDdl} form, ON CLUSTER,
+ * and the ledger itself is a replicated table on one shard read through a Distributed table, so every server and every
+ * runner sees the same applied migrations; the lock keeps two runners from applying at once.
  */
 public final class ClickHouseMigrationTarget implements MigrationTarget {
+    private static final String LEDGER_COLUMNS = "(version UInt32, name String, checksum String, applied_at DateTime('UTC'), duration_ms UInt64)";
+
     private final ClickHouseAccess clickHouse;
+    private final Supplier<AutoCloseable> lock;
 
     public ClickHouseMigrationTarget(ClickHouseAccess clickHouse) {
+        this(clickHouse, () -> () -> { });
+    }
+
+    public ClickHouseMigrationTarget(ClickHouseAccess clickHouse, Supplier<AutoCloseable> lock) {
         this.clickHouse = clickHouse;
+        this.lock = lock;
     }
 
     @Override
@@ -26,14 +40,25 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
 
     @Override
     public String describe() {
-        return clickHouse.settings().url() + " database " + clickHouse.database();
+        return clickHouse.settings().url() + " database " + clickHouse.database()
+                + (clickHouse.settings().replicated() ? " on cluster " + clickHouse.settings().cluster() : "");
+    }
+
+    @Override
+    public AutoCloseable lock() {
+        return lock.get();
     }
 
     @Override
     public void prepare() {
         clickHouse.createDatabaseIfMissing();
-        clickHouse.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, "
-                + "applied_at DateTime('UTC'), duration_ms UInt64) ENGINE = ReplacingMergeTree ORDER BY version");
+        if (clickHouse.settings().replicated()) {
+            for (String statement : cluster().ledger("schema_migrations", LEDGER_COLUMNS, "version")) {
+                clickHouse.execute(statement);
+            }
+        } else {
+            clickHouse.execute("CREATE TABLE IF NOT EXISTS schema_migrations " + LEDGER_COLUMNS + " ENGINE = ReplacingMergeTree ORDER BY version");
+        }
     }
 
     @Override
@@ -50,12 +75,21 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
     @Override
     public void apply(Migration migration) {
         long start = System.currentTimeMillis();
-        for (String statement : migration.statements()) {
+        for (String statement : statements(migration)) {
             clickHouse.execute(statement);
         }
         clickHouse.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms) VALUES ("
                 + SqlLiteral.number(migration.version()) + ", " + SqlLiteral.string(migration.name()) + ", "
                 + SqlLiteral.string(migration.checksum()) + ", " + SqlLiteral.dateTime(Instant.now()) + ", "
                 + SqlLiteral.number(System.currentTimeMillis() - start) + ")");
+    }
+
+    /** The statements run for a migration: as written on one server, their ON CLUSTER forms on a cluster. */
+    public List<String> statements(Migration migration) {
+        return clickHouse.settings().replicated() ? cluster().translateAll(migration.statements()) : migration.statements();
+    }
+
+    private ClusterDdl cluster() {
+        return new ClusterDdl(clickHouse.settings().cluster(), clickHouse.database());
     }
 }

@@ -49,6 +49,16 @@ public final class MigrationRunner {
     /** Applies what is pending; returns the migrations applied now (empty when everything was up to date). */
     public List<Migration> migrate() {
         List<Migration> files = files();
+        try (AutoCloseable held = target.lock()) {
+            return migrate(files);
+        } catch (MigrationException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new MigrationException("releasing the migration lock of " + target.describe() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private List<Migration> migrate(List<Migration> files) {
         target.prepare();
         Map<Integer, MigrationTarget.AppliedMigration> applied = target.applied();
         verify(files, applied);

@@ -16,6 +16,11 @@ public interface MigrationTarget {
     /** Applied migrations by version. */
     Map<Integer, AppliedMigration> applied();
 
+    /** Held while migrations are read and applied, so two runners never apply at once; none by default. */
+    default AutoCloseable lock() {
+        return () -> { };
+    }
+
     /** Runs the statements and records the migration in the ledger. */
     void apply(Migration migration);
 

@@ -16,6 +16,15 @@ public final class Migrations {
         return new MigrationRunner(new ClickHouseMigrationTarget(clickHouse), sqlRoot, progress);
     }
 
+    /**
+     * As above, with one runner at a time per ClickHouse database across every machine: a PostgreSQL advisory lock
+     * ({@link ClickHouseMigrationLock}), what {@code csr migrate} uses.
+     */
+    public static MigrationRunner clickHouse(ClickHouseAccess clickHouse, Path sqlRoot, Consumer<String> progress, PostgresSettings lockIn) {
+        return new MigrationRunner(new ClickHouseMigrationTarget(clickHouse,
+                () -> ClickHouseMigrationLock.acquire(lockIn, clickHouse.database(), progress)), sqlRoot, progress);
+    }
+
     public static MigrationRunner postgres(PostgresSettings pg, Path sqlRoot, Consumer<String> progress) {
         return new MigrationRunner(new PostgresMigrationTarget(pg::connectUnchecked, pg.schema(), pg.url()), sqlRoot, progress);
     }

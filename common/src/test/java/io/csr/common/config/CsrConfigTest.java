@@ -37,4 +37,12 @@ class CsrConfigTest {
         CsrConfig c = CsrConfig.of(Map.of()).with(ConfigKey.CLICKHOUSE_DATABASE, "csr_it_x");
         assertThat(c.get(ConfigKey.CLICKHOUSE_DATABASE)).isEqualTo("csr_it_x");
     }
+
+    @Test
+    void theStateDirIsTheCheckoutsDotCsrUnlessSet() {
+        java.nio.file.Path root = java.nio.file.Path.of("/srv/csr");
+        assertThat(CsrConfig.of(Map.of()).stateDir(root)).isEqualTo(java.nio.file.Path.of("/srv/csr/.csr"));
+        assertThat(CsrConfig.of(Map.of("CSR_STATE_DIR", "/var/lib/csr/../csr")).stateDir(root)).isEqualTo(java.nio.file.Path.of("/var/lib/csr"));
+        assertThat(CsrConfig.of(Map.of("CSR_STATE_DIR", "<repo>/state")).stateDir(root)).isEqualTo(java.nio.file.Path.of("/srv/csr/state"));
+    }
 }

@@ -3,8 +3,8 @@ package io.csr.gateway.analytics;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
-import io.csr.common.postgres.PostgresSettings;
 
+import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -20,9 +20,9 @@ import java.util.Map;
  * concurrent refresh commits.
  */
 public final class AnalyticsReader {
-    private final PostgresSettings postgres;
+    private final DataSource postgres;
 
-    public AnalyticsReader(PostgresSettings postgres) {
+    public AnalyticsReader(DataSource postgres) {
         this.postgres = postgres;
     }
 
@@ -113,7 +113,7 @@ public final class AnalyticsReader {
     }
 
     private Map<String, Object> inSnapshot(String companyId, Fill fill) throws SQLException {
-        try (Connection c = postgres.connect()) {
+        try (Connection c = postgres.getConnection()) {
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             c.setReadOnly(true);
             c.setAutoCommit(false);

@@ -15,7 +15,8 @@ import java.util.logging.Logger;
 /**
  * The one place that refreshes the analytics views on a schedule: every {@code ANALYTICS_REFRESH_SECONDS}, on one
  * daemon thread of each gateway node. Several nodes (and {@code csr refresh-views}) may fire at once; the SQL
- * function's advisory lock lets one refresh and the others skip. The first run comes one interval after the last
+ * function's advisory lock lets one refresh and the others skip, and under that lock a node whose turn comes less than
+ * an interval after the last recorded refresh (any node's) skips too: N nodes refresh once per interval, not N times. The first run comes one interval after the last
  * recorded successful refresh (at once when that is older), so a restart does not refresh twice in a row.
  */
 public final class AnalyticsRefreshSchedule implements AutoCloseable {
@@ -61,10 +62,12 @@ public final class AnalyticsRefreshSchedule implements AutoCloseable {
 
     private void runOnce() {
         try {
-            AnalyticsViewRefresher.Result r = refresher.refresh(TRIGGER);
+            AnalyticsViewRefresher.Result r = refresher.refresh(TRIGGER, interval);
             if (r.failed()) {
                 LOG.warning("analytics views refresh failed after " + r.durationMs() + " ms, the views keep their previous data: "
                         + r.error() + " (see view_refreshes; /health shows it until a refresh succeeds)");
+            } else if (r.skipped()) {
+                LOG.fine("analytics views refresh skipped: " + r.error());
             } else if (r.ok()) {
                 LOG.fine("analytics views refreshed in " + r.durationMs() + " ms: " + r.rowCountsJson());
             }

@@ -1,7 +1,7 @@
 package io.csr.gateway.analytics;
 
-import io.csr.common.postgres.PostgresSettings;
 
+import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,23 +11,26 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The analytics views' refresh history as {@code view_refreshes} records it, whoever refreshed (this gateway's
  * schedule, another node, {@code csr refresh-views}, SQL): the last successful refresh and the last attempt.
  */
 public final class AnalyticsRefreshStatus {
+    private static final Logger LOG = Logger.getLogger(AnalyticsRefreshStatus.class.getName());
     private static final String LAST_OK = "SELECT finished_at FROM view_refreshes WHERE status = 'ok' ORDER BY id DESC LIMIT 1";
-    private static final String LAST_ATTEMPT = "SELECT status, finished_at, error FROM view_refreshes ORDER BY id DESC LIMIT 1";
+    private static final String LAST_ATTEMPT = "SELECT status, finished_at FROM view_refreshes ORDER BY id DESC LIMIT 1";
 
-    private final PostgresSettings postgres;
+    private final DataSource postgres;
 
-    public AnalyticsRefreshStatus(PostgresSettings postgres) {
+    public AnalyticsRefreshStatus(DataSource postgres) {
         this.postgres = postgres;
     }
 
     public Optional<Instant> lastSuccessfulRefresh() throws SQLException {
-        try (Connection c = postgres.connect()) {
+        try (Connection c = postgres.getConnection()) {
             return lastSuccessfulRefresh(c);
         }
     }
@@ -46,22 +49,24 @@ public final class AnalyticsRefreshStatus {
     public Map<String, Object> healthReport() {
         long t0 = System.nanoTime();
         Map<String, Object> m = new LinkedHashMap<>();
-        try (Connection c = postgres.connect();
+        try (Connection c = postgres.getConnection();
              PreparedStatement st = c.prepareStatement(LAST_ATTEMPT);
              ResultSet rs = st.executeQuery()) {
             Optional<Instant> lastOk = lastSuccessfulRefresh(c);
             if (rs.next() && "failed".equals(rs.getString(1))) {
                 m.put("status", "DOWN");
-                m.put("error", "the last refresh of the analytics views (" + rs.getTimestamp(2).toInstant() + ") failed: " + rs.getString(3)
+                // not PostgreSQL's text (/health is open to everyone): the cause stays in view_refreshes.error
+                m.put("error", "the last refresh of the analytics views (" + rs.getTimestamp(2).toInstant() + ") failed"
                         + "; the views keep the data of " + lastOk.map(Instant::toString).orElse("their creation")
-                        + " (retry: bin/csr refresh-views)");
+                        + " (the cause: SELECT error FROM view_refreshes ORDER BY id DESC LIMIT 1; retry: bin/csr refresh-views)");
             } else {
                 m.put("status", "UP");
             }
             m.put("lastRefreshAt", lastOk.map(Instant::toString).orElse(null));
         } catch (SQLException | RuntimeException e) {
             m.put("status", "DOWN");
-            m.put("error", "cannot read view_refreshes: " + e.getMessage() + " (check POSTGRES_URL; bin/csr migrate)");
+            LOG.log(Level.WARNING, "cannot read view_refreshes for /health", e);
+            m.put("error", "cannot read view_refreshes (details in the gateway log; check POSTGRES_URL, bin/csr migrate)");
             m.put("lastRefreshAt", null);
         }
         m.put("latencyMs", Math.round((System.nanoTime() - t0) / 10_000.0) / 100.0);

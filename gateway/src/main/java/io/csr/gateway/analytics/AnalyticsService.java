@@ -5,6 +5,7 @@ import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
+import io.csr.gateway.limits.RateLimiter;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -16,14 +17,17 @@ import java.util.Map;
 /**
  * {@code GET /analytics/company|programmes|language-groups|journey-stages[?companyId=]}: the caller's company's rows of
  * the PostgreSQL analytics views (Contract 6), each with {@code refreshedAt}, the end of the refresh they show.
- * Any token granting the company may read them (the same scope as the live stream).
+ * Any token granting the company may read them (the same scope as the live stream); each call is charged to the
+ * company's {@code API_RATE_LIMIT_PER_MINUTE} before PostgreSQL is read.
  */
 public final class AnalyticsService implements HttpService {
     private final JwtVerifier jwt;
+    private final RateLimiter limits;
     private final AnalyticsReader reader;
 
-    public AnalyticsService(JwtVerifier jwt, AnalyticsReader reader) {
+    public AnalyticsService(JwtVerifier jwt, RateLimiter limits, AnalyticsReader reader) {
         this.jwt = jwt;
+        this.limits = limits;
         this.reader = reader;
     }
 
@@ -40,17 +44,13 @@ public final class AnalyticsService implements HttpService {
     }
 
     private void answer(ServerRequest req, ServerResponse res, Read read) {
+        Principal p = jwt.authenticate(req);
+        String companyId = CompanyScope.resolve(p, req);
+        limits.acquire(companyId); // before PostgreSQL is read
         try {
-            Principal p = jwt.authenticate(req);
-            String companyId = CompanyScope.resolve(p, req);
-            try {
-                JsonResponses.send(res, read.of(companyId));
-            } catch (SQLException e) {
-                throw new ApiError(503, "analytics_unavailable", "cannot read the analytics views from PostgreSQL: " + e.getMessage()
-                        + " (check POSTGRES_URL and bin/csr status; the views are created by bin/csr migrate)");
-            }
-        } catch (ApiError e) {
-            e.send(res);
+            JsonResponses.send(res, read.of(companyId));
+        } catch (SQLException e) {
+            throw ApiError.fromPostgres(e);
         }
     }
 }

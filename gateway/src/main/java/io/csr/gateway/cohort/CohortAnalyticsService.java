@@ -1,7 +1,6 @@
 package io.csr.gateway.cohort;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.cohort.CohortCalls.Call;
 import io.csr.gateway.cohort.CohortCalls.Reply;
 import io.csr.gateway.cohort.CohortParams.DateRange;
@@ -11,6 +10,7 @@ import io.csr.gateway.cohort.CohortQueries.Figures;
 import io.csr.gateway.cohort.CohortQueries.TopRow;
 import io.csr.gateway.cohort.CohortQueries.TrendRow;
 import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.RequestBodies;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -36,9 +36,11 @@ import java.util.Set;
 final class CohortAnalyticsService implements HttpService {
     private final CohortCalls calls;
     private final CohortQueries queries;
+    private final RequestBodies bodies;
     private final Clock clock;
 
-    CohortAnalyticsService(CohortCalls calls, CohortQueries queries, Clock clock) {
+    CohortAnalyticsService(CohortCalls calls, CohortQueries queries, RequestBodies bodies, Clock clock) {
+        this.bodies = bodies;
         this.calls = calls;
         this.queries = queries;
         this.clock = clock;
@@ -114,7 +116,7 @@ final class CohortAnalyticsService implements HttpService {
     }
 
     private Reply compare(Call call) {
-        JsonNode body = CohortParams.jsonBody(call.req);
+        JsonNode body = bodies.jsonObject(call.req, "bad_body", "{\"cohortIds\":[1,2],\"metric\":\"sroi\"}");
         JsonNode ids = body.get("cohortIds");
         if (ids == null || !ids.isArray() || ids.size() < 2 || ids.size() > 10) {
             throw CohortParams.bad("cohortIds", "give an array of 2 to 10 cohort ids, e.g. {\"cohortIds\":[1,2],\"metric\":\"sroi\"}");
@@ -134,10 +136,7 @@ final class CohortAnalyticsService implements HttpService {
         for (long id : wanted) {
             cohorts.add(cohort(call, id));
         }
-        Map<String, List<Long>> byCompany = new LinkedHashMap<>();
-        cohorts.forEach(c -> byCompany.computeIfAbsent(c.companyId(), k -> new ArrayList<>()).add(c.id()));
-        Map<Long, Figures> figures = new LinkedHashMap<>();
-        byCompany.forEach((company, list) -> figures.putAll(queries.compare(company, list, metric, range)));
+        Map<Long, Figures> figures = queries.compare(call.companyId, cohorts.stream().map(CohortRef::id).toList(), metric, range);
         call.aboutNoSingleCohort();
         call.detail("cohortIds=" + wanted);
         List<Map<String, Object>> out = new ArrayList<>();
@@ -147,7 +146,31 @@ final class CohortAnalyticsService implements HttpService {
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("metric", metric);
         answer.put("cohorts", out);
+        answer.put("differences", differences(cohorts, figures));
         return Reply.ok(answer);
+    }
+
+    /**
+     * For each cohort after the first: its average minus the first cohort's, with the 95 % Welch interval over the
+     * observations ({@link Welch}).
+     */
+    static List<Map<String, Object>> differences(List<CohortRef> cohorts, Map<Long, Figures> figures) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        Figures base = figures.getOrDefault(cohorts.get(0).id(), Figures.EMPTY);
+        for (CohortRef c : cohorts.subList(1, cohorts.size())) {
+            Figures f = figures.getOrDefault(c.id(), Figures.EMPTY);
+            Welch.Interval w = Welch.of(base.count(), base.avg(), base.stddev(), f.count(), f.avg(), f.stddev());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("cohortId", c.id());
+            m.put("baseCohortId", cohorts.get(0).id());
+            m.put("difference", w.difference());
+            m.put("confidence", Welch.CONFIDENCE);
+            m.put("low", w.low());
+            m.put("high", w.high());
+            m.put("df", w.df());
+            out.add(m);
+        }
+        return out;
     }
 
     private Reply top(Call call) {
@@ -155,8 +178,7 @@ final class CohortAnalyticsService implements HttpService {
         String metric = CohortParams.metric(query(req, "metric"));
         int limit = CohortParams.limit(query(req, "limit"));
         DateRange range = CohortParams.range(query(req, "startDate"), query(req, "endDate"), today());
-        String company = CompanyScope.resolve(call.principal, req);
-        call.about(company, null);
+        String company = call.companyId;
         List<TopRow> rows = queries.top(company, metric, range, limit);
         Map<Long, CohortRef> names = rows.isEmpty() ? Map.of() : queries.cohortsOf(company);
         List<Map<String, Object>> out = new ArrayList<>();
@@ -176,13 +198,11 @@ final class CohortAnalyticsService implements HttpService {
         return Reply.ok(body);
     }
 
-    /** The cohort if the token grants its company; 404 otherwise (also for deleted and unknown ids). */
+    /** The cohort if it belongs to the company the call acts for; 404 otherwise (also for deleted and unknown ids). */
     private CohortRef cohort(Call call, long id) {
-        CohortRef ref = queries.find(id, call.principal.companies()).orElseThrow(() -> new ApiError(404, "cohort_not_found",
-                "cohort " + id + " does not exist, was deleted, or belongs to a company the token does not grant ("
-                        + call.principal.companies() + ")"));
-        call.about(ref.companyId(), ref.id());
-        return ref;
+        call.cohort(id);
+        return queries.find(id, List.of(call.companyId)).orElseThrow(() -> new ApiError(404, "cohort_not_found",
+                "cohort " + id + " does not exist, was deleted, or is not a cohort of " + call.companyId));
     }
 
     static Map<String, Object> metricsShape(long cohortId, String metric, DateRange range, Figures f) {

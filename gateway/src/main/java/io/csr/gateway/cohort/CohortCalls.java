@@ -1,34 +1,38 @@
 package io.csr.gateway.cohort;
 
 import io.csr.common.clickhouse.ClickHouseAccessException;
+import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
+import io.csr.gateway.limits.RateLimiter;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.sql.SQLException;
 import java.time.Clock;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
- * What every cohort API call goes through, in this order: token (401, not audited: no verified company), the handler
- * (which names the company and cohort the call is about through {@link Call#about}, charging the company's rate limit
- * there), the answer or the error as JSON, and one audit entry with the final status. 429 answers are not audited, so
- * a flood does not turn into a flood of writes. ClickHouse or PostgreSQL unreachable: 503 with {@code Retry-After}.
+ * What every cohort API call goes through, in this order: token (401, not audited: no verified company), the company
+ * the call acts for ({@link CompanyScope}: the {@code companyId} parameter, or the token's only company; a token of
+ * several companies must name one — 400 {@code company_required} — so exactly one company is charged, never an
+ * arbitrary one of the token's), that company's rate limit (429 before any database work: a caller over its limit
+ * costs no query, not even the lookup that would answer 404), the handler (which works within that company only and
+ * names the cohort the call is about through {@link Call#cohort}), the answer or the error as JSON, and one audit entry
+ * with the final status — 404s for unknown ids included; an accepted call (below 400) is answered only once its entry
+ * is committed, and 503 {@code audit_unavailable} when that cannot be done ({@link CohortAuditLog}). 429 answers are not
+ * audited, so a flood does not turn into a flood of writes. ClickHouse or PostgreSQL unreachable: 503 with {@code Retry-After}; any other store failure 500.
+ * Neither shows the store's text (logged with the request id by {@link ApiError}).
  */
 final class CohortCalls {
-    private static final Logger LOG = Logger.getLogger(CohortCalls.class.getName());
-
     private final JwtVerifier jwt;
-    private final CohortRateLimiter limiter;
+    private final RateLimiter limiter;
     private final CohortAuditLog audit;
     private final Clock clock;
 
-    CohortCalls(JwtVerifier jwt, CohortRateLimiter limiter, CohortAuditLog audit, Clock clock) {
+    CohortCalls(JwtVerifier jwt, RateLimiter limiter, CohortAuditLog audit, Clock clock) {
         this.jwt = jwt;
         this.limiter = limiter;
         this.audit = audit;
@@ -46,29 +50,27 @@ final class CohortCalls {
         Reply handle(Call call) throws SQLException;
     }
 
-    /** One call in progress: the verified principal and what the call is about (for the rate limit and the audit). */
+    /** One call in progress: the verified principal, the one company it acts for (charged) and the cohort it is about. */
     final class Call {
         final Principal principal;
         final ServerRequest req;
-        private String companyId;
+        /** The company the call acts for; its rate limit was charged before the handler ran. */
+        final String companyId;
         private Long cohortId;
         private String detail = "";
 
-        private Call(Principal principal, ServerRequest req) {
+        private Call(Principal principal, ServerRequest req, String companyId) {
             this.principal = principal;
             this.req = req;
+            this.companyId = companyId;
         }
 
-        /** The call concerns this company (and cohort, may be null): charges the company's rate limit once. */
-        void about(String company, Long cohort) {
-            if (!company.equals(companyId)) {
-                companyId = company;
-                limiter.acquire(company);
-            }
+        /** The call concerns this cohort of {@link #companyId} (recorded in the audit even when it turns out not to exist). */
+        void cohort(Long cohort) {
             cohortId = cohort;
         }
 
-        /** The call is about several cohorts (compare): keep the company, record no single cohort. */
+        /** The call is about several cohorts (compare): record no single cohort. */
         void aboutNoSingleCohort() {
             cohortId = null;
         }
@@ -93,44 +95,52 @@ final class CohortCalls {
     }
 
     void run(ServerRequest req, ServerResponse res, String endpoint, Handler handler) {
-        Principal principal;
-        try {
-            principal = jwt.authenticate(req);
-        } catch (ApiError e) {
-            e.send(res);
-            return;
-        }
-        Call call = new Call(principal, req);
+        Principal principal = jwt.authenticate(req); // refusals up to the rate limit are not audited: thrown as they are
+        String companyId = CompanyScope.resolve(principal, req);
+        limiter.acquire(companyId); // before any database work
+        Call call = new Call(principal, req, companyId);
         int status;
+        Runnable answer;
         try {
             Reply reply = handler.handle(call);
             status = reply.status();
-            res.status(Status.create(status));
-            if (reply.body() == null) {
-                res.send();
-            } else {
-                JsonResponses.send(res, reply.body());
-            }
+            answer = () -> {
+                res.status(Status.create(reply.status()));
+                if (reply.body() == null) {
+                    res.send();
+                } else {
+                    JsonResponses.send(res, reply.body());
+                }
+            };
         } catch (ApiError e) {
             status = e.status();
-            e.send(res);
+            answer = () -> e.send(res);
         } catch (ClickHouseAccessException e) {
-            LOG.log(Level.WARNING, endpoint + ": ClickHouse failed", e);
-            ApiError err = new ApiError(503, "clickhouse_unavailable", "cohort figures cannot be read from ClickHouse now ("
-                    + e.getMessage() + "); retry shortly", 5);
+            // retriable: unreachable, timed out, overloaded — an outage; anything else is a query the gateway got wrong
+            ApiError err = e.retriable() ? ApiError.unavailable("clickhouse_unavailable", "ClickHouse", e) : ApiError.internal(e);
             status = err.status();
-            err.send(res);
+            answer = () -> err.send(res);
         } catch (SQLException e) {
-            LOG.log(Level.WARNING, endpoint + ": PostgreSQL failed", e);
-            ApiError err = new ApiError(503, "postgres_unavailable", "cohorts cannot be read or changed in PostgreSQL now ("
-                    + e.getMessage() + "); retry shortly", 5);
+            ApiError err = ApiError.fromPostgres(e);
             status = err.status();
-            err.send(res);
+            answer = () -> err.send(res);
         }
-        if (call.companyId != null && status != 429) {
-            audit.record(new CohortAuditLog.Entry(clock.instant(), call.companyId, clean(principal.subject()), call.cohortId,
-                    req.prologue().method().text(), endpoint, status, clean(call.detail)));
+        if (status != 429) {
+            CohortAuditLog.Entry entry = new CohortAuditLog.Entry(clock.instant(), call.companyId, clean(principal.subject()), call.cohortId,
+                    req.prologue().method().text(), endpoint, status, clean(call.detail));
+            if (status < 400) {
+                // accepted: answered only once its audit row is committed (survives a kill -9 of this node)
+                try {
+                    audit.recordDurably(entry);
+                } catch (CohortAuditLog.Unavailable e) {
+                    ApiError.unavailable("audit_unavailable", "PostgreSQL (the cohort audit trail)", e).send(res);
+                    return;
+                }
+            } else {
+                audit.record(entry);
+            }
         }
+        answer.run();
     }
 
     /** PostgreSQL text cannot hold NUL; everything else is stored as given. */

@@ -1,15 +1,9 @@
 package io.csr.gateway.cohort;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.common.json.Json;
 import io.csr.gateway.http.ApiError;
-import io.helidon.webserver.http.ServerRequest;
-
-import java.io.IOException;
-import java.io.InputStream;
+import io.csr.gateway.http.InputRules;
 
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import java.util.Optional;
@@ -22,13 +16,11 @@ import java.util.regex.Pattern;
  */
 final class CohortParams {
     static final Pattern METRIC = Pattern.compile("[a-z0-9_]{1,64}");
-    private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
     private static final Pattern ID = Pattern.compile("[0-9]{1,18}");
     static final int DEFAULT_RANGE_DAYS = 30;
     static final int MAX_RANGE_DAYS = 3_660;
     static final int MAX_LIMIT = 100;
     static final int DEFAULT_LIMIT = 10;
-    static final int MAX_BODY_BYTES = 2 * 1024 * 1024; // 10,000 user ids of 128 characters fit
 
     private CohortParams() {
     }
@@ -58,7 +50,7 @@ final class CohortParams {
 
     /** A value as shown in an error message: at most 64 characters, so a 10 KB value does not come back whole. */
     static String shown(String value) {
-        return value.length() > 64 ? value.substring(0, 64) + "…(" + value.length() + " chars)" : value;
+        return InputRules.shown(value);
     }
 
     static long id(String field, String raw) {
@@ -92,14 +84,12 @@ final class CohortParams {
         return new DateRange(start, end);
     }
 
+    /** A date both stores hold ({@link InputRules#date}). */
     static LocalDate date(String field, String raw) {
-        if (!DATE.matcher(raw).matches()) {
-            throw bad(field, "'" + shown(raw) + "' is not a date; use YYYY-MM-DD (UTC), e.g. 2026-11-01");
-        }
         try {
-            return LocalDate.parse(raw);
-        } catch (DateTimeParseException e) {
-            throw bad(field, "'" + raw + "' is not a calendar date; use YYYY-MM-DD (UTC), e.g. 2026-11-01");
+            return InputRules.date(raw);
+        } catch (IllegalArgumentException e) {
+            throw bad(field, e.getMessage());
         }
     }
 
@@ -124,12 +114,14 @@ final class CohortParams {
         return Integer.parseInt(v);
     }
 
-    /** A user id of a membership change: 1-128 characters without control characters (the bulk-load function checks the same). */
+    /** A user id of a membership change: {@link InputRules} text of 1-128 characters (as participants' user ids). */
     static String userId(String field, Object raw) {
-        if (!(raw instanceof String s) || s.isEmpty() || s.length() > 128 || s.chars().anyMatch(Character::isISOControl)) {
-            throw bad(field, "'" + shown(String.valueOf(raw)) + "' is not a user id; use strings of 1-128 characters without control characters");
+        String problem = raw instanceof String s ? InputRules.textProblem(s, 1, 128, false) : "is not a string";
+        if (problem != null) {
+            throw bad(field, "'" + shown(String.valueOf(raw)) + "' is not a user id: it " + problem
+                    + " (strings of 1-128 characters of well-formed text without control characters)");
         }
-        return s;
+        return (String) raw;
     }
 
     /** Free text (cohort name, description): length-checked, control characters refused. */
@@ -137,34 +129,12 @@ final class CohortParams {
         if (raw == null && !required) {
             return "";
         }
-        if (!(raw instanceof String s) || (required && s.isBlank()) || s.length() > max
-                || s.chars().anyMatch(c -> Character.isISOControl(c) && c != '\n' && c != '\t')) {
-            throw bad(field, (raw == null ? "required" : "'" + shown(String.valueOf(raw)) + "' is not accepted")
-                    + "; use a string of " + (required ? "1" : "0") + "-" + max + " characters without control characters");
+        String problem = !(raw instanceof String s) ? (raw == null ? "is required" : "is not a string")
+                : required && s.isBlank() ? "is blank" : InputRules.textProblem(s, 0, max, !required);
+        if (problem != null) {
+            throw bad(field, (raw == null ? "" : "'" + shown(String.valueOf(raw)) + "' ") + problem + "; use a string of "
+                    + (required ? "1" : "0") + "-" + max + " characters of well-formed text without control characters");
         }
-        return s.strip();
-    }
-
-    /** The request body as a JSON object, at most {@value #MAX_BODY_BYTES} bytes. */
-    static JsonNode jsonBody(ServerRequest req) {
-        byte[] bytes;
-        try (InputStream in = req.content().inputStream()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-        } catch (IOException e) {
-            throw ApiError.badRequest("bad_body", "body: could not be read: " + e.getMessage());
-        }
-        if (bytes.length > MAX_BODY_BYTES) {
-            throw new ApiError(413, "body_too_large", "body: larger than " + MAX_BODY_BYTES + " bytes; send less per request");
-        }
-        JsonNode node;
-        try {
-            node = Json.mapper().readTree(bytes);
-        } catch (IOException e) {
-            throw ApiError.badRequest("bad_body", "body: not JSON (" + shown(String.valueOf(e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage())) + ")");
-        }
-        if (node == null || !node.isObject()) {
-            throw ApiError.badRequest("bad_body", "body: must be a JSON object");
-        }
-        return node;
+        return ((String) raw).strip();
     }
 }

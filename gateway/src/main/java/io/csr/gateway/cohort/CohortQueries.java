@@ -3,6 +3,7 @@ package io.csr.gateway.cohort;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.SqlLiteral;
+import io.csr.common.sketch.QuantileBins;
 import io.csr.gateway.cohort.CohortParams.DateRange;
 import io.csr.gateway.cohort.CohortParams.Interval;
 
@@ -10,26 +11,121 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.StringJoiner;
 
 /**
- * The cohort figures, read from ClickHouse at query time: every observation of {@code metrics_timeseries FINAL} in the
+ * The cohort figures, read from ClickHouse at query time, from one of two {@link Source sources} with the same
+ * answers (by default per request the one that reads less, {@link #sourceFor}): the per-user daily aggregates
+ * ({@code user_daily_metrics FINAL}, one row per member, metric and day: count, sum, min, max, sum of squares,
+ * quantile bins), or every observation of {@code metrics_timeseries FINAL} in the
  * date range whose user is a member of the cohort now ({@code user_cohorts FINAL}, {@code active = 1}) of a cohort
  * that is not deleted ({@code cohorts FINAL}). FINAL collapses replayed sink batches, so nothing counts twice; filters
  * on columns outside a table's sorting key ({@code user_id}, {@code active}, {@code deleted}) stay outside the FINAL
  * subquery, where they see one row per key. Percentiles are exact ({@code quantilesExact}), stddev is the population
  * one (as the job's windows). Every value in the SQL is a validated parameter rendered by {@link SqlLiteral}.
+ *
+ * <p>Before either source, {@code metrics}, {@code overview}, {@code compare} and {@code top} read the whole months of
+ * the range that the per-cohort monthly rows hold fresh ({@link CohortMonths}), and only the rest of the range from
+ * the observations, in the same query ({@link #fromMonths}).
  */
 final class CohortQueries {
     private final ClickHouseAccess clickHouse;
     private final MembershipCache memberships;
+    private final Source source;
+    /** The per-cohort monthly rows, or null: the figures come from {@link #source} alone. */
+    private final CohortMonths months;
 
-    CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships) {
+    /**
+     * Where the figures come from; both give the same answers. Contract 4's ranges are whole UTC days, which the daily
+     * rows serve completely, so {@link #USER_DAYS} can answer every endpoint; {@link #OBSERVATIONS} is the fallback
+     * (COHORT_DAILY_AGGREGATES=false) and the reference the tests compare with; {@link #CHEAPER} (the default) picks
+     * one of them per request by the rows each would read.
+     */
+    enum Source {
+        /** {@code user_daily_metrics FINAL}: cost grows with members × days with observations. */
+        USER_DAYS,
+        /** {@code metrics_timeseries FINAL}: cost grows with observations. */
+        OBSERVATIONS,
+        /** Per request, whichever of the two reads less for the months of its range ({@link #cheaper}). */
+        CHEAPER
+    }
+
+    /**
+     * A daily row costs ClickHouse about 1.6 times an observation row where the quantiles are read (metrics, trends,
+     * overview, compare): it carries the quantile bins (two arrays, merged by {@code sumMap}) where an observation
+     * carries one value. Measured as CPU time (user + system, from {@code system.query_log}, so that other work on the
+     * machine does not count) on the benchmark's data, member filter and FINAL as the endpoints run them, largest
+     * cohort: per row read, user days 0.19–0.29 µs, observations 0.12–0.17 µs, over 30 and 365 days, one metric and
+     * all five (perf/results/cohort-2026-12-06-source-cpu.md).
+     */
+    static final double DAY_ROW_COST = 1.6;
+    /**
+     * {@code top} reads count and sum only, no bins: there a daily row costs about what an observation does (0.95–1.2
+     * in the same measurement).
+     */
+    static final double DAY_ROW_COST_TOP = 1.0;
+
+    /**
+     * The source that reads less: the daily rows unless there are fewer than {@code dayRowCost} observations per daily
+     * row. The benchmark's data has 1.03 (10M observations of 100k users over a year: a user-day holds one
+     * observation), where the daily rows with their bins cost more than they save; a company whose users report many
+     * values a day gains in proportion.
+     */
+    static Source cheaper(long observationRows, long userDayRows, double dayRowCost) {
+        return userDayRows * dayRowCost <= observationRows ? Source.USER_DAYS : Source.OBSERVATIONS;
+    }
+
+    static Source cheaper(long observationRows, long userDayRows) {
+        return cheaper(observationRows, userDayRows, DAY_ROW_COST);
+    }
+
+    /**
+     * The source for a range: a fixed one, or for {@link Source#CHEAPER} by the rows the two tables hold in the range's
+     * months (active parts in {@code system.parts}, about a millisecond; all companies of the database together, and
+     * rows of a replayed batch not yet merged count too: an estimate, and either choice gives the same answer).
+     */
+    Source sourceFor(DateRange range) {
+        return sourceFor(range, DAY_ROW_COST);
+    }
+
+    private Source sourceFor(DateRange range, double dayRowCost) {
+        if (source != Source.CHEAPER) {
+            return source;
+        }
+        String from = SqlLiteral.string(String.format("%04d%02d", range.start().getYear(), range.start().getMonthValue()));
+        String to = SqlLiteral.string(String.format("%04d%02d", range.end().getYear(), range.end().getMonthValue()));
+        long observations = 0;
+        long days = 0;
+        for (JsonNode r : clickHouse.query("SELECT table, sum(rows) AS rows FROM system.parts WHERE database = "
+                + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN ('metrics_timeseries', 'user_daily_metrics')"
+                + " AND partition_id >= " + from + " AND partition_id <= " + to + " GROUP BY table")) {
+            if (r.get("table").asText().equals("metrics_timeseries")) {
+                observations = r.get("rows").asLong();
+            } else {
+                days = r.get("rows").asLong();
+            }
+        }
+        return cheaper(observations, days, dayRowCost);
+    }
+
+    CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships, Source source) {
+        this(clickHouse, memberships, source, null);
+    }
+
+    /**
+     * @param months where not null, {@code metrics}, {@code overview}, {@code compare} and {@code top} read the whole
+     *               months of a range that {@code cohort_month_metrics} holds fresh from there ({@link #fromMonths})
+     */
+    CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships, Source source, CohortMonths months) {
         this.clickHouse = clickHouse;
         this.memberships = memberships;
+        this.source = source;
+        this.months = months;
     }
 
     /** A live (not deleted) cohort as replicated to ClickHouse. */
@@ -49,6 +145,34 @@ final class CohortQueries {
             return new Figures(r.get("users").asLong(), count, r.get("avg").asDouble(), r.get("min").asDouble(),
                     r.get("max").asDouble(), q.get(0).asDouble(), q.get(1).asDouble(), q.get(2).asDouble(), r.get("stddev").asDouble());
         }
+    }
+
+    /**
+     * The same figures merged from per-user days: count, min, max summed or folded exactly, avg = Σsum / Σcount, the
+     * population stddev from Σsum and Σsum² (√(Σx²/n − (Σx/n)²)), users = distinct members with a row, and p50/p75/p95
+     * from the merged quantile bins ({@code sumMap}) at the rank quantilesExact uses, within 0.5 %.
+     */
+    static Figures ofDays(JsonNode r) {
+        long count = r.get("count").asLong();
+        if (count == 0) {
+            return Figures.EMPTY;
+        }
+        JsonNode qs = r.get("qs");
+        JsonNode keys = qs.get(0);
+        JsonNode counts = qs.get(1);
+        long[] k = new long[keys.size()];
+        long[] c = new long[counts.size()];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = keys.get(i).asLong();
+            c[i] = counts.get(i).asLong();
+        }
+        double min = r.get("min").asDouble();
+        double max = r.get("max").asDouble();
+        double[] q = QuantileBins.quantiles(k, c, min, max, 0.5, 0.75, 0.95);
+        double sum = r.get("sum").asDouble();
+        double mean = sum / count;
+        double variance = Math.max(0, r.get("sum_sq").asDouble() / count - mean * mean);
+        return new Figures(r.get("users").asLong(), count, mean, min, max, q[0], q[1], q[2], Math.sqrt(variance));
     }
 
     record TrendRow(LocalDate periodStart, long count, double avg) {
@@ -86,13 +210,46 @@ final class CohortQueries {
     /** Parallel FINAL slices of one observations read (see {@link #observations}). */
     private static final int SLICES = 2;
 
+    /** The per-user-day figures before the merge's last step ({@link #ofDays}). */
+    private static final String DAY_FIGURES = "sum(d_count) AS count, uniqExact(user_id) AS users, sum(d_sum) AS sum, min(d_min) AS min,"
+            + " max(d_max) AS max, sum(d_sum_sq) AS sum_sq, sumMap(d_keys, d_counts) AS qs";
+    /** Renamed, so that the aggregates above may take the columns' own names (ClickHouse resolves aliases first). */
+    private static final String DAY_COLUMNS = "user_id, count AS d_count, sum AS d_sum, min AS d_min, max AS d_max, sum_sq AS d_sum_sq,"
+            + " q_keys AS d_keys, q_counts AS d_counts";
+
     Figures metrics(CohortRef cohort, String metric, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(cohort.companyId(), List.of(cohort.id()), metric, range, "");
+        if (monthly.isPresent()) {
+            return ofDays(monthly.get().get(0));
+        }
+        if (sourceFor(range) == Source.USER_DAYS) {
+            String sql = "SELECT " + DAY_FIGURES + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), metric, range,
+                    DAY_COLUMNS) + ")";
+            return ofDays(clickHouse.query(sql).get(0));
+        }
         String sql = "SELECT " + FIGURES + " FROM (" + memberObservations(cohort, metric, range, "user_id, value") + ")";
         return Figures.of(clickHouse.query(sql).get(0));
     }
 
     /** Figures of every metric the cohort's members have observations of in the range, by metric name. */
     Map<String, Figures> overview(CohortRef cohort, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(cohort.companyId(), List.of(cohort.id()), null, range, "metric");
+        if (monthly.isPresent()) {
+            Map<String, Figures> out = new LinkedHashMap<>();
+            for (JsonNode r : monthly.get()) {
+                out.put(r.get("metric").asText(), ofDays(r));
+            }
+            return out;
+        }
+        if (sourceFor(range) == Source.USER_DAYS) {
+            String sql = "SELECT metric, " + DAY_FIGURES + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), null, range,
+                    "metric, " + DAY_COLUMNS) + ") GROUP BY metric ORDER BY metric";
+            Map<String, Figures> out = new LinkedHashMap<>();
+            for (JsonNode r : clickHouse.query(sql)) {
+                out.put(r.get("metric").asText(), ofDays(r));
+            }
+            return out;
+        }
         String sql = "SELECT metric, " + FIGURES + " FROM (" + memberObservations(cohort, null, range, "metric, user_id, value") + ")"
                 + " GROUP BY metric ORDER BY metric";
         Map<String, Figures> out = new LinkedHashMap<>();
@@ -104,14 +261,26 @@ final class CohortQueries {
 
     /** Periods that have observations, oldest first. */
     List<TrendRow> trends(CohortRef cohort, String metric, Interval interval, DateRange range) {
-        String sql = "SELECT toString(" + interval.clickHouseFunction + "(ts)) AS period, count() AS count, avg(value) AS avg"
+        String sql = sourceFor(range) == Source.USER_DAYS
+                ? "SELECT toString(" + interval.clickHouseFunction + "(day)) AS period, sum(d_count) AS count, sum(d_sum) / sum(d_count) AS avg"
+                + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), metric, range, "day, count AS d_count, sum AS d_sum") + ")"
+                + " GROUP BY period ORDER BY period"
+                : "SELECT toString(" + interval.clickHouseFunction + "(ts)) AS period, count() AS count, avg(value) AS avg"
                 + " FROM (" + memberObservations(cohort, metric, range, "ts, value") + ")"
                 + " GROUP BY period ORDER BY period";
         List<TrendRow> out = new ArrayList<>();
         for (JsonNode r : clickHouse.query(sql)) {
-            out.add(new TrendRow(LocalDate.parse(r.get("period").asText()), r.get("count").asLong(), r.get("avg").asDouble()));
+            out.add(new TrendRow(period(r.get("period").asText()), r.get("count").asLong(), r.get("avg").asDouble()));
         }
         return out;
+    }
+
+    /**
+     * A period's first day as ClickHouse writes it. ClickHouse 18.16 writes day 0 (1970-01-01) as {@code 0000-00-00},
+     * and clamps a period that would start before it (the week or month of early January 1970) to day 0.
+     */
+    static LocalDate period(String text) {
+        return text.equals("0000-00-00") ? LocalDate.EPOCH : LocalDate.parse(text);
     }
 
     /**
@@ -121,6 +290,25 @@ final class CohortQueries {
      * are absent from the map.
      */
     Map<Long, Figures> compare(String companyId, List<Long> cohortIds, String metric, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(companyId, cohortIds, metric, range, "cohort_id");
+        if (monthly.isPresent()) {
+            Map<Long, Figures> out = new LinkedHashMap<>();
+            for (JsonNode r : monthly.get()) {
+                out.put(r.get("cohort_id").asLong(), ofDays(r));
+            }
+            return out;
+        }
+        if (sourceFor(range) == Source.USER_DAYS) {
+            String sql = "SELECT cohort_id, " + DAY_FIGURES
+                    + " FROM (" + memberDays(companyId, cohortIds, metric, range, DAY_COLUMNS) + ")"
+                    + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
+                    + " GROUP BY cohort_id";
+            Map<Long, Figures> out = new LinkedHashMap<>();
+            for (JsonNode r : clickHouse.query(sql)) {
+                out.put(r.get("cohort_id").asLong(), ofDays(r));
+            }
+            return out;
+        }
         String sql = "SELECT cohort_id, " + FIGURES
                 + " FROM (" + memberObservations(companyId, cohortIds, metric, range, "user_id, value") + ")"
                 + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
@@ -144,10 +332,22 @@ final class CohortQueries {
      * RowBinary. When the company is not cached (more memberships than COHORT_MEMBERSHIP_CACHE_ROWS, or the cache is
      * off) ClickHouse joins. Measured on 2 cores (perf/cohort, 30-day range, 672k memberships): the join in ClickHouse
      * with String keys and ALL 216–297 ms, with UInt64 keys and ANY 125–200 ms; see docs/analytics.md for the gateway join.
+     *
+     * <p>The join is {@code ALL}, not {@code ANY}: the right side (per-user rows, {@code GROUP BY u}) holds one row per
+     * key already, so ALL yields exactly one row per membership, which is what ANY meant on 18.16. From 20.x on
+     * {@code ANY INNER JOIN} also keeps one row per key of the <em>left</em> side, so a user in two cohorts would count
+     * in only one of them on a modern server; ALL means the same on both.
      */
     List<TopRow> top(String companyId, String metric, DateRange range, int limit) {
+        Optional<List<TopRow>> monthly = topFromMonths(companyId, metric, range, limit);
+        if (monthly.isPresent()) {
+            return monthly.get();
+        }
         String company = SqlLiteral.string(companyId);
-        String perUser = "SELECT cityHash64(user_id) AS u, count() AS n, sum(value) AS s FROM ("
+        String perUser = sourceFor(range, DAY_ROW_COST_TOP) == Source.USER_DAYS
+                ? "SELECT cityHash64(user_id) AS u, sum(d_count) AS n, sum(d_sum) AS s FROM ("
+                + days(companyId, metric, range, "user_id, count AS d_count, sum AS d_sum", "") + ") GROUP BY u"
+                : "SELECT cityHash64(user_id) AS u, count() AS n, sum(value) AS s FROM ("
                 + observations(companyId, metric, range, "user_id, value") + ") GROUP BY u";
         Optional<Memberships> cached = memberships.of(companyId, liveMemberships(company));
         if (cached.isPresent()) {
@@ -163,13 +363,151 @@ final class CohortQueries {
         }
         String sql = "SELECT cohort_id, count() AS users, sum(n) AS count, sum(s) / sum(n) AS avg"
                 + " FROM (SELECT cohort_id, cityHash64(user_id) AS u FROM (" + liveMemberships(company) + "))"
-                + " ANY INNER JOIN (" + perUser + ") USING u"
+                + " ALL INNER JOIN (" + perUser + ") USING u"
                 + " GROUP BY cohort_id ORDER BY avg DESC, cohort_id ASC LIMIT " + SqlLiteral.number(limit);
         List<TopRow> out = new ArrayList<>();
         for (JsonNode r : clickHouse.query(sql)) {
             out.add(new TopRow(r.get("cohort_id").asLong(), r.get("users").asLong(), r.get("count").asLong(), r.get("avg").asDouble()));
         }
         return out;
+    }
+
+    /**
+     * The figures from the per-cohort monthly rows of the range's fresh whole months ({@link CohortMonths#plan}) and
+     * the rest of the range from the observations of the current members, merged in one query: counts and sums
+     * added, min and max folded, the quantile bins added ({@code sumMap}; the observations' values binned as the
+     * monthly rows' are), and the distinct members merged exactly ({@code uniqExactMerge} of the months' states and a
+     * state of the rest's user ids). One row per value of {@code group} ("" for one row, "metric" or "cohort_id"),
+     * in the shape {@link #ofDays} reads. Empty (the caller reads as without monthly rows) when no month is fresh, when
+     * a planned row has gone meanwhile (a newer computation of it was merged in) or when the membership changed
+     * while the rest was read.
+     */
+    private Optional<List<JsonNode>> fromMonths(String companyId, List<Long> cohortIds, String metric, DateRange range, String group) {
+        if (months == null) {
+            return Optional.empty();
+        }
+        Optional<CohortMonths.Plan> planned = months.plan(companyId, cohortIds, metric, range);
+        if (planned.isEmpty()) {
+            return Optional.empty();
+        }
+        CohortMonths.Plan plan = planned.get();
+        String groupColumns = group.isEmpty() ? "" : group + ", ";
+        StringBuilder parts = new StringBuilder(CohortMonths.rows(companyId, plan, metric, groupColumns));
+        if (!plan.rest().isEmpty()) {
+            boolean byCohort = group.equals("cohort_id");
+            String columns = (byCohort ? "" : "metric, ") + "user_id, value, " + QuantileBins.sqlKey("value") + " AS qk";
+            StringJoiner rest = new StringJoiner(" UNION ALL ");
+            for (DateRange r : plan.rest()) {
+                rest.add(memberObservations(companyId, cohortIds, metric, r, columns));
+            }
+            String source = byCohort
+                    ? "(SELECT user_id, value, qk FROM (" + rest + ")) ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id")
+                    + ") USING user_id"
+                    : "(" + rest + ")";
+            parts.append(" UNION ALL SELECT ").append(groupColumns)
+                    .append("count() AS p_count, uniqExactState(cityHash64(user_id)) AS p_users, sum(value) AS p_sum, min(value) AS p_min,"
+                            + " max(value) AS p_max, sum(value * value) AS p_sum_sq, (sumMap([qk], [toUInt64(1)]) AS p_qs).1 AS p_keys,"
+                            + " p_qs.2 AS p_counts, toUInt64(0) AS p_rows FROM ").append(source)
+                    // grouped also for one row (by its one metric): an aggregate without GROUP BY over no rows still
+                    // gives a row, whose min and max (0) would join the fold
+                    .append(" GROUP BY ").append(group.isEmpty() ? "metric" : group);
+        }
+        String sql = "SELECT " + groupColumns + "sum(p_count) AS count, uniqExactMerge(p_users) AS users, sum(p_sum) AS sum,"
+                + " min(p_min) AS min, max(p_max) AS max, sum(p_sum_sq) AS sum_sq, sumMap(p_keys, p_counts) AS qs, sum(p_rows) AS monthly_rows"
+                + " FROM (" + parts + ")" + (group.isEmpty() ? "" : " GROUP BY " + group + " ORDER BY " + group);
+        List<JsonNode> rows = clickHouse.query(sql);
+        long seen = rows.stream().mapToLong(r -> r.get("monthly_rows").asLong()).sum();
+        if (seen != plan.expectedRows()) {
+            return Optional.empty();
+        }
+        if (!plan.rest().isEmpty() && !months.memberMarks(companyId, cohortIds).equals(plan.memberMarks())) {
+            return Optional.empty();
+        }
+        return Optional.of(rows);
+    }
+
+    /**
+     * {@code top} from the per-cohort monthly rows of the whole months fresh for every live cohort, and the rest of the
+     * range from the observations. Two queries: every cohort's count and sum (the months' rows, and the rest reduced to
+     * one row per user and joined to the live memberships in ClickHouse with {@code cityHash64} keys, as {@link #top})
+     * rank the cohorts; then the distinct members of the {@code limit} ranked first only (the months' states merged
+     * with a state of the rest's members), since merging those states is most of the months' cost. Both read the same
+     * planned rows, and each checks it saw all of them. Empty (the caller reads as without monthly rows) as for
+     * {@link #fromMonths}.
+     */
+    private Optional<List<TopRow>> topFromMonths(String companyId, String metric, DateRange range, int limit) {
+        if (months == null) {
+            return Optional.empty();
+        }
+        List<Long> live = new ArrayList<>(cohortsOf(companyId).keySet());
+        Optional<CohortMonths.Plan> planned = months.plan(companyId, live, metric, range);
+        if (planned.isEmpty()) {
+            return Optional.empty();
+        }
+        CohortMonths.Plan plan = planned.get();
+        StringBuilder parts = new StringBuilder("SELECT cohort_id, count AS p_count, sum AS p_sum, toUInt64(1) AS p_rows FROM "
+                + CohortMonths.TABLE + plan.where(companyId, metric));
+        if (!plan.rest().isEmpty()) {
+            StringJoiner rest = new StringJoiner(" UNION ALL ");
+            for (DateRange r : plan.rest()) {
+                rest.add(observations(companyId, metric, r, "user_id, value"));
+            }
+            parts.append(" UNION ALL SELECT cohort_id, sum(n) AS p_count, sum(s) AS p_sum, toUInt64(0) AS p_rows"
+                    + " FROM (SELECT cityHash64(user_id) AS u, count() AS n, sum(value) AS s FROM (").append(rest).append(") GROUP BY u)")
+                    .append(" ALL INNER JOIN (SELECT cohort_id, cityHash64(user_id) AS u FROM (")
+                    .append(liveMemberships(SqlLiteral.string(companyId))).append(")) USING u GROUP BY cohort_id");
+        }
+        List<JsonNode> rows = clickHouse.query("SELECT cohort_id, sum(p_count) AS count, sum(p_sum) AS sum, sum(p_rows) AS monthly_rows"
+                + " FROM (" + parts + ") GROUP BY cohort_id");
+        if (rows.stream().mapToLong(r -> r.get("monthly_rows").asLong()).sum() != plan.expectedRows()) {
+            return Optional.empty();
+        }
+        List<TopRow> ranked = new ArrayList<>();
+        Map<Long, Long> monthlyRows = new java.util.HashMap<>();
+        for (JsonNode r : rows) {
+            long count = r.get("count").asLong();
+            if (count > 0) {
+                ranked.add(new TopRow(r.get("cohort_id").asLong(), 0, count, r.get("sum").asDouble() / count));
+                monthlyRows.put(r.get("cohort_id").asLong(), r.get("monthly_rows").asLong());
+            }
+        }
+        ranked.sort(Comparator.comparingDouble(TopRow::avg).reversed().thenComparingLong(TopRow::cohortId));
+        List<TopRow> first = ranked.subList(0, Math.min(limit, ranked.size()));
+        if (first.isEmpty()) {
+            return Optional.of(List.of());
+        }
+        List<Long> ids = first.stream().map(TopRow::cohortId).toList();
+        StringBuilder users = new StringBuilder("SELECT cohort_id, users AS p_users, toUInt64(1) AS p_rows FROM " + CohortMonths.TABLE
+                + plan.where(companyId, metric) + " AND cohort_id IN " + SqlLiteral.numberList(ids));
+        if (!plan.rest().isEmpty()) {
+            StringJoiner rest = new StringJoiner(" UNION ALL ");
+            for (DateRange r : plan.rest()) {
+                rest.add(memberObservations(companyId, ids, metric, r, "user_id"));
+            }
+            users.append(" UNION ALL SELECT cohort_id, uniqExactState(cityHash64(user_id)) AS p_users, toUInt64(0) AS p_rows FROM (SELECT user_id FROM (")
+                    .append(rest).append(") GROUP BY user_id) ALL INNER JOIN (").append(members(companyId, ids, "cohort_id, user_id"))
+                    .append(") USING user_id GROUP BY cohort_id");
+        }
+        Map<Long, Long> usersOf = new java.util.HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, uniqExactMerge(p_users) AS users, sum(p_rows) AS monthly_rows FROM ("
+                + users + ") GROUP BY cohort_id")) {
+            long id = r.get("cohort_id").asLong();
+            if (r.get("monthly_rows").asLong() != monthlyRows.get(id)) {
+                return Optional.empty();
+            }
+            usersOf.put(id, r.get("users").asLong());
+        }
+        if (!plan.rest().isEmpty() && !months.memberMarks(companyId, live).equals(plan.memberMarks())) {
+            return Optional.empty();
+        }
+        List<TopRow> out = new ArrayList<>();
+        for (TopRow t : first) {
+            if (!usersOf.containsKey(t.cohortId())) {
+                return Optional.empty();
+            }
+            out.add(new TopRow(t.cohortId(), usersOf.get(t.cohortId()), t.count(), t.avg()));
+        }
+        return Optional.of(out);
     }
 
     /** (cohort_id, user_id) of the company's active memberships of live (not deleted) cohorts. */
@@ -221,8 +559,44 @@ final class CohortQueries {
                                            String prewhere) {
         return "SELECT " + columns + " FROM metrics_timeseries FINAL" + prewhere + " WHERE company_id = " + SqlLiteral.string(companyId)
                 + (metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
-                + " AND ts >= " + SqlLiteral.dateTime(java.time.Instant.ofEpochSecond(fromSecond))
-                + " AND ts < " + SqlLiteral.dateTime(java.time.Instant.ofEpochSecond(toSecond));
+                // as epoch seconds: ClickHouse 18.16 parses the text '2106-01-01 00:00:00' (the end of a range ending on the
+                // last accepted day, 2105-12-31) as 0, which made such a range silently empty
+                + " AND ts >= toDateTime(" + fromSecond + ")"
+                + " AND ts < toDateTime(" + toSecond + ")";
+    }
+
+    /**
+     * The per-user days of the current members of any of {@code cohortIds}. {@code user_id} is in the table's sorting
+     * key, so every version of a row has the same one and the member filter may run before FINAL (a PREWHERE, so only
+     * members' rows are read and merged).
+     */
+    private static String memberDays(String companyId, List<Long> cohortIds, String metric, DateRange range, String columns) {
+        return days(companyId, metric, range, columns, " PREWHERE user_id IN (" + members(companyId, cohortIds, "user_id") + ")");
+    }
+
+    /**
+     * Per-user days of a company (and metric) in the range, read in {@link #SLICES} day ranges as parallel UNION ALL
+     * branches (as {@link #observations}): all versions of a row share its day, so each slice's FINAL is complete.
+     */
+    private static String days(String companyId, String metric, DateRange range, String columns, String prewhere) {
+        long from = range.start().toEpochDay();
+        long to = range.end().toEpochDay() + 1;
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < SLICES; i++) {
+            long a = from + (to - from) * i / SLICES;
+            long b = i == SLICES - 1 ? to : from + (to - from) * (i + 1) / SLICES;
+            if (a >= b) {
+                continue;
+            }
+            sql.append(sql.length() == 0 ? "" : " UNION ALL ")
+                    .append("SELECT ").append(columns).append(" FROM user_daily_metrics FINAL").append(prewhere)
+                    .append(" WHERE company_id = ").append(SqlLiteral.string(companyId))
+                    .append(metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
+                    // both ends inclusive as Dates: the day after 2105-12-31 is past 18.16's Date range
+                    .append(" AND day >= ").append(SqlLiteral.date(LocalDate.ofEpochDay(a)))
+                    .append(" AND day <= ").append(SqlLiteral.date(LocalDate.ofEpochDay(b - 1)));
+        }
+        return sql.toString();
     }
 
     /**

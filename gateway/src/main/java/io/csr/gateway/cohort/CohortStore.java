@@ -1,7 +1,6 @@
 package io.csr.gateway.cohort;
 
-import io.csr.common.postgres.PostgresSettings;
-
+import javax.sql.DataSource;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,13 +19,17 @@ import java.util.Optional;
  * other; every write sets {@code updated_at} (clock time, not transaction start) for the incremental replication.
  */
 final class CohortStore {
-    private final PostgresSettings postgres;
+    private final DataSource postgres;
 
-    CohortStore(PostgresSettings postgres) {
+    CohortStore(DataSource postgres) {
         this.postgres = postgres;
     }
 
-    record StoredCohort(long id, String companyId, String name, String description, Instant createdAt, long members) {
+    /** {@code rule} is the stored rule's JSON text, null for a static cohort. */
+    record StoredCohort(long id, String companyId, String name, String description, Instant createdAt, long members, String rule) {
+        boolean isRule() {
+            return rule != null;
+        }
     }
 
     record MemberChange(long added, long removed, long members) {
@@ -39,23 +42,48 @@ final class CohortStore {
         }
     }
 
-    StoredCohort create(String companyId, String name, String description) throws SQLException, NameTaken {
-        try (Connection c = postgres.connect();
-             PreparedStatement ps = c.prepareStatement("INSERT INTO cohorts (company_id, name, description, created_at, updated_at)"
-                     + " VALUES (?, ?, ?, clock_timestamp(), clock_timestamp()) RETURNING id, created_at")) {
+    /** A new cohort; {@code rule} (validated JSON text) makes it a rule cohort, null a static one. */
+    StoredCohort create(String companyId, String name, String description, String rule) throws SQLException, NameTaken {
+        try (Connection c = postgres.getConnection();
+             PreparedStatement ps = c.prepareStatement("INSERT INTO cohorts (company_id, name, description, rule, created_at, updated_at)"
+                     + " VALUES (?, ?, ?, ?::jsonb, clock_timestamp(), clock_timestamp()) RETURNING id, created_at, rule::text")) {
             ps.setString(1, companyId);
             ps.setString(2, name);
             ps.setString(3, description);
+            ps.setString(4, rule);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new StoredCohort(rs.getLong(1), companyId, name, description, rs.getTimestamp(2).toInstant(), 0);
+                return new StoredCohort(rs.getLong(1), companyId, name, description, rs.getTimestamp(2).toInstant(), 0, rs.getString(3));
             }
         } catch (SQLException e) {
-            if ("23505".equals(e.getSQLState())) {
-                throw new NameTaken("company " + companyId + " already has a cohort named '" + CohortParams.shown(name)
-                        + "'; choose another name or delete that cohort first");
-            }
-            throw e;
+            throw nameTaken(e, companyId, name);
+        }
+    }
+
+    private static SQLException nameTaken(SQLException e, String companyId, String name) throws NameTaken {
+        if ("23505".equals(e.getSQLState())) {
+            throw new NameTaken("company " + companyId + " already has a cohort named '" + CohortParams.shown(name)
+                    + "'; choose another name or delete that cohort first");
+        }
+        return e;
+    }
+
+    /**
+     * Changes name, description and kind of a live cohort (null name/description: unchanged; {@code changeRule} with a
+     * null rule makes it static, its current members kept). False when the cohort is gone.
+     */
+    boolean update(String companyId, long id, String name, String description, boolean changeRule, String rule) throws SQLException, NameTaken {
+        try (Connection c = postgres.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE cohorts SET name = coalesce(?, name), description = coalesce(?, description),"
+                     + " rule = CASE WHEN ? THEN ?::jsonb ELSE rule END, updated_at = clock_timestamp() WHERE id = ? AND deleted_at IS NULL")) {
+            ps.setString(1, name);
+            ps.setString(2, description);
+            ps.setBoolean(3, changeRule);
+            ps.setString(4, rule);
+            ps.setLong(5, id);
+            return ps.executeUpdate() == 1;
+        } catch (SQLException e) {
+            throw nameTaken(e, companyId, name);
         }
     }
 
@@ -71,10 +99,10 @@ final class CohortStore {
 
     private List<StoredCohort> select(String where, Long id, Collection<String> companies) throws SQLException {
         String sql = "SELECT c.id, c.company_id, c.name, c.description, c.created_at,"
-                + " (SELECT count(*) FROM user_cohorts uc WHERE uc.cohort_id = c.id AND uc.left_at IS NULL) AS members"
+                + " (SELECT count(*) FROM user_cohorts uc WHERE uc.cohort_id = c.id AND uc.left_at IS NULL) AS members, c.rule::text"
                 + " FROM cohorts c WHERE c.deleted_at IS NULL AND " + where + " ORDER BY c.company_id, c.id";
         List<StoredCohort> out = new ArrayList<>();
-        try (Connection c = postgres.connect(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = postgres.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 1;
             if (id != null) {
                 ps.setLong(i++, id);
@@ -83,7 +111,7 @@ final class CohortStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new StoredCohort(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getTimestamp(5).toInstant(), rs.getLong(6)));
+                            rs.getTimestamp(5).toInstant(), rs.getLong(6), rs.getString(7)));
                 }
             }
         }
@@ -92,7 +120,7 @@ final class CohortStore {
 
     /** Adds and removes members in one transaction; empty when the cohort is gone (deleted meanwhile). */
     Optional<MemberChange> changeMembers(long cohortId, Collection<String> add, Collection<String> remove) throws SQLException {
-        try (Connection c = postgres.connect()) {
+        try (Connection c = postgres.getConnection()) {
             c.setAutoCommit(false);
             try {
                 String companyId;
@@ -146,7 +174,7 @@ final class CohortStore {
 
     /** Soft delete: the row stays (deleted_at set) for history and replication; false when already gone. */
     boolean softDelete(long cohortId) throws SQLException {
-        try (Connection c = postgres.connect();
+        try (Connection c = postgres.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE cohorts SET deleted_at = clock_timestamp(), updated_at = clock_timestamp()"
                      + " WHERE id = ? AND deleted_at IS NULL")) {
             ps.setLong(1, cohortId);

@@ -89,12 +89,18 @@ final class MembershipCache {
         return Optional.of(loaded);
     }
 
-    /** The active parts of the two tables, in a fixed order. */
+    /**
+     * The active parts of the two tables, in a fixed order. In the replicated layout these are the local tables' parts
+     * on every shard (one replica each, the one the reads go to): a Distributed table has no parts, its stamp would
+     * never change. Parts of two shards may share a name, so rows count too.
+     */
     private String stamp() {
         StringBuilder out = new StringBuilder();
-        clickHouse.query("SELECT table, name FROM system.parts WHERE database = " + SqlLiteral.string(clickHouse.database())
-                        + " AND table IN ('user_cohorts', 'cohorts') AND active ORDER BY table, name")
-                .forEach(r -> out.append(r.get("table").asText()).append('/').append(r.get("name").asText()).append(' '));
+        clickHouse.query("SELECT table, name, rows FROM " + clickHouse.systemParts() + " WHERE database = " + SqlLiteral.string(clickHouse.database())
+                        + " AND table IN (" + SqlLiteral.string(clickHouse.localTable("user_cohorts")) + ", "
+                        + SqlLiteral.string(clickHouse.localTable("cohorts")) + ") AND active ORDER BY table, name, rows")
+                .forEach(r -> out.append(r.get("table").asText()).append('/').append(r.get("name").asText())
+                        .append('/').append(r.get("rows").asText()).append(' '));
         return out.toString();
     }
 

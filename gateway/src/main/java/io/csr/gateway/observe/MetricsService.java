@@ -1,7 +1,7 @@
 package io.csr.gateway.observe;
 
 import io.csr.gateway.http.ApiError;
-import io.csr.gateway.http.JsonResponses;
+import io.csr.gateway.http.PrometheusText;
 import io.csr.gateway.stream.StreamMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
@@ -9,18 +9,23 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryUsage;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Predicate;
 
 /**
- * {@code GET /metrics}: Prometheus text exposition (version 0.0.4) of the streaming counters plus JVM heap and threads.
+ * {@code GET /metrics}: Prometheus text exposition (version 0.0.4, written by the Prometheus Java client) of the
+ * streaming series and the JVM's standard ones.
  * Series labelled by company only for a token with role {@code operator}; node-wide series for everyone.
  */
 public final class MetricsService implements HttpService {
     private final StreamMetrics metrics;
     private final Predicate<ServerRequest> seesEveryCompany;
+    private static final PrometheusRegistry JVM = jvmRegistry(); // one per process: the JVM is shared
 
     /**
      * {@code seesEveryCompany}: whether the caller may see series that name companies (an operator's token); it throws
@@ -37,23 +42,27 @@ public final class MetricsService implements HttpService {
     }
 
     private void metrics(ServerRequest req, ServerResponse res) {
-        boolean perCompany;
-        try {
-            // per-company series name companies: only an operator's token sees them (Prometheus sends it as
-            // 'authorization: credentials'); without one, node-wide series only
-            perCompany = seesEveryCompany.test(req);
-        } catch (ApiError e) {
-            e.send(res);
-            return;
-        }
-        StringBuilder out = new StringBuilder(4096);
+        // per-company series name companies: only an operator's token sees them (Prometheus sends it as
+        // 'authorization: credentials'); without one, node-wide series only
+        boolean perCompany = seesEveryCompany.test(req);
+        StringBuilder out = new StringBuilder(16_384);
         metrics.renderPrometheus(out, perCompany);
-        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-        out.append("# HELP csr_jvm_heap_used_bytes JVM heap in use.\n# TYPE csr_jvm_heap_used_bytes gauge\ncsr_jvm_heap_used_bytes ")
-                .append(heap.getUsed()).append('\n');
-        out.append("# HELP csr_jvm_threads Live platform threads.\n# TYPE csr_jvm_threads gauge\ncsr_jvm_threads ")
-                .append(ManagementFactory.getThreadMXBean().getThreadCount()).append('\n');
-        res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        out.append(PrometheusText.render(JVM, name -> true));
+        res.header(HeaderNames.CONTENT_TYPE, PrometheusText.CONTENT_TYPE);
         res.send(out.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The JVM's standard series of the Prometheus Java client (GC, memory pools, buffer pools, CPU, file descriptors,
+     * threads, classes, …) and our two older JVM series, which the dashboard queries.
+     */
+    private static PrometheusRegistry jvmRegistry() {
+        PrometheusRegistry r = new PrometheusRegistry();
+        JvmMetrics.builder().register(r);
+        GaugeWithCallback.builder().name("csr_jvm_heap_used_bytes").help("JVM heap in use.")
+                .callback(cb -> cb.call(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed())).register(r);
+        GaugeWithCallback.builder().name("csr_jvm_threads").help("Live platform threads.")
+                .callback(cb -> cb.call(ManagementFactory.getThreadMXBean().getThreadCount())).register(r);
+        return r;
     }
 }

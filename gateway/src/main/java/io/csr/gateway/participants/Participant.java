@@ -1,9 +1,9 @@
 package io.csr.gateway.participants;
 
+import io.csr.gateway.http.InputRules;
+
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * One company's participant: programme, optional language group, enrolment dates (UTC, {@code YYYY-MM-DD}) and, once
@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
  */
 public record Participant(String userId, String programme, String languageGroup, LocalDate enrolledOn, LocalDate leftOn, String outcome) {
     static final Set<String> OUTCOMES = Set.of("completed", "dropped_out");
-    private static final Pattern USER_ID = Pattern.compile("[^\\p{Cntrl}]{1,128}");
-    private static final Pattern NAME = Pattern.compile("[^\\p{Cntrl}]{1,100}");
+    static final int MAX_USER_ID = 128;
+    static final int MAX_NAME = 100;
 
     /** A field that is missing or wrong, with the message saying what it must be. */
     public static final class Invalid extends IllegalArgumentException {
@@ -32,16 +32,22 @@ public record Participant(String userId, String programme, String languageGroup,
     /** Validates raw text values (blank = absent) and builds the participant. */
     public static Participant of(String userId, String programme, String languageGroup, String enrolledOn, String leftOn, String outcome) {
         String user = trimmed(userId);
-        if (user == null || !USER_ID.matcher(user).matches()) {
-            throw new Invalid("userId", "userId '" + abbreviate(userId) + "' must be 1-128 characters without control characters");
+        String problem = InputRules.textProblem(user, 1, MAX_USER_ID, false);
+        if (problem != null) {
+            throw new Invalid("userId", "userId '" + abbreviate(userId) + "' " + problem + " (1-" + MAX_USER_ID
+                    + " characters of well-formed text without control characters)");
         }
         String prog = trimmed(programme);
-        if (prog == null || !NAME.matcher(prog).matches()) {
-            throw new Invalid("programme", "programme is required: 1-100 characters without control characters (got '" + abbreviate(programme) + "')");
+        problem = InputRules.textProblem(prog, 1, MAX_NAME, false);
+        if (problem != null) {
+            throw new Invalid("programme", "programme is required: 1-" + MAX_NAME + " characters without control characters (got '"
+                    + abbreviate(programme) + "', which " + problem + ")");
         }
         String group = trimmed(languageGroup);
-        if (group != null && !NAME.matcher(group).matches()) {
-            throw new Invalid("languageGroup", "languageGroup '" + abbreviate(languageGroup) + "' must be 1-100 characters without control characters, or absent");
+        problem = group == null ? null : InputRules.textProblem(group, 1, MAX_NAME, false);
+        if (problem != null) {
+            throw new Invalid("languageGroup", "languageGroup '" + abbreviate(languageGroup) + "' " + problem + " (1-" + MAX_NAME
+                    + " characters without control characters, or absent)");
         }
         LocalDate enrolled = date("enrolledOn", enrolledOn);
         if (enrolled == null) {
@@ -70,9 +76,9 @@ public record Participant(String userId, String programme, String languageGroup,
             return null;
         }
         try {
-            return LocalDate.parse(t);
-        } catch (DateTimeParseException e) {
-            throw new Invalid(field, field + " '" + abbreviate(t) + "' is not a date YYYY-MM-DD");
+            return InputRules.date(t);
+        } catch (IllegalArgumentException e) {
+            throw new Invalid(field, field + ": " + e.getMessage());
         }
     }
 
@@ -85,6 +91,6 @@ public record Participant(String userId, String programme, String languageGroup,
     }
 
     private static String abbreviate(String s) {
-        return s == null ? "" : s.length() > 64 ? s.substring(0, 64) + "…" : s;
+        return InputRules.shown(s);
     }
 }

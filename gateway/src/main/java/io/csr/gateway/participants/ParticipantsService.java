@@ -1,12 +1,14 @@
 package io.csr.gateway.participants;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.common.json.Json;
 import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
+import io.csr.gateway.http.InputRules;
 import io.csr.gateway.http.JsonResponses;
+import io.csr.gateway.limits.RateLimiter;
+import io.csr.gateway.http.RequestBodies;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -14,32 +16,39 @@ import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Participants of a company, kept by that company's admins (role {@code admin} and the company in the token):
- * {@code GET /participants}, {@code PUT /participants/{userId}} (JSON), {@code POST /participants:import} (CSV, every
- * valid row written in one transaction, every invalid row reported with its line). Registered at the root because
- * {@code :import} is part of the collection's path segment.
+ * {@code GET /participants}, {@code PUT /participants/{userId}} (JSON), {@code POST /participants:import} (CSV, parsed
+ * as it arrives; every valid row written, every invalid row reported with its line). Registered at the root because
+ * {@code :import} is part of the collection's path segment. Bodies are bounded by {@link RequestBodies}.
  */
 public final class ParticipantsService implements HttpService {
-    static final int MAX_IMPORT_BYTES = 16 * 1024 * 1024;
     static final int MAX_ERRORS_SHOWN = 1_000;
+    private static final String EXAMPLE = "{\"programme\":\"…\",\"languageGroup\":\"…\",\"enrolledOn\":\"YYYY-MM-DD\"}";
 
     private final JwtVerifier jwt;
+    private final RateLimiter limits;
     private final ParticipantStore store;
+    private final RequestBodies bodies;
+    private final java.util.function.Consumer<String> changed;
 
-    public ParticipantsService(JwtVerifier jwt, ParticipantStore store) {
+    /** @param changed told the company after its participants were written (rule cohorts recompute on it) */
+    public ParticipantsService(JwtVerifier jwt, RateLimiter limits, ParticipantStore store, RequestBodies bodies,
+                               java.util.function.Consumer<String> changed) {
+        this.changed = changed;
         this.jwt = jwt;
+        this.limits = limits;
         this.store = store;
+        this.bodies = bodies;
     }
 
     @Override
@@ -53,50 +62,42 @@ public final class ParticipantsService implements HttpService {
         void handle(String companyId) throws SQLException, IOException;
     }
 
-    /** Auth, company scope and the admin check first; then the handler; PostgreSQL trouble becomes a 503 naming it. */
-    private void asAdmin(ServerRequest req, ServerResponse res, Handler h) {
+    /**
+     * Auth, company scope, the company's rate limit ({@code API_RATE_LIMIT_PER_MINUTE}) and the admin check first; then
+     * the handler. A PostgreSQL outage is a 503, any other database refusal a 500; neither shows the database's text
+     * (logged with the request id).
+     */
+    private void asAdmin(ServerRequest req, Handler h) {
+        Principal p = jwt.authenticate(req);
+        String companyId = CompanyScope.resolve(p, req);
+        limits.acquire(companyId); // before the body is read and before PostgreSQL
+        if (!p.isAdminOf(companyId)) {
+            throw new ApiError(403, "admin_required", "participants of " + companyId + " are kept by its admins; the token of '"
+                    + p.subject() + "' lacks role admin (mint one with: bin/csr token --company " + companyId + " --admin)");
+        }
         try {
-            Principal p = jwt.authenticate(req);
-            String companyId = CompanyScope.resolve(p, req);
-            if (!p.isAdminOf(companyId)) {
-                throw new ApiError(403, "admin_required", "participants of " + companyId + " are kept by its admins; the token of '"
-                        + p.subject() + "' lacks role admin (mint one with: bin/csr token --company " + companyId + " --admin)");
-            }
-            try {
-                h.handle(companyId);
-            } catch (SQLException e) {
-                throw new ApiError(503, "postgres_unavailable", "PostgreSQL failed: " + e.getMessage() + " (check POSTGRES_URL and bin/csr status)");
-            } catch (IOException e) {
-                throw ApiError.badRequest("bad_body", "cannot read the request body: " + e.getMessage());
-            }
-        } catch (ApiError e) {
-            e.send(res);
+            h.handle(companyId);
+        } catch (SQLException e) {
+            throw ApiError.fromPostgres(e);
+        } catch (IOException e) {
+            throw ApiError.badRequest("bad_body", "the request body could not be read completely; send it again");
         }
     }
 
     private void list(ServerRequest req, ServerResponse res) {
-        asAdmin(req, res, companyId -> {
+        asAdmin(req, companyId -> {
             int limit = intParam(req, "limit", 100, 1, 1_000);
             int offset = intParam(req, "offset", 0, 0, Integer.MAX_VALUE);
-            String programme = req.query().first("programme").asOptional().orElse(null);
-            String group = req.query().first("languageGroup").asOptional().orElse(null);
+            String programme = filter(req, "programme");
+            String group = filter(req, "languageGroup");
             JsonResponses.send(res, store.list(companyId, programme, group, limit, offset));
         });
     }
 
     private void put(ServerRequest req, ServerResponse res) {
-        asAdmin(req, res, companyId -> {
+        asAdmin(req, companyId -> {
             String userId = req.path().pathParameters().get("userId");
-            JsonNode body;
-            try {
-                body = Json.mapper().readTree(req.content().as(String.class));
-            } catch (IOException e) {
-                throw ApiError.badRequest("bad_json", "the body is not JSON: " + e.getMessage()
-                        + "; send {\"programme\":\"…\",\"languageGroup\":\"…\",\"enrolledOn\":\"YYYY-MM-DD\"}");
-            }
-            if (body == null || !body.isObject()) {
-                throw ApiError.badRequest("bad_json", "the body must be a JSON object like {\"programme\":\"…\",\"enrolledOn\":\"YYYY-MM-DD\"}");
-            }
+            JsonNode body = bodies.jsonObject(req, "bad_json", EXAMPLE);
             Participant p;
             try {
                 p = Participant.of(userId, text(body, "programme"), text(body, "languageGroup"), text(body, "enrolledOn"),
@@ -104,50 +105,56 @@ public final class ParticipantsService implements HttpService {
             } catch (Participant.Invalid e) {
                 throw ApiError.badRequest("bad_" + e.field(), e.getMessage());
             }
-            JsonResponses.send(res, store.upsert(companyId, p));
+            Object written = store.upsert(companyId, p);
+            changed.accept(companyId);
+            JsonResponses.send(res, written);
         });
     }
 
     private void importCsv(ServerRequest req, ServerResponse res) {
-        asAdmin(req, res, companyId -> {
-            byte[] bytes;
-            try (InputStream in = req.content().inputStream()) {
-                bytes = in.readNBytes(MAX_IMPORT_BYTES + 1);
-            }
-            if (bytes.length > MAX_IMPORT_BYTES) {
-                throw new ApiError(413, "too_large", "the CSV is larger than " + MAX_IMPORT_BYTES + " bytes; split it into several imports");
-            }
-            String text;
-            try {
-                text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(bytes)).toString();
-            } catch (CharacterCodingException e) {
-                throw ApiError.badRequest("bad_csv", "the CSV is not UTF-8 text; save it as UTF-8 and send it again");
-            }
+        asAdmin(req, companyId -> {
             ParticipantCsv.Parsed parsed;
-            try {
+            try (InputStream in = bodies.stream(req);
+                 Reader text = new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
+                         .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT))) {
                 parsed = ParticipantCsv.parse(text);
-            } catch (IllegalArgumentException e) {
-                throw ApiError.badRequest("bad_csv", e.getMessage());
+            } catch (RequestBodies.TooLarge e) {
+                throw bodies.tooLarge();
+            } catch (CharacterCodingException e) {
+                // each refusal stops reading where it is: the rest of the body is not read, so the connection ends
+                throw ApiError.badRequest("bad_csv", "the CSV is not UTF-8 text; save it as UTF-8 and send it again").closingConnection();
+            } catch (ParticipantCsv.LineLimit.TooLong e) {
+                throw ApiError.badRequest("bad_csv", "the CSV's " + e.getMessage() + "; a participant row is far shorter: is this the right file?")
+                        .closingConnection();
+            } catch (ParticipantCsv.Refused e) {
+                throw ApiError.badRequest("bad_csv", e.getMessage()).closingConnection();
             }
-            int imported = store.upsertAll(companyId, parsed.participants());
-            List<Map<String, Object>> errors = new ArrayList<>();
-            for (ParticipantCsv.RowError e : parsed.errors().subList(0, Math.min(parsed.errors().size(), MAX_ERRORS_SHOWN))) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("line", e.line());
-                m.put("userId", e.userId());
-                m.put("field", e.field());
-                m.put("message", e.message());
-                errors.add(m);
-            }
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("companyId", companyId);
-            body.put("rows", parsed.rows());
-            body.put("imported", imported);
-            body.put("failed", parsed.errors().size());
-            body.put("errors", errors);
-            JsonResponses.send(res, body);
+            ParticipantStore.Written written = store.upsertAll(companyId, parsed.valid());
+            changed.accept(companyId);
+            List<ParticipantCsv.RowError> failed = new ArrayList<>(parsed.errors());
+            failed.addAll(written.refused());
+            failed.sort(java.util.Comparator.comparingInt(ParticipantCsv.RowError::line));
+            JsonResponses.send(res, new Imported(companyId, parsed.rows(), written.count(), failed.size(),
+                    List.copyOf(failed.subList(0, Math.min(failed.size(), MAX_ERRORS_SHOWN)))));
         });
+    }
+
+    /** The answer to an import: rows read, rows written, rows refused and the first {@value #MAX_ERRORS_SHOWN} of those. */
+    public record Imported(String companyId, int rows, int imported, int failed, List<ParticipantCsv.RowError> errors) {
+    }
+
+    /** An optional filter of the list: absent, or text by the same rule as the stored values. */
+    private static String filter(ServerRequest req, String name) {
+        String v = req.query().first(name).asOptional().orElse(null);
+        if (v == null) {
+            return null;
+        }
+        String problem = InputRules.textProblem(v, 1, Participant.MAX_NAME, false);
+        if (problem != null) {
+            throw ApiError.badRequest("bad_" + name, name + " '" + InputRules.shown(v) + "' " + problem + " (1-" + Participant.MAX_NAME
+                    + " characters without control characters)");
+        }
+        return v;
     }
 
     private static String text(JsonNode body, String field) {
@@ -174,6 +181,6 @@ public final class ParticipantsService implements HttpService {
         } catch (NumberFormatException ignored) {
             // answered below
         }
-        throw ApiError.badRequest("bad_" + name, name + " '" + v + "' must be a whole number from " + min + " to " + max);
+        throw ApiError.badRequest("bad_" + name, name + " '" + InputRules.shown(v) + "' must be a whole number from " + min + " to " + max);
     }
 }

@@ -1,7 +1,6 @@
 package io.csr.gateway.stream;
 
-import io.csr.common.postgres.PostgresSettings;
-
+import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,15 +23,14 @@ public final class FeatureFlags implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FeatureFlags.class.getName());
     public static final String STREAMING = "streaming";
 
-    private final PostgresSettings pg;
+    private final DataSource pg;
     private final Duration refresh;
     private final Clock clock;
     private final ReentrantLock loading = new ReentrantLock();
     private volatile Set<String> streamingOff = Set.of();
     private volatile Instant loadedAt = Instant.EPOCH;
-    private Connection conn;
 
-    public FeatureFlags(PostgresSettings pg, Duration refresh, Clock clock) {
+    public FeatureFlags(DataSource pg, Duration refresh, Clock clock) {
         this.pg = pg;
         this.refresh = refresh;
         this.clock = clock;
@@ -59,7 +57,6 @@ public final class FeatureFlags implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             LOG.warning("cannot read feature_flags from PostgreSQL (" + e.getMessage()
                     + "); keeping the previous flags for " + refresh.toSeconds() + " s (check POSTGRES_URL / bin/csr status)");
-            closeConnection();
         } finally {
             loadedAt = clock.instant();
             loading.unlock();
@@ -72,11 +69,8 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     private Set<String> load() throws SQLException {
-        if (conn == null || conn.isClosed()) {
-            conn = pg.connect();
-        }
         Set<String> off = new HashSet<>();
-        try (PreparedStatement st = conn.prepareStatement("SELECT company_id FROM feature_flags WHERE flag = ? AND NOT enabled")) {
+        try (Connection conn = pg.getConnection(); PreparedStatement st = conn.prepareStatement("SELECT company_id FROM feature_flags WHERE flag = ? AND NOT enabled")) {
             st.setString(1, STREAMING);
             st.setQueryTimeout(5);
             try (ResultSet rs = st.executeQuery()) {
@@ -88,34 +82,18 @@ public final class FeatureFlags implements AutoCloseable {
         return Set.copyOf(off);
     }
 
-    /** Latency of {@code SELECT 1} for /health, in ms; throws when PostgreSQL is unreachable. */
+    /** Latency of {@code SELECT 1} for /health, in ms, on a pooled connection; throws when PostgreSQL is unreachable. */
     public long ping() throws SQLException {
         long t0 = System.nanoTime();
-        try (Connection c = pg.connect(); PreparedStatement st = c.prepareStatement("SELECT 1")) {
+        try (Connection c = pg.getConnection(); PreparedStatement st = c.prepareStatement("SELECT 1")) {
             st.setQueryTimeout(3);
             st.executeQuery().close();
         }
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    private void closeConnection() {
-        if (conn != null) {
-            try {
-                conn.close();
-            } catch (SQLException ignored) {
-                // broken already
-            }
-            conn = null;
-        }
-    }
-
+    /** Nothing to close: connections are borrowed from the gateway's pool per load. */
     @Override
     public void close() {
-        loading.lock();
-        try {
-            closeConnection();
-        } finally {
-            loading.unlock();
-        }
     }
 }

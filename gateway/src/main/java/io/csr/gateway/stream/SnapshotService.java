@@ -12,12 +12,12 @@ import io.csr.gateway.auth.JwtVerifier;
 import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
+import io.csr.gateway.limits.RateLimiter;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.resps.StreamEntry;
@@ -51,13 +51,15 @@ public final class SnapshotService implements HttpService {
     private static final int PAGE = 1_000;
 
     private final JwtVerifier jwt;
+    private final RateLimiter limits;
     private final StreamHub hub;
-    private final JedisPool redis;
+    private final UnifiedJedis redis;
     private final ClickHouseAccess clickHouse;
     private final Clock clock;
 
-    public SnapshotService(JwtVerifier jwt, StreamHub hub, JedisPool redis, ClickHouseAccess clickHouse, Clock clock) {
+    public SnapshotService(JwtVerifier jwt, RateLimiter limits, StreamHub hub, UnifiedJedis redis, ClickHouseAccess clickHouse, Clock clock) {
         this.jwt = jwt;
+        this.limits = limits;
         this.hub = hub;
         this.redis = redis;
         this.clickHouse = clickHouse;
@@ -70,32 +72,57 @@ public final class SnapshotService implements HttpService {
     }
 
     private void snapshot(ServerRequest req, ServerResponse res) {
+        Principal p = jwt.authenticate(req);
+        String companyId = CompanyScope.resolve(p, req);
+        limits.acquire(companyId); // before Redis and ClickHouse are read (100-400 ms of work per call)
+        String generatedAt = clock.instant().toString();
+        String key = hub.keyOf(companyId);
+        Optional<StreamEntryID> last;
+        RecentUpdates recent;
         try {
-            Principal p = jwt.authenticate(req);
-            String companyId = CompanyScope.resolve(p, req);
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("companyId", companyId);
-            body.put("generatedAt", clock.instant().toString());
-            String key = hub.keyOf(companyId);
-            RecentUpdates recent;
-            try {
-                Optional<StreamEntryID> last = hub.lastIdOf(companyId);
-                body.put("lastEventId", last.map(Object::toString).orElse(null));
-                recent = last.isPresent() ? recentUpdates(key, last.get()) : new RecentUpdates();
-            } catch (JedisException e) {
-                throw new ApiError(503, "redis_unavailable", "Redis cannot be reached for the snapshot: " + e.getMessage() + "; retry shortly", 5);
-            }
-            try {
-                body.put("metrics", newest(latestWindows(companyId), recent.metrics));
-            } catch (ClickHouseAccessException e) {
-                throw new ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be read for the snapshot: " + e.getMessage(), 5);
-            }
-            List<JsonNode> journeys = new ArrayList<>(recent.journeys.values());
-            body.put("journeys", journeys);
-            JsonResponses.send(res, body);
-        } catch (ApiError e) {
-            e.send(res);
+            last = hub.lastIdOf(companyId);
+            recent = last.isPresent() ? recentUpdates(key, last.get()) : new RecentUpdates();
+        } catch (JedisException e) {
+            throw ApiError.unavailable("redis_unavailable", "Redis", e);
         }
+        List<Map<String, Object>> metrics;
+        Map<String, List<Map<String, Object>>> history;
+        try {
+            metrics = newest(latestWindows(companyId), recent.metrics);
+            history = minuteHistory(companyId);
+        } catch (ClickHouseAccessException e) {
+            throw e.retriable() ? ApiError.unavailable("clickhouse_unavailable", "ClickHouse", e) : ApiError.internal(e);
+        }
+        JsonResponses.send(res, new Snapshot(companyId, generatedAt, last.map(Object::toString).orElse(null), metrics, history,
+                new ArrayList<>(recent.journeys.values())));
+    }
+
+    /** The answer: the newest figures, the last hour's minutes and the journeys, and the stream entry they go up to. */
+    public record Snapshot(String companyId, String generatedAt, String lastEventId, List<Map<String, Object>> metrics,
+                    Map<String, List<Map<String, Object>>> history, List<JsonNode> journeys) {
+    }
+
+    /** Minutes of history a snapshot carries per metric, for the dashboard's sparklines. */
+    static final int HISTORY_MINUTES = 60;
+
+    /**
+     * Per metric, its 1-minute windows of the last {@value #HISTORY_MINUTES} minutes, oldest first:
+     * {@code {metric: [{windowStart, avg, count}]}}. The live updates then move the sparklines on.
+     */
+    private Map<String, List<Map<String, Object>>> minuteHistory(String companyId) {
+        long since = clock.instant().getEpochSecond() - HISTORY_MINUTES * 60L;
+        String sql = "SELECT metric, toString(window_start) AS ws, avg, count FROM (SELECT metric, window_start, avg, count FROM metric_windows FINAL"
+                + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND window_size = '1m'"
+                + " AND window_start >= toDateTime(" + since + ")) ORDER BY metric, window_start";
+        Map<String, List<Map<String, Object>>> out = new TreeMap<>();
+        for (JsonNode r : clickHouse.query(sql)) {
+            Map<String, Object> point = new LinkedHashMap<>();
+            point.put("windowStart", r.get("ws").asText().replace(' ', 'T') + "Z");
+            point.put("avg", r.get("avg").asDouble());
+            point.put("count", r.get("count").asLong());
+            out.computeIfAbsent(r.get("metric").asText(), k -> new ArrayList<>()).add(point);
+        }
+        return out;
     }
 
     private List<Map<String, Object>> latestWindows(String companyId) {
@@ -166,18 +193,16 @@ public final class SnapshotService implements HttpService {
         RecentUpdates out = new RecentUpdates();
         String end = upTo.toString();
         int scanned = 0;
-        try (Jedis j = redis.getResource()) {
-            while (scanned < SCAN_LIMIT) {
-                List<StreamEntry> page = j.xrevrange(key, end, "-", PAGE);
-                for (StreamEntry e : page) {
-                    take(out, e.getFields().get(RedisStreams.FIELD_TYPE), e.getFields().get(RedisStreams.FIELD_DATA));
-                }
-                scanned += page.size();
-                if (page.size() < PAGE) {
-                    break;
-                }
-                end = "(" + page.get(page.size() - 1).getID();
+        while (scanned < SCAN_LIMIT) {
+            List<StreamEntry> page = redis.xrevrange(key, end, "-", PAGE);
+            for (StreamEntry e : page) {
+                take(out, e.getFields().get(RedisStreams.FIELD_TYPE), e.getFields().get(RedisStreams.FIELD_DATA));
             }
+            scanned += page.size();
+            if (page.size() < PAGE) {
+                break;
+            }
+            end = "(" + page.get(page.size() - 1).getID();
         }
         return out;
     }

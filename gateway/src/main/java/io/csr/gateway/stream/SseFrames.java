@@ -8,10 +8,19 @@ import redis.clients.jedis.resps.StreamEntry;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Renders Contract 3 frames: {@code id}/{@code event}/one-line {@code data}, comments, {@code retry}. */
 public final class SseFrames {
-    public static final byte[] RETRY = "retry: 3000\n\n".getBytes(StandardCharsets.UTF_8);
+    /**
+     * Middle of the reconnect delay every stream is told first ({@code retry}), ms. Each stream gets its own value,
+     * uniform within ±50 % of it ({@link #retry()}): clients that lost their streams together (a gateway killed or
+     * drained, a load balancer restarted) come back spread over {@value} ms instead of all in the same second.
+     */
+    public static final int RETRY_MILLIS = 3000;
+    /** The spread of the {@code retry} a draining node gives each stream with its {@code event: close}, ms. */
+    public static final int DRAIN_RETRY_MIN_MILLIS = 500;
+    public static final int DRAIN_RETRY_MAX_MILLIS = 5000;
     public static final byte[] HEARTBEAT = ": heartbeat\n\n".getBytes(StandardCharsets.UTF_8);
 
     private SseFrames() {
@@ -56,9 +65,31 @@ public final class SseFrames {
         return event("reset", Map.of("reason", reason, "message", detail));
     }
 
-    /** {@code event: close} written just before the server ends a stream on purpose. */
+    /** The {@code retry} frame a stream starts with: {@link #RETRY_MILLIS} jittered by ±50 %. */
+    public static byte[] retry() {
+        return retryLine(RETRY_MILLIS / 2 + ThreadLocalRandom.current().nextInt(RETRY_MILLIS + 1), "\n");
+    }
+
+    private static byte[] retryLine(int millis, String end) {
+        return ("retry: " + millis + "\n" + end).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code event: close} written just before the server ends a stream on purpose. A node shutting down
+     * ({@code shutdown}) puts a {@code retry} of its own into the same frame, jittered between
+     * {@value #DRAIN_RETRY_MIN_MILLIS} and {@value #DRAIN_RETRY_MAX_MILLIS} ms, so its clients reconnect (elsewhere) spread out.
+     */
     public static byte[] close(String reason) {
-        return event("close", Map.of("reason", reason));
+        byte[] frame = event("close", Map.of("reason", reason));
+        if (!"shutdown".equals(reason)) {
+            return frame;
+        }
+        byte[] retry = retryLine(DRAIN_RETRY_MIN_MILLIS
+                + ThreadLocalRandom.current().nextInt(DRAIN_RETRY_MAX_MILLIS - DRAIN_RETRY_MIN_MILLIS + 1), "");
+        byte[] both = new byte[retry.length + frame.length];
+        System.arraycopy(retry, 0, both, 0, retry.length);
+        System.arraycopy(frame, 0, both, retry.length, frame.length);
+        return both;
     }
 
     public static byte[] comment(String text) {

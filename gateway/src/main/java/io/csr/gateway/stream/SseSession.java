@@ -56,7 +56,7 @@ final class SseSession {
      * about 0.2 KiB per idle stream.
      */
     String run(OutputStream out) throws IOException, InterruptedException {
-        out.write(SseFrames.RETRY);
+        out.write(SseFrames.retry());
         if (resume == null) {
             sub.finishReplay();
         } else if (!resume.replay()) {
@@ -75,6 +75,7 @@ final class SseSession {
         long lastEventAt = now;
         long expiry = tokenExpiry.toEpochMilli();
         List<Subscriber.Item> batch = new ArrayList<>();
+        FrameBody frames = out instanceof FrameBody f ? f : null;
         while (true) {
             now = clock.millis();
             if (now >= expiry) {
@@ -102,12 +103,17 @@ final class SseSession {
                 return closed.reason();
             }
             boolean wrote = false;
-            for (Subscriber.Item item : batch) {
+            for (int i = 0, n = batch.size(); i < n; i++) {
+                Subscriber.Item item = batch.get(i);
                 if (item instanceof Update u) {
                     if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
                         continue;
                     }
-                    out.write(u.frame());
+                    if (frames != null) {
+                        frames.writeFrame(u);
+                    } else {
+                        out.write(u.frame());
+                    }
                     lastSent = u.id();
                     StreamMetrics.delivered(stats, false);
                     if (unflushed == MAX_UNFLUSHED) {

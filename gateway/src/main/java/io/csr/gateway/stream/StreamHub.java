@@ -1,8 +1,8 @@
 package io.csr.gateway.stream;
 
 import io.csr.common.contract.RedisStreams;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import io.csr.common.redis.RedisEndpoint;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
@@ -21,7 +21,9 @@ import java.util.logging.Logger;
  * Tails the Redis streams of the companies that have subscribers on this node and fans their entries out to the
  * subscribers' bounded buffers. A fixed number of reader threads ({@code STREAM_READERS}) each own a hash partition
  * of the companies and do one blocking {@code XREAD} over all of that partition's streams, so Redis sees K
- * connections per node, never one per SSE client. Each company's read position (its <em>cursor</em>) is fixed
+ * connections per node, never one per SSE client. On a Redis Cluster an XREAD may not span slots (each company is
+ * its own slot, by its key's hash tag), so there a reader polls instead: one pipeline per Redis node with one
+ * non-blocking single-key XREAD per company, every {@link #POLL_MS} ms while nothing arrives. Each company's read position (its <em>cursor</em>) is fixed
  * synchronously when its first subscriber arrives, so a replay (XRANGE of that company's stream only) done after
  * subscribing overlaps the live feed and the writer drops the overlap by id: no gap, no repeat.
  */
@@ -35,6 +37,10 @@ public final class StreamHub implements AutoCloseable {
         final String companyId;
         final String key;
         volatile StreamEntryID cursor;
+        /** The data of the entry at {@link #cursor} as read, so that an id issued again for another entry is seen. */
+        volatile String cursorData;
+        /** A cursor known to be lost (its subscribers were reset for it): not checked, nor reset for, again. */
+        volatile StreamEntryID lostCursor;
         /**
          * Iterated once per read batch by the fan-out, changed only on connect/disconnect: a copy-on-write array
          * iterates without the hash-table walk (14% of gateway CPU at 100k deliveries/s with a concurrent key set).
@@ -55,22 +61,35 @@ public final class StreamHub implements AutoCloseable {
         }
     }
 
-    private final JedisPool pool;
+    static final long POLL_MS = 20;
+
+    private final UnifiedJedis redis;
+    private final RedisEndpoint endpoint;
+    private final boolean cluster;
     private final String keyPrefix;
     private final StreamMetrics metrics;
     private final Map<String, CompanyTail> tails = new ConcurrentHashMap<>();
     private final List<TailReader> readers = new ArrayList<>();
     private volatile boolean running = true;
+    /** {@link #tailsOf} per reader partition, replaced whole on every change of {@link #tails}. */
+    private volatile List<CompanyTail>[] partitions;
     private final Thread ticker;
     static final long TICK_MS = 100;
 
-    public StreamHub(JedisPool pool, String keyPrefix, int readerCount, StreamMetrics metrics, String nodeName) {
-        this.pool = pool;
+    /**
+     * {@code redis} serves subscribe, resume checks and replays; each reader opens its own client to {@code endpoint}
+     * (one named connection per Redis node), so a blocked XREAD never holds a connection others wait for.
+     */
+    public StreamHub(UnifiedJedis redis, RedisEndpoint endpoint, String keyPrefix, int readerCount, StreamMetrics metrics, String nodeName) {
+        this.redis = redis;
+        this.endpoint = endpoint;
+        this.cluster = endpoint.cluster();
         this.keyPrefix = keyPrefix;
         this.metrics = metrics;
         for (int i = 0; i < readerCount; i++) {
             readers.add(new TailReader(this, i, nodeName + "-reader-" + i));
         }
+        repartition();
         this.ticker = Thread.ofPlatform().name("csr-" + nodeName + "-ticker").daemon(true).unstarted(this::tick);
     }
 
@@ -100,8 +119,27 @@ public final class StreamHub implements AutoCloseable {
         return Math.floorMod(companyId.hashCode(), readers.size());
     }
 
-    JedisPool pool() {
-        return pool;
+    UnifiedJedis redis() {
+        return redis;
+    }
+
+    /** A reader's own connection to the one Redis or the Sentinel's master: CLIENT LIST shows the reader's name. */
+    redis.clients.jedis.Jedis openDirectReader(String readerName) {
+        return endpoint.openDirect(readerName, 5_000);
+    }
+
+    /** A Redis Cluster reader's own client: CLIENT LIST shows it under the reader's name. */
+    UnifiedJedis openReaderClient(String readerName) {
+        return endpoint.open(readerName, 5_000, 1);
+    }
+
+    /** True on a Redis Cluster: readers poll per company instead of one blocking XREAD over many keys. */
+    boolean cluster() {
+        return cluster;
+    }
+
+    String lostKeyOf(String companyId) {
+        return RedisStreams.lostKey(keyPrefix, companyId);
     }
 
     StreamMetrics metrics() {
@@ -112,14 +150,29 @@ public final class StreamHub implements AutoCloseable {
         return running;
     }
 
+    /**
+     * The partition's tails, the same list instance until a company is added or removed (a reader keeps what it derives
+     * from it, e.g. its tails by stream key, until then).
+     */
     List<CompanyTail> tailsOf(int partition) {
-        List<CompanyTail> out = new ArrayList<>();
-        for (CompanyTail t : tails.values()) {
-            if (partitionOf(t.companyId) == partition) {
-                out.add(t);
-            }
+        return partitions[partition];
+    }
+
+    /** Recomputes the partitions' lists after the set of tails changed; whichever call runs last saw the last change. */
+    private synchronized void repartition() {
+        List<List<CompanyTail>> out = new ArrayList<>();
+        for (int i = 0; i < readers.size(); i++) {
+            out.add(new ArrayList<>());
         }
-        return out;
+        for (CompanyTail t : tails.values()) {
+            out.get(partitionOf(t.companyId)).add(t);
+        }
+        @SuppressWarnings("unchecked")
+        List<CompanyTail>[] next = new List[out.size()];
+        for (int i = 0; i < next.length; i++) {
+            next[i] = List.copyOf(out.get(i));
+        }
+        partitions = next;
     }
 
     /**
@@ -132,23 +185,31 @@ public final class StreamHub implements AutoCloseable {
         tails.compute(companyId, (id, tail) -> {
             if (tail == null) {
                 String key = keyOf(id);
-                tail = new CompanyTail(id, key, lastId(key).orElse(StreamIds.ZERO));
+                List<StreamEntry> last = redis.xrevrange(key, "+", "-", 1);
+                tail = new CompanyTail(id, key, last.isEmpty() ? StreamIds.ZERO : last.get(0).getID());
+                tail.cursorData = last.isEmpty() ? null : last.get(0).getFields().get(RedisStreams.FIELD_DATA);
                 created[0] = true;
             }
             tail.subscribers.add(s);
             return tail;
         });
         if (created[0]) {
+            repartition();
             readers.get(partitionOf(companyId)).wake();
         }
         return s;
     }
 
     public void unsubscribe(Subscriber s) {
+        boolean[] removed = {false};
         tails.computeIfPresent(s.companyId(), (id, tail) -> {
             tail.subscribers.remove(s);
-            return tail.subscribers.isEmpty() ? null : tail;
+            removed[0] = tail.subscribers.isEmpty();
+            return removed[0] ? null : tail;
         });
+        if (removed[0]) {
+            repartition();
+        }
     }
 
     /** Decides whether {@code lastEventId} can be resumed from exactly: it must be an entry still in the stream. */
@@ -159,31 +220,43 @@ public final class StreamHub implements AutoCloseable {
         }
         StreamEntryID id = parsed.get();
         String key = keyOf(companyId);
-        try (Jedis j = pool.getResource()) {
-            if (!j.xrange(key, id, id, 1).isEmpty()) {
-                return new ResumeCheck(id, null, null);
+        if (!redis.xrange(key, id, id, 1).isEmpty()) {
+            String range = lostRangeOf(companyId, id);
+            if (range != null) {
+                return new ResumeCheck(null, "id_reissued", "event " + id + " was lost in a Redis failover (ids " + range
+                        + ") and the id may now name another update; reload a snapshot");
             }
-            List<StreamEntry> first = j.xrange(key, "-", "+", 1);
-            if (first.isEmpty() || id.compareTo(first.get(0).getID()) < 0) {
-                return new ResumeCheck(null, "expired", "event " + id + " is older than the retained history (24 h) of this company's stream; reload a snapshot");
-            }
-            return new ResumeCheck(null, "unknown_id", "event " + id + " is not in this company's stream (Redis lost history or the id is from elsewhere); reload a snapshot");
+            return new ResumeCheck(id, null, null);
         }
+        List<StreamEntry> first = redis.xrange(key, "-", "+", 1);
+        if (first.isEmpty() || id.compareTo(first.get(0).getID()) < 0) {
+            return new ResumeCheck(null, "expired", "event " + id + " is older than the retained history of this company's stream "
+                    + "(REDIS_STREAM_RETENTION_HOURS, REDIS_STREAM_MAXLEN); reload a snapshot");
+        }
+        return new ResumeCheck(null, "unknown_id", "event " + id + " is not in this company's stream (Redis lost history or the id is from elsewhere); reload a snapshot");
+    }
+
+    /** The recorded failover loss ({@code from..to}) that {@code id} falls in, or null. */
+    String lostRangeOf(String companyId, StreamEntryID id) {
+        for (Map.Entry<String, String> r : redis.hgetAll(lostKeyOf(companyId)).entrySet()) {
+            Optional<StreamEntryID> from = StreamIds.parse(r.getKey());
+            Optional<StreamEntryID> to = StreamIds.parse(r.getValue());
+            if (from.isPresent() && to.isPresent() && id.compareTo(from.get()) >= 0 && id.compareTo(to.get()) <= 0) {
+                return r.getKey() + ".." + r.getValue();
+            }
+        }
+        return null;
     }
 
     /** Up to {@code count} entries strictly after {@code after}, in order. */
     public List<StreamEntry> rangeAfter(String companyId, StreamEntryID after, int count) {
-        try (Jedis j = pool.getResource()) {
-            return j.xrange(keyOf(companyId), "(" + after, "+", count);
-        }
+        return redis.xrange(keyOf(companyId), "(" + after, "+", count);
     }
 
     /** The id of the newest entry of a stream, if any. */
     Optional<StreamEntryID> lastId(String key) {
-        try (Jedis j = pool.getResource()) {
-            List<StreamEntry> last = j.xrevrange(key, "+", "-", 1);
-            return last.isEmpty() ? Optional.empty() : Optional.of(last.get(0).getID());
-        }
+        List<StreamEntry> last = redis.xrevrange(key, "+", "-", 1);
+        return last.isEmpty() ? Optional.empty() : Optional.of(last.get(0).getID());
     }
 
     public Optional<StreamEntryID> lastIdOf(String companyId) {

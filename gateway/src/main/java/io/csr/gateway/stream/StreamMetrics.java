@@ -1,13 +1,23 @@
 package io.csr.gateway.stream;
 
+import io.csr.gateway.http.PrometheusText;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
-/** Counters of the streaming side, per company and per node; rendered as Prometheus text by {@link #renderPrometheus}. */
+/**
+ * Counters of the streaming side, per company and per node; exposed through the Prometheus Java client's registry and
+ * text format by {@link #renderPrometheus}.
+ */
 public final class StreamMetrics {
+    static final String COMPANY_CONNECTIONS = "csr_stream_company_connections";
     /** Counters of one company on this node. */
     public static final class CompanyStats {
         final String companyId;
@@ -38,6 +48,12 @@ public final class StreamMetrics {
     private final AtomicLong entriesRead = new AtomicLong();
     private final AtomicLong directStreams = new AtomicLong();
     private final LatencyHistogram latency = new LatencyHistogram();
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final PrometheusRegistry totals = new PrometheusRegistry();
+
+    public StreamMetrics() {
+        register();
+    }
 
     public CompanyStats company(String companyId) {
         return companies.computeIfAbsent(companyId, CompanyStats::new);
@@ -124,34 +140,39 @@ public final class StreamMetrics {
 
     /** {@code perCompany=false} leaves out the series labelled by company (they name other tenants; operators only). */
     public void renderPrometheus(StringBuilder out, boolean perCompany) {
-        gauge(out, "csr_stream_connections", "Open SSE connections on this node.", totalConnections());
-        if (perCompany) {
-            out.append("# HELP csr_stream_company_connections Open SSE connections per company.\n# TYPE csr_stream_company_connections gauge\n");
-            companies.values().forEach(c -> out.append("csr_stream_company_connections{company=\"").append(c.companyId).append("\"} ")
-                    .append(c.connections.get()).append('\n'));
-        }
-        counter(out, "csr_stream_connections_total", "SSE connections accepted.", total(c -> c.connectionsTotal.get()));
-        counter(out, "csr_stream_direct_connections_total", "SSE connections served directly on their connection (the first request of a connection); the others went through the routing.", directStreams.get());
-        counter(out, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", total(c -> c.eventsDelivered.sum()));
-        counter(out, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", total(c -> c.replays.get()));
-        counter(out, "csr_stream_replayed_events_total", "Events written by replays.", total(c -> c.replayedEvents.sum()));
-        counter(out, "csr_stream_resets_total", "reset frames sent (id expired, unknown or malformed; stream history lost).", total(c -> c.resets.get()));
-        counter(out, "csr_stream_evictions_total", "Slow consumers evicted after their buffer overflowed.", total(c -> c.evictions.get()));
-        out.append("# HELP csr_stream_rejected_total Connections refused over a limit, by status.\n# TYPE csr_stream_rejected_total counter\n");
-        out.append("csr_stream_rejected_total{status=\"429\"} ").append(rejected429.get()).append('\n');
-        out.append("csr_stream_rejected_total{status=\"503\"} ").append(rejected503.get()).append('\n');
-        counter(out, "csr_stream_redis_errors_total", "Redis reader errors (each followed by a reconnect with backoff).", redisErrors.get());
-        counter(out, "csr_stream_entries_read_total", "Stream entries read from Redis by the tail readers.", entriesRead.get());
-        latency.render(out, "csr_stream_delivery_latency_seconds", "XADD (ms part of the Redis id) to write+flush on the SSE socket, live events.");
+        out.append(PrometheusText.render(registry, perCompany ? name -> true : name -> !name.equals(COMPANY_CONNECTIONS)));
+        out.append(PrometheusText.render(totals, name -> true));
     }
 
-    private static void gauge(StringBuilder out, String name, String help, long v) {
-        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n")
-                .append(name).append(' ').append(v).append('\n');
+    /**
+     * Our series as callbacks on the counters above (the hot path stays on striped counters) and the latency
+     * histogram. {@code csr_stream_connections_total} sits in a registry of its own: the client takes a counter's name
+     * without {@code _total} as its identity, which the gauge {@code csr_stream_connections} already has — the exported
+     * names (and dashboards) stay as they were.
+     */
+    private void register() {
+        GaugeWithCallback.builder().name("csr_stream_connections").help("Open SSE connections on this node.")
+                .callback(cb -> cb.call(totalConnections())).register(registry);
+        GaugeWithCallback.builder().name(COMPANY_CONNECTIONS).help("Open SSE connections per company.").labelNames("company")
+                .callback(cb -> companies.values().forEach(c -> cb.call(c.connections.get(), c.companyId))).register(registry);
+        counter(totals, "csr_stream_connections_total", "SSE connections accepted.", () -> total(c -> c.connectionsTotal.get()));
+        counter(registry, "csr_stream_direct_connections_total", "SSE connections served directly on their connection (the first request of a connection); the others went through the routing.", directStreams::get);
+        counter(registry, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", () -> total(c -> c.eventsDelivered.sum()));
+        counter(registry, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", () -> total(c -> c.replays.get()));
+        counter(registry, "csr_stream_replayed_events_total", "Events written by replays.", () -> total(c -> c.replayedEvents.sum()));
+        counter(registry, "csr_stream_resets_total", "reset frames sent (id expired, unknown or malformed; stream history lost).", () -> total(c -> c.resets.get()));
+        counter(registry, "csr_stream_evictions_total", "Slow consumers evicted after their buffer overflowed.", () -> total(c -> c.evictions.get()));
+        CounterWithCallback.builder().name("csr_stream_rejected_total").help("Connections refused over a limit, by status.").labelNames("status")
+                .callback(cb -> {
+                    cb.call(rejected429.get(), "429");
+                    cb.call(rejected503.get(), "503");
+                }).register(registry);
+        counter(registry, "csr_stream_redis_errors_total", "Redis reader errors (each followed by a reconnect with backoff).", redisErrors::get);
+        counter(registry, "csr_stream_entries_read_total", "Stream entries read from Redis by the tail readers.", entriesRead::get);
+        registry.register(latency.metric());
     }
 
-    private static void counter(StringBuilder out, String name, String help, long v) {
-        out.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
-                .append(name).append(' ').append(v).append('\n');
+    private static void counter(PrometheusRegistry into, String name, String help, LongSupplier value) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsLong())).register(into);
     }
 }

@@ -68,15 +68,13 @@ public final class StreamService implements HttpService {
             if (e.status() == 429 || e.status() == 503) {
                 metrics.rejected(e.status());
             }
-            e.send(res);
-            return;
+            throw e;
         }
         LiveStream stream;
         try {
             stream = open(admission, req.headers(), req.query());
         } catch (JedisException e) {
-            redisDown(res, e);
-            return;
+            throw redisDown(e);
         }
         try (stream) {
             res.status(Status.OK_200);
@@ -112,7 +110,7 @@ public final class StreamService implements HttpService {
         if (!settings.streamingEnabled()) {
             throw new ApiError(501, "streaming_disabled", "live streaming is switched off on this gateway (STREAMING_ENABLED=false); use /stream/snapshot");
         }
-        Principal principal = jwt.authenticate(headers, query);
+        Principal principal = jwt.authenticateStreamRead(headers, query);
         String companyId = CompanyScope.resolve(principal, query);
         if (!flags.streamingEnabled(companyId)) {
             throw new ApiError(501, "streaming_disabled", "live streaming is switched off for company " + companyId
@@ -142,21 +140,15 @@ public final class StreamService implements HttpService {
         }
     }
 
-    private void redisDown(ServerResponse res, JedisException e) {
+    private ApiError redisDown(JedisException e) {
         LOG.warning("Redis unavailable for a new stream: " + e.getMessage());
         metrics.rejected(503);
-        new ApiError(503, "redis_unavailable", "the update stream store (Redis) cannot be reached: " + e.getMessage()
-                + "; retry after " + settings.retryAfterSeconds() + " s", settings.retryAfterSeconds()).send(res);
+        return new ApiError(503, "redis_unavailable", "the update stream store (Redis) cannot be reached; retry after "
+                + settings.retryAfterSeconds() + " s", settings.retryAfterSeconds());
     }
 
     private void stats(ServerRequest req, ServerResponse res) {
-        Principal p;
-        try {
-            p = jwt.authenticate(req);
-        } catch (ApiError e) {
-            e.send(res);
-            return;
-        }
+        Principal p = jwt.authenticate(req);
         // platform-wide (every company, node figures) only for an operator; a company's admin sees its own companies
         boolean platform = p.isOperator();
         List<Map<String, Object>> companies = new ArrayList<>();

@@ -186,8 +186,9 @@ public final class Subscriber {
                         if (closed != null) {
                             return closed;
                         }
-                        out.addAll(queue);
-                        queue.clear();
+                        for (Item item; (item = queue.pollFirst()) != null; ) {
+                            out.add(item);
+                        }
                         return null;
                     }
                 } finally {

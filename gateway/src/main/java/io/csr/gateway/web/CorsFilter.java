@@ -24,7 +24,7 @@ import java.util.Set;
  * a preflight ({@code OPTIONS} with {@code Access-Control-Request-Method}) from it is answered here with 204 and the
  * methods and request headers the gateway uses ({@code Authorization}, {@code Last-Event-ID}, {@code Content-Type}).
  * Any other origin gets no CORS header, so its browser refuses the answer. No credentials mode: the gateway takes
- * tokens in {@code Authorization} or {@code access_token}, never from cookies, so nothing needs
+ * tokens in {@code Authorization} (or, for streams only, {@code access_token}), never from cookies, so nothing needs
  * {@code Access-Control-Allow-Credentials}.
  *
  * <p>Depends on Helidon only, nothing else of the gateway.

@@ -1,5 +1,6 @@
 package io.csr.gateway.analytics;
 
+import io.csr.common.analytics.AnalyticsViewRefresher;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.GatewayFixture;
@@ -28,6 +29,24 @@ class AnalyticsRefreshScheduleITCase {
                     return rs.next() && rs.getLong(1) == 1;
                 }
             });
+        }
+    }
+
+    /** What N nodes' schedules rely on: a refresh within the interval of the last one (any caller's) is skipped. */
+    @Test
+    void aScheduledRefreshWithinTheIntervalOfTheLastOneIsSkippedAManualOneIsNot() throws Exception {
+        try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.ANALYTICS_REFRESH_SECONDS.name(), "0"))) {
+            PostgresSettings pg = PostgresSettings.from(fx.config);
+            AnalyticsViewRefresher nodeA = new AnalyticsViewRefresher(pg, AnalyticsViewRefresher.DEFAULT_LOCK_WAIT);
+            AnalyticsViewRefresher nodeB = new AnalyticsViewRefresher(pg, AnalyticsViewRefresher.DEFAULT_LOCK_WAIT);
+            Duration interval = Duration.ofSeconds(30);
+            assertThat(nodeA.refresh("schedule", interval).ok()).as("the first since the migration").isTrue();
+            AnalyticsViewRefresher.Result b = nodeB.refresh("schedule", interval);
+            assertThat(b.skipped()).as("another node's turn within the interval: %s", b.error()).isTrue();
+            assertThat(b.error()).contains("less than 30000 ms ago");
+            assertThat(nodeA.refresh("schedule", interval).skipped()).isTrue();
+            assertThat(nodeB.refresh("manual").ok()).as("csr refresh-views and SQL callers pass no interval").isTrue();
+            assertThat(nodeA.refresh("schedule", Duration.ofMillis(1)).ok()).as("an interval already past").isTrue();
         }
     }
 

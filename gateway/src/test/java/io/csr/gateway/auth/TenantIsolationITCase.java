@@ -10,9 +10,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -31,7 +28,6 @@ class TenantIsolationITCase {
     private static final String MINE = "tenantMine";
     private static final String OTHER = "tenantOther";
     private static GatewayFixture fx;
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() {
@@ -41,14 +37,6 @@ class TenantIsolationITCase {
     @AfterAll
     static void stop() {
         fx.close();
-    }
-
-    private static HttpResponse<String> get(String path, String token) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fx.base() + path)).timeout(Duration.ofSeconds(10));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -63,7 +51,7 @@ class TenantIsolationITCase {
             // every endpoint an admin can reach: no answer names the other company
             for (String path : List.of("/stream/stats", "/metrics", "/stream/health", "/health", "/stream/snapshot",
                     "/stream/snapshot?companyId=" + MINE)) {
-                HttpResponse<String> res = get(path, admin);
+                HttpResponse<String> res = fx.get(path, admin);
                 assertThat(res.body()).as("%s answered %d", path, res.statusCode()).doesNotContain(OTHER);
             }
             // and every other GET route Main.routing registers (cohort routes included once they exist), with and
@@ -75,12 +63,12 @@ class TenantIsolationITCase {
             assertThat(gets).contains("/stream/stats", "/metrics", "/openapi");
             for (String path : gets) {
                 for (String query : List.of("", "?companyId=" + MINE)) {
-                    HttpResponse<String> res = get(path + query, admin);
+                    HttpResponse<String> res = fx.get(path + query, admin);
                     assertThat(res.body()).as("%s%s answered %d", path, query, res.statusCode()).doesNotContain(OTHER);
                 }
             }
 
-            JsonNode stats = Json.mapper().readTree(get("/stream/stats", admin).body());
+            JsonNode stats = Json.mapper().readTree(fx.get("/stream/stats", admin).body());
             assertThat(stats.get("scope").asText()).isEqualTo("companies");
             assertThat(stats.get("companies").findValuesAsText("companyId")).containsExactly(MINE);
             assertThat(stats.has("connections")).as("node-wide figures are platform-wide: operators only").isFalse();
@@ -88,7 +76,7 @@ class TenantIsolationITCase {
 
             // asking for the other company by name is refused, never answered
             for (String path : List.of("/stream/snapshot?companyId=" + OTHER, "/stream/stats?companyId=" + OTHER)) {
-                HttpResponse<String> res = get(path, admin);
+                HttpResponse<String> res = fx.get(path, admin);
                 assertThat(res.body()).as(path).satisfiesAnyOf(
                         b -> assertThat(res.statusCode()).isEqualTo(403),
                         b -> assertThat(b).doesNotContain(OTHER));
@@ -98,18 +86,18 @@ class TenantIsolationITCase {
                 assertThat(peek.errorBody).contains("company_not_granted");
             }
             // an admin token without a company is an admin of nothing
-            assertThat(get("/stream/stats", fx.tokens.admin(List.of())).statusCode()).isEqualTo(401);
+            assertThat(fx.get("/stream/stats", fx.tokens.admin(List.of())).statusCode()).isEqualTo(401);
 
             // the operator sees every company and the node-wide figures
             String operator = fx.tokens.operator(List.of());
-            JsonNode all = Json.mapper().readTree(get("/stream/stats", operator).body());
+            JsonNode all = Json.mapper().readTree(fx.get("/stream/stats", operator).body());
             assertThat(all.get("scope").asText()).isEqualTo("all");
             assertThat(all.get("companies").findValuesAsText("companyId")).contains(MINE, OTHER);
             assertThat(all.get("connections").asLong()).isGreaterThanOrEqualTo(2);
-            assertThat(get("/metrics", operator).body()).contains("csr_stream_company_connections{company=\"" + OTHER + "\"} 1");
-            assertThat(get("/metrics", null).body()).as("no token: node-wide series only")
+            assertThat(fx.get("/metrics", operator).body()).contains("csr_stream_company_connections{company=\"" + OTHER + "\"} 1");
+            assertThat(fx.get("/metrics", null).body()).as("no token: node-wide series only")
                     .contains("csr_stream_connections ").doesNotContain(OTHER).doesNotContain(MINE);
-            assertThat(get("/metrics", "not-a-jwt").statusCode()).isEqualTo(401);
+            assertThat(fx.get("/metrics", "not-a-jwt").statusCode()).isEqualTo(401);
         }
     }
 }

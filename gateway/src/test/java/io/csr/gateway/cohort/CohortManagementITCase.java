@@ -162,8 +162,10 @@ class CohortManagementITCase {
         assertThat(tooMany.status()).isEqualTo(400);
         assertThat(tooMany.error()).isEqualTo("bad_add");
         assertThat(tooMany.message()).contains("cohort_bulk_load");
-        Answer huge = http.send("PUT", "/cohorts/" + id + "/members", adminA, "{\"add\":[\"" + "x".repeat(3 * 1024 * 1024) + "\"]}");
+        // over the gateway's one body limit (GATEWAY_MAX_BODY_BYTES, 16 MiB by default)
+        Answer huge = http.send("PUT", "/cohorts/" + id + "/members", adminA, "{\"add\":[\"" + "x".repeat(17 * 1024 * 1024) + "\"]}");
         assertThat(huge.status()).isEqualTo(413);
+        assertThat(huge.error()).isEqualTo("body_too_large");
         // hostile but valid user ids are stored as they are, never interpreted
         String hostile = "{\"add\":[\"u'; DROP TABLE user_cohorts; --\",\"ß€😀\",\"\\\\x00\"]}";
         Answer ok = http.send("PUT", "/cohorts/" + id + "/members", adminA, hostile);
@@ -201,8 +203,17 @@ class CohortManagementITCase {
             assertThat(denied).as("a refused change is audited with its status").isNotNull();
             assertThat(denied.get("subject").asText()).isEqualTo("user-mgA");
         });
-        Answer b = http.get("/cohorts/audit", adminB);
-        assertThat(b.json().get("entries").findValuesAsText("companyId")).doesNotContain("mgA");
+        long bCohort = create(adminB, "audited-b");
+        http.send("PUT", "/cohorts/" + bCohort + "/members", adminB, "{\"add\":[\"b1\"]}");
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            Answer b = http.get("/cohorts/audit", adminB); // the default limit
+            assertThat(b.status()).as("admin B reads B's audit: %s", b.body()).isEqualTo(200);
+            assertThat(b.json().get("companyId").asText()).isEqualTo("mgB");
+            List<String> companies = b.json().get("entries").findValuesAsText("companyId");
+            assertThat(companies).as("B's audit holds B's own calls and nothing of A's: %s", b.body()).contains("mgB").containsOnly("mgB");
+            assertThat(b.json().get("entries").findValues("cohortId").stream().map(JsonNode::asLong).toList())
+                    .as("B's membership change, nothing of A's cohort").contains(bCohort).doesNotContain(id);
+        });
     }
 
     @Test

@@ -2,9 +2,7 @@ package io.csr.gateway.openapi;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.json.Json;
-import io.csr.common.migrate.Migrations;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.Main;
 import org.junit.jupiter.api.AfterAll;
@@ -60,9 +58,7 @@ class OpenApiITCase {
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of());
-        ch = ClickHouseAccess.open(ClickHouseSettings.from(fx.config));
-        ch.createDatabaseIfMissing();
-        Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+        ch = fx.clickHouse(); // dropped by fx.close()
         doc = OpenApiService.document();
         RouteRecorder recorder = new RouteRecorder();
         Main.routing(recorder.builder(), fx.gateway);
@@ -71,10 +67,7 @@ class OpenApiITCase {
 
     @AfterAll
     static void stop() {
-        try {
-            ch.dropDatabase();
-            ch.close();
-        } finally {
+        if (fx != null) {
             fx.close();
         }
     }
@@ -168,10 +161,17 @@ class OpenApiITCase {
         e.add(Example.of("GET /stream/stats", "/stream/stats", Auth.NONE));
         e.add(Example.of("GET /stream/health", "/stream/health", Auth.NONE));
         e.add(Example.of("GET /health", "/health", Auth.NONE));
+        e.add(Example.of("GET /health/live", "/health/live", Auth.NONE));
+        e.add(Example.of("GET /health/ready", "/health/ready", Auth.NONE));
+        e.add(Example.of("GET /cluster/stats", "/cluster/stats", Auth.OPERATOR));
+        e.add(Example.of("GET /cluster/stats", "/cluster/stats", Auth.ADMIN));
+        e.add(Example.of("GET /cluster/stats", "/cluster/stats", Auth.NONE));
         e.add(Example.of("GET /metrics", "/metrics", Auth.NONE));
         e.add(Example.of("GET /metrics", "/metrics", Auth.OPERATOR));
         e.add(Example.of("GET /metrics", "/metrics", Auth.GARBAGE));
         e.add(Example.of("GET /openapi", "/openapi", Auth.NONE));
+        e.add(Example.of("GET /auth/me", "/auth/me", Auth.ADMIN));
+        e.add(Example.of("GET /auth/me", "/auth/me", Auth.GARBAGE));
         // ------------------------------------------------------------ Contract 6: participants and analytics views
         e.add(Example.of("PUT /participants/{userId}", "/participants/p1", Auth.ADMIN,
                 "{\"programme\":\"language\",\"languageGroup\":\"de\",\"enrolledOn\":\"2026-01-05\"}"));
@@ -202,6 +202,15 @@ class OpenApiITCase {
         e.add(Example.of("POST /cohorts", "/cohorts", Auth.ADMIN, "{\"description\":\"no name\"}"));                 // 400
         e.add(Example.of("PUT /cohorts/{id}/members", "/cohorts/{{cohortId}}/members", Auth.ADMIN, "{\"add\":[\"u1\",\"u2\"],\"remove\":[]}"));
         e.add(Example.of("PUT /cohorts/{id}/members", "/cohorts/{{cohortId2}}/members", Auth.ADMIN, "{\"add\":[\"u3\"]}"));
+        e.add(Example.of("POST /cohorts", "/cohorts", Auth.ADMIN, "{\"name\":\"oapi-r-" + suffix + "\",\"rule\":{\"attr\":\"programme\",\"in\":[\"language\"]}}")
+                .keeping("id", "ruleCohortId"));
+        e.add(Example.of("POST /cohorts/preview", "/cohorts/preview", Auth.ADMIN, "{\"rule\":{\"any\":[{\"flag\":\"onboarded\"},{\"active\":{\"days\":7}}]}}"));
+        e.add(Example.of("POST /cohorts/preview", "/cohorts/preview", Auth.ADMIN, "{\"rule\":{\"all\":[]}}"));                // 400
+        e.add(Example.of("POST /cohorts/preview", "/cohorts/preview", Auth.USER, "{\"rule\":{\"active\":{\"days\":7}}}"));  // 403
+        e.add(Example.of("PUT /cohorts/{id}", "/cohorts/{{ruleCohortId}}", Auth.ADMIN, "{\"name\":\"oapi-r2-" + suffix + "\",\"rule\":{\"attr\":\"languageGroup\",\"in\":[\"de\"]}}"));
+        e.add(Example.of("PUT /cohorts/{id}", "/cohorts/{{ruleCohortId}}", Auth.ADMIN, "{\"rule\":{\"flag\":\"a b\"}}"));       // 400
+        e.add(Example.of("PUT /cohorts/{id}/members", "/cohorts/{{ruleCohortId}}/members", Auth.ADMIN, "{\"add\":[\"u3\"]}")); // 409: a rule cohort
+        e.add(Example.of("PUT /cohorts/{id}", "/cohorts/987654321", Auth.ADMIN, "{\"name\":\"x\"}"));                          // 404
         e.add(Example.of("GET /cohorts", "/cohorts", Auth.ADMIN));
         e.add(Example.of("GET /cohorts", "/cohorts", Auth.USER));
         e.add(Example.of("GET /cohort/{id}/metrics", "/cohort/{{cohortId}}/metrics?metric=hours&" + RANGE, Auth.USER));

@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  * Enumerates the routes {@code Main.routing} registers, without a server: a stand-in {@link HttpRouting.Builder}
  * records every {@code register(path, service)} and lets each service declare its rules on a stand-in
  * {@link HttpRules} that records {@code get/post/put/delete/…(path)} and {@code route(method, path, …)} under the
- * registration prefix. Static files (the dashboard page) are not REST and are left out. A rule the recorder cannot
+ * registration prefix. Static files (the dashboard page) and the path-less {@code any(handler)} fallback are not REST
+ * endpoints and are left out. A rule the recorder cannot
  * read (e.g. a {@code PathMatcher}) is recorded as {@code ? <description>} so the test fails loudly instead of
  * missing it.
  */
@@ -40,6 +41,10 @@ public final class RouteRecorder {
         return Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (self, m, args) -> {
             Object[] a = args == null ? new Object[0] : args;
             String name = m.getName();
+            if (name.equals("any") && !(a.length > 0 && a[0] instanceof String)) {
+                // any(handler) without a path: the fallback for what no route matched (a JSON 404), not an endpoint
+                return m.getReturnType().isInstance(self) ? self : null;
+            }
             if (VERBS.contains(name)) {
                 String path = a.length > 0 && a[0] instanceof String s ? s : "";
                 routes.add(name.toUpperCase(Locale.ROOT) + " " + join(prefix, path));

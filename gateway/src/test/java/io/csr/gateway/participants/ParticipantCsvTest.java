@@ -2,6 +2,8 @@ package io.csr.gateway.participants;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.Reader;
 import java.time.LocalDate;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -55,5 +57,64 @@ class ParticipantCsvTest {
         assertThatThrownBy(() -> ParticipantCsv.parse("")).hasMessageContaining("header");
         assertThatThrownBy(() -> ParticipantCsv.parse("userId,programme,enrolledOn\nu1,\"open,2026-01-01\n"))
                 .hasMessageContaining("line 2");
+    }
+
+    @Test
+    void datesOutsideWhatTheStoresHoldAreThatRowsError() {
+        ParticipantCsv.Parsed p = ParticipantCsv.parse("userId,programme,enrolledOn\nu1,x,2026-01-01\nu2,x,+5874898-01-01\n"
+                + "u3,x,-0001-01-01\nu4,x,9999-12-31\nu5,x,2026-01-02\n");
+        assertThat(p.participants()).extracting(Participant::userId).containsExactly("u1", "u5");
+        assertThat(p.errors()).extracting(ParticipantCsv.RowError::line).containsExactly(3, 4, 5);
+        assertThat(p.errors()).allSatisfy(e -> assertThat(e.field()).isEqualTo("enrolledOn"));
+        assertThat(p.errors().get(2).message()).contains("1970-01-01 to 2105-12-31");
+    }
+
+    @Test
+    void readingStopsAtTheRowAfterTheLimitWithoutReadingTheRest() throws IOException {
+        // 100,001 rows, then a million more the parser must never read
+        CountingReader in = new CountingReader("userId,programme,enrolledOn\n", ParticipantCsv.MAX_ROWS + 1_000_000);
+        assertThatThrownBy(() -> ParticipantCsv.parse(in)).isInstanceOf(ParticipantCsv.Refused.class)
+                .hasMessageContaining("more than 100000 rows").hasMessageContaining("row 100001");
+        assertThat(in.rowsHandedOut).as("rows read before stopping").isLessThan(ParticipantCsv.MAX_ROWS + 10_000);
+    }
+
+    @Test
+    void aLineLongerThanTheLimitStopsReadingThere() {
+        String longLine = "u1,\"" + "x".repeat(ParticipantCsv.MAX_LINE_CHARS * 4) + "\",2026-01-01\n";
+        assertThatThrownBy(() -> ParticipantCsv.parse("userId,programme,enrolledOn\n" + longLine))
+                .hasCauseInstanceOf(ParticipantCsv.LineLimit.TooLong.class).hasMessageContaining("line 2");
+    }
+
+    /** A CSV body of n generated rows, counting how many the parser pulled. */
+    private static final class CountingReader extends Reader {
+        private final String header;
+        private final int rows;
+        private int rowsHandedOut;
+        private String pending;
+
+        CountingReader(String header, int rows) {
+            this.header = header;
+            this.rows = rows;
+            this.pending = header;
+        }
+
+        @Override
+        public int read(char[] buf, int off, int len) {
+            if (pending.isEmpty()) {
+                if (rowsHandedOut == rows) {
+                    return -1;
+                }
+                rowsHandedOut++;
+                pending = "u" + rowsHandedOut + ",p,2026-01-01\n";
+            }
+            int n = Math.min(len, pending.length());
+            pending.getChars(0, n, buf, off);
+            pending = pending.substring(n);
+            return n;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 }

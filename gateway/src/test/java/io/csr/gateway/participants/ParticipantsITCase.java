@@ -7,11 +7,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -19,7 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Participants kept by a company's admins through the gateway, against the real PostgreSQL (fixture's own schema). */
 class ParticipantsITCase {
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static GatewayFixture fx;
 
     @BeforeAll
@@ -32,18 +27,6 @@ class ParticipantsITCase {
         fx.close();
     }
 
-    private static HttpResponse<String> send(String method, String path, String token, String contentType, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fx.base() + path)).timeout(Duration.ofSeconds(20))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        if (contentType != null) {
-            b.header("Content-Type", contentType);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
     private static JsonNode json(HttpResponse<String> res) throws Exception {
         return Json.mapper().readTree(res.body());
     }
@@ -51,26 +34,26 @@ class ParticipantsITCase {
     @Test
     void anAdminPutsAndListsItsCompanysParticipants() throws Exception {
         String admin = fx.tokens.admin(List.of("pa"));
-        HttpResponse<String> put = send("PUT", "/participants/u1", admin, "application/json",
+        HttpResponse<String> put = fx.send("PUT", "/participants/u1", admin, "application/json",
                 "{\"programme\":\"language\",\"languageGroup\":\"de\",\"enrolledOn\":\"2026-01-05\"}");
         assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
         assertThat(json(put).path("programme").asText()).isEqualTo("language");
         assertThat(json(put).path("leftOn").isNull()).isTrue();
         String firstUpdate = json(put).path("updatedAt").asText();
 
-        HttpResponse<String> again = send("PUT", "/participants/u1", admin, "application/json",
+        HttpResponse<String> again = fx.send("PUT", "/participants/u1", admin, "application/json",
                 "{\"programme\":\"language\",\"languageGroup\":\"de\",\"enrolledOn\":\"2026-01-05\",\"leftOn\":\"2026-06-30\",\"outcome\":\"completed\"}");
         assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
         assertThat(json(again).path("outcome").asText()).isEqualTo("completed");
         assertThat(json(again).path("updatedAt").asText()).isGreaterThan(firstUpdate);
 
-        send("PUT", "/participants/u2", admin, "application/json", "{\"programme\":\"mentoring\",\"enrolledOn\":\"2026-02-01\"}");
-        JsonNode list = json(send("GET", "/participants", admin, null, null));
+        fx.send("PUT", "/participants/u2", admin, "application/json", "{\"programme\":\"mentoring\",\"enrolledOn\":\"2026-02-01\"}");
+        JsonNode list = json(fx.send("GET", "/participants", admin, null, null));
         assertThat(list.path("total").asLong()).isEqualTo(2);
         assertThat(list.path("participants")).extracting(n -> n.path("userId").asText()).containsExactly("u1", "u2");
-        JsonNode filtered = json(send("GET", "/participants?programme=mentoring", admin, null, null));
+        JsonNode filtered = json(fx.send("GET", "/participants?programme=mentoring", admin, null, null));
         assertThat(filtered.path("participants")).extracting(n -> n.path("userId").asText()).containsExactly("u2");
-        JsonNode page = json(send("GET", "/participants?limit=1&offset=1", admin, null, null));
+        JsonNode page = json(fx.send("GET", "/participants?limit=1&offset=1", admin, null, null));
         assertThat(page.path("total").asLong()).isEqualTo(2);
         assertThat(page.path("participants")).extracting(n -> n.path("userId").asText()).containsExactly("u2");
     }
@@ -78,28 +61,28 @@ class ParticipantsITCase {
     @Test
     void badInputIs400NamingTheField() throws Exception {
         String admin = fx.tokens.admin(List.of("pb"));
-        HttpResponse<String> res = send("PUT", "/participants/u1", admin, "application/json", "{\"programme\":\"x\",\"enrolledOn\":\"5.1.2026\"}");
+        HttpResponse<String> res = fx.send("PUT", "/participants/u1", admin, "application/json", "{\"programme\":\"x\",\"enrolledOn\":\"5.1.2026\"}");
         assertThat(res.statusCode()).isEqualTo(400);
         assertThat(json(res).path("error").asText()).isEqualTo("bad_enrolledOn");
         assertThat(json(res).path("message").asText()).contains("5.1.2026");
-        res = send("PUT", "/participants/u1", admin, "application/json", "{\"programme\":\"x\",\"enrolledOn\":\"2026-01-05\",\"outcome\":\"completed\"}");
+        res = fx.send("PUT", "/participants/u1", admin, "application/json", "{\"programme\":\"x\",\"enrolledOn\":\"2026-01-05\",\"outcome\":\"completed\"}");
         assertThat(json(res).path("error").asText()).isEqualTo("bad_leftOn");
-        res = send("PUT", "/participants/u1", admin, "application/json", "[1]");
+        res = fx.send("PUT", "/participants/u1", admin, "application/json", "[1]");
         assertThat(json(res).path("error").asText()).isEqualTo("bad_json");
-        res = send("GET", "/participants?limit=0", admin, null, null);
+        res = fx.send("GET", "/participants?limit=0", admin, null, null);
         assertThat(json(res).path("error").asText()).isEqualTo("bad_limit");
     }
 
     @Test
     void onlyAnAdminOfThatCompanyMayReadOrWrite() throws Exception {
         String body = "{\"programme\":\"language\",\"enrolledOn\":\"2026-01-05\"}";
-        assertThat(send("PUT", "/participants/u1", fx.tokens.forCompany("pc"), "application/json", body).statusCode()).isEqualTo(403);
-        assertThat(send("GET", "/participants", fx.tokens.forCompany("pc"), null, null).statusCode()).isEqualTo(403);
-        assertThat(send("PUT", "/participants/u1?companyId=pc", fx.tokens.admin(List.of("pd")), "application/json", body).statusCode())
+        assertThat(fx.send("PUT", "/participants/u1", fx.tokens.forCompany("pc"), "application/json", body).statusCode()).isEqualTo(403);
+        assertThat(fx.send("GET", "/participants", fx.tokens.forCompany("pc"), null, null).statusCode()).isEqualTo(403);
+        assertThat(fx.send("PUT", "/participants/u1?companyId=pc", fx.tokens.admin(List.of("pd")), "application/json", body).statusCode())
                 .isEqualTo(403);
-        assertThat(send("GET", "/participants", null, null, null).statusCode()).isEqualTo(401);
-        assertThat(send("PUT", "/participants/u1", fx.tokens.admin(List.of("pc")), "application/json", body).statusCode()).isEqualTo(200);
-        JsonNode otherAdmin = json(send("GET", "/participants", fx.tokens.admin(List.of("pd")), null, null));
+        assertThat(fx.send("GET", "/participants", null, null, null).statusCode()).isEqualTo(401);
+        assertThat(fx.send("PUT", "/participants/u1", fx.tokens.admin(List.of("pc")), "application/json", body).statusCode()).isEqualTo(200);
+        JsonNode otherAdmin = json(fx.send("GET", "/participants", fx.tokens.admin(List.of("pd")), null, null));
         assertThat(otherAdmin.path("participants")).isEmpty();
     }
 
@@ -111,7 +94,7 @@ class ParticipantsITCase {
                 + "u2,language,fr,2026-01-05,2026-05-01,dropped_out\n"
                 + "u3,language,fr,not-a-date,,\n"
                 + "u1,mentoring,,2026-01-05,,\n";
-        HttpResponse<String> res = send("POST", "/participants:import", admin, "text/csv", csv);
+        HttpResponse<String> res = fx.send("POST", "/participants:import", admin, "text/csv", csv);
         assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
         JsonNode report = json(res);
         assertThat(report.path("rows").asInt()).isEqualTo(4);
@@ -120,13 +103,13 @@ class ParticipantsITCase {
         assertThat(report.path("errors")).extracting(n -> n.path("line").asInt()).containsExactly(4, 5);
         assertThat(report.path("errors").get(0).path("field").asText()).isEqualTo("enrolledOn");
         assertThat(report.path("errors").get(0).path("userId").asText()).isEqualTo("u3");
-        JsonNode list = json(send("GET", "/participants", admin, null, null));
+        JsonNode list = json(fx.send("GET", "/participants", admin, null, null));
         assertThat(list.path("participants")).extracting(n -> n.path("userId").asText() + ":" + n.path("outcome").asText())
                 .containsExactly("u1:null", "u2:dropped_out");
 
-        HttpResponse<String> badHeader = send("POST", "/participants:import", admin, "text/csv", "user,programme\nu1,x\n");
+        HttpResponse<String> badHeader = fx.send("POST", "/participants:import", admin, "text/csv", "user,programme\nu1,x\n");
         assertThat(badHeader.statusCode()).isEqualTo(400);
         assertThat(json(badHeader).path("error").asText()).isEqualTo("bad_csv");
-        assertThat(send("POST", "/participants:import", fx.tokens.forCompany("pe"), "text/csv", csv).statusCode()).isEqualTo(403);
+        assertThat(fx.send("POST", "/participants:import", fx.tokens.forCompany("pe"), "text/csv", csv).statusCode()).isEqualTo(403);
     }
 }

@@ -2,9 +2,7 @@ package io.csr.gateway.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.json.Json;
-import io.csr.common.migrate.Migrations;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
 import org.junit.jupiter.api.AfterAll;
@@ -33,17 +31,12 @@ class SnapshotITCase {
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of());
-        ch = ClickHouseAccess.open(ClickHouseSettings.from(fx.config));
-        ch.createDatabaseIfMissing();
-        Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+        ch = fx.clickHouse(); // dropped by fx.close()
     }
 
     @AfterAll
     static void stop() {
-        try {
-            ch.execute("DROP DATABASE IF EXISTS " + ch.database());
-            ch.close();
-        } finally {
+        if (fx != null) {
             fx.close();
         }
     }

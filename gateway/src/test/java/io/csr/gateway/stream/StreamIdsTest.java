@@ -1,5 +1,7 @@
 package io.csr.gateway.stream;
 
+import io.csr.gateway.http.PrometheusText;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
 
@@ -29,13 +31,13 @@ class StreamIdsTest {
 
     @Test
     void histogramBucketsAreCumulative() {
-        LatencyHistogram h = new LatencyHistogram();
+        LatencyHistogram h = new LatencyHistogram("x", "help");
         h.observe(3);
         h.observe(40);
         h.observe(40_000);
-        StringBuilder out = new StringBuilder();
-        h.render(out, "x", "help");
-        assertThat(out.toString()).contains("x_bucket{le=\"0.005\"} 1\n", "x_bucket{le=\"0.05\"} 2\n", "x_bucket{le=\"+Inf\"} 3\n", "x_count 3\n");
+        PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(h.metric());
+        assertThat(PrometheusText.render(registry, name -> true)).contains("x_bucket{le=\"0.005\"} 1\n", "x_bucket{le=\"0.05\"} 2\n", "x_bucket{le=\"+Inf\"} 3\n", "x_count 3\n");
         assertThat(h.quantileUpperBoundMs(0.5)).isEqualTo(50);
     }
 }

@@ -59,7 +59,7 @@ class StreamUpdatesITCase {
             assertThat(c.header("Cache-Control")).isEqualTo("no-cache");
             assertThat(c.header("X-Accel-Buffering")).isEqualTo("no");
             await().atMost(WAIT).until(() -> !c.frames.isEmpty());
-            assertThat(c.frames.get(0).retry()).isEqualTo(3000);
+            assertThat(c.frames.get(0).retry()).as("3000 ms jittered by ±50 %").isBetween(1500, 4500);
         }
     }
 
@@ -237,21 +237,6 @@ class StreamUpdatesITCase {
     }
 
     @Test
-    void eventLeavesTheServerAsSoonAsItIsPublished() {
-        try (SseTestClient c = open("flush", null)) {
-            await().atMost(WAIT).until(() -> !c.frames.isEmpty());
-            for (int i = 0; i < 3; i++) {
-                long before = System.currentTimeMillis();
-                StreamEntryID id = fx.publishMetric("flush", "hours", i);
-                await().atMost(WAIT).until(() -> c.updateIds().contains(id.toString()));
-                Frame f = c.events().stream().filter(e -> id.toString().equals(e.id())).findFirst().orElseThrow();
-                // one event alone on the wire arrives without waiting for more data or a heartbeat (1 s here)
-                assertThat(f.receivedAtMillis() - before).isLessThan(900);
-            }
-        }
-    }
-
-    @Test
     void readerConnectionKilledContinuesWithoutGap() {
         try (SseTestClient c = open("kill", null)) {
             await().atMost(WAIT).until(() -> !c.frames.isEmpty());
@@ -260,6 +245,10 @@ class StreamUpdatesITCase {
             await().atMost(WAIT).until(() -> c.updateIds().size() == 1);
             int killed = killReaderConnections();
             assertThat(killed).isGreaterThan(0);
+            // the open /stream/health tells that a read failed, not Redis's or the client's text
+            List<String> errors = await().atMost(WAIT).until(() -> fx.gateway.hub().readerStates().stream()
+                    .map(m -> String.valueOf(m.get("lastError"))).filter(e -> !e.isEmpty()).toList(), e -> !e.isEmpty());
+            assertThat(errors).allMatch(e -> e.matches("Redis read failed at \\S+; the cause is in the gateway log"), "no client text");
             for (int i = 1; i <= 5; i++) {
                 all.add(fx.publishMetric("kill", "hours", i));
             }
@@ -283,6 +272,39 @@ class StreamUpdatesITCase {
             await().atMost(WAIT).until(() -> c.updateIds().contains(after.toString()));
             assertThat(c.events()).extracting(Frame::event).containsExactly("metric_updated", "reset", "metric_updated");
             assertThat(c.events().get(1).data()).contains("history_lost");
+        }
+    }
+
+    /**
+     * Issue 23: a failover that lost the tail, then the new master issued the reader's cursor id again for another
+     * update. The reader sees the entry under its cursor changed: reset once (not a wrong frame, not the whole history
+     * again), then the updates after it; a client resuming later from that id is told too, though the id exists.
+     */
+    @Test
+    void cursorIdIssuedAgainForAnotherUpdateGivesOneResetAndResumersToo() {
+        try (SseTestClient c = open("reissue", null)) {
+            await().atMost(WAIT).until(() -> !c.frames.isEmpty());
+            fx.publishMetric("reissue", "hours", 0);
+            StreamEntryID seen = fx.publishMetric("reissue", "hours", 1);
+            await().atMost(WAIT).until(() -> c.updateIds().size() == 2);
+            // the new master has the first entry but not the second, and issues the second's id for another update
+            redis.clients.jedis.resps.StreamEntry kept = fx.redis.xrange(fx.key("reissue"), (StreamEntryID) null, (StreamEntryID) null, 1).get(0);
+            fx.redis.del(fx.key("reissue"));
+            fx.redis.xadd(fx.key("reissue"), redis.clients.jedis.params.XAddParams.xAddParams().id(kept.getID()), kept.getFields());
+            fx.redis.xadd(fx.key("reissue"), redis.clients.jedis.params.XAddParams.xAddParams().id(seen),
+                    Map.of("type", "metric_updated", "data", "{\"companyId\":\"reissue\",\"other\":true}"));
+            assertThat(killReaderConnections()).isGreaterThan(0);
+            await().atMost(WAIT).until(() -> c.events().stream().anyMatch(f -> "reset".equals(f.event())));
+            StreamEntryID after = fx.publishMetric("reissue", "hours", 2);
+            await().atMost(WAIT).until(() -> c.updateIds().contains(after.toString()));
+            assertThat(c.events()).extracting(Frame::event).containsExactly("metric_updated", "metric_updated", "reset", "metric_updated");
+            assertThat(c.updateIds()).containsExactly(c.updateIds().get(0), seen.toString(), after.toString());
+            assertThat(c.events()).noneMatch(f -> f.data().contains("\"other\""));
+            try (SseTestClient r = open("reissue", "lastEventId=" + seen)) {
+                await().atMost(WAIT).until(() -> !r.events().isEmpty());
+                assertThat(r.events().get(0).event()).isEqualTo("reset");
+                assertThat(r.events().get(0).data()).contains("id_reissued");
+            }
         }
     }
 

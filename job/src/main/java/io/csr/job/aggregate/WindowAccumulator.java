@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * Running aggregate of one window: exact count/sum/min/max, Welford mean and M2 for the population stddev, and a
  * DDSketch for p50/p75/p95 (relative accuracy 0.5%, so within the 1% Contract 2 allows; mergeable). Also the firing
  * bookkeeping: the last emitted {@code version}, whether something changed since then, and whether the final
- * (watermark passed the end) firing happened. Serialized in state by {@link WindowAccumulatorSerializer}.
+ * (the key's event-time clock passed the end) firing happened. Serialized in state by {@link WindowAccumulatorSerializer}.
  */
 public final class WindowAccumulator {
     /** Relative accuracy of the quantile sketch: 0.5% keeps p50/p75/p95 well inside the 1% bound. */

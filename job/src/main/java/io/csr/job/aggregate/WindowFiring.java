@@ -4,14 +4,15 @@ import io.csr.common.contract.MetricUpdate;
 import io.csr.common.contract.UpdateType;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.rows.RowFormat;
+import io.csr.job.rows.VersionedRow;
 import io.csr.job.sink.clickhouse.TableRow;
 
 /**
  * One firing of one window of one (company, metric): absolute values, the firing's {@code version} (increasing per
- * company, metric, window, windowStart) and {@code isFinal} (the watermark passed the window end). Becomes a
+ * company, metric, window, windowStart) and {@code isFinal} (its key's event-time clock passed the window end). Becomes a
  * {@code metric_windows} row and a Contract 3 update. Flink POJO.
  */
-public class WindowFiring {
+public class WindowFiring implements VersionedRow {
     public String companyId;
     public String metric;
     /** 1m, 1h or 1d. */
@@ -30,6 +31,12 @@ public class WindowFiring {
     public long version;
     public boolean isFinal;
     public long updatedAtMs;
+    /**
+     * The window lies in a span a backfill recomputed, so state holds only part of its events: this firing carries no
+     * figures anyone may see; it becomes a {@code window_recomputes} request, and the sink writes and publishes the
+     * recomputed window after the commit.
+     */
+    public boolean recompute;
 
     public WindowFiring() {
     }
@@ -58,8 +65,26 @@ public class WindowFiring {
         return f;
     }
 
-    /** The {@code metric_windows} row (ReplacingMergeTree on version; read with FINAL). */
+    /**
+     * The row this firing writes: its {@code metric_windows} row (ReplacingMergeTree on version; read with FINAL), or,
+     * for a {@link #recompute} firing, its {@code window_recomputes} request.
+     */
+    @Override
+    public String rowKey() {
+        return companyId + "|" + metric + "|" + window + "|" + windowStartMs;
+    }
+
+    @Override
+    public long rowVersion() {
+        return version;
+    }
+
+    @Override
     public TableRow toTableRow() {
+        if (recompute) {
+            return RecomputeRequests.row(companyId, metric, WindowSize.of(window), windowStartMs, windowEndMs, isFinal, true,
+                    RecomputeRequests.FIRING, updatedAtMs);
+        }
         return RowFormat.row("metric_windows", windowStartMs, RowFormat.object()
                 .put("company_id", companyId)
                 .put("metric", metric)
@@ -90,6 +115,6 @@ public class WindowFiring {
     @Override
     public String toString() {
         return "WindowFiring{" + companyId + "/" + metric + " " + window + "@" + RowFormat.isoInstant(windowStartMs)
-                + " v" + version + (isFinal ? " final" : "") + " count=" + count + " sum=" + sum + "}";
+                + " v" + version + (isFinal ? " final" : "") + (recompute ? " recompute" : "") + " count=" + count + " sum=" + sum + "}";
     }
 }

@@ -19,6 +19,16 @@ public enum WindowSize {
         return label;
     }
 
+    /** The size of a {@code window_size} label; an unknown label is named with the ones that exist. */
+    public static WindowSize of(String label) {
+        for (WindowSize s : values()) {
+            if (s.label.equals(label)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown window_size '" + label + "' (expected 1m, 1h or 1d)");
+    }
+
     public long millis() {
         return millis;
     }

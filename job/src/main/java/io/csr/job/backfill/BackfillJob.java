@@ -42,7 +42,9 @@ import java.time.Duration;
  * with version 2·count + 1. Rows of one (company, metric) are routed by key to one writer and committer, so the
  * recomputation sees all of them. Running the same backfill twice changes nothing: the rows collapse under FINAL and
  * the recomputation finds the same rows and writes the same version. Journey events go to the live job (see
- * {@link JourneyForwarder}).
+ * {@link JourneyForwarder}). When the job is done, {@link BackfillMain} tells the live job which span of each
+ * (company, metric) was recomputed ({@link BackfillNotices}): the live job then never writes a window of it from its
+ * state, which holds only the live part of it.
  */
 public final class BackfillJob {
     public static final String SOURCE_UID = "backfill-event-log";
@@ -89,7 +91,7 @@ public final class BackfillJob {
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
         DataStream<CsrEvent> unique = valid
                 .keyBy(EventDeduplicator::key, Types.STRING)
-                .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs)))
+                .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs())))
                 .name("dedup eventId").uid("backfill-dedup");
         DataStream<TableRow> eventRows = unique.flatMap(new EventRows()).returns(rowType)
                 .name("events rows").uid("backfill-event-rows");

@@ -1,7 +1,6 @@
 package io.csr.job.backfill;
 
 import java.io.Serializable;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -53,19 +52,6 @@ public record BackfillRange(LocalDate from, LocalDate to, List<String> companies
         return to.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     }
 
-    /**
-     * The windows of the range must be closed in the live job (its per-company clocks run at about now): the last day
-     * must have ended, plus the allowed lateness and a margin, before a backfill may recompute its windows.
-     */
-    public void requireClosed(Clock clock, Duration allowedLateness) {
-        Instant safe = end().plus(allowedLateness).plus(Duration.ofMinutes(5));
-        if (clock.instant().isBefore(safe)) {
-            throw new IllegalArgumentException("--to " + to + " reaches windows the live job may still hold open (they close at "
-                    + safe + "); backfill up to " + LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC).minusDays(1)
-                    + " now, or after " + safe + " for " + to);
-        }
-    }
-
     /** Parameter rows of the JDBC source: one [start, end) pair of timestamps per split (in time order). */
     public Serializable[][] splits() {
         List<Serializable[]> out = new ArrayList<>();
@@ -83,6 +69,15 @@ public record BackfillRange(LocalDate from, LocalDate to, List<String> companies
      */
     public String sql() {
         return select("id, subject, payload, (extract(epoch from recorded_at) * 1000)::bigint AS recorded_ms");
+    }
+
+    /**
+     * Per (company, subject): the first and last occurredAt (epoch millis) of the range's history, same filter; the
+     * spans the backfill tells the live job about ({@link BackfillNotices}).
+     */
+    public String spansSql() {
+        return select("company_id, subject, floor(extract(epoch from min(occurred_at)) * 1000)::bigint,"
+                + " floor(extract(epoch from max(occurred_at)) * 1000)::bigint") + " GROUP BY company_id, subject";
     }
 
     /** The count query for progress (rows to read), same filter. */

@@ -1,5 +1,8 @@
 package io.csr.job.bootstrap;
 
+import io.csr.common.cli.Csr;
+import io.csr.common.cli.ConfigOverrides;
+import io.csr.common.cli.CsrCommand;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
@@ -8,8 +11,10 @@ import io.csr.job.backfill.BackfillJob;
 import io.csr.job.backfill.BackfillProgress;
 import io.csr.job.backfill.BackfillRange;
 import io.csr.job.backfill.EventLogRun;
+import io.csr.job.backfill.HistoryOptions;
 import io.csr.job.config.JobOptions;
 import io.csr.job.correction.CorrectionPublisher;
+import io.csr.job.correction.UserDayRecompute;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.model.RawMessage;
 import io.csr.job.runtime.FlinkSettings;
@@ -25,6 +30,10 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,12 +45,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -65,89 +70,126 @@ import java.util.concurrent.TimeUnit;
  * {@code SavepointWriter} (tried: to drop the history source's state) restarts checkpoint ids at 0, so the restored
  * sink's pending committables of the bootstrap's checkpoint N collide with the live job's own checkpoint N
  * ("duplicate committable summary", FLINK-25920): the exactly-once sink needs the real checkpoint id.
+ *
+ * <p>One step each: the options are {@linkplain #plan validated} into a {@link Plan}, {@linkplain #wire wired} into
+ * the live job's graph over history, {@linkplain #awaitHistoryRead polled} until all history was emitted, then
+ * {@linkplain #savepoint stopped with the savepoint} and {@linkplain #printNext told} where it is.
  */
-public final class BootstrapMain {
+@Command(name = "bootstrap", mixinStandardHelpOptions = true,
+        description = {"Fresh deployment: build the live job's state from event_log up to a day and write the savepoint it starts from.",
+                "The live job's own operators run over history; the next bin/csr start (or submit --from-savepoint) "
+                + "continues from that savepoint. For a deployment that already runs, use bin/csr backfill."})
+public final class BootstrapMain extends CsrCommand {
     public static final String HISTORY_SOURCE_UID = "bootstrap-history";
 
-    private BootstrapMain() {
+    @Option(names = "--until", required = true, paramLabel = "YYYY-MM-DD", description = "last UTC day of history, inclusive (today at the latest)")
+    String until;
+
+    @Mixin
+    HistoryOptions history;
+
+    @Option(names = "--force", description = "bootstrap although CHECKPOINT_DIR holds checkpoints of a running deployment")
+    boolean force;
+
+    @Mixin
+    ConfigOverrides settings;
+
+    private Clock clock = Clock.systemUTC();
+
+    public static void main(String[] args) {
+        Csr.exit(args, "bootstrap");
     }
 
-    public static void main(String[] args) throws Exception {
-        try {
-            run(args, CsrConfig.fromEnvironment(), Clock.systemUTC());
-            System.exit(0);
-        } catch (IllegalArgumentException e) {
-            System.err.println("error [bootstrap]: " + e.getMessage());
-            System.exit(2);
-        }
-    }
-
-    /** Runs the bootstrap; returns the savepoint the live job starts from (null when event_log holds nothing). */
+    /** Runs the bootstrap in this process (tests); returns the savepoint the live job starts from (null when event_log holds nothing). */
     public static String run(String[] args, CsrConfig environment, Clock clock) throws Exception {
-        Map<String, String> flags = new HashMap<>();
-        Map<String, String> overrides = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("--force")) {
-                flags.put(a, "true");
-            } else if (List.of("--until", "--companies", "--parallelism", "--split-hours").contains(a)) {
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException(a + " needs a value");
-                }
-                flags.put(a, args[++i]);
-            } else if (a.indexOf('=') > 0 && !a.startsWith("-")) {
-                overrides.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
-            } else {
-                throw new IllegalArgumentException("unknown argument '" + a + "'; usage: bootstrap --until YYYY-MM-DD "
-                        + "[--companies a,b] [--parallelism N] [--split-hours H] [--force]");
-            }
-        }
-        CsrConfig config = environment.with(overrides);
-        LocalDate until = BackfillRange.parseDate("--until", flags.get("--until"));
-        if (until.isAfter(LocalDate.now(clock.withZone(ZoneOffset.UTC)))) {
-            throw new IllegalArgumentException("--until " + until + " is in the future; history ends today at the latest");
-        }
-        List<String> companies = flags.containsKey("--companies")
-                ? Arrays.stream(flags.get("--companies").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList() : List.of();
-        RuntimeOptions runtime = RuntimeOptions.from(config);
-        Path checkpointRoot = RuntimeOptions.localPath(runtime.checkpointDir);
-        if (!flags.containsKey("--force") && checkpointRoot != null && RestorePoints.latest(checkpointRoot, null).isPresent()) {
-            throw new IllegalArgumentException("CHECKPOINT_DIR " + checkpointRoot + " already holds checkpoints of a running "
-                    + "deployment; bootstrap is for a fresh one (its savepoint would replace that state). To add history to a "
-                    + "running deployment use bin/csr backfill; to bootstrap anyway, pass --force");
-        }
-        PostgresSettings postgres = PostgresSettings.from(config);
-        LocalDate from = earliest(postgres, until);
+        BootstrapMain command = new BootstrapMain();
+        command.useConfig(environment);
+        command.clock = clock;
+        new CommandLine(command).parseArgs(args);
+        return command.bootstrap();
+    }
+
+    /** What the options ask for, validated; {@code from} is the first day event_log holds. */
+    record Plan(CsrConfig config, RuntimeOptions runtime, LocalDate until, List<String> companies, int parallelism) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        bootstrap();
+        return 0;
+    }
+
+    private String bootstrap() throws Exception {
+        Plan plan = plan();
+        PostgresSettings postgres = PostgresSettings.from(plan.config());
+        LocalDate from = earliest(postgres, plan.until());
         if (from == null) {
-            EventLogRun.say("nothing to bootstrap: event_log has no rows up to " + until);
+            EventLogRun.say("nothing to bootstrap: event_log has no rows up to " + plan.until());
             return null;
         }
-        int splitHours = Integer.parseInt(flags.getOrDefault("--split-hours", "24"));
-        BackfillRange range = new BackfillRange(from, until, companies, Duration.ofHours(splitHours));
-        int parallelism = Integer.parseInt(flags.getOrDefault("--parallelism", String.valueOf(runtime.parallelism)));
+        BackfillRange range = new BackfillRange(from, plan.until(), plan.companies(), history.split());
         long total = EventLogRun.count(postgres, range);
-        EventLogRun.say("bootstrap from event_log " + from + " .. " + until + ": " + total + " rows, parallelism " + parallelism);
+        EventLogRun.say("bootstrap from event_log " + from + " .. " + plan.until() + ": " + total + " rows, parallelism " + plan.parallelism());
 
-        Path work = Path.of(RuntimeOptions.stateDir(config), "bootstrap", until + "-" + Instant.now().toEpochMilli());
-        Configuration flink = FlinkSettings.job(runtime);
-        flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, flink);
-        JobOptions options = JobOptions.from(config);
-        HybridSource<RawMessage> source = HybridSource.builder(BackfillJob.eventLogSource(postgres, range))
-                .addSource(new IdleSource()).build();
-        ClickHouseSink sink = ClickHouseSink.builder().clickHouse(ClickHouseSettings.from(config))
-                .options(ClickHouseSinkOptions.from(config))
-                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.NONE))
-                .build();
-        CsrJob job = new CsrJob(source, sink, new DiscardingSink<>(), options, runtime, "").withSourceUid(HISTORY_SOURCE_UID);
-
+        Path work = Path.of(RuntimeOptions.stateDir(plan.config()), "bootstrap", plan.until() + "-" + Instant.now().toEpochMilli());
+        StreamExecutionEnvironment env = environment(plan, work);
         BackfillProgress.reset();
         IdleSource.READERS.set(0);
         long started = System.nanoTime();
-        JobClient client = job.executeAsync(env);
+        JobClient client = wire(plan, range).executeAsync(env);
+        awaitHistoryRead(client, total, io.csr.job.runtime.JobLaunch.sourceParallelism(plan.parallelism()), started);
+        String path = savepoint(client, plan, work);
+        EventLogRun.deleteRecursively(work); // the bootstrap job's own checkpoints; the savepoint is self-contained
+        EventLogRun.say(String.format(Locale.ROOT, "bootstrap done in %.1f s: %d history rows; savepoint %s", (System.nanoTime() - started) / 1e9,
+                BackfillProgress.read(), path));
+        printNext(path);
+        return path;
+    }
+
+    /** The options checked against the clock and the configuration: usage errors name the value. */
+    Plan plan() {
+        CsrConfig config = settings.over(config());
+        LocalDate day;
+        try {
+            day = BackfillRange.parseDate("--until", until);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        if (day.isAfter(LocalDate.now(clock.withZone(ZoneOffset.UTC)))) {
+            throw usage("--until " + day + " is in the future; history ends today at the latest");
+        }
+        history.check(this::usage);
+        RuntimeOptions runtime = RuntimeOptions.from(config);
+        int p = history.parallelism(runtime, this::usage);
+        if (!force && RestorePoints.latest(runtime.checkpointDir(), null).isPresent()) {
+            throw new IllegalArgumentException("CHECKPOINT_DIR " + runtime.checkpointDir() + " already holds checkpoints of a running "
+                    + "deployment; bootstrap is for a fresh one (its savepoint would replace that state). To add history to a "
+                    + "running deployment use bin/csr backfill; to bootstrap anyway, pass --force");
+        }
+        return new Plan(config, runtime, day, history.companyIds(), p);
+    }
+
+    private static StreamExecutionEnvironment environment(Plan plan, Path work) {
+        Configuration flink = FlinkSettings.job(plan.runtime());
+        flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
+        return StreamExecutionEnvironment.createLocalEnvironment(plan.parallelism(), flink);
+    }
+
+    /** The live job's graph (same uids) over history then an idle source, into the exactly-once sink; no Redis. */
+    private static CsrJob wire(Plan plan, BackfillRange range) {
+        CsrConfig config = plan.config();
+        HybridSource<RawMessage> source = HybridSource.builder(BackfillJob.eventLogSource(PostgresSettings.from(config), range))
+                .addSource(new IdleSource()).build();
+        ClickHouseSink sink = ClickHouseSink.builder().clickHouse(ClickHouseSettings.from(config))
+                .options(ClickHouseSinkOptions.from(config))
+                .commitHook(WindowRecompute.forLateEvents(CorrectionPublisher.NONE).andThen(UserDayRecompute.forLateEvents()))
+                .build();
+        return new CsrJob(source, sink, new DiscardingSink<>(), JobOptions.from(config), plan.runtime(), "").withSourceUid(HISTORY_SOURCE_UID);
+    }
+
+    /** Until every row was extracted and every source subtask switched to the idle source: all history was emitted. */
+    private static void awaitHistoryRead(JobClient client, long total, int sourceSubtasks, long started) throws Exception {
         long lastPrint = 0;
-        // every row extracted, and every source subtask switched to the idle source: all history was emitted
-        int sourceSubtasks = io.csr.job.runtime.JobLaunch.sourceParallelism(parallelism);
         while (BackfillProgress.read() < total || IdleSource.READERS.get() < sourceSubtasks) {
             JobStatus status = client.getJobStatus().get(30, TimeUnit.SECONDS);
             if (status.isGloballyTerminalState()) {
@@ -161,15 +203,21 @@ public final class BootstrapMain {
             }
         }
         EventLogRun.progress(total, started);
+    }
+
+    /**
+     * A savepoint while the job runs, then two more checkpoints, then cancel: the savepoint's own rows are committed by
+     * the time the next checkpoint completes (the committer handles notifyCheckpointComplete before the next barrier),
+     * and the ledger then makes the live job skip them on restore. (With stop-with-savepoint, the job could end before
+     * the committer finished that last commit.) Returns the savepoint's path, marked as a bootstrap's.
+     */
+    private static String savepoint(JobClient client, Plan plan, Path work) throws Exception {
         EventLogRun.say("every history row read; taking the savepoint");
-        // A savepoint while the job runs, then two more checkpoints, then cancel: the savepoint's own rows are
-        // committed by the time the next checkpoint completes (the committer handles notifyCheckpointComplete before
-        // the next barrier), and the ledger then makes the live job skip them on restore. (With stop-with-savepoint,
-        // the job could end before the committer finished that last commit.)
-        String written = client.triggerSavepoint(runtime.savepointDir, SavepointFormatType.CANONICAL).get(10, TimeUnit.MINUTES);
+        RuntimeOptions runtime = plan.runtime();
+        String written = client.triggerSavepoint(runtime.savepointDir(), SavepointFormatType.CANONICAL).get(10, TimeUnit.MINUTES);
         long after = System.currentTimeMillis();
         Path checkpoints = work.resolve("checkpoints");
-        long deadline = System.currentTimeMillis() + Math.max(120_000, 10 * runtime.checkpointIntervalMs);
+        long deadline = System.currentTimeMillis() + Math.max(120_000, 10 * runtime.checkpointIntervalMs());
         while (completedCheckpointsSince(checkpoints, after) < 2) {
             if (System.currentTimeMillis() > deadline) {
                 throw new IllegalStateException("no checkpoint completed after the bootstrap savepoint within "
@@ -179,16 +227,18 @@ public final class BootstrapMain {
             Thread.sleep(200);
         }
         client.cancel().get(2, TimeUnit.MINUTES);
-        String target = URIs.path(written);
-        Files.writeString(Path.of(target, RestorePoints.BOOTSTRAP_MARKER), "written by bin/csr bootstrap --until " + until
-                + "; its history source's state (uid " + HISTORY_SOURCE_UID + ") is left unclaimed by the live job\n");
-        String path = target;
-        EventLogRun.deleteRecursively(work); // the bootstrap job's own checkpoints; the savepoint is self-contained
-        EventLogRun.say(String.format(Locale.ROOT, "bootstrap done in %.1f s: %d history rows; savepoint %s", (System.nanoTime() - started) / 1e9,
-                BackfillProgress.read(), path));
+        // through Flink's file system: the savepoint is wherever SAVEPOINT_DIR points (a local disk, s3://…)
+        org.apache.flink.core.fs.Path marker = new org.apache.flink.core.fs.Path(new org.apache.flink.core.fs.Path(written), RestorePoints.BOOTSTRAP_MARKER);
+        try (java.io.OutputStream out = marker.getFileSystem().create(marker, org.apache.flink.core.fs.FileSystem.WriteMode.OVERWRITE)) {
+            out.write(("written by bin/csr bootstrap --until " + plan.until() + "; its history source's state (uid " + HISTORY_SOURCE_UID
+                    + ") is left unclaimed by the live job\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return URIs.path(written);
+    }
+
+    private static void printNext(String path) {
         EventLogRun.say("start the live job from it: bin/csr start (it picks the newest savepoint under SAVEPOINT_DIR), "
                 + "bin/csr run job --from-savepoint " + path + ", or on a cluster bin/csr submit --from-savepoint " + path);
-        return path;
     }
 
     private static LocalDate earliest(PostgresSettings postgres, LocalDate until) throws Exception {

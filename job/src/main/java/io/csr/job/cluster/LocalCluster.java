@@ -1,5 +1,7 @@
 package io.csr.job.cluster;
 
+import io.csr.job.cluster.node.DetachedProcess;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -28,6 +30,9 @@ import java.util.regex.Pattern;
  * <p>Processes are detached (own session, output to {@code logs/flink-*.log}) and recorded in {@code run/flink-*.pid},
  * the way {@code csr start} records its processes, so {@code up}, {@code status} and {@code down} work across CLI
  * calls. {@code up} is idempotent: what runs already is left alone.
+ *
+ * <p>The cluster tests run the same class (job/src/test/.../testing/TestClusters): their own state dir, free ports,
+ * and a TaskManager they can kill and start again.
  */
 public final class LocalCluster {
     static final String JOB_MANAGER = "flink-jobmanager";
@@ -42,11 +47,23 @@ public final class LocalCluster {
 
     private final LocalClusterSettings settings;
     private final Consumer<String> progress;
+    private final Map<String, String> configuration;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** TaskManagers this instance started again after a crash: each comes back under a new resource id. */
+    private int taskManagerRestarts;
 
     public LocalCluster(LocalClusterSettings settings, Consumer<String> progress) {
+        this(settings, progress, Map.of());
+    }
+
+    /**
+     * @param configuration Flink settings that replace or add to the cluster's own (tests: a free JobManager RPC port
+     *                      for a cluster without HA, so it can run beside another)
+     */
+    public LocalCluster(LocalClusterSettings settings, Consumer<String> progress, Map<String, String> configuration) {
         this.settings = settings;
         this.progress = progress;
+        this.configuration = Map.copyOf(configuration);
     }
 
     public LocalClusterSettings settings() {
@@ -65,7 +82,7 @@ public final class LocalCluster {
         awaitRest();
         for (int i = 1; i <= settings.taskManagers(); i++) {
             if (pid(TASK_MANAGER + i).isEmpty()) {
-                startTaskManager(i);
+                startTaskManager(i, "tm-" + i);
             } else {
                 progress.accept("taskmanager-" + i + "  runs (pid " + pid(TASK_MANAGER + i).orElseThrow() + ")");
             }
@@ -85,22 +102,7 @@ public final class LocalCluster {
         names.add(JOB_MANAGER);
         boolean any = false;
         for (String name : names) {
-            Optional<ProcessHandle> p = pid(name).flatMap(ProcessHandle::of);
-            if (p.isPresent()) {
-                any = true;
-                p.get().destroy();
-                try {
-                    p.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    progress.accept(name + " (pid " + p.get().pid() + ") ignored SIGTERM for 30 s; killing it");
-                    p.get().destroyForcibly();
-                    p.get().onExit().join();
-                } catch (java.util.concurrent.ExecutionException e) {
-                    throw new IllegalStateException(e);
-                }
-                progress.accept("stopped " + name + " (pid " + p.get().pid() + ")");
-            }
-            Files.deleteIfExists(pidFile(name));
+            any |= process(name).stop(progress);
         }
         if (!any) {
             progress.accept("no local Flink cluster was running (no live pid under " + settings.runDir() + ")");
@@ -180,10 +182,32 @@ public final class LocalCluster {
 
     /** kill -9 of the JobManager process, as in a crash (no shutdown hook, no leadership handed over). */
     public void killJobManager() {
-        pid(JOB_MANAGER).flatMap(ProcessHandle::of).ifPresent(p -> {
-            p.destroyForcibly();
-            p.onExit().join();
-        });
+        kill(JOB_MANAGER);
+    }
+
+    /** kill -9 of TaskManager {@code index} (from 1), as in a crash: every task on it dies mid-flight. */
+    public void killTaskManager(int index) {
+        kill(TASK_MANAGER + index);
+    }
+
+    /**
+     * Starts TaskManager {@code index} again after a crash, under a new resource id (the JobManager may not have
+     * noticed the old one's death yet); returns once the cluster has all its slots registered.
+     */
+    public void restartTaskManager(int index) throws IOException, InterruptedException {
+        if (pid(TASK_MANAGER + index).isPresent()) {
+            throw new IllegalStateException("taskmanager-" + index + " still runs (pid " + pid(TASK_MANAGER + index).orElseThrow() + ")");
+        }
+        startTaskManager(index, "tm-" + index + "-" + (++taskManagerRestarts));
+        awaitSlots(settings.totalSlots());
+    }
+
+    public boolean taskManagerAlive(int index) {
+        return pid(TASK_MANAGER + index).isPresent();
+    }
+
+    private void kill(String name) {
+        process(name).kill();
     }
 
     /** Pids of this cluster's processes that are alive now (for leak checks). */
@@ -281,6 +305,7 @@ public final class LocalCluster {
             c.put("high-availability.zookeeper.client.session-timeout", "6000");
             c.put("high-availability.zookeeper.client.connection-timeout", "5000");
         }
+        c.putAll(configuration);
         return c;
     }
 
@@ -310,10 +335,10 @@ public final class LocalCluster {
 
     // ------------------------------------------------------------------------------------------- processes
 
-    private void startTaskManager(int index) throws IOException {
+    private void startTaskManager(int index, String resourceId) throws IOException {
         int slots = settings.slotsPerTaskManager();
         List<String> resources = List.of(
-                "-D", "taskmanager.resource-id=tm-" + index,
+                "-D", "taskmanager.resource-id=" + resourceId,
                 "-D", "taskmanager.cpu.cores=" + slots,
                 "-D", "taskmanager.memory.framework.heap.size=64m",
                 "-D", "taskmanager.memory.task.heap.size=320m",
@@ -330,9 +355,6 @@ public final class LocalCluster {
 
     private void launch(String name, String mainClass, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>();
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            cmd.add("/usr/bin/setsid"); // its own session: a Ctrl-C of the calling csr does not reach the cluster
-        }
         cmd.add(settings.javaHome().resolve("bin/java").toString());
         cmd.addAll(settings.jvmOptions());
         cmd.add(name.equals(JOB_MANAGER) ? "-Xmx448m" : "-Xmx384m");
@@ -344,30 +366,18 @@ public final class LocalCluster {
         cmd.add("--configDir");
         cmd.add(settings.clusterDir().resolve("conf").toString());
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(settings.logDir().resolve(name + ".out").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .start();
-        Files.writeString(pidFile(name), p.pid() + "\n");
-        progress.accept(String.format("%-14s started (pid %d, log %s)", name.replace("flink-", ""), p.pid(), logFile(name)));
+        long pid = process(name).launch(cmd, Path.of("").toAbsolutePath());
+        progress.accept(String.format("%-14s started (pid %d, log %s)", name.replace("flink-", ""), pid, logFile(name)));
     }
 
-    private Path pidFile(String name) {
-        return settings.runDir().resolve(name + ".pid");
+    /** A process of this cluster: detached, recorded in {@code run/<name>.pid}, its console output in {@code logs/<name>.out}. */
+    private DetachedProcess process(String name) {
+        return new DetachedProcess(name, settings.runDir(), settings.logDir().resolve(name + ".out"));
     }
 
-    /** The pid recorded for a process of this cluster, if that process is alive. */
+    /** The pid recorded for a process of this cluster while that process runs (a zombie or a reused pid does not). */
     Optional<Long> pid(String name) {
-        Path f = pidFile(name);
-        try {
-            if (!Files.isRegularFile(f)) {
-                return Optional.empty();
-            }
-            long pid = Long.parseLong(Files.readString(f).trim());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(ProcessHandle::pid);
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
+        return process(name).pid();
     }
 
     private void refuseTakenRestPort() {

@@ -5,6 +5,7 @@ import io.csr.common.contract.UpdateType;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.rows.RowFormat;
+import io.csr.job.rows.UpdateVersion;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -18,8 +19,10 @@ import org.apache.flink.util.Collector;
  * Per (company, flag): which users have the flag set, and how many. A journey event sets or clears one user's flag;
  * when that changes the company's count, a {@code journey_flag_updated} update carries the new absolute
  * {@code usersFlagged}. Per user the latest {@code occurredAt} wins: an event older than the one already applied is
- * ignored, so out-of-order delivery cannot leave a stale flag. Each update carries a {@code version}, +1 per update of
- * the (company, flag) and kept in state, so a dashboard drops a stale repeat after the job restored a checkpoint.
+ * ignored, so out-of-order delivery cannot leave a stale flag. Each update carries a {@code version} ({@link UpdateVersion}):
+ * major +1 per update of the (company, flag), kept in state, so a dashboard drops a stale repeat after the job restored a
+ * checkpoint; tag the time of the update, so a replay that reaches the same update number in another order than the run
+ * that died (another count) publishes it under another, higher version.
  */
 public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, RedisUpdate> {
     private static final long serialVersionUID = 1L;
@@ -30,7 +33,7 @@ public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, Redis
      */
     private transient MapState<String, Long> users;
     private transient ValueState<Long> flagged;
-    /** Version of the last update of this (company, flag): +1 per update, checkpointed, so replays repeat it exactly. */
+    /** Version of the last update of this (company, flag): its major +1 per update, checkpointed. */
     private transient ValueState<Long> version;
 
     /** Flag names match [a-z0-9_] and company ids [A-Za-z0-9_-], so '|' separates them unambiguously. */
@@ -59,7 +62,8 @@ public class JourneyTracker extends KeyedProcessFunction<String, CsrEvent, Redis
         }
         long count = (flagged.value() == null ? 0L : flagged.value()) + (event.flag ? 1 : -1);
         flagged.update(count);
-        long next = (version.value() == null ? 0L : version.value()) + 1;
+        long last = version.value() == null ? 0L : version.value();
+        long next = UpdateVersion.next(last, UpdateVersion.major(last) + 1, ctx.timerService().currentProcessingTime());
         version.update(next);
         JourneyUpdate data = new JourneyUpdate(event.companyId, event.name, count, event.userId, event.flag,
                 RowFormat.isoInstant(event.occurredAtMs), next);

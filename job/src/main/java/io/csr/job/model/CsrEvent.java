@@ -17,9 +17,12 @@ public class CsrEvent {
     public String userId;
     public long occurredAtMs;
     public String name;
-    /** Metric value or q2q score; unused for journey events. */
+    /**
+     * Metric value or q2q score; unused for journey events. For {@link EventKind#BACKFILLED} the end (epoch millis,
+     * exclusive) of the backfilled span, which starts at {@link #occurredAtMs}.
+     */
     public double value;
-    /** Journey flag set (true) or cleared (false); unused otherwise. */
+    /** Journey flag set (true) or cleared (false); for {@link EventKind#BACKFILLED}: publish the recomputed windows. */
     public boolean flag;
     public String subject;
     public long streamSeq;
@@ -32,6 +35,30 @@ public class CsrEvent {
     /** True for metric and q2q events: they feed the windowed aggregates. */
     public boolean isNumeric() {
         return kind == EventKind.METRIC || kind == EventKind.Q2Q;
+    }
+
+    /** What the window operator takes: numeric events and the backfill's notices about their metric. */
+    public boolean feedsWindows() {
+        return isNumeric() || kind == EventKind.BACKFILLED;
+    }
+
+    /** A backfill's notice: occurredAtMs..value is the span of this (company, metric) it recomputed. */
+    public static CsrEvent backfilled(String eventId, String companyId, String metric, long fromMs, long toMs, boolean publish) {
+        CsrEvent e = new CsrEvent();
+        e.kind = EventKind.BACKFILLED;
+        e.eventId = eventId;
+        e.companyId = companyId;
+        e.userId = "";
+        e.name = metric;
+        e.occurredAtMs = fromMs;
+        e.value = toMs;
+        e.flag = publish;
+        return e;
+    }
+
+    /** End (exclusive) of a {@link EventKind#BACKFILLED} notice's span. */
+    public long backfilledUntilMs() {
+        return (long) value;
     }
 
     @Override

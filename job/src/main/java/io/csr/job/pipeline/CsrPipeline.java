@@ -2,6 +2,7 @@ package io.csr.job.pipeline;
 
 import io.csr.job.config.JobOptions;
 import io.csr.job.aggregate.WindowAggregator;
+import io.csr.job.aggregate.UserDayFiring;
 import io.csr.job.aggregate.WindowFiring;
 import io.csr.job.dedup.EventDeduplicator;
 import io.csr.job.journey.JourneyTracker;
@@ -11,7 +12,6 @@ import io.csr.job.model.RawMessage;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.validate.EventValidator;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -25,16 +25,20 @@ import java.time.Duration;
  * raw ─► validate ─┬─► live-flush ─► dedup ─► live-flush ─┬─► event-rows ───────────────────────────► rows (events)
  *                  │                                       ├─► numeric ─► window-aggregate ─┬─► window-rows ─► rows (metric_windows)
  *                  │                                       │                  ├ observations ┼─► timeseries-rows ─► rows (metrics_timeseries)
- *                  │                                       │                  └ late-events ─┼─────────────────► rows (late_events)
+ *                  │                                       │                  ├ late-events ─┼─────────────────► rows (late_events)
+ *                  │                                       │                  ├ recomputes ──┼─────────────────► rows (window_recomputes)
+ *                  │                                       │                  └ user days ───┼─► user-day-rows ─► rows (user_daily_metrics)
  *                  │                                       │                                 └─► window-updates ─► windowUpdates
  *                  │                                       └─► journey ─► journey-flags ─────────────────────► journeyUpdates
  *                  └ dead letters ─────────────────────────────────────────────────────────────────────────► rows (dead_letters)
  * </pre>
- * {@link LiveFlush} sends live events across the two shuffles at once; {@link LatestWindowRows} writes one
+ * {@link LiveFlush} sends live events across the two shuffles at once; {@link LatestRows} writes one
  * {@code metric_windows} row per window and checkpoint. The two update streams each get a Redis sink chained to them.
- * Every operator has a name and a stable uid (savepoints map state by uid). There is no Flink watermark: event time
- * is judged per (company, metric) inside the window operator (see {@link WindowAggregator}), so one company's
- * backlog or silence can never make another company's events late.
+ * Every operator has a name and a stable uid (savepoints map state by uid). Flink's watermarks here are stream time
+ * (the source stamps each record with its JetStream timestamp, see {@code BoundedJetStreamReader}): they say which
+ * messages have all arrived, not how late an event is. Event time ({@code occurredAt}) is judged per (company, metric)
+ * inside the window operator (see {@link WindowAggregator}), so one company's backlog or silence can never make
+ * another company's events late.
  */
 public final class CsrPipeline {
     public static final String UID_VALIDATE = "validate";
@@ -44,6 +48,7 @@ public final class CsrPipeline {
     public static final String UID_NUMERIC = "numeric-events";
     public static final String UID_WINDOWS = "window-aggregate";
     public static final String UID_WINDOW_ROWS = "window-rows";
+    public static final String UID_USER_DAY_ROWS = "user-day-rows";
     public static final String UID_WINDOW_UPDATES = "window-updates";
     public static final String UID_JOURNEY = "journey-events";
     public static final String UID_JOURNEY_FLAGS = "journey-flags";
@@ -77,9 +82,8 @@ public final class CsrPipeline {
         TypeInformation<TableRow> rowType = TypeInformation.of(TableRow.class);
         TypeInformation<RedisUpdate> updateType = TypeInformation.of(RedisUpdate.class);
 
-        // Validation and the watermark generator run at the source's parallelism so they chain to it: each generator
-        // then sees the splits of one source reader instead of a rebalanced mix of all of them, so one subject family
-        // catching up from a backlog cannot make another family's events look late.
+        // Validation runs at the source's parallelism so it chains to it: no rebalance between reading a message and
+        // validating it.
         int sourceParallelism = raw.getParallelism();
         SingleOutputStreamOperator<CsrEvent> valid = raw
                 .process(new EventValidator()).name("validate (Contract 1)").uid(UID_VALIDATE)
@@ -90,7 +94,7 @@ public final class CsrPipeline {
         DataStream<CsrEvent> unique = LiveFlush.after(valid, CsrPipeline::isLive, LIVE_FLUSH_MIN_INTERVAL_MS,
                         "send live events on", UID_LIVE_FLUSH_SOURCE)
                 .keyBy(EventDeduplicator::key, Types.STRING)
-                .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs)))
+                .process(new EventDeduplicator(Duration.ofMillis(options.dedupTtlMs())))
                 .name("dedup eventId").uid(UID_DEDUP);
         unique = LiveFlush.after(unique, CsrPipeline::isLive, LIVE_FLUSH_MIN_INTERVAL_MS,
                 "send live events on", UID_LIVE_FLUSH_DEDUP);
@@ -100,23 +104,35 @@ public final class CsrPipeline {
                 .name("events rows").uid(UID_EVENT_ROWS);
 
         SingleOutputStreamOperator<WindowFiring> firings = unique
-                .filter(CsrEvent::isNumeric).name("numeric events").uid(UID_NUMERIC)
+                .filter(CsrEvent::feedsWindows).name("numeric events").uid(UID_NUMERIC)
                 .keyBy(WindowAggregator::key, Types.STRING)
-                .process(new WindowAggregator(options.updateIntervalMs, options.coarseUpdateIntervalMs, options.allowedLatenessMs,
-                        options.outOfOrdernessMs, options.idleMs))
+                .process(new WindowAggregator(options.updateIntervalMs(), options.coarseUpdateIntervalMs(), options.allowedLatenessMs(),
+                        options.outOfOrdernessMs(), options.idleMs()))
                 .name("windows 1m/1h/1d").uid(UID_WINDOWS);
         DataStream<TableRow> lateRows = firings.getSideOutput(WindowAggregator.LATE_EVENTS);
+        // the spans a backfill recomputed, to recompute again after this job's commit (see WindowAggregator)
+        DataStream<TableRow> recomputeRows = firings.getSideOutput(WindowAggregator.RECOMPUTES);
         // metrics_timeseries rows come from the window operator's subtask (same key, same sink writer as late_events),
         // so a correction computed after a commit sees every row of its window (see WindowAggregator, WindowRecompute)
         DataStream<TableRow> timeseriesRows = firings.getSideOutput(WindowAggregator.OBSERVATIONS)
                 .map(EventRows::timeseriesRow).returns(rowType)
                 .name("metrics_timeseries rows").uid(UID_TIMESERIES_ROWS);
-        // one row per window and checkpoint, the latest firing's: the others could never be read (see LatestWindowRows)
+        // one row per window and checkpoint, the latest firing's: the others could never be read (see LatestRows)
         DataStream<TableRow> windowRows = firings
-                .transform("metric_windows rows (latest per checkpoint)", rowType, new LatestWindowRows())
+                .transform("metric_windows rows (latest per checkpoint)", rowType, new LatestRows<WindowFiring>())
                 .uid(UID_WINDOW_ROWS);
+        // one user_daily_metrics row per user day and checkpoint (see LatestRows)
+        DataStream<TableRow> userDayRows = firings.getSideOutput(WindowAggregator.USER_DAYS)
+                .transform("user_daily_metrics rows (latest per checkpoint)", rowType, new LatestRows<UserDayFiring>())
+                .uid(UID_USER_DAY_ROWS);
+        // a firing that asks for a recomputation has no figures to show: the recomputed window is published after
+        // the commit instead (correction.WindowRecompute)
         DataStream<RedisUpdate> windowUpdates = firings
-                .map(WindowFiring::toRedisUpdate).returns(updateType)
+                .flatMap((WindowFiring f, org.apache.flink.util.Collector<RedisUpdate> out) -> {
+                    if (!f.recompute) {
+                        out.collect(f.toRedisUpdate());
+                    }
+                }).returns(updateType)
                 .name("window updates").uid(UID_WINDOW_UPDATES);
 
         DataStream<RedisUpdate> journeyUpdates = unique
@@ -126,7 +142,7 @@ public final class CsrPipeline {
                 .name("journey flag counts").uid(UID_JOURNEY_FLAGS);
 
         return new PipelineOutputs(
-                eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows), windowUpdates, journeyUpdates);
+                eventRows.union(timeseriesRows, windowRows, deadLetters, lateRows, recomputeRows, userDayRows), windowUpdates, journeyUpdates);
     }
 
     /** {@link WindowAggregator#isLive} by the wall clock: the rule both the flush and the window cadence use. */

@@ -2,6 +2,7 @@ package io.csr.job.pipeline;
 
 import io.csr.job.rows.RowFormat;
 import io.csr.job.model.CsrEvent;
+import io.csr.job.model.EventKind;
 import io.csr.job.sink.clickhouse.TableRow;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.util.Collector;
@@ -16,6 +17,9 @@ public class EventRows implements FlatMapFunction<CsrEvent, TableRow> {
 
     @Override
     public void flatMap(CsrEvent event, Collector<TableRow> out) {
+        if (event.kind == EventKind.BACKFILLED) {
+            return; // a backfill's notice to the window operator, not an event
+        }
         out.collect(eventRow(event, System.currentTimeMillis()));
     }
 

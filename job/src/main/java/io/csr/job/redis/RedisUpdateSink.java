@@ -8,8 +8,8 @@ import org.apache.flink.api.connector.sink2.WriterInitContext;
 import java.time.Duration;
 
 /**
- * Publishes Contract 3 updates to each company's Redis stream ({@code XADD <prefix>updates:<company> MINID ~ now-24h *
- * type … data …}). At-least-once without a committer: publish latency never waits for a checkpoint, and a replay after
+ * Publishes Contract 3 updates to each company's Redis stream ({@code XADD <prefix>updates:{<company>} MINID ~ now-24h *
+ * type … data …}) on one Redis, a Redis Cluster or a Sentinel-managed master (REDIS_URL). At-least-once without a committer: publish latency never waits for a checkpoint, and a replay after
  * a restart is harmless because updates carry absolute values and versions. Immutable; build with {@link #builder()}.
  */
 public final class RedisUpdateSink implements Sink<RedisUpdate> {
@@ -23,6 +23,8 @@ public final class RedisUpdateSink implements Sink<RedisUpdate> {
     final long initialBackoffMs;
     final int timeoutMs;
     final Duration retention;
+    final long maxLen;
+    final long failoverWaitMs;
 
     RedisUpdateSink(RedisUpdateSinkBuilder b) {
         this.redisUrl = b.redisUrl;
@@ -33,6 +35,8 @@ public final class RedisUpdateSink implements Sink<RedisUpdate> {
         this.initialBackoffMs = b.initialBackoffMs;
         this.timeoutMs = b.timeoutMs;
         this.retention = b.retention;
+        this.maxLen = b.maxLen;
+        this.failoverWaitMs = b.failoverWaitMs;
     }
 
     public static RedisUpdateSinkBuilder builder() {
@@ -54,6 +58,6 @@ public final class RedisUpdateSink implements Sink<RedisUpdate> {
 
     @Override
     public String toString() {
-        return "RedisUpdateSink{" + RedisUpdateSinkBuilder.redacted(redisUrl) + ", prefix '" + keyPrefix + "'}";
+        return "RedisUpdateSink{" + io.csr.common.redis.RedisEndpoint.redact(redisUrl) + ", prefix '" + keyPrefix + "'}";
     }
 }

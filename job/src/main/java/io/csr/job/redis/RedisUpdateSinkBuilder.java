@@ -1,8 +1,8 @@
 package io.csr.job.redis;
 
+import io.csr.common.redis.RedisEndpoint;
 import io.csr.job.config.JobOptions;
 
-import java.net.URI;
 import java.time.Duration;
 
 /** Builds a {@link RedisUpdateSink}; every setting is validated once, in {@link #build()}. */
@@ -15,16 +15,19 @@ public final class RedisUpdateSinkBuilder {
     long initialBackoffMs = 100;
     int timeoutMs = 5_000;
     Duration retention = io.csr.common.contract.RedisStreams.RETENTION;
+    long maxLen = 0;
+    long failoverWaitMs = 30_000;
 
     RedisUpdateSinkBuilder() {
     }
 
-    /** REDIS_URL and REDIS_KEY_PREFIX as read once by the job. */
+    /** REDIS_URL, REDIS_KEY_PREFIX, the stream bounds and REDIS_FAILOVER_WAIT_MS as read once by the job. */
     public RedisUpdateSinkBuilder options(JobOptions options) {
-        return redisUrl(options.redisUrl).keyPrefix(options.redisKeyPrefix);
+        return redisUrl(options.redisUrl()).keyPrefix(options.redisKeyPrefix()).retention(options.redisRetention())
+                .maxLen(options.redisStreamMaxLen()).failoverWaitMs(options.redisFailoverWaitMs());
     }
 
-    /** {@code redis://[user:pass@]host:port[/db]} (or rediss:// for TLS). */
+    /** Any REDIS_URL form of {@link RedisEndpoint}: one Redis, a Redis Cluster or a Sentinel-managed master. */
     public RedisUpdateSinkBuilder redisUrl(String redisUrl) {
         this.redisUrl = redisUrl;
         return this;
@@ -47,7 +50,23 @@ public final class RedisUpdateSinkBuilder {
         return this;
     }
 
-    /** Attempts per batch (reconnecting in between, with doubling backoff) before the job fails. */
+    /** At most this many entries per company stream (XTRIM MAXLEN ~ after each batch); 0 = bounded by age only. */
+    public RedisUpdateSinkBuilder maxLen(long maxLen) {
+        this.maxLen = maxLen;
+        return this;
+    }
+
+    /**
+     * A failed batch is retried (on a new client, with doubling backoff) until both {@link #maxAttempts} attempts were
+     * made and this long has passed since the first failure — time for a Redis Cluster or Sentinel failover to elect a
+     * new master — and only then does the writer throw (and the job restart).
+     */
+    public RedisUpdateSinkBuilder failoverWaitMs(long failoverWaitMs) {
+        this.failoverWaitMs = failoverWaitMs;
+        return this;
+    }
+
+    /** Attempts per batch (reconnecting in between, with doubling backoff) before the job fails; see {@link #failoverWaitMs}. */
     public RedisUpdateSinkBuilder maxAttempts(int maxAttempts) {
         this.maxAttempts = maxAttempts;
         return this;
@@ -71,18 +90,7 @@ public final class RedisUpdateSinkBuilder {
     }
 
     public RedisUpdateSink build() {
-        if (redisUrl == null || redisUrl.isBlank()) {
-            throw new IllegalArgumentException("REDIS_URL is empty; set it to e.g. redis://127.0.0.1:6379");
-        }
-        URI uri;
-        try {
-            uri = URI.create(redisUrl);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("REDIS_URL '" + redacted(redisUrl) + "' is not a URL; use redis://host:port[/db]", e);
-        }
-        if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme()) || uri.getHost() == null) {
-            throw new IllegalArgumentException("REDIS_URL '" + redacted(redisUrl) + "' must look like redis://host:port[/db]");
-        }
+        RedisEndpoint.parse(redisUrl); // names the accepted forms when the URL is none of them
         if (keyPrefix == null) {
             throw new IllegalArgumentException("REDIS_KEY_PREFIX must not be null (use \"\" for none)");
         }
@@ -91,6 +99,8 @@ public final class RedisUpdateSinkBuilder {
         require(maxAttempts >= 1, "maxAttempts must be at least 1 but is " + maxAttempts);
         require(initialBackoffMs >= 0, "initialBackoffMs must not be negative but is " + initialBackoffMs);
         require(timeoutMs >= 1, "timeoutMs must be positive but is " + timeoutMs);
+        require(maxLen >= 0, "maxLen must not be negative but is " + maxLen);
+        require(failoverWaitMs >= 0, "failoverWaitMs must not be negative but is " + failoverWaitMs);
         require(retention != null && !retention.isNegative() && !retention.isZero(), "retention must be positive but is " + retention);
         return new RedisUpdateSink(this);
     }
@@ -103,6 +113,6 @@ public final class RedisUpdateSinkBuilder {
 
     /** The URL without its password, for messages and logs. */
     static String redacted(String url) {
-        return url == null ? "null" : url.replaceAll("//([^:@/]*):[^@/]*@", "//$1:***@");
+        return RedisEndpoint.redact(url);
     }
 }

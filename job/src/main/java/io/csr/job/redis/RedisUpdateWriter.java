@@ -7,12 +7,11 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.DefaultJedisClientConfig;
-import redis.clients.jedis.Jedis;
+import io.csr.common.redis.RedisEndpoint;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisException;
 
 import java.io.IOException;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,9 +19,12 @@ import java.util.List;
  * Pipelines updates to Redis at most once per {@code flushIntervalMs}, leading edge: an update that finds nothing
  * published for that long goes at once (a dashboard waiting on a quiet key should not also wait for a timer); later
  * ones are buffered and sent as one batch at the end of the interval (a processing-time timer, run in the task's
- * mailbox thread like write()), when the batch is full, and on flush() (checkpoint, end of input). A failed batch is retried on a fresh connection with doubling backoff;
- * after the last attempt the writer throws, the job fails and restarts from its checkpoint (replayed updates are
- * harmless: absolute values with versions).
+ * mailbox thread like write()), when the batch is full, and on flush() (checkpoint, end of input). A failed batch is
+ * retried on a fresh client with doubling backoff for at least {@code maxAttempts} attempts and {@code failoverWaitMs}
+ * (REDIS_FAILOVER_WAIT_MS): a Redis Cluster or Sentinel failover takes seconds, and waiting for the new master here
+ * (the task is backpressured meanwhile) is cheaper than a job restart, which stalls the ClickHouse commits with it.
+ * Past both bounds the writer throws, the job fails and restarts from its checkpoint (replayed updates are harmless:
+ * absolute values with versions; so is a batch sent twice because its reply was lost).
  */
 final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
     private static final Logger LOG = LoggerFactory.getLogger(RedisUpdateWriter.class);
@@ -33,7 +35,9 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
     private final List<RedisUpdate> buffer = new ArrayList<>();
     private final Counter published;
     private final Counter retries;
-    private Jedis jedis;
+    private final RedisEndpoint endpoint;
+    private final UpdateStreams streams;
+    private UnifiedJedis jedis;
     private boolean flushScheduled;
     private long lastPublishAt = Long.MIN_VALUE;
     private boolean closed;
@@ -44,6 +48,8 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
         this.clientName = "csr-job-updates-" + config.keyPrefix.replaceAll("[^A-Za-z0-9_-]", "") + "-" + subtask;
         this.published = metrics.counter("redisUpdatesPublished");
         this.retries = metrics.counter("redisRetries");
+        this.endpoint = RedisEndpoint.parse(config.redisUrl);
+        this.streams = new UpdateStreams(config.keyPrefix, config.retention, config.maxLen);
     }
 
     @Override
@@ -78,6 +84,7 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
             return;
         }
         long backoff = config.initialBackoffMs;
+        long firstFailure = 0;
         for (int attempt = 1; ; attempt++) {
             try {
                 send();
@@ -87,30 +94,32 @@ final class RedisUpdateWriter implements SinkWriter<RedisUpdate> {
                 return;
             } catch (JedisException e) {
                 disconnect();
-                if (attempt >= config.maxAttempts) {
+                long now = System.nanoTime();
+                if (attempt == 1) {
+                    firstFailure = now;
+                }
+                long waitedMs = (now - firstFailure) / 1_000_000L;
+                if (attempt >= config.maxAttempts && waitedMs >= config.failoverWaitMs) {
                     throw new IOException("publishing " + buffer.size() + " live updates to Redis at "
-                            + RedisUpdateSinkBuilder.redacted(config.redisUrl) + " failed " + attempt
-                            + " times (last: " + e.getMessage() + "); check that Redis is up and REDIS_URL is right — "
+                            + endpoint.redacted() + " failed " + attempt + " times over " + waitedMs
+                            + " ms (last: " + e.getMessage() + "); check that Redis is up and REDIS_URL is right "
+                            + "(REDIS_FAILOVER_WAIT_MS=" + config.failoverWaitMs + " ms is how long a failover may take) — "
                             + "the job restarts from its last checkpoint and publishes again", e);
                 }
                 retries.inc();
-                LOG.warn("Redis publish attempt {}/{} failed ({}); reconnecting in {} ms",
-                        attempt, config.maxAttempts, e.getMessage(), backoff);
+                LOG.warn("Redis publish attempt {} failed after {} ms of at least {} attempts and {} ms ({}); reconnecting in {} ms",
+                        attempt, waitedMs, config.maxAttempts, config.failoverWaitMs, e.getMessage(), backoff);
                 Thread.sleep(backoff);
-                backoff = Math.min(backoff * 2, 10_000L);
+                backoff = Math.min(backoff * 2, 2_000L);
             }
         }
     }
 
     private void send() {
         if (jedis == null) {
-            jedis = new Jedis(URI.create(config.redisUrl), DefaultJedisClientConfig.builder()
-                    .connectionTimeoutMillis(config.timeoutMs)
-                    .socketTimeoutMillis(config.timeoutMs)
-                    .clientName(clientName)
-                    .build());
+            jedis = endpoint.open(clientName, config.timeoutMs, 2);
         }
-        UpdateStreams.append(jedis.pipelined(), config.keyPrefix, buffer, time.getCurrentProcessingTime(), config.retention);
+        streams.append(jedis, buffer, time.getCurrentProcessingTime());
     }
 
     private void disconnect() {

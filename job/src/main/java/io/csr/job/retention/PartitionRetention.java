@@ -96,7 +96,7 @@ public final class PartitionRetention {
                     }
                     long rows = part.get("row_count").asLong();
                     long bytes = part.get("bytes").asLong();
-                    clickHouse.execute("ALTER TABLE " + SqlLiteral.identifier(table) + " DROP PARTITION " + partition);
+                    clickHouse.execute("ALTER TABLE " + partsOf(table) + clickHouse.onCluster() + " DROP PARTITION " + partition);
                     LOG.info("Retention: dropped partition {} of {}.{} ({} rows, {} bytes; keeping {} months from {})",
                             partition, clickHouse.database(), table, rows, bytes, e.getValue(), cutoff);
                     dropped.add(new DroppedPartition(table, partition, rows, bytes));
@@ -130,7 +130,7 @@ public final class PartitionRetention {
                         continue;
                     }
                     long started = System.nanoTime();
-                    clickHouse.execute("OPTIMIZE TABLE " + SqlLiteral.identifier(table) + " PARTITION " + partition + " FINAL");
+                    clickHouse.execute("OPTIMIZE TABLE " + partsOf(table) + clickHouse.onCluster() + " PARTITION " + partition + " FINAL");
                     LOG.info("Retention: compacted month {} of {}.{} ({} parts, {} rows, {} outside the biggest part) into one part in {} ms",
                             partition, clickHouse.database(), table, parts, rows, rows - biggest, (System.nanoTime() - started) / 1_000_000);
                     out.add(new CompactedPartition(table, partition, parts, rows));
@@ -143,10 +143,21 @@ public final class PartitionRetention {
         return List.copyOf(out);
     }
 
+    /**
+     * The table holding the parts, qualified: the table itself on one server; in the replicated layout its local table,
+     * altered ON CLUSTER (a Distributed table has no partitions), where ClickHouse runs a replicated table's
+     * DROP PARTITION / OPTIMIZE on one replica of each shard and replicates it to the others.
+     */
+    private String partsOf(String table) {
+        return SqlLiteral.identifier(clickHouse.database()) + "." + clickHouse.localTable(table);
+    }
+
+    /** The table's active parts by month: on every shard in the replicated layout (one replica each). */
     private List<JsonNode> partitions(String table) {
-        return clickHouse.query("SELECT partition, count() AS parts, sum(rows) AS row_count, max(rows) AS biggest, sum(bytes_on_disk) AS bytes FROM system.parts"
+        return clickHouse.query("SELECT partition, count() AS parts, sum(rows) AS row_count, max(rows) AS biggest, sum(bytes_on_disk) AS bytes FROM "
+                + clickHouse.systemParts()
                 + " WHERE database = " + SqlLiteral.string(clickHouse.database())
-                + " AND table = " + SqlLiteral.string(SqlLiteral.identifier(table))
+                + " AND table = " + SqlLiteral.string(clickHouse.localTable(table))
                 + " AND active GROUP BY partition ORDER BY partition");
     }
 

@@ -13,7 +13,7 @@ import java.util.Map;
  * {@code n - 1} before it; every older partition is dropped. Defaults in {@link #defaults()}, configuration read once
  * in {@link #from(CsrConfig)}.
  *
- * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, sink ledger
+ * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, user_daily_metrics, cohort_month_metrics, sink ledger
  * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
  * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
  * @param compactMonths    RETENTION_COMPACT_MONTHS: merge a month of {@link #compacted()} into one part when its biggest
@@ -51,15 +51,18 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
         out.put("events", months);
         out.put("metrics_timeseries", months);
         out.put("metric_windows", months);
+        out.put("user_daily_metrics", months);
+        out.put("cohort_month_metrics", months);
         out.put("sink_commits", months);
         out.put("dead_letters", deadLetterMonths);
         out.put("late_events", deadLetterMonths);
+        out.put("window_recomputes", deadLetterMonths);
         return out;
     }
 
     /** The tables whose readers use FINAL, so a month in one part answers faster (and holds no copies). */
     public List<String> compacted() {
-        return List.of("events", "metrics_timeseries", "metric_windows");
+        return List.of("events", "metrics_timeseries", "metric_windows", "user_daily_metrics");
     }
 
     public boolean scheduled() {

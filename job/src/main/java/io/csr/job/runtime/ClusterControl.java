@@ -1,7 +1,5 @@
 package io.csr.job.runtime;
 
-import io.csr.common.config.ConfigKey;
-import io.csr.common.config.CsrConfig;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.dag.Pipeline;
@@ -19,6 +17,8 @@ import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.util.SerializedThrowable;
+import io.csr.job.lease.JobLease;
+import io.csr.job.lease.LeaseSettings;
 import io.csr.job.upgrade.RestoreProgress;
 import io.csr.job.upgrade.SavepointCompatibility;
 
@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Talks to a Flink cluster (a session cluster, or the embedded job's MiniCluster) over its REST API at FLINK_REST_URL:
- * submit the shaded job jar, stop a job with a savepoint. The caller owns and closes it.
+ * submit the shaded job jar, stop a job with a savepoint. The caller owns and closes it; the commands that use it
+ * from bin/csr are in {@link ClusterCommands}.
  */
 public final class ClusterControl implements AutoCloseable {
     private static final String ENTRY_CLASS = "io.csr.job.CsrJob";
@@ -41,8 +42,8 @@ public final class ClusterControl implements AutoCloseable {
     public ClusterControl(RuntimeOptions options) throws Exception {
         this.options = options;
         Configuration c = new Configuration();
-        c.set(RestOptions.ADDRESS, options.restUrl.getHost());
-        c.set(RestOptions.PORT, options.restUrl.getPort());
+        c.set(RestOptions.ADDRESS, options.restUrl().getHost());
+        c.set(RestOptions.PORT, options.restUrl().getPort());
         this.client = new RestClusterClient<>(c, StandaloneClusterId.getInstance());
     }
 
@@ -72,8 +73,8 @@ public final class ClusterControl implements AutoCloseable {
         SavepointCompatibility compatibility;
         JobGraph graph;
         try {
-            Pipeline pipeline = PackagedProgramUtils.getPipelineFromProgram(program, conf, options.parallelism, false);
-            graph = FlinkPipelineTranslationUtil.getJobGraphUnderUserClassLoader(program.getUserCodeClassLoader(), pipeline, conf, options.parallelism);
+            Pipeline pipeline = PackagedProgramUtils.getPipelineFromProgram(program, conf, options.parallelism(), false);
+            graph = FlinkPipelineTranslationUtil.getJobGraphUnderUserClassLoader(program.getUserCodeClassLoader(), pipeline, conf, options.parallelism());
             graph.addJars(program.getJobJarAndDependencies());
             graph.setClasspaths(program.getClasspaths());
             graph.setSavepointRestoreSettings(restore);
@@ -102,7 +103,7 @@ public final class ClusterControl implements AutoCloseable {
      * (restarting) so its exceptions stay inspectable; the message says how to cancel it.
      */
     private void awaitRestored(JobID id, SavepointCompatibility compatibility) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.checkpointIntervalMs + 60_000);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.checkpointIntervalMs() + 60_000);
         while (System.nanoTime() < deadline) {
             RestoreProgress.Verdict v = RestoreProgress.judge(client.getJobStatus(id).get(30, TimeUnit.SECONDS),
                     rest("/jobs/" + id + "/checkpoints"), rest("/jobs/" + id + "/exceptions"), compatibility);
@@ -111,19 +112,19 @@ public final class ClusterControl implements AutoCloseable {
                     return;
                 }
                 case FAILED -> throw new IllegalStateException("job " + id + " did not restore: " + v.message()
-                        + "\nIt keeps restarting until cancelled: curl -X PATCH '" + options.restUrl + "/jobs/" + id + "?mode=cancel'");
+                        + "\nIt keeps restarting until cancelled: curl -X PATCH '" + options.restUrl() + "/jobs/" + id + "?mode=cancel'");
                 default -> Thread.sleep(500);
             }
         }
         System.out.println("warning: job " + id + " runs but completed no checkpoint within "
-                + (options.checkpointIntervalMs + 60_000) / 1000 + " s of the restore; watch " + options.restUrl + "/jobs/" + id + "/exceptions");
+                + (options.checkpointIntervalMs() + 60_000) / 1000 + " s of the restore; watch " + options.restUrl() + "/jobs/" + id + "/exceptions");
     }
 
     /** GET on the cluster's REST API; empty when it does not answer 200. */
     private String rest(String path) {
         try {
             java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                    java.net.http.HttpRequest.newBuilder(options.restUrl.resolve(path)).timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpRequest.newBuilder(options.restUrl().resolve(path)).timeout(java.time.Duration.ofSeconds(10)).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : "";
         } catch (java.io.IOException e) {
@@ -155,15 +156,15 @@ public final class ClusterControl implements AutoCloseable {
             Thread.sleep(250);
         }
         throw new IllegalStateException("job " + id + " did not reach RUNNING within 2 minutes; see the JobManager log and "
-                + options.restUrl + "/jobs/" + id + "/exceptions");
+                + options.restUrl() + "/jobs/" + id + "/exceptions");
     }
 
     /** Running jobs whose name is JOB_NAME. */
     public List<JobID> runningJobs() throws Exception {
-        Collection<JobStatusMessage> jobs = client.listJobs().get(30, TimeUnit.SECONDS);
+        Collection<JobStatusMessage> jobs = jobs();
         List<JobID> out = new ArrayList<>();
         for (JobStatusMessage j : jobs) {
-            if (j.getJobState() == JobStatus.RUNNING && options.jobName.equals(j.getJobName())) {
+            if (j.getJobState() == JobStatus.RUNNING && options.jobName().equals(j.getJobName())) {
                 out.add(j.getJobId());
             }
         }
@@ -172,8 +173,8 @@ public final class ClusterControl implements AutoCloseable {
 
     /** Stops the job with a savepoint under SAVEPOINT_DIR (a final exactly-once commit included); returns its path. */
     public String stopWithSavepoint(JobID job) throws Exception {
-        return client.stopWithSavepoint(job, false, options.savepointDir, SavepointFormatType.CANONICAL)
-                .get(options.checkpointTimeoutMs + 60_000, TimeUnit.MILLISECONDS);
+        return client.stopWithSavepoint(job, false, options.savepointDir(), SavepointFormatType.CANONICAL)
+                .get(options.checkpointTimeoutMs() + 60_000, TimeUnit.MILLISECONDS);
     }
 
     public JobStatus status(JobID job) throws Exception {
@@ -185,102 +186,8 @@ public final class ClusterControl implements AutoCloseable {
         client.close();
     }
 
-    /**
-     * CLI entry of {@code csr submit} and {@code csr savepoint}:
-     * {@code submit JAR [--from-savepoint PATH] [--parallelism N] [--allow-non-restored-state] [KEY=VALUE…]},
-     * {@code savepoint [JOB_ID]}, {@code jobs}.
-     */
-    public static void main(String[] args) throws Exception {
-        try {
-            run(args);
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            // a refused savepoint, a bad flag, no such job: the message says what and what to do; no stack trace
-            System.err.println(e.getMessage());
-            System.exit(2);
-        }
-    }
-
-    private static void run(String[] args) throws Exception {
-        if (args.length == 0) {
-            throw new IllegalArgumentException("usage: ClusterControl submit JAR [--from-savepoint PATH] [--parallelism N]"
-                    + " [--allow-non-restored-state] [KEY=VALUE...] | savepoint [JOB_ID] | jobs");
-        }
-        CsrConfig config = CsrConfig.fromEnvironment();
-        String savepoint = null;
-        boolean allowNonRestored = false;
-        List<String> programArgs = new ArrayList<>();
-        if (args[0].equals("submit")) {
-            for (int i = 2; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--from-savepoint" -> savepoint = value(args, ++i, "--from-savepoint", "a savepoint path, e.g. .csr/savepoints/savepoint-1a2b3c-0123456789ab");
-                    case "--parallelism" -> {
-                        String n = value(args, ++i, "--parallelism", "a number of parallel subtasks, e.g. 2");
-                        if (!n.matches("[1-9][0-9]{0,4}")) {
-                            throw new IllegalArgumentException("--parallelism '" + n + "' is not a positive number; e.g. --parallelism 2");
-                        }
-                        programArgs.add(ConfigKey.JOB_PARALLELISM.name() + "=" + n);
-                    }
-                    case "--allow-non-restored-state" -> allowNonRestored = true;
-                    default -> programArgs.add(args[i]);
-                }
-            }
-            config = config.with(overrides(programArgs));
-        }
-        RuntimeOptions options = RuntimeOptions.from(config);
-        try (ClusterControl control = new ClusterControl(options)) {
-            switch (args[0]) {
-                case "submit" -> {
-                    if (args.length < 2) {
-                        throw new IllegalArgumentException("submit needs the job jar, e.g. job/target/csr-job-0.1.0-SNAPSHOT-shaded.jar");
-                    }
-                    if (savepoint != null) {
-                        System.out.println("restoring " + savepoint + " with parallelism " + options.parallelism
-                                + " (max parallelism " + options.maxParallelism + ")" + (allowNonRestored ? ", dropping state without an operator" : ""));
-                    }
-                    JobID id = control.submit(new File(args[1]), programArgs, savepoint, allowNonRestored);
-                    System.out.println("submitted job " + id + " to " + options.restUrl + ", running with parallelism " + options.parallelism
-                            + (savepoint == null ? "" : ", restored from " + savepoint));
-                }
-                case "savepoint" -> {
-                    List<JobID> jobs = args.length > 1 ? List.of(JobID.fromHexString(args[1])) : control.runningJobs();
-                    if (jobs.size() != 1) {
-                        throw new IllegalStateException(jobs.isEmpty()
-                                ? "no running job named '" + options.jobName + "' at " + options.restUrl + "; is the job running (csr status)?"
-                                : "several running jobs named '" + options.jobName + "': " + jobs + "; pass the job id");
-                    }
-                    System.out.println("stopping job " + jobs.get(0) + " with a savepoint under " + options.savepointDir + " ...");
-                    String path = control.stopWithSavepoint(jobs.get(0));
-                    System.out.println("savepoint " + path);
-                    System.out.println("resume with: bin/csr run job --from-savepoint " + path
-                            + "   (or bin/csr submit --from-savepoint " + path + " [--parallelism N])");
-                }
-                case "jobs" -> {
-                    for (JobStatusMessage j : control.client.listJobs().get(30, TimeUnit.SECONDS)) {
-                        System.out.println(j.getJobId() + "  " + j.getJobState() + "  " + j.getJobName());
-                    }
-                }
-                default -> throw new IllegalArgumentException("unknown command '" + args[0] + "'; use submit, savepoint or jobs");
-            }
-        }
-    }
-
-    private static String value(String[] args, int i, String flag, String example) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException(flag + " needs " + example);
-        }
-        return args[i];
-    }
-
-    private static java.util.Map<String, String> overrides(List<String> keyValues) {
-        java.util.Map<String, String> m = new java.util.HashMap<>();
-        for (String kv : keyValues) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0 || kv.startsWith("-")) {
-                throw new IllegalArgumentException("unknown argument '" + kv
-                        + "'; use --from-savepoint PATH, --parallelism N, --allow-non-restored-state or KEY=VALUE");
-            }
-            m.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
-        return m;
+    /** Every job the cluster knows, with its state and name. */
+    public Collection<JobStatusMessage> jobs() throws Exception {
+        return client.listJobs().get(30, TimeUnit.SECONDS);
     }
 }

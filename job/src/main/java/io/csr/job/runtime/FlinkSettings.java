@@ -28,19 +28,19 @@ public final class FlinkSettings {
     /** Exactly-once checkpointing, retained checkpoints, state backend and restart strategy (every run mode). */
     public static Configuration job(RuntimeOptions o) {
         Configuration c = new Configuration();
-        c.set(CoreOptions.DEFAULT_PARALLELISM, o.parallelism);
-        c.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(o.bufferTimeoutMs));
-        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(o.checkpointIntervalMs));
+        c.set(CoreOptions.DEFAULT_PARALLELISM, o.parallelism());
+        c.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(o.bufferTimeoutMs()));
+        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(o.checkpointIntervalMs()));
         c.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-        c.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMillis(o.checkpointTimeoutMs));
+        c.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMillis(o.checkpointTimeoutMs()));
         c.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         c.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, RETAINED_CHECKPOINTS);
         c.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, 3);
-        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, o.checkpointDir);
-        c.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, o.savepointDir);
+        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, o.checkpointDir());
+        c.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, o.savepointDir());
         c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-        c.set(StateBackendOptions.STATE_BACKEND, o.stateBackend);
-        if ("rocksdb".equals(o.stateBackend)) {
+        c.set(StateBackendOptions.STATE_BACKEND, o.stateBackend());
+        if ("rocksdb".equals(o.stateBackend())) {
             c.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
             // nearly every dedup lookup is for an id never seen: a bloom filter answers "absent" without reading a
             // block from every level (off by default in Flink)
@@ -54,19 +54,19 @@ public final class FlinkSettings {
             c.set(RocksDBOptions.OPTIONS_FACTORY, CsrRocksDbOptions.class.getName());
         }
         c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, o.restartAttempts);
-        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(o.restartDelayMs));
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, o.restartAttempts());
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(o.restartDelayMs()));
         return c;
     }
 
     /** {@link #job} plus what the embedded MiniCluster needs: its REST endpoint on FLINK_REST_URL's port, a restore point. */
     public static Configuration embedded(RuntimeOptions o, String restorePath) {
         Configuration c = job(o);
-        c.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(o.managedMemoryMb));
-        c.set(RestOptions.BIND_ADDRESS, o.restUrl.getHost());
-        c.set(RestOptions.ADDRESS, o.restUrl.getHost());
-        c.set(RestOptions.PORT, o.restUrl.getPort());
-        c.set(RestOptions.BIND_PORT, String.valueOf(o.restUrl.getPort()));
+        c.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(o.managedMemoryMb()));
+        c.set(RestOptions.BIND_ADDRESS, o.restUrl().getHost());
+        c.set(RestOptions.ADDRESS, o.restUrl().getHost());
+        c.set(RestOptions.PORT, o.restUrl().getPort());
+        c.set(RestOptions.BIND_PORT, String.valueOf(o.restUrl().getPort()));
         if (restorePath != null) {
             c.set(StateRecoveryOptions.SAVEPOINT_PATH, restorePath);
             // a bootstrap savepoint also holds its history source's state, which the live job leaves unclaimed

@@ -5,17 +5,17 @@ import io.csr.job.source.EventSourceBuilder;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.RestoreMode;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.plugin.PluginUtils;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 
-import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /**
- * The command line of {@code CsrJob.main}: where the job runs and what it restores.
+ * The command line of {@code CsrJob.main} (options in {@link JobLaunchCommand}): where the job runs and what it restores.
  * <ul>
  *   <li>{@code --embedded}: a MiniCluster in this process (what {@code csr run job} uses). Without
  *       {@code --from-savepoint} it resumes by itself from the newest completed checkpoint or savepoint under
@@ -36,42 +36,19 @@ public final class JobLaunch {
     private final boolean fresh;
     private final String fromSavepoint;
 
-    private JobLaunch(CsrConfig config, boolean embedded, boolean fresh, String fromSavepoint) {
+    JobLaunch(CsrConfig config, boolean embedded, boolean fresh, String fromSavepoint) {
         this.config = config;
         this.embedded = embedded;
         this.fresh = fresh;
         this.fromSavepoint = fromSavepoint;
     }
 
+    /** Reads a command line ({@link JobLaunchCommand}'s options); a usage error is a picocli ParameterException naming it. */
     public static JobLaunch parse(String[] args, CsrConfig environment) {
-        boolean embedded = false;
-        boolean fresh = false;
-        String savepoint = null;
-        Map<String, String> overrides = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--embedded" -> embedded = true;
-                case "--fresh" -> fresh = true;
-                // confirm resuming over messages that aged out of the stream (StreamGapGuard)
-                case "--accept-stream-gap" -> overrides.put("ACCEPT_STREAM_GAP", "true");
-                case "--from-savepoint" -> {
-                    if (i + 1 >= args.length) {
-                        throw new IllegalArgumentException("--from-savepoint needs a path, e.g. --from-savepoint .csr/savepoints/savepoint-1a2b3c-0123456789ab");
-                    }
-                    savepoint = args[++i];
-                }
-                default -> {
-                    int eq = a.indexOf('=');
-                    if (eq <= 0 || a.startsWith("-")) {
-                        throw new IllegalArgumentException("unknown argument '" + a
-                                + "'; use --embedded, --fresh, --accept-stream-gap, --from-savepoint PATH or KEY=VALUE");
-                    }
-                    overrides.put(a.substring(0, eq), a.substring(eq + 1));
-                }
-            }
-        }
-        return new JobLaunch(environment.with(overrides), embedded, fresh, savepoint);
+        JobLaunchCommand command = new JobLaunchCommand.Parsed();
+        command.useConfig(environment);
+        new CommandLine(command).parseArgs(args);
+        return command.launch();
     }
 
     public CsrConfig config() {
@@ -92,20 +69,19 @@ public final class JobLaunch {
             return Optional.empty();
         }
         if (fresh) {
-            LOG.info("--fresh: not resuming from retained checkpoints under {}", o.checkpointDir);
+            LOG.info("--fresh: not resuming from retained checkpoints under {}", o.checkpointDir());
             return Optional.empty();
         }
-        Path checkpoints = RuntimeOptions.localPath(o.checkpointDir);
-        Path savepoints = RuntimeOptions.localPath(o.savepointDir);
-        Optional<RestorePoints.Candidate> latest = RestorePoints.latest(checkpoints, savepoints);
+        Optional<RestorePoints.Candidate> latest = RestorePoints.latest(o.checkpointDir(), o.savepointDir());
         if (latest.isPresent()) {
             RestorePoints.Candidate c = latest.get();
-            boolean savepoint = c.dir().getFileName().toString().startsWith("savepoint-");
-            LOG.info("resuming from {} {} (completed {})", savepoint ? "savepoint" : "checkpoint", c.dir(), c.completedAt());
-            return Optional.of(c.dir().toUri().toString());
+            boolean savepoint = c.name().startsWith("savepoint-");
+            LOG.info("resuming from {} {} (completed {})", savepoint ? "savepoint" : "checkpoint", c.dir(),
+                    java.time.Instant.ofEpochMilli(c.completedAtMs()));
+            return Optional.of(c.dir());
         }
         LOG.info("no completed checkpoint under {} or savepoint under {}: starting from the beginning of the stream",
-                o.checkpointDir, o.savepointDir);
+                o.checkpointDir(), o.savepointDir());
         return Optional.empty();
     }
 
@@ -124,6 +100,14 @@ public final class JobLaunch {
     /** The execution environment for this launch, configured for exactly-once checkpoints and restore. */
     public StreamExecutionEnvironment environment() {
         RuntimeOptions o = RuntimeOptions.from(config);
+        if (embedded) {
+            // this process lists and reads the checkpoints itself: through Flink's file systems with the plugins a
+            // Flink process would have, and an unreachable CHECKPOINT_DIR stops here, never a silent fresh start
+            Configuration plugins = FlinkSettings.embedded(o, null);
+            FileSystem.initialize(plugins, PluginUtils.createPluginManagerFromRootFolder(plugins));
+            RestorePoints.fileSystem(o.checkpointDir(), "CHECKPOINT_DIR");
+            RestorePoints.fileSystem(o.savepointDir(), "SAVEPOINT_DIR");
+        }
         String restore = restorePath(o).orElse(null);
         if (embedded) {
             Configuration conf = FlinkSettings.embedded(o, restore);
@@ -134,8 +118,8 @@ public final class JobLaunch {
                 conf.set(StateRecoveryOptions.RESTORE_MODE, RestoreMode.CLAIM);
             }
             LOG.info("running embedded (MiniCluster), parallelism {}, checkpoints every {} ms to {}, REST on {}",
-                    o.parallelism, o.checkpointIntervalMs, o.checkpointDir, o.restUrl);
-            return StreamExecutionEnvironment.createLocalEnvironment(o.parallelism, conf);
+                    o.parallelism(), o.checkpointIntervalMs(), o.checkpointDir(), o.restUrl());
+            return StreamExecutionEnvironment.createLocalEnvironment(o.parallelism(), conf);
         }
         Configuration conf = FlinkSettings.job(o);
         if (restore != null) {

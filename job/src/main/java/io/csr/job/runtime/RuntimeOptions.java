@@ -10,66 +10,55 @@ import java.util.Locale;
 /**
  * How the job runs (parallelism, checkpoints, state, restarts, REST endpoint), read once from {@link CsrConfig}.
  * Separate from {@link io.csr.job.config.JobOptions}, which is what the operators compute with.
+ *
+ * @param bufferTimeoutMs FLINK_BUFFER_TIMEOUT_MS: how long a record may wait in a network buffer at each shuffle
+ * @param checkpointDir   a URI, e.g. file:///…/checkpoints or s3://bucket/ckpt
+ * @param savepointDir    a URI, like checkpointDir
+ * @param stateBackend    hashmap or rocksdb
+ * @param managedMemoryMb FLINK_MANAGED_MEMORY_MB: the embedded TaskManager's managed memory (RocksDB block cache, write
+ *                        buffers)
  */
-public final class RuntimeOptions {
-    public final String jobName;
-    public final int parallelism;
-    public final int maxParallelism;
-    public final long checkpointIntervalMs;
-    public final long checkpointTimeoutMs;
-    /** FLINK_BUFFER_TIMEOUT_MS: how long a record may wait in a network buffer at each shuffle. */
-    public final long bufferTimeoutMs;
-    /** A URI, e.g. file:///…/checkpoints or s3://bucket/ckpt. */
-    public final String checkpointDir;
-    public final String savepointDir;
-    /** hashmap or rocksdb. */
-    public final String stateBackend;
-    /** FLINK_MANAGED_MEMORY_MB: the embedded TaskManager's managed memory (RocksDB block cache, write buffers). */
-    public final long managedMemoryMb;
-    public final int restartAttempts;
-    public final long restartDelayMs;
-    public final URI restUrl;
-
-    private RuntimeOptions(CsrConfig config) {
-        jobName = config.get(ConfigKey.JOB_NAME);
-        parallelism = (int) config.getLong(ConfigKey.JOB_PARALLELISM, 1, 1024);
-        maxParallelism = (int) config.getLong(ConfigKey.MAX_PARALLELISM, 1, 32_768);
+public record RuntimeOptions(String jobName, int parallelism, int maxParallelism, long checkpointIntervalMs,
+                             long checkpointTimeoutMs, long bufferTimeoutMs, String checkpointDir, String savepointDir,
+                             String stateBackend, long managedMemoryMb, int restartAttempts, long restartDelayMs, URI restUrl) {
+    /** Each read validates its key and names it on error. */
+    public static RuntimeOptions from(CsrConfig config) {
+        String jobName = config.get(ConfigKey.JOB_NAME);
+        int parallelism = (int) config.getLong(ConfigKey.JOB_PARALLELISM, 1, 1024);
+        int maxParallelism = (int) config.getLong(ConfigKey.MAX_PARALLELISM, 1, 32_768);
         if (maxParallelism < parallelism) {
             throw new IllegalArgumentException("MAX_PARALLELISM=" + maxParallelism + " is below JOB_PARALLELISM=" + parallelism
                     + "; raise MAX_PARALLELISM (it can never change once checkpoints exist) or lower JOB_PARALLELISM");
         }
-        checkpointIntervalMs = config.getLong(ConfigKey.CHECKPOINT_INTERVAL_MS, 100, 3_600_000);
-        checkpointTimeoutMs = config.getLong(ConfigKey.CHECKPOINT_TIMEOUT_MS, 1_000, 24 * 3_600_000L);
-        bufferTimeoutMs = config.getLong(ConfigKey.FLINK_BUFFER_TIMEOUT_MS, 0, 10_000);
+        long checkpointIntervalMs = config.getLong(ConfigKey.CHECKPOINT_INTERVAL_MS, 100, 3_600_000);
+        long checkpointTimeoutMs = config.getLong(ConfigKey.CHECKPOINT_TIMEOUT_MS, 1_000, 24 * 3_600_000L);
+        long bufferTimeoutMs = config.getLong(ConfigKey.FLINK_BUFFER_TIMEOUT_MS, 0, 10_000);
         String stateDir = stateDir(config);
-        checkpointDir = toUri(config.get(ConfigKey.CHECKPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
-        savepointDir = toUri(config.get(ConfigKey.SAVEPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
-        stateBackend = config.get(ConfigKey.STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
+        String checkpointDir = toUri(config.get(ConfigKey.CHECKPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
+        String savepointDir = toUri(config.get(ConfigKey.SAVEPOINT_DIR).replace("<CSR_STATE_DIR>", stateDir));
+        String stateBackend = config.get(ConfigKey.STATE_BACKEND).trim().toLowerCase(Locale.ROOT);
         if (!stateBackend.equals("hashmap") && !stateBackend.equals("rocksdb")) {
             throw new IllegalArgumentException("STATE_BACKEND='" + stateBackend + "' is not supported; use hashmap or rocksdb");
         }
-        managedMemoryMb = config.getLong(ConfigKey.FLINK_MANAGED_MEMORY_MB, 64, 1_048_576);
-        restartAttempts = config.getInt(ConfigKey.JOB_RESTART_ATTEMPTS);
-        restartDelayMs = config.getLong(ConfigKey.JOB_RESTART_DELAY_MS, 0, 3_600_000);
-        String rest = config.get(ConfigKey.FLINK_REST_URL);
+        return new RuntimeOptions(jobName, parallelism, maxParallelism, checkpointIntervalMs, checkpointTimeoutMs,
+                bufferTimeoutMs, checkpointDir, savepointDir, stateBackend,
+                config.getLong(ConfigKey.FLINK_MANAGED_MEMORY_MB, 64, 1_048_576),
+                config.getInt(ConfigKey.JOB_RESTART_ATTEMPTS),
+                config.getLong(ConfigKey.JOB_RESTART_DELAY_MS, 0, 3_600_000),
+                restUrl(config.get(ConfigKey.FLINK_REST_URL)));
+    }
+
+    private static URI restUrl(String rest) {
+        URI url;
         try {
-            restUrl = URI.create(rest);
+            url = URI.create(rest);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("FLINK_REST_URL='" + rest + "' is not a URL; use e.g. http://127.0.0.1:8081", e);
         }
-        if (restUrl.getHost() == null || restUrl.getPort() < 0) {
+        if (url.getHost() == null || url.getPort() < 0) {
             throw new IllegalArgumentException("FLINK_REST_URL='" + rest + "' needs a host and a port, e.g. http://127.0.0.1:8081");
         }
-    }
-
-    public static RuntimeOptions from(CsrConfig config) {
-        return new RuntimeOptions(config);
-    }
-
-    /** The local directory of a {@code file:} URI (checkpoint or savepoint dir), or null for remote storage. */
-    public static Path localPath(String uri) {
-        URI u = URI.create(uri);
-        return "file".equals(u.getScheme()) ? Path.of(u) : null;
+        return url;
     }
 
     public static String stateDir(CsrConfig config) {

@@ -268,6 +268,9 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
                         // nextMessage() answers null also when a wait times out before the pull is over; only a
                         // finished pull lets an ordered consumer start the next one
                         while (running && !fetch.isFinished()) {
+                            if (nats.getStatus() != Connection.Status.CONNECTED) {
+                                throw new IllegalStateException(lostConnection(nats));
+                            }
                             Message m = fetch.nextMessage();
                             if (m != null) {
                                 received++;
@@ -291,6 +294,18 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
                     fail(e);
                 }
             }
+        }
+
+        /**
+         * The connector's connections never reconnect ({@code maxReconnects(0)}): when the server goes away (a NATS
+         * restart) the connection is closed for good, and a pull that was waiting neither finishes nor fails —
+         * {@code nextMessage()} answers null forever, and the job checkpointed on while reading nothing (found by
+         * {@code csr soak}, issue 26; JetStreamReaderNatsRestartITCase). A lost connection therefore fails the task,
+         * which restarts from its last checkpoint with a new connection once NATS answers again.
+         */
+        private String lostConnection(Connection nats) {
+            return "the NATS connection is " + nats.getStatus() + " (the server went away; the connector's connections do not "
+                    + "reconnect): the task fails over and resumes from its last checkpoint";
         }
 
         private void fail(Throwable e) {

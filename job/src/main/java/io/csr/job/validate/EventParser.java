@@ -140,6 +140,29 @@ public final class EventParser {
                     + Instant.ofEpochMilli(message.receivedAtMs) + "); fix the producer's clock");
         }
 
+        JsonNode backfilled = root.get("backfilled");
+        if (backfilled != null && !backfilled.isNull() && kind != EventKind.JOURNEY) {
+            // the backfill's notice (BackfillNotices): which span of this metric it recomputed
+            if (!backfilled.isObject()) {
+                throw mistyped("backfilled", "an object {\"from\": ISO instant, \"to\": ISO instant}", backfilled);
+            }
+            long from = instant(backfilled, "backfilled.from");
+            long to = instant(backfilled, "backfilled.to");
+            if (to <= from) {
+                throw new Invalid("field 'backfilled' spans " + backfilled.get("from").textValue() + " .. "
+                        + backfilled.get("to").textValue() + ": 'to' must be after 'from'");
+            }
+            JsonNode publish = root.get("publishUpdates");
+            if (publish != null && !publish.isNull() && !publish.isBoolean()) {
+                throw mistyped("publishUpdates", "a boolean", publish);
+            }
+            CsrEvent notice = CsrEvent.backfilled(event.eventId, event.companyId, kind == EventKind.Q2Q ? "q2q_" + suffix : suffix,
+                    from, to, publish != null && publish.asBoolean(false));
+            notice.subject = subject;
+            notice.streamSeq = message.streamSeq;
+            notice.payload = text;
+            return notice;
+        }
         switch (kind) {
             case METRIC:
                 event.name = suffix;
@@ -198,6 +221,24 @@ public final class EventParser {
                     + "(the range ClickHouse DateTime stores)");
         }
         return at;
+    }
+
+    /** An ISO-8601 instant at {@code path} ("object.field") within the ClickHouse DateTime range. */
+    private static long instant(JsonNode object, String path) throws Invalid {
+        String field = path.substring(path.indexOf('.') + 1);
+        JsonNode node = object.get(field);
+        if (node == null || !node.isTextual()) {
+            throw new Invalid("field '" + path + "' must be an ISO-8601 instant like 2026-11-27T00:00:00Z");
+        }
+        try {
+            long at = IsoInstant.parseMillis(node.textValue());
+            if (at >= 0 && at <= MAX_OCCURRED_AT_MS + 1_000) {
+                return at;
+            }
+        } catch (DateTimeParseException | ArithmeticException e) {
+            // named below
+        }
+        throw new Invalid("field '" + path + "' must be an ISO-8601 instant within 1970..2105 but is \"" + shown(node.textValue()) + "\"");
     }
 
     private static double finiteNumber(JsonNode root, String field) throws Invalid {

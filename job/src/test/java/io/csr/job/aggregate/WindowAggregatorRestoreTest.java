@@ -1,12 +1,9 @@
 package io.csr.job.aggregate;
 
 import io.csr.job.model.CsrEvent;
-import io.csr.job.model.EventKind;
 import io.csr.job.pipeline.TestMetrics;
 import io.csr.job.sink.clickhouse.TableRow;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
@@ -59,20 +56,10 @@ class WindowAggregatorRestoreTest {
     }
 
     private static KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> harness(TestMetrics metrics) throws Exception {
-        return new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS, 5_000, 60_000)),
-                WindowAggregator::key, Types.STRING, metrics.environment());
+        return AggregatorTesting.harness(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS, 5_000, 60_000), metrics);
     }
 
     private static CsrEvent event(String id, long occurredAtMs, double value) {
-        CsrEvent e = new CsrEvent();
-        e.kind = EventKind.METRIC;
-        e.eventId = id;
-        e.companyId = "acme";
-        e.name = "sroi";
-        e.userId = "";
-        e.occurredAtMs = occurredAtMs;
-        e.value = value;
-        return e;
+        return AggregatorTesting.metric(id, "acme", "sroi", "", occurredAtMs, value);
     }
 }

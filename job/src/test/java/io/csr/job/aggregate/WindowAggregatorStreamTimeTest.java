@@ -1,20 +1,17 @@
 package io.csr.job.aggregate;
 
 import io.csr.job.model.CsrEvent;
-import io.csr.job.model.EventKind;
-import io.csr.job.pipeline.TestMetrics;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
 import java.util.List;
 
+import static io.csr.job.aggregate.AggregatorTesting.LATENESS_MS;
+import static io.csr.job.aggregate.AggregatorTesting.OUT_OF_ORDERNESS_MS;
+import static io.csr.job.aggregate.AggregatorTesting.IDLE_MS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -22,46 +19,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stamped up to them has arrived (BoundedJetStreamReader). An event moves its key's clock only once the watermark has
  * passed its stamp, and silence is measured as watermark − the key's last stamp.
  */
-class WindowAggregatorStreamTimeTest {
-    private static final long LATENESS_MS = 10 * 60_000L;
-    private static final long OUT_OF_ORDERNESS_MS = 5_000;
-    private static final long IDLE_MS = 60_000;
+class WindowAggregatorStreamTimeTest extends WindowOperatorTest {
     /** Occurred inside the minute 10:00 (a backlog three hours old when it is published). */
     private static final long O = Instant.parse("2026-11-27T10:00:30Z").toEpochMilli();
     private static final long MINUTE_START = Instant.parse("2026-11-27T10:00:00Z").toEpochMilli();
     /** Published (JetStream timestamp) three hours later. */
     private static final long P = Instant.parse("2026-11-27T13:00:00Z").toEpochMilli();
 
-    private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> harness;
-    private TestMetrics metrics;
     private int nextId;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        metrics = new TestMetrics();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
-                WindowAggregator::key, Types.STRING, metrics.environment());
-        harness.open();
-        harness.setProcessingTime(0);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        harness.close();
-        metrics.close();
-    }
-
     private CsrEvent event(String company, long occurredAtMs) {
-        CsrEvent e = new CsrEvent();
-        e.kind = EventKind.METRIC;
-        e.eventId = "e" + (++nextId);
-        e.companyId = company;
-        e.name = "vis";
-        e.userId = "";
-        e.occurredAtMs = occurredAtMs;
-        e.value = 1;
-        return e;
+        return AggregatorTesting.metric("e" + (++nextId), company, "vis", "", occurredAtMs, 1);
     }
 
     private void stamped(String company, long occurredAtMs, long stamp) throws Exception {
@@ -96,7 +64,7 @@ class WindowAggregatorStreamTimeTest {
         assertThat(lateCompanies()).containsExactly("legacy");
 
         // the watermark passes both stamps: every event published before them has arrived, the clock moves on
-        harness.processWatermark(new Watermark(P + 2 * WindowAggregator.SETTLE_GRANULARITY_MS));
+        harness.processWatermark(new Watermark(P + 2 * EventClock.SETTLE_GRANULARITY_MS));
         List<WindowFiring> fired = finalMinuteFirings("b", MINUTE_START);
         assertThat(fired).as("b's 10:00 minute closes by its clock, with the overtaken event in it").hasSize(1);
         assertThat(fired.get(0).count).isEqualTo(1);

@@ -3,16 +3,11 @@ package io.csr.job.aggregate;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
 import io.csr.job.model.CsrEvent;
-import io.csr.job.model.EventKind;
+import io.csr.job.rows.UpdateVersion;
 import io.csr.job.sink.clickhouse.TableRow;
-import io.csr.job.pipeline.TestMetrics;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -20,14 +15,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import static io.csr.job.aggregate.AggregatorTesting.UPDATE_INTERVAL_MS;
+import static io.csr.job.aggregate.AggregatorTesting.LATENESS_MS;
+import static io.csr.job.aggregate.AggregatorTesting.OUT_OF_ORDERNESS_MS;
+import static io.csr.job.aggregate.AggregatorTesting.IDLE_MS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-class WindowAggregatorTest {
-    private static final long UPDATE_INTERVAL_MS = 250;
-    private static final long LATENESS_MS = 10 * 60_000L;
-    private static final long OUT_OF_ORDERNESS_MS = 5_000;
-    private static final long IDLE_MS = 60_000;
+class WindowAggregatorTest extends WindowOperatorTest {
     private static final String COMPANY = "acme";
     private static final String METRIC = "sroi";
     /** Inside the minute 10:15, the hour 10:00 and the day 2026-11-27. */
@@ -36,43 +31,17 @@ class WindowAggregatorTest {
     private static final long MINUTE_END = MINUTE_START + 60_000L;
     private static final long DAY_END = Instant.parse("2026-11-28T00:00:00Z").toEpochMilli();
 
-    private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> harness;
-    private TestMetrics metrics;
     private int nextId;
     /** Processing time of the last event sent, and the highest occurredAt sent (the key's clock inputs). */
     private long lastSentAt;
     private long maxOccurred = Long.MIN_VALUE;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        metrics = new TestMetrics();
-        harness = newHarness();
-        harness.open();
-        harness.setProcessingTime(0);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        harness.close();
-        metrics.close();
-    }
-
     private KeyedOneInputStreamOperatorTestHarness<String, CsrEvent, WindowFiring> newHarness() throws Exception {
-        return new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
-                WindowAggregator::key, Types.STRING, metrics.environment());
+        return AggregatorTesting.harness(new WindowAggregator(UPDATE_INTERVAL_MS, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS), metrics);
     }
 
     private CsrEvent event(String company, long occurredAtMs, double value) {
-        CsrEvent e = new CsrEvent();
-        e.kind = EventKind.METRIC;
-        e.eventId = "e" + (++nextId);
-        e.companyId = company;
-        e.name = METRIC;
-        e.userId = "";
-        e.occurredAtMs = occurredAtMs;
-        e.value = value;
-        return e;
+        return AggregatorTesting.metric("e" + (++nextId), company, METRIC, "", occurredAtMs, value);
     }
 
     private void send(long occurredAtMs, double value) throws Exception {
@@ -114,9 +83,7 @@ class WindowAggregatorTest {
     /** Replaces the harness by one whose minute window fires every 20 ms and hour and day windows every 250 ms. */
     private void useTwoCadences() throws Exception {
         harness.close();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS)),
-                WindowAggregator::key, Types.STRING, metrics.environment());
+        harness = AggregatorTesting.harness(new WindowAggregator(20, 250, LATENESS_MS, OUT_OF_ORDERNESS_MS, IDLE_MS), metrics);
         harness.open();
     }
 
@@ -180,7 +147,7 @@ class WindowAggregatorTest {
         WindowFiring minute = only(first, WindowSize.MINUTE);
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(4.0);
-        assertThat(minute.version).isEqualTo(4); // 2 * count
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(4); // 2 * count
         assertThat(minute.isFinal).isFalse();
         assertThat(minute.windowStartMs).isEqualTo(MINUTE_START);
         assertThat(minute.windowEndMs).isEqualTo(MINUTE_END);
@@ -193,7 +160,7 @@ class WindowAggregatorTest {
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
         WindowFiring second = only(drain(), WindowSize.MINUTE);
         assertThat(second.count).isEqualTo(3);
-        assertThat(second.version).isEqualTo(6);
+        assertThat(UpdateVersion.major(second.version)).isEqualTo(6);
 
         harness.setProcessingTime(10_000);
         assertThat(drain()).as("nothing changed, nothing fires").isEmpty();
@@ -216,7 +183,7 @@ class WindowAggregatorTest {
             assertThat(f.window).isEqualTo("1m");
             assertThat(f.windowStartMs).isEqualTo(MINUTE_START);
             assertThat(f.isFinal).isTrue();
-            assertThat(f.version).as("final at the same count: one above the early firing").isEqualTo(3);
+            assertThat(UpdateVersion.major(f.version)).as("final at the same count: one above the early firing").isEqualTo(3);
             assertThat(f.count).isEqualTo(1);
         });
         send(MINUTE_END + 30_000, 1);
@@ -255,7 +222,7 @@ class WindowAggregatorTest {
         idleUntilClock(MINUTE_END - 1);
         WindowFiring minute = only(drain(), WindowSize.MINUTE);
         assertThat(minute.isFinal).isTrue();
-        assertThat(minute.version).isEqualTo(3);
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(3);
 
         idleUntilClock(DAY_END - 1);
         List<WindowFiring> rest = drain();
@@ -267,14 +234,14 @@ class WindowAggregatorTest {
         send(T, 2);
         send(MINUTE_END + 65_000, 1); // clock = MINUTE_END + 60 s: the minute is final
         harness.setProcessingTime(UPDATE_INTERVAL_MS);
-        assertThat(drain().stream().filter(f -> f.window.equals("1m") && f.windowStartMs == MINUTE_START)
-                .findFirst().orElseThrow().version).isEqualTo(3);
+        assertThat(UpdateVersion.major(drain().stream().filter(f -> f.window.equals("1m") && f.windowStartMs == MINUTE_START)
+                .findFirst().orElseThrow().version)).isEqualTo(3);
 
         send(T + 5, 4);
         harness.setProcessingTime(2 * UPDATE_INTERVAL_MS);
         List<WindowFiring> firings = drain();
         WindowFiring minute = only(firings, WindowSize.MINUTE);
-        assertThat(minute.version).isEqualTo(5);
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(5);
         assertThat(minute.isFinal).isTrue();
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(6.0);
@@ -294,7 +261,7 @@ class WindowAggregatorTest {
         WindowFiring minute = only(drain(), WindowSize.MINUTE);
         assertThat(minute.windowStartMs).isEqualTo(MINUTE_START);
         assertThat(minute.isFinal).isTrue();
-        assertThat(minute.version).isEqualTo(3);
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(3);
 
         send(MINUTE_END + 125_000, 1); // the clock moves on: nothing new to say about that minute
         harness.setProcessingTime(3 * UPDATE_INTERVAL_MS);
@@ -365,14 +332,14 @@ class WindowAggregatorTest {
                 .findFirst().orElseThrow();
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.isFinal).isTrue();
-        assertThat(minute.version).isEqualTo(5);
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(5);
     }
 
     @Test
     void clockAndVersionsSurviveARestore() throws Exception {
         send(T, 2);
         harness.setProcessingTime(0);
-        assertThat(only(drain(), WindowSize.MINUTE).version).isEqualTo(2);
+        assertThat(UpdateVersion.major(only(drain(), WindowSize.MINUTE).version)).isEqualTo(2);
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
         harness.close();
 
@@ -383,18 +350,26 @@ class WindowAggregatorTest {
         send(T + 1, 4);
         harness.setProcessingTime(5_000 + UPDATE_INTERVAL_MS);
         WindowFiring minute = only(drain(), WindowSize.MINUTE);
-        assertThat(minute.version).isEqualTo(4);
+        assertThat(UpdateVersion.major(minute.version)).isEqualTo(4);
         assertThat(minute.count).isEqualTo(2);
         assertThat(minute.sum).isEqualTo(6.0);
     }
 
     @Test
-    void versionIsTwiceTheCountPlusFinalButNeverGoesBackwards() {
-        assertThat(WindowAggregator.nextVersion(0, 3, false)).isEqualTo(6);
-        assertThat(WindowAggregator.nextVersion(6, 3, true)).isEqualTo(7);
-        assertThat(WindowAggregator.nextVersion(7, 4, true)).isEqualTo(9);
-        // e.g. state written by a job version that numbered firings differently
-        assertThat(WindowAggregator.nextVersion(100, 4, false)).isEqualTo(101);
+    void versionIsTwiceTheCountPlusFinalThenTheFiringsTimeButNeverGoesBackwards() {
+        long tick = UpdateVersion.TICK_MS;
+        assertThat(WindowAggregator.nextVersion(0, 3, false, 7 * tick)).isEqualTo(UpdateVersion.of(6, 7));
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(6, 7), 3, true, 7 * tick)).isEqualTo(UpdateVersion.of(7, 7));
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(7, 7), 4, true, 8 * tick)).isEqualTo(UpdateVersion.of(9, 8));
+        // the same count again in a later tick (a backfill's notice re-fires a held window): a higher tag suffices
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(9, 8), 4, true, 9 * tick)).isEqualTo(UpdateVersion.of(9, 9));
+        // the same count in the same tick, or after the tag wrapped: the next major
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(9, 9), 4, true, 9 * tick)).isEqualTo(UpdateVersion.of(10, 9));
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(9, 9), 4, true, (UpdateVersion.RECOMPUTED + 2) * tick))
+                .isEqualTo(UpdateVersion.of(10, 2));
+        // state written with the older numbering (2·count + final): every new version is above it
+        assertThat(WindowAggregator.nextVersion(101, 4, false, 0)).isEqualTo(UpdateVersion.of(8, 0));
+        assertThat(WindowAggregator.nextVersion(UpdateVersion.of(100, 5), 4, false, 0)).isEqualTo(UpdateVersion.of(101, 0));
     }
 
     @Test
@@ -461,7 +436,8 @@ class WindowAggregatorTest {
         assertThat(data.get("windowStart").asText()).isEqualTo("2026-11-27T10:15:00Z");
         assertThat(data.get("window").asText()).isEqualTo("1m");
         assertThat(data.get("final").asBoolean()).isTrue();
-        assertThat(data.get("version").asLong()).isEqualTo(3);
+        assertThat(data.get("version").asLong()).isEqualTo(f.version);
+        assertThat(UpdateVersion.major(f.version)).isEqualTo(3);
         assertThat(data.get("p50").asDouble()).isCloseTo(2.0, within(0.02));
         assertThat(update.json).doesNotContain("\n");
     }

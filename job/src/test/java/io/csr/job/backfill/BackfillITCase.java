@@ -3,11 +3,7 @@ package io.csr.job.backfill;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
-import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
-import io.csr.common.contract.RedisStreams;
-import io.csr.common.json.Json;
-import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.job.CsrJob;
 import io.csr.job.config.JobOptions;
@@ -17,33 +13,21 @@ import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
-import io.csr.job.testing.PipelineExpectations;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.resps.StreamEntry;
 
-import java.net.URI;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -108,11 +92,7 @@ class BackfillITCase {
             CsrConfig config = HistoryFixture.config(stream, ns, tmp.resolve("state"));
             ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
-            Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
-            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
-                ch.createDatabaseIfMissing();
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                HistoryFixture.writeEventLog(pg, history);
+            try (ClickHouseAccess ch = HistoryFixture.migratedStoresWith(config, history)) {
 
                 JobOptions options = JobOptions.from(config);
                 RuntimeOptions runtime = RuntimeOptions.from(config);
@@ -129,7 +109,7 @@ class BackfillITCase {
 
                     // 1. backfill after live
                     assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString(), "--parallelism", "2",
-                            "--split-hours", "6"}, config, Clock.systemUTC())).isZero();
+                            "--split-hours", "6"}, config)).isZero();
                     List<EventFixture.Message> all = new ArrayList<>(history);
                     all.addAll(live);
                     HistoryFixture.awaitWindows("history ∪ live after the backfill", ch, all);
@@ -143,8 +123,8 @@ class BackfillITCase {
                     assertThat(dead.get(1).get("error").asText()).contains("value");
 
                     // 2. the same backfill again changes nothing
-                    assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString()}, config,
-                            Clock.systemUTC())).isZero();
+                    assertThat(BackfillMain.run(new String[] {"--from", day.toString(), "--to", day.toString()},
+                            config)).isZero();
                     assertThat(HistoryFixture.windows(ch)).as("a second run of the same backfill").isEqualTo(afterFirst);
                     assertThat(ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE stream = 'event_log'"))
                             .as("the same bad rows, the same dead letters").isEqualTo(2);
@@ -158,15 +138,7 @@ class BackfillITCase {
                     assertThat(HistoryFixture.latestUsersFlagged(ns + ":", "bf-a")).isEqualTo(HistoryFixture.expectedUsersFlagged(all, "bf-a")).isEqualTo(8);
                 } finally {
                     client.cancel().get(60, TimeUnit.SECONDS);
-                    ch.dropDatabase();
-                    try (Connection c = pg.connect(); Statement s = c.createStatement()) {
-                        s.execute("DROP SCHEMA " + ns + " CASCADE");
-                    }
-                    try (Jedis redis = new Jedis(URI.create(options.redisUrl))) {
-                        for (String c : COMPANIES) {
-                            redis.del(RedisStreams.updatesKey(ns + ":", c));
-                        }
-                    }
+                    HistoryFixture.dropNamespace(config, ch, COMPANIES);
                 }
             }
         }

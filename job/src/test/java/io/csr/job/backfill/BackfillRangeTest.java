@@ -47,11 +47,10 @@ class BackfillRangeTest {
     }
 
     @Test
-    void refusesWindowsTheLiveJobMayStillHoldOpen() {
-        BackfillRange yesterday = new BackfillRange(NOV_1, NOV_1, List.of(), Duration.ofHours(24));
-        Clock justAfterMidnight = Clock.fixed(Instant.parse("2026-11-02T00:03:00Z"), ZoneOffset.UTC);
-        assertThatThrownBy(() -> yesterday.requireClosed(justAfterMidnight, Duration.ofMinutes(10)))
-                .hasMessageContaining("may still hold open").hasMessageContaining("2026-11-02T00:15:00Z");
-        yesterday.requireClosed(Clock.fixed(Instant.parse("2026-11-02T00:16:00Z"), ZoneOffset.UTC), Duration.ofMinutes(10));
+    void spansOfHistoryPerCompanyAndSubjectUseTheSameFilter() {
+        BackfillRange range = new BackfillRange(NOV_1, NOV_1, List.of("acme"), Duration.ofHours(24));
+        assertThat(range.spansSql()).contains("min(occurred_at)").contains("max(occurred_at)")
+                .contains("occurred_at >= ? AND occurred_at < ?").contains("company_id IN ('acme')")
+                .endsWith("GROUP BY company_id, subject");
     }
 }

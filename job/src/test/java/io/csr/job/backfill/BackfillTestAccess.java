@@ -22,6 +22,14 @@ public final class BackfillTestAccess {
         return HistoryFixture.config(stream, ns, stateDir);
     }
 
+    public ClickHouseAccess migratedStoresWith(io.csr.common.config.CsrConfig config, List<EventFixture.Message> history) throws Exception {
+        return HistoryFixture.migratedStoresWith(config, history);
+    }
+
+    public void dropNamespace(io.csr.common.config.CsrConfig config, ClickHouseAccess ch, List<String> companies) throws Exception {
+        HistoryFixture.dropNamespace(config, ch, companies);
+    }
+
     public void writeEventLog(PostgresSettings pg, List<EventFixture.Message> history) throws Exception {
         HistoryFixture.writeEventLog(pg, history);
     }

@@ -2,12 +2,15 @@ package io.csr.job.backfill;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.UserDayAgreement;
 import io.csr.job.testing.PipelineExpectations;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.StreamEntryID;
@@ -16,6 +19,7 @@ import redis.clients.jedis.resps.StreamEntry;
 import java.net.URI;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -35,8 +39,9 @@ final class HistoryFixture {
     EventFixture.Message metric(String company, String metric, long at) {
         double value = Math.round(random.nextDouble() * 1000) / 10.0 + 1;
         String id = "m-" + (nextId++);
-        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"occurredAt\":\"" + Instant.ofEpochMilli(at)
-                + "\",\"value\":" + value + "}";
+        // a few users, so that a user's day holds several observations (issue 25: user_daily_metrics)
+        String body = "{\"eventId\":\"" + id + "\",\"companyId\":\"" + company + "\",\"userId\":\"u" + (nextId % 7)
+                + "\",\"occurredAt\":\"" + Instant.ofEpochMilli(at) + "\",\"value\":" + value + "}";
         return new EventFixture.Message("metrics." + metric, body, company, id, metric, at, value, true, false);
     }
 
@@ -61,6 +66,41 @@ final class HistoryFixture {
         return CsrConfig.fromEnvironment().with(keys);
     }
 
+    /**
+     * The PostgreSQL schema and ClickHouse database of {@code config} migrated and {@code history} written to
+     * event_log; the client is on that ClickHouse database (the caller closes it).
+     */
+    static ClickHouseAccess migratedStoresWith(CsrConfig config, List<EventFixture.Message> history) throws Exception {
+        PostgresSettings pg = PostgresSettings.from(config);
+        Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
+        ClickHouseAccess ch = ClickHouseAccess.open(ClickHouseSettings.from(config));
+        try {
+            ch.createDatabaseIfMissing();
+            Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+            writeEventLog(pg, history);
+            return ch;
+        } catch (Exception | Error e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Removes what {@link #migratedStoresWith} and the jobs wrote in the namespace of {@code config}: the ClickHouse
+     * database, the PostgreSQL schema and the update streams of {@code companies}.
+     */
+    static void dropNamespace(CsrConfig config, ClickHouseAccess ch, List<String> companies) throws Exception {
+        ch.dropDatabase();
+        try (Connection c = PostgresSettings.from(config).connect(); Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA " + config.get(ConfigKey.POSTGRES_SCHEMA) + " CASCADE");
+        }
+        try (Jedis redis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
+            for (String company : companies) {
+                redis.del(RedisStreams.updatesKey(config.get(ConfigKey.REDIS_KEY_PREFIX), company));
+            }
+        }
+    }
+
     static void awaitWindows(String what, ClickHouseAccess ch, List<EventFixture.Message> published) {
         PipelineExpectations expected = new PipelineExpectations(published, List.of(), "");
         try {
@@ -82,6 +122,14 @@ final class HistoryFixture {
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             List<String> problems = expected.windowMismatches(ch);
             throw new AssertionError(what + ": " + problems.size() + " window mismatches, e.g. "
+                    + problems.subList(0, Math.min(10, problems.size())), e);
+        }
+        try {
+            await(what + ": user days equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> UserDayAgreement.mismatches(ch).isEmpty());
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            List<String> problems = UserDayAgreement.mismatches(ch);
+            throw new AssertionError(what + ": " + problems.size() + " user-day mismatches, e.g. "
                     + problems.subList(0, Math.min(10, problems.size())), e);
         }
     }

@@ -2,10 +2,7 @@ package io.csr.job.bootstrap;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
-import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
-import io.csr.common.contract.RedisStreams;
-import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.job.CsrJob;
 import io.csr.job.config.JobOptions;
@@ -24,22 +21,15 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.Jedis;
 
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -90,11 +80,7 @@ class BootstrapITCase {
             CsrConfig config = fx.config(stream, ns, tmp.resolve("state"));
             ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
-            Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
-            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
-                ch.createDatabaseIfMissing();
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                fx.writeEventLog(pg, history);
+            try (ClickHouseAccess ch = fx.migratedStoresWith(config, history)) {
                 JobOptions options = JobOptions.from(config);
                 JobClient client = null;
                 try {
@@ -103,7 +89,7 @@ class BootstrapITCase {
                     assertThat(Path.of(savepoint, "_metadata")).exists();
                     assertThat(io.csr.job.runtime.RestorePoints.isBootstrap(savepoint)).as("marked as a bootstrap savepoint").isTrue();
                     assertThat(io.csr.job.runtime.RestorePoints.latest(null, tmp.resolve("state").resolve("savepoints")))
-                            .as("bin/csr start would pick it").hasValueSatisfying(c -> assertThat(c.dir().toString()).isEqualTo(savepoint));
+                            .as("bin/csr start would pick it").hasValueSatisfying(c -> assertThat(new org.apache.flink.core.fs.Path(c.dir()).getPath()).isEqualTo(savepoint));
                     RuntimeOptions runtime = RuntimeOptions.from(config);
                     Configuration flink = FlinkSettings.job(runtime);
                     flink.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
@@ -144,15 +130,7 @@ class BootstrapITCase {
                             // the job ended by itself (a failure the assertions report)
                         }
                     }
-                    ch.dropDatabase();
-                    try (Connection c = pg.connect(); Statement s = c.createStatement()) {
-                        s.execute("DROP SCHEMA " + ns + " CASCADE");
-                    }
-                    try (Jedis redis = new Jedis(URI.create(options.redisUrl))) {
-                        for (String c : COMPANIES) {
-                            redis.del(RedisStreams.updatesKey(ns + ":", c));
-                        }
-                    }
+                    fx.dropNamespace(config, ch, COMPANIES);
                 }
             }
         }

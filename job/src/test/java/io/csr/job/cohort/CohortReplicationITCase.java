@@ -106,21 +106,7 @@ class CohortReplicationITCase {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (job != null) {
-                job.cancel().get(30, TimeUnit.SECONDS);
-            }
-        } finally {
-            try {
-                if (ch != null) {
-                    ch.close();
-                }
-            } finally {
-                if (pg != null) {
-                    pg.close();
-                }
-            }
-        }
+        CohortReplicationTesting.cancelAndDrop(job, ch, pg);
     }
 
     // ---- PostgreSQL side

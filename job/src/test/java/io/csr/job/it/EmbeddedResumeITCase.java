@@ -1,13 +1,10 @@
 package io.csr.job.it;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
-import io.csr.common.config.CsrConfig;
-import io.csr.common.migrate.Migrations;
 import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
-import io.csr.job.testing.FlinkStandaloneCluster;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.PipelineExpectations;
 import io.csr.job.testing.TestStream;
 import org.junit.jupiter.api.Timeout;
@@ -32,9 +29,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@code csr run job} semantics: the embedded job process is killed with SIGKILL mid-run and started again with the
  * very same command line; it finds the newest completed checkpoint by itself, says so in its log, and ClickHouse ends
- * with every valid event once and every malformed message once. With RocksDB a third run resumes from a checkpoint of
- * the second: the second claimed the first's checkpoint (CLAIM restore mode), so its incremental checkpoints build on
- * SST files under the first run's job id, and those must still be there.
+ * with every valid event once and every malformed message once, under FINAL and row for row. With RocksDB a third run
+ * resumes from a checkpoint of the second: the second claimed the first's checkpoint (CLAIM restore mode), so its
+ * incremental checkpoints build on SST files under the first run's job id, and those must still be there.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class EmbeddedResumeITCase {
@@ -47,63 +44,58 @@ class EmbeddedResumeITCase {
         EventFixture fixture = new EventFixture(6_000, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
                 Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 11);
         List<EventFixture.Message> messages = fixture.messages();
-        try (TestStream stream = new TestStream()) {
-            ClickHouseSettings chSettings = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase("csr_it_" + stream.id);
-            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
-                ch.createDatabaseIfMissing();
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "768m", Map.of(
-                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
-                        ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":",
-                        ConfigKey.STATE_BACKEND.name(), stateBackend));
-                List<Long> sequences = new ArrayList<>();
-                Process job = null;
-                try {
-                    stream.publishAll(messages, 0, 4_000, sequences);
-                    job = runs.start("run-1.log");
-                    Process first = job;
-                    await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 500);
-                    assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
-                    job.destroyForcibly().waitFor();                           // kill -9, mid-run
+        try (JobFixture ns = new JobFixture(tmp)) {
+            TestStream stream = ns.stream;
+            ClickHouseAccess ch = ns.ch;
+            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of(
+                    ConfigKey.STATE_BACKEND.name(), stateBackend));
+            List<Long> sequences = new ArrayList<>();
+            Process job = null;
+            try {
+                stream.publishAll(messages, 0, 4_000, sequences);
+                job = runs.start("run-1.log");
+                Process first = job;
+                await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 500);
+                assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
+                job.destroyForcibly().waitFor();                           // kill -9, mid-run
 
-                    boolean rocksdb = stateBackend.equals("rocksdb");
-                    stream.publishAll(messages, 4_000, rocksdb ? 5_000 : messages.size(), sequences);
-                    job = runs.start("run-2.log");
-                    if (rocksdb) { // run 2 checkpoints on top of run 1's claimed files; run 3 restores from run 2
-                        Process second = job;
-                        long before = committed(ch);
-                        await().atMost(Duration.ofSeconds(120)).until(() -> !second.isAlive()
-                                || runs.log("run-2.log").contains("Completed checkpoint") && committed(ch) > before);
-                        assertThat(second.isAlive()).as("second run alive; log:\n%s", runs.log("run-2.log")).isTrue();
-                        job.destroyForcibly().waitFor();
-                        stream.publishAll(messages, 5_000, messages.size(), sequences);
-                        job = runs.start("run-3.log");
-                    }
-                    PipelineExpectations all = new PipelineExpectations(messages, sequences, stream.stream);
-                    await().atMost(Duration.ofSeconds(150)).until(() -> all.eventsFinal(ch) == all.distinctValidEvents()
-                            && all.deadLetterSequences(ch).size() == all.malformedSequences().size());
-
-                    assertThat(runs.log("run-1.log")).contains("no completed checkpoint");
-                    assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
-                    if (rocksdb) {
-                        assertThat(runs.log("run-3.log")).contains("resuming from checkpoint");
-                    }
-                    // claimed (CLAIM restore mode): the checkpoint the last run resumed from is its own now, and is
-                    // deleted once the run's newer checkpoints subsume it (NO_CLAIM would leave it for ever)
-                    String last = runs.log(rocksdb ? "run-3.log" : "run-2.log");
-                    java.util.regex.Matcher resumed = java.util.regex.Pattern.compile("resuming from checkpoint (\\S+) \\(completed").matcher(last);
-                    assertThat(resumed.find()).as("resume line in:\n%s", last).isTrue();
-                    Path claimed = Path.of(resumed.group(1));
-                    await().atMost(Duration.ofSeconds(90)).until(() -> !Files.exists(claimed));
-                    assertThat(ch.queryLong("SELECT uniqExact(company_id, event_id) FROM events FINAL")).isEqualTo(all.distinctValidEvents());
-                    assertThat(all.deadLetterSequences(ch)).containsExactlyInAnyOrderElementsOf(all.malformedSequences());
-                } catch (Throwable t) {
-                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
-                    throw t;
-                } finally {
-                    EmbeddedJobProcess.stop(job);
-                    ch.dropDatabase();
+                boolean rocksdb = stateBackend.equals("rocksdb");
+                stream.publishAll(messages, 4_000, rocksdb ? 5_000 : messages.size(), sequences);
+                job = runs.start("run-2.log");
+                if (rocksdb) { // run 2 checkpoints on top of run 1's claimed files; run 3 restores from run 2
+                    Process second = job;
+                    long before = committed(ch);
+                    await().atMost(Duration.ofSeconds(120)).until(() -> !second.isAlive()
+                            || runs.log("run-2.log").contains("Completed checkpoint") && committed(ch) > before);
+                    assertThat(second.isAlive()).as("second run alive; log:\n%s", runs.log("run-2.log")).isTrue();
+                    job.destroyForcibly().waitFor();
+                    stream.publishAll(messages, 5_000, messages.size(), sequences);
+                    job = runs.start("run-3.log");
                 }
+                PipelineExpectations all = new PipelineExpectations(messages, sequences, stream.stream);
+                await().atMost(Duration.ofSeconds(150)).until(() -> all.eventsFinal(ch) == all.distinctValidEvents()
+                        && all.deadLetterSequences(ch).size() == all.malformedSequences().size());
+
+                assertThat(runs.log("run-1.log")).contains("no completed checkpoint");
+                assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
+                if (rocksdb) {
+                    assertThat(runs.log("run-3.log")).contains("resuming from checkpoint");
+                }
+                // claimed (CLAIM restore mode): the checkpoint the last run resumed from is its own now, and is
+                // deleted once the run's newer checkpoints subsume it (NO_CLAIM would leave it for ever)
+                String last = runs.log(rocksdb ? "run-3.log" : "run-2.log");
+                java.util.regex.Matcher resumed = java.util.regex.Pattern.compile("resuming from checkpoint (\\S+) \\(completed").matcher(last);
+                assertThat(resumed.find()).as("resume line in:\n%s", last).isTrue();
+                Path claimed = Path.of(resumed.group(1));
+                await().atMost(Duration.ofSeconds(90)).until(() -> !Files.exists(claimed));
+                assertThat(ch.queryLong("SELECT uniqExact(company_id, event_id) FROM events FINAL")).isEqualTo(all.distinctValidEvents());
+                assertThat(all.deadLetterSequences(ch)).containsExactlyInAnyOrderElementsOf(all.malformedSequences());
+                all.assertRawOnce(ch, true, "the embedded job killed with SIGKILL mid-run");
+            } catch (Throwable t) {
+                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
+                throw t;
+            } finally {
+                EmbeddedJobProcess.stop(job);
             }
         }
     }

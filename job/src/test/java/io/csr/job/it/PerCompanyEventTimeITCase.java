@@ -2,15 +2,12 @@ package io.csr.job.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
-import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
-import io.csr.common.migrate.Migrations;
 import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
-import io.csr.job.testing.FlinkStandaloneCluster;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.PipelineExpectations;
 import io.csr.job.testing.TestStream;
 import org.junit.jupiter.api.Test;
@@ -80,62 +77,57 @@ class PerCompanyEventTimeITCase {
             part2.add(metric(B, "vis", now - 3 * 3_600_000L + 1_800_000L + i * 3_000L));
             part2.add(metric(C, "sessions", now - 30 * 60_000L + i * 500L));          // C: 30 min old, too late for C's clock
         }
-        try (TestStream stream = new TestStream()) {
-            String redisPrefix = "it_" + stream.id + ":";
-            ClickHouseSettings chSettings = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase("csr_it_" + stream.id);
-            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
-                ch.createDatabaseIfMissing();
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "768m", Map.of(
-                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
-                        ConfigKey.REDIS_KEY_PREFIX.name(), redisPrefix,
-                        ConfigKey.EVENT_TIME_IDLE_MS.name(), "3000"));
-                List<EventFixture.Message> all = new ArrayList<>(part1);
-                all.addAll(part2);
-                List<Long> sequences = new ArrayList<>();
-                Process job = null;
-                try {
-                    stream.publishAll(all, 0, part1.size(), sequences);
-                    job = runs.start("run-1.log");
-                    Process first = job;
-                    await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 600);
-                    assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
-                    job.destroyForcibly().waitFor();                                  // kill -9 mid-way
+        try (JobFixture ns = new JobFixture(tmp)) {
+            TestStream stream = ns.stream;
+            ClickHouseAccess ch = ns.ch;
+            String redisPrefix = ns.redisPrefix;
+            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of(
+                    ConfigKey.EVENT_TIME_IDLE_MS.name(), "3000"));
+            List<EventFixture.Message> all = new ArrayList<>(part1);
+            all.addAll(part2);
+            List<Long> sequences = new ArrayList<>();
+            Process job = null;
+            try {
+                stream.publishAll(all, 0, part1.size(), sequences);
+                job = runs.start("run-1.log");
+                Process first = job;
+                await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 600);
+                assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
+                job.destroyForcibly().waitFor();                                  // kill -9 mid-way
+                StreamEntryID restartedAt = redisNow();                           // run 1 published only before this
 
-                    stream.publishAll(all, part1.size(), all.size(), sequences);
-                    job = runs.start("run-2.log");
-                    PipelineExpectations expected = new PipelineExpectations(all, sequences, stream.stream);
-                    await("every event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
-                            .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
-                    await("every window equals the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
-                            .until(() -> expected.windowMismatches(ch).isEmpty());
+                stream.publishAll(all, part1.size(), all.size(), sequences);
+                job = runs.start("run-2.log");
+                PipelineExpectations expected = new PipelineExpectations(all, sequences, stream.stream);
+                await("every event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
+                        .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
+                await("every window equals the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                        .until(() -> expected.windowMismatches(ch).isEmpty());
 
-                    assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
-                    assertThat(expected.windowMismatches(ch)).isEmpty();
-                    assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + B + "'"))
-                            .as("B's backlog is judged by B's own clock: nothing of it is late; late rows: %s",
-                                    ch.query("SELECT window_size, occurred_at, received_at FROM late_events FINAL WHERE company_id = '"
-                                            + B + "' ORDER BY occurred_at LIMIT 5"))
-                            .isZero();
-                    assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + A + "'")).isZero();
-                    assertThat(ch.queryLong("SELECT uniqExact(event_id) FROM late_events FINAL WHERE company_id = '" + C + "'"))
-                            .as("C's 30-minute-old observations are late for C's clock (audit trail)").isGreaterThan(100);
-                    assertThat(ch.queryLong("SELECT count() FROM metric_windows FINAL WHERE company_id = '" + B + "' AND final = 1"))
-                            .as("B's backlog windows close by B's clock").isGreaterThan(30);
-                    assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, B);
-                    assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, C);
-                } catch (Throwable t) {
-                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log"));
-                    throw t;
-                } finally {
-                    EmbeddedJobProcess.stop(job);
-                    ch.dropDatabase();
-                    try (Jedis redis = new Jedis(URI.create(redisUrl()))) {
-                        for (String c : List.of(A, B, C)) {
-                            redis.del(RedisStreams.updatesKey(redisPrefix, c));
-                        }
-                    }
-                }
+                assertThat(runs.log("run-2.log")).contains("resuming from checkpoint");
+                assertThat(expected.windowMismatches(ch)).isEmpty();
+                assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + B + "'"))
+                        .as("B's backlog is judged by B's own clock: nothing of it is late; late rows: %s",
+                                ch.query("SELECT window_size, occurred_at, received_at FROM late_events FINAL WHERE company_id = '"
+                                        + B + "' ORDER BY occurred_at LIMIT 5"))
+                        .isZero();
+                assertThat(ch.queryLong("SELECT count() FROM late_events FINAL WHERE company_id = '" + A + "'")).isZero();
+                assertThat(ch.queryLong("SELECT uniqExact(event_id) FROM late_events FINAL WHERE company_id = '" + C + "'"))
+                        .as("C's 30-minute-old observations are late for C's clock (audit trail)").isGreaterThan(100);
+                assertThat(ch.queryLong("SELECT count() FROM metric_windows FINAL WHERE company_id = '" + B + "' AND final = 1"))
+                        .as("B's backlog windows close by B's clock").isGreaterThan(30);
+                // a window's final firing reaches Redis at once and ClickHouse with the next checkpoint's commit
+                await("ClickHouse holds the highest published versions").atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                            assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, B, restartedAt);
+                            assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, C, restartedAt);
+                        });
+                expected.assertRawOnce(ch, true, "the embedded job killed with SIGKILL half-way");
+            } catch (Throwable t) {
+                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log"));
+                throw t;
+            } finally {
+                EmbeddedJobProcess.stop(job);
             }
         }
     }
@@ -144,21 +136,43 @@ class PerCompanyEventTimeITCase {
         return System.getenv().getOrDefault("REDIS_URL", "redis://127.0.0.1:6379");
     }
 
+    /** Redis's own clock as a stream entry id: every entry added before this call has a smaller id. */
+    private static StreamEntryID redisNow() {
+        try (Jedis redis = new Jedis(URI.create(redisUrl()))) {
+            List<String> time = redis.time();
+            return new StreamEntryID(Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000 + 1, 0);
+        }
+    }
+
     /**
-     * The company's Redis stream (what SSE clients receive, in order): for every window in metric_windows FINAL there
-     * is a live update, and the highest version published equals the version (and count) ClickHouse holds — so a
-     * client that keeps the highest version it saw ends on ClickHouse's value, corrections included.
+     * The company's Redis stream (what SSE clients receive, in order): within each run of the job (before the kill,
+     * after the restart) every window's versions strictly increase, entry after entry (WindowAggregator's promise); the
+     * restarted run may repeat versions the killed one had published after its last checkpoint (a replay), but never
+     * goes below one it published itself. For every window in metric_windows FINAL there is a live update, and the
+     * highest version published equals the version (and count) ClickHouse holds — so a client that keeps the highest
+     * version it saw ends on ClickHouse's value, corrections included.
      */
     private static void assertVersionsOnlyGoUpAndEndAtClickHouse(ClickHouseAccess ch, String redisUrl, String prefix,
-                                                                   String company) throws Exception {
+                                                                   String company, StreamEntryID restartedAt) throws Exception {
         Map<String, Long> highest = new HashMap<>();
         Map<String, Long> countAtHighest = new HashMap<>();
+        Map<String, Long> lastInRun = new HashMap<>();
+        boolean secondRun = false;
+        int entries = 0;
         try (Jedis redis = new Jedis(URI.create(redisUrl))) {
             String key = RedisStreams.updatesKey(prefix, company);
             for (StreamEntry e : redis.xrange(key, (StreamEntryID) null, null)) {
+                if (!secondRun && e.getID().compareTo(restartedAt) >= 0) {
+                    secondRun = true;
+                    lastInRun.clear();
+                }
                 JsonNode data = Json.mapper().readTree(e.getFields().get(RedisStreams.FIELD_DATA));
                 String window = data.get("window").asText() + "@" + data.get("windowStart").asText();
                 long version = data.get("version").asLong();
+                Long previous = lastInRun.put(window, version);
+                assertThat(version).as("%s %s: version at entry %s after version %s in the %s run", company, window,
+                        e.getID(), previous, secondRun ? "second" : "first").isGreaterThan(previous == null ? -1 : previous);
+                entries++;
                 Long seen = highest.get(window);
                 if (seen == null || version > seen) {
                     highest.put(window, version);
@@ -166,6 +180,7 @@ class PerCompanyEventTimeITCase {
                 }
             }
         }
+        assertThat(entries).as("live updates of %s", company).isGreaterThan(highest.size());
         int compared = 0;
         for (JsonNode r : ch.query("SELECT window_size, toUnixTimestamp(window_start) AS ws, count, version FROM metric_windows FINAL"
                 + " WHERE company_id = '" + company + "'")) {

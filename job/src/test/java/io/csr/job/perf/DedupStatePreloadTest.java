@@ -52,18 +52,18 @@ class DedupStatePreloadTest {
     @Test
     void thePipelineRestoredFromThePreloadDropsPreloadedIdsAndPassesNewOnes() throws Exception {
         RuntimeOptions runtime = RuntimeOptions.from(CsrConfig.of(Map.of()));
-        Duration ttl = Duration.ofMillis(JobOptions.defaults().dedupTtlMs);
+        Duration ttl = Duration.ofMillis(JobOptions.defaults().dedupTtlMs());
         Path savepoint = dir.resolve("preload");
 
         DedupStatePreload.Result written = DedupStatePreload.writeOrReuse(savepoint, PRELOADED_IDS, PARALLELISM,
-                runtime.maxParallelism, ttl, QUIET);
+                runtime.maxParallelism(), ttl, QUIET);
         assertThat(written.reused()).isFalse();
         assertThat(written.bytes()).isPositive();
         assertThat(savepoint.resolve("_metadata")).isRegularFile();
-        assertThat(DedupStatePreload.writeOrReuse(savepoint, PRELOADED_IDS, PARALLELISM, runtime.maxParallelism, ttl, QUIET)
+        assertThat(DedupStatePreload.writeOrReuse(savepoint, PRELOADED_IDS, PARALLELISM, runtime.maxParallelism(), ttl, QUIET)
                 .reused()).as("a second run with the same N reuses it").isTrue();
         assertThatThrownBy(() -> DedupStatePreload.writeOrReuse(savepoint, PRELOADED_IDS + 1, PARALLELISM,
-                runtime.maxParallelism, ttl, QUIET)).hasMessageContaining("holds 2000 ids");
+                runtime.maxParallelism(), ttl, QUIET)).hasMessageContaining("holds 2000 ids");
 
         List<RawMessage> messages = new ArrayList<>();
         Set<String> expected = new TreeSet<>();
@@ -80,7 +80,7 @@ class DedupStatePreloadTest {
             expected.add(company + "/new-" + i);
         }
 
-        assertThat(eventsAfterRestore(savepoint, runtime.maxParallelism, messages)).containsExactlyElementsOf(expected);
+        assertThat(eventsAfterRestore(savepoint, runtime.maxParallelism(), messages)).containsExactlyElementsOf(expected);
     }
 
     /** company/eventId of every events row the pipeline emits, restored from {@code savepoint} on RocksDB. */

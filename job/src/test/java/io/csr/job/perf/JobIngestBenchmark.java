@@ -1,5 +1,6 @@
 package io.csr.job.perf;
 
+import io.csr.common.cli.Cli;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
@@ -14,6 +15,8 @@ import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.TestStream;
 import io.nats.client.api.PublishAck;
 import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
@@ -29,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -57,22 +61,58 @@ import java.util.concurrent.TimeUnit;
  * runs the job from the canonical savepoint itself, restore and compaction debt included.
  */
 public final class JobIngestBenchmark {
-    public static void main(String[] args) throws Exception {
-        Map<String, String> a = parse(args);
-        int events = Integer.parseInt(a.getOrDefault("events", "300000"));
-        String checkpointMs = a.getOrDefault("checkpoint-ms", "5000");
-        String parallelism = a.getOrDefault("parallelism", "3");
-        boolean backlog = a.getOrDefault("mode", "live").equals("backlog");
-        Path results = Path.of(a.getOrDefault("results", "perf/results"));
-        String label = a.get("label");
-        long maxMinutes = Long.parseLong(a.getOrDefault("max-minutes", "15")); // until every event is committed
-        long preloadIds = a.containsKey("preload-ids") ? Long.parseLong(a.get("preload-ids").replace("_", "").replace(",", "")) : -1;
+    public static void main(String[] args) {
+        System.exit(Cli.run(new Options(), args));
+    }
+
+    /** The benchmark's command line, on the CLI contract (io.csr.common.cli.Cli); bin/csr bench job hands it its options. */
+    @Command(name = "bench job", mixinStandardHelpOptions = true, description = "End-to-end job ingest: NATS publish -> committed ClickHouse rows.")
+    static final class Options implements Callable<Integer> {
+        @Option(names = "--events", paramLabel = "N", description = "messages published (default: ${DEFAULT-VALUE})")
+        int events = 300_000;
+        @Option(names = "--checkpoint-ms", paramLabel = "MS", description = "CHECKPOINT_INTERVAL_MS of the run (default: ${DEFAULT-VALUE})")
+        String checkpointMs = "5000";
+        @Option(names = "--parallelism", paramLabel = "P", description = "JOB_PARALLELISM of the run (default: ${DEFAULT-VALUE})")
+        String parallelism = "3";
+        @Option(names = "--mode", paramLabel = "live|backlog", description = "publish while the job runs, or all before it starts (default: ${DEFAULT-VALUE})")
+        String mode = "live";
+        @Option(names = "--results", paramLabel = "DIR", description = "where the result goes (default: ${DEFAULT-VALUE})")
+        Path results = Path.of("perf/results");
+        @Option(names = "--label", paramLabel = "TEXT", description = "ends the result file's name")
+        String label;
+        @Option(names = "--max-minutes", paramLabel = "N", description = "longest wait for the last commit (default: ${DEFAULT-VALUE})")
+        long maxMinutes = 15;
+        @Option(names = "--preload-ids", paramLabel = "N", description = "dedup state preloaded with N ids (_ and , allowed in N)")
+        String preloadIds;
+        @Option(names = "--preload-savepoint", paramLabel = "DIR", description = "keep (and reuse) the preloaded savepoint here")
+        Path preloadSavepoint;
+        @Option(names = "--preload-format", paramLabel = "native|canonical", description = "how the preloaded savepoint is restored (default: ${DEFAULT-VALUE})")
+        String preloadFormat = "native";
+        @Option(names = "--state-backend", paramLabel = "hashmap|rocksdb", description = "default: rocksdb with --preload-ids, else hashmap")
+        String stateBackend;
+
+        @Override
+        public Integer call() throws Exception {
+            run(this);
+            return 0;
+        }
+    }
+
+    private static void run(Options o) throws Exception {
+        int events = o.events;
+        String checkpointMs = o.checkpointMs;
+        String parallelism = o.parallelism;
+        boolean backlog = o.mode.equals("backlog");
+        Path results = o.results;
+        String label = o.label;
+        long maxMinutes = o.maxMinutes; // until every event is committed
+        long preloadIds = o.preloadIds != null ? Long.parseLong(o.preloadIds.replace("_", "").replace(",", "")) : -1;
         boolean preload = preloadIds >= 0;
-        String preloadFormat = a.getOrDefault("preload-format", "native");
+        String preloadFormat = o.preloadFormat;
         if (!preloadFormat.equals("native") && !preloadFormat.equals("canonical")) {
             throw new IllegalArgumentException("--preload-format is native or canonical, got '" + preloadFormat + "'");
         }
-        String backend = a.getOrDefault("state-backend", preload ? "rocksdb" : "hashmap");
+        String backend = o.stateBackend != null ? o.stateBackend : preload ? "rocksdb" : "hashmap";
         if (preload && !backend.equals("rocksdb")) {
             throw new IllegalArgumentException("--preload-ids writes RocksDB state, but --state-backend is " + backend
                     + "; leave --state-backend out (rocksdb is the default with --preload-ids)");
@@ -98,6 +138,7 @@ public final class JobIngestBenchmark {
         DiskUse disk = DiskUse.watch(state);
 
         boolean probesAsExpected = true;
+        boolean runComplete = false;
         try (TestStream stream = new TestStream()) {
             CsrConfig config = CsrConfig.fromEnvironment().with(Map.of(
                     ConfigKey.NATS_STREAM.name(), stream.stream,
@@ -117,16 +158,16 @@ public final class JobIngestBenchmark {
                 Map<String, String> sections = new java.util.LinkedHashMap<>();
                 if (preloadIds > 0) { // the job starts from a savepoint holding only the dedup operator's state
                     RuntimeOptions runtime = RuntimeOptions.from(config);
-                    Path savepoint = a.containsKey("preload-savepoint") ? Path.of(a.get("preload-savepoint")).toAbsolutePath()
+                    Path savepoint = o.preloadSavepoint != null ? o.preloadSavepoint.toAbsolutePath()
                             : state.resolve("preload-savepoint");
-                    DedupStatePreload.Result p = DedupStatePreload.writeOrReuse(savepoint, preloadIds, runtime.parallelism,
-                            runtime.maxParallelism, Duration.ofMillis(JobOptions.from(config).dedupTtlMs), System.out);
+                    DedupStatePreload.Result p = DedupStatePreload.writeOrReuse(savepoint, preloadIds, runtime.parallelism(),
+                            runtime.maxParallelism(), Duration.ofMillis(JobOptions.from(config).dedupTtlMs()), System.out);
                     String restoreFrom = savepoint.toUri().toString();
                     String nativeJson = "";
                     if (preloadFormat.equals("native")) { // the settled tree a day-old job restarts with, not the restore's debt
                         NativePreload.Result n = NativePreload.makeOrReuse(savepoint, preloadIds, savepoint.resolveSibling(
-                                savepoint.getFileName() + "-native-p" + runtime.parallelism), runtime,
-                                Duration.ofMillis(JobOptions.from(config).dedupTtlMs), System.out);
+                                savepoint.getFileName() + "-native-p" + runtime.parallelism()), runtime,
+                                Duration.ofMillis(JobOptions.from(config).dedupTtlMs()), System.out);
                         restoreFrom = n.savepoint().toUri().toString();
                         nativeJson = String.format(Locale.ROOT, ", \"native\": {\"savepointBytes\": %d, \"bytesPerId\": %.1f, "
                                         + "\"restoreAndSettleSeconds\": %.1f, \"savepointSeconds\": %.1f, \"reused\": %s}",
@@ -137,7 +178,7 @@ public final class JobIngestBenchmark {
                                     + "\"writeSeconds\": %.1f, \"idsPerSecond\": %.0f, \"reused\": %s, \"writerParallelism\": %d, "
                                     + "\"maxParallelism\": %d, \"format\": \"%s\"%s}",
                             p.ids(), p.bytes(), (double) p.bytes() / p.ids(), p.writeSeconds(), p.idsPerSecond(), p.reused(),
-                            runtime.parallelism, runtime.maxParallelism, preloadFormat.equals("native")
+                            runtime.parallelism(), runtime.maxParallelism(), preloadFormat.equals("native")
                                     ? "the job restores a native savepoint (RocksDB SST files) made by restoring the canonical preload once and waiting for its compactions"
                                     : "the job restores the canonical savepoint (State Processor API): every id re-inserted, compactions follow",
                             nativeJson));
@@ -173,7 +214,8 @@ public final class JobIngestBenchmark {
                     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(maxMinutes);
                     while (committed < expectedCommitted && System.nanoTime() < deadline) {
                         Thread.sleep(500);
-                        committed = ch.queryLong("SELECT count() FROM events");
+                        // distinct events, not rows: a batch re-inserted after a crash must not end the clock early
+                        committed = ch.queryLong("SELECT uniqExact(company_id, event_id) FROM events");
                         checkpoints.poll();
                         samples.add(new long[]{System.nanoTime() - start, committed});
                         System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%s%n",
@@ -181,6 +223,10 @@ public final class JobIngestBenchmark {
                                 startup.runningMs() < 0 ? "  (tasks starting" + (preloadIds > 0 ? ", restoring the preload)" : ")") : "");
                     }
                     double seconds = (System.nanoTime() - start) / 1e9;
+                    boolean complete = committed >= expectedCommitted;
+                    sections.put("lost", String.format(Locale.ROOT, "{\"eventsNotCommitted\": %d, \"timedOut\": %s, \"maxMinutes\": %d}",
+                            Math.max(0, expectedCommitted - committed), !complete, maxMinutes));
+                    runComplete = complete;
                     Map<String, Long> servicesCpu = services.sinceStart(); // before the checks below query ClickHouse
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
@@ -201,14 +247,19 @@ public final class JobIngestBenchmark {
                                         : "the same number of valid events with new ids: all must arrive (control run)"));
                     }
                     sections.put("disk", disk.json(state));
-                    String json = report(backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
+                    String json = report(complete, backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints, preloadIds, startup, sections);
                     Files.createDirectories(results);
                     Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism
-                            + "-cp" + checkpointMs + "-n" + events + (preload ? "-preload" + preloadIds : "") + (label == null ? "" : "-" + label) + ".json");
+                            + "-cp" + checkpointMs + "-n" + events + (preload ? "-preload" + preloadIds : "") + (label == null ? "" : "-" + label)
+                            + (complete ? "" : "-INCOMPLETE") + ".json");
                     Files.writeString(out, json);
                     System.out.println(json);
                     System.out.println("written " + out.toAbsolutePath());
+                    if (!complete) {
+                        System.err.println("INCOMPLETE: " + (expectedCommitted - committed) + " events not committed after "
+                                + maxMinutes + " min; the result is marked complete: false");
+                    }
                     if (!probesAsExpected) {
                         System.err.println("FAILED: probe events re-using preloaded ids reached ClickHouse (or control probes went missing); see \"probes\" above");
                     }
@@ -219,7 +270,7 @@ public final class JobIngestBenchmark {
                 }
             }
         }
-        System.exit(probesAsExpected ? 0 : 1);
+        System.exit(probesAsExpected && runComplete ? 0 : 1);
     }
 
     /** Probe messages re-using preloaded ids: 1,000 is enough to see one slip through, and adds 1% to a 100k run. */
@@ -353,12 +404,13 @@ public final class JobIngestBenchmark {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1_000_000;
     }
 
-    private static String report(String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
+    private static String report(boolean complete, String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
                                  String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu,
                                  String loadAtStart, CheckpointStats checkpoints, long preloadIds, StartupStats startup,
                                  Map<String, String> sections) throws java.io.IOException {
         com.fasterxml.jackson.databind.JsonNode cp = io.csr.common.json.Json.mapper().readTree(checkpoints.json());
         StringBuilder sb = new StringBuilder("{\n");
+        sb.append(String.format(Locale.ROOT, "  \"complete\": %s,%n", complete));
         sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
         sb.append(String.format(Locale.ROOT, "  \"machine\": {\"cores\": %d, \"java\": \"%s\"},%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
@@ -371,8 +423,10 @@ public final class JobIngestBenchmark {
         sb.append(String.format(Locale.ROOT, "  \"checkpointIntervalMs\": %s,%n  \"parallelism\": %s,%n  \"stateBackend\": \"%s\",%n",
                 checkpointMs, parallelism, backend));
         sb.append(String.format(Locale.ROOT, "  \"publishSeconds\": %.2f,%n  \"endToEndSeconds\": %.2f,%n", publishSeconds, seconds));
-        sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %.0f,%n", events / seconds));
-        sb.append(String.format(Locale.ROOT, "  \"firstToLastCommitEventsPerSecond\": %.0f,%n", steady));
+        // distinct valid events only: duplicates, malformed messages and probes are published and processed but are not
+        // events the pipeline delivers, so they do not count towards its rate
+        sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %s,%n", complete ? String.format(Locale.ROOT, "%.0f", distinctValid / seconds) : "null"));
+        sb.append(String.format(Locale.ROOT, "  \"firstToLastCommitEventsPerSecond\": %s,%n", complete ? String.format(Locale.ROOT, "%.0f", steady) : "null"));
         // the machine's load beside the figure (other processes on the same cores change it), and what checkpoints cost
         sb.append(String.format(Locale.ROOT, "  \"loadAverageAtStart\": \"%s\",%n  \"loadAverageAtEnd\": \"%s\",%n",
                 loadAtStart, CheckpointStats.loadAverage()));
@@ -380,15 +434,15 @@ public final class JobIngestBenchmark {
         for (Map.Entry<String, String> e : sections.entrySet()) {
             sb.append("  \"").append(e.getKey()).append("\": ").append(e.getValue()).append(",\n");
         }
-        sb.append(String.format(Locale.ROOT, "  \"rows\": [{\"mode\": \"%s\", \"events\": %d, \"eventsPerSec\": %.0f, \"checkpoints\": %d, "
+        sb.append(String.format(Locale.ROOT, "  \"rows\": [{\"complete\": %s, \"mode\": \"%s\", \"events\": %d, \"eventsPerSec\": %s, \"checkpoints\": %d, "
                         + "\"checkpointP50Ms\": %s, \"checkpointP95Ms\": %s, \"checkpointMaxMs\": %s, \"checkpointP50Bytes\": %s, "
                         + "\"checkpointMaxBytes\": %s, \"stateP50Bytes\": %s, \"preloadIds\": %d, \"startupMs\": %d, "
-                        + "\"steadyEventsPerSec\": %.0f, \"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n",
-                mode, events, events / seconds, checkpoints.count(),
+                        + "\"steadyEventsPerSec\": %s, \"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n",
+                complete, mode, distinctValid, complete ? String.format(Locale.ROOT, "%.0f", distinctValid / seconds) : "null", checkpoints.count(),
                 cp.path("durationMs").path("p50").asLong(), cp.path("durationMs").path("p95").asLong(),
                 cp.path("durationMs").path("max").asLong(), cp.path("checkpointedSizeBytes").path("p50").asLong(),
                 cp.path("checkpointedSizeBytes").path("max").asLong(), cp.path("stateSizeBytes").path("p50").asLong(),
-                Math.max(0, preloadIds), startup.runningMs(), steady, backend, loadAtStart.split(" ")[0]));
+                Math.max(0, preloadIds), startup.runningMs(), complete ? String.format(Locale.ROOT, "%.0f", steady) : "null", backend, loadAtStart.split(" ")[0]));
         sb.append("  \"cpuMsByThread\": {");
         String sep = "\n";
         for (Map.Entry<String, Long> e : cpu.entrySet()) {
@@ -397,17 +451,6 @@ public final class JobIngestBenchmark {
         }
         sb.append("\n  }\n}\n");
         return sb.toString();
-    }
-
-    private static Map<String, String> parse(String[] args) {
-        Map<String, String> out = new TreeMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("expected --name value pairs, got '" + args[i] + "'");
-            }
-            out.put(args[i].substring(2), args[i + 1]);
-        }
-        return out;
     }
 
     private static int freePort() throws java.io.IOException {

@@ -67,8 +67,8 @@ final class NativePreload {
             }
             Path savepoint = dir.resolve(p.getProperty("savepoint", ""));
             boolean same = Long.parseLong(p.getProperty("ids", "-1")) == ids
-                    && Integer.parseInt(p.getProperty("parallelism", "-1")) == runtime.parallelism
-                    && Integer.parseInt(p.getProperty("maxParallelism", "-1")) == runtime.maxParallelism;
+                    && Integer.parseInt(p.getProperty("parallelism", "-1")) == runtime.parallelism()
+                    && Integer.parseInt(p.getProperty("maxParallelism", "-1")) == runtime.maxParallelism();
             if (same && Files.isRegularFile(savepoint.resolve("_metadata"))) {
                 long bytes = DedupStatePreload.sizeOnDisk(savepoint);
                 log.printf(Locale.ROOT, "preload: reusing the native savepoint %s (%,d bytes)%n", savepoint, bytes);
@@ -76,16 +76,16 @@ final class NativePreload {
             }
             throw new IllegalArgumentException("native preload " + dir + " was made for " + p.getProperty("ids") + " ids at parallelism "
                     + p.getProperty("parallelism") + " (max " + p.getProperty("maxParallelism") + "), not " + ids + " at "
-                    + runtime.parallelism + " (max " + runtime.maxParallelism + "); delete it or pass another --preload-savepoint");
+                    + runtime.parallelism() + " (max " + runtime.maxParallelism() + "); delete it or pass another --preload-savepoint");
         }
         Files.createDirectories(dir);
 
         Configuration conf = FlinkSettings.job(runtime); // RocksDB with the job's own table options
-        conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(runtime.managedMemoryMb));
+        conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(runtime.managedMemoryMb()));
         conf.set(StateRecoveryOptions.SAVEPOINT_PATH, canonical.toUri().toString());
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofDays(1)); // the savepoint below is the only one
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(runtime.parallelism, conf);
-        env.setMaxParallelism(runtime.maxParallelism);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(runtime.parallelism(), conf);
+        env.setMaxParallelism(runtime.maxParallelism());
         env.addSource(new Idle(), "idle", TypeInformation.of(CsrEvent.class))
                 .keyBy(EventDeduplicator::key, Types.STRING)
                 .process(new EventDeduplicator(ttl)).name("dedup eventId").uid(CsrPipeline.UID_DEDUP)
@@ -102,8 +102,8 @@ final class NativePreload {
             Path savepoint = Path.of(java.net.URI.create(written.startsWith("file:") ? written : "file:" + written));
             Properties p = new Properties();
             p.setProperty("ids", Long.toString(ids));
-            p.setProperty("parallelism", Integer.toString(runtime.parallelism));
-            p.setProperty("maxParallelism", Integer.toString(runtime.maxParallelism));
+            p.setProperty("parallelism", Integer.toString(runtime.parallelism()));
+            p.setProperty("maxParallelism", Integer.toString(runtime.maxParallelism()));
             p.setProperty("savepoint", dir.relativize(savepoint).toString());
             p.setProperty("settleSeconds", String.format(Locale.ROOT, "%.1f", settle));
             p.setProperty("writtenAt", Instant.now().toString());

@@ -1,7 +1,10 @@
 package io.csr.job.redis;
 
+import io.csr.common.config.CsrConfig;
 import io.csr.job.config.JobOptions;
 import org.junit.jupiter.api.Test;
+
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,9 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RedisUpdateSinkBuilderTest {
     @Test
     void takesUrlAndPrefixFromJobOptions() {
-        JobOptions options = JobOptions.defaults();
-        options.redisUrl = "redis://cache:6380/2";
-        options.redisKeyPrefix = "x:";
+        JobOptions options = JobOptions.from(CsrConfig.of(Map.of("REDIS_URL", "redis://cache:6380/2", "REDIS_KEY_PREFIX", "x:")));
         RedisUpdateSink sink = RedisUpdateSink.builder().options(options).build();
         assertThat(sink.redisUrl).isEqualTo("redis://cache:6380/2");
         assertThat(sink.keyPrefix).isEqualTo("x:");

@@ -2,6 +2,7 @@ package io.csr.job.redis;
 
 import io.csr.common.contract.RedisStreams;
 import io.csr.job.model.RedisUpdate;
+import io.csr.common.redis.RedisKeys;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -15,9 +16,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Protocol;
 import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.params.XAddParams;
-import redis.clients.jedis.resps.ScanResult;
 import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
@@ -52,12 +51,7 @@ class RedisUpdateSinkITCase {
 
     @AfterEach
     void tearDown() {
-        String cursor = ScanParams.SCAN_POINTER_START;
-        do {
-            ScanResult<String> page = redis.scan(cursor, new ScanParams().match(prefix + "*").count(1000));
-            page.getResult().forEach(redis::del);
-            cursor = page.getCursor();
-        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        RedisKeys.deleteUnder(redis, prefix);
         redis.close();
     }
 
@@ -151,7 +145,7 @@ class RedisUpdateSinkITCase {
 
     @Test
     void failsTheJobAfterTheLastAttempt() {
-        RedisUpdateWriter writer = writer(sink().redisUrl("redis://127.0.0.1:1").maxAttempts(2).timeoutMs(500).build());
+        RedisUpdateWriter writer = writer(sink().redisUrl("redis://127.0.0.1:1").maxAttempts(2).failoverWaitMs(0).timeoutMs(500).build());
         assertThatThrownBy(() -> {
             writer.write(update("acme", "metric_updated", 1), null);
             writer.flush(false);
@@ -159,6 +153,97 @@ class RedisUpdateSinkITCase {
                 .hasMessageContaining("redis://127.0.0.1:1")
                 .hasMessageContaining("failed 2 times");
         writer.close();
+    }
+
+    /** Issue 23: a failover takes seconds; the writer waits for Redis that long instead of failing the job. */
+    @Test
+    void waitsForRedisToComeBackWithinTheFailoverBound() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("csr-redis-wait-it");
+        Process[] server = new Process[1];
+        Thread later = new Thread(() -> {
+            try {
+                Thread.sleep(1_500); // the outage being simulated, not a wait for a condition
+                server[0] = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", "no", "--dir", dir.toString()).redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("redis.log").toFile()).start();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "it-redis-comes-back");
+        later.start();
+        try (RedisUpdateWriter writer = writer(sink().redisUrl("redis://127.0.0.1:" + port).maxAttempts(1)
+                .failoverWaitMs(30_000).timeoutMs(500).initialBackoffMs(50).build())) {
+            long start = System.nanoTime();
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+            assertThat(System.nanoTime() - start).as("it waited for the outage").isGreaterThan(1_000_000_000L);
+            try (Jedis other = new Jedis("127.0.0.1", port)) {
+                assertThat(other.xlen(RedisStreams.updatesKey(prefix, "acme"))).isEqualTo(1);
+            }
+        } finally {
+            later.join();
+            if (server[0] != null) {
+                server[0].destroyForcibly().waitFor();
+            }
+            java.nio.file.Files.deleteIfExists(dir.resolve("redis.log"));
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
+    void failsOnlyAfterTheFailoverBound() {
+        RedisUpdateWriter writer = writer(sink().redisUrl("redis://127.0.0.1:1").maxAttempts(1).failoverWaitMs(1_000)
+                .timeoutMs(200).initialBackoffMs(50).build());
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+        }).isInstanceOf(IOException.class).hasMessageContaining("REDIS_FAILOVER_WAIT_MS=1000");
+        assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(1_000_000_000L);
+        writer.close();
+    }
+
+    /**
+     * Issue 23: after a failover lost the tail, the new master may issue a lost id again. The writer sees its stream
+     * go back and records the ids that may now name another update, for the gateways' resume check.
+     */
+    @Test
+    void aStreamThatWentBackRecordsTheIdsThatMayBeIssuedAgain() throws Exception {
+        String key = RedisStreams.updatesKey(prefix, "acme");
+        redis.xadd(key, XAddParams.xAddParams().id(System.currentTimeMillis() + 3_600_000L, 0), Map.of("type", "old", "data", "{}"));
+        StreamEntryID issued;
+        try (RedisUpdateWriter writer = writer(sink().build())) {
+            writer.write(update("acme", "metric_updated", 1), null);
+            writer.flush(false);
+            issued = entries("acme").get(1).getID();
+            redis.del(key); // the failover lost both entries
+            time.setCurrentTime(time.getCurrentProcessingTime() + FLUSH_INTERVAL_MS);
+            writer.write(update("acme", "metric_updated", 2), null);
+            writer.flush(false);
+        }
+        StreamEntryID reissuedFrom = entries("acme").get(0).getID();
+        assertThat(reissuedFrom).isLessThan(issued);
+        assertThat(redis.hgetAll(RedisStreams.lostKey(prefix, "acme"))).containsExactly(Map.entry(reissuedFrom.toString(), issued.toString()));
+        assertThat(redis.pttl(RedisStreams.lostKey(prefix, "acme"))).isPositive();
+    }
+
+    @Test
+    void aCountBoundKeepsEachCompanyNearItsCap() throws Exception {
+        try (RedisUpdateWriter writer = writer(sink().maxLen(100).maxBatchSize(50).build())) {
+            for (int i = 0; i < 1_000; i++) {
+                writer.write(update(i % 2 == 0 ? "acme" : "globex", "metric_updated", i), null);
+            }
+            writer.flush(false);
+        }
+        // MAXLEN ~ trims whole stream nodes (100 entries by default): between the cap and one node above it
+        for (String company : List.of("acme", "globex")) {
+            assertThat(redis.xlen(RedisStreams.updatesKey(prefix, company))).isBetween(100L, 200L);
+            assertThat(data(entries(company))).last().asString().contains("\"n\":99" + (company.equals("acme") ? "8" : "9"));
+        }
     }
 
     @Test

@@ -121,7 +121,7 @@ class JobLaunchTest {
         JobLaunch launch = JobLaunch.parse(new String[]{"--embedded"}, config());
 
         assertThat(launch.restorePath(RuntimeOptions.from(launch.config())))
-                .contains(checkpoints.resolve("job-b/chk-9").toUri().toString());
+                .contains(flinkUri(checkpoints.resolve("job-b/chk-9")));
         assertThat(launch.claimsRestore(checkpoints.resolve("job-b/chk-9").toUri().toString()))
                 .as("its own checkpoint is claimed: the first checkpoint after the restart stays incremental").isTrue();
     }
@@ -133,7 +133,7 @@ class JobLaunchTest {
         completed(savepoint, 4, Instant.parse("2026-11-27T10:01:00Z"));
         RuntimeOptions o = RuntimeOptions.from(config());
 
-        assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).restorePath(o)).contains(savepoint.toUri().toString());
+        assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).restorePath(o)).contains(flinkUri(savepoint));
         assertThat(JobLaunch.parse(new String[]{"--embedded"}, config()).claimsRestore(savepoint.toUri().toString()))
                 .as("a savepoint stays the user's").isFalse();
         String named = state.resolve("checkpoints/job-a/chk-3").toUri().toString();
@@ -142,6 +142,39 @@ class JobLaunchTest {
         assertThat(JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config()).restorePath(o)).isEmpty();
         assertThat(JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", "/x/sp"}, config()).restorePath(o)).contains("/x/sp");
         assertThat(JobLaunch.parse(new String[0], config()).restorePath(o)).as("a submitted job restores only when told").isEmpty();
+    }
+
+    /**
+     * CHECKPOINT_DIR given as a URI: listed and read through Flink's FileSystem, as s3://… would be where its plugin is
+     * installed (the old code listed only java.nio paths and started a non-local directory from the stream's beginning).
+     */
+    @Test
+    void aCheckpointDirGivenAsAFileUriIsListedThroughFlinksFileSystem() throws Exception {
+        Path root = state.resolve("elsewhere");
+        completed(root.resolve("job-a/chk-5"), 5, Instant.parse("2026-11-27T10:00:00Z"));
+        CsrConfig uriConfig = config().with(ConfigKey.CHECKPOINT_DIR, "file://" + root);
+
+        assertThat(JobLaunch.parse(new String[]{"--embedded"}, uriConfig).restorePath(RuntimeOptions.from(uriConfig)))
+                .contains(flinkUri(root.resolve("job-a/chk-5")));
+        assertThat(RestorePoints.latest(root.toUri().toString(), null)).hasValueSatisfying(c -> assertThat(c.name()).isEqualTo("chk-5"));
+    }
+
+    @Test
+    void aCheckpointDirOnAFileSystemThisProcessLacksStopsTheLaunchNamingTheSchemeAndWhatToInstall() {
+        CsrConfig s3 = config().with(ConfigKey.CHECKPOINT_DIR, "s3://csr-bucket/ckpt");
+        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--embedded"}, s3).environment())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("CHECKPOINT_DIR=s3://csr-bucket/ckpt: this process has no Flink file system for scheme 's3'")
+                .hasMessageContaining("flink-s3-fs-presto").hasMessageContaining("FLINK_PLUGINS_DIR")
+                .hasMessageContaining("never starts from the beginning of the stream");
+        CsrConfig madeUp = config().with(ConfigKey.SAVEPOINT_DIR, "nosuchfs://x/savepoints");
+        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--embedded", "--fresh"}, madeUp).environment())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("SAVEPOINT_DIR=nosuchfs://x/savepoints: this process has no Flink file system for scheme 'nosuchfs'");
+    }
+
+    private static String flinkUri(Path dir) {
+        return "file:" + dir.toAbsolutePath();   // how Flink's Path writes a local directory
     }
 
     @Test

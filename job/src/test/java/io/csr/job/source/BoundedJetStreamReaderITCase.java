@@ -7,8 +7,6 @@ import io.nats.client.api.ConsumerInfo;
 import io.synadia.flink.source.JetStreamSource;
 import io.synadia.flink.source.split.JetStreamSplit;
 import org.apache.flink.api.common.eventtime.Watermark;
-import org.apache.flink.api.connector.source.ReaderOutput;
-import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.core.io.InputStatus;
 import org.junit.jupiter.api.Test;
@@ -154,31 +152,7 @@ class BoundedJetStreamReaderITCase {
         }
     }
 
-    /** A reader output with a single output for every split, ignoring what the test does not look at. */
-    private interface OneOutput extends ReaderOutput<RawMessage> {
-        @Override
-        default void emitWatermark(Watermark watermark) {
-        }
-
-        @Override
-        default void markIdle() {
-        }
-
-        @Override
-        default void markActive() {
-        }
-
-        @Override
-        default SourceOutput<RawMessage> createOutputForSplit(String splitId) {
-            return this;
-        }
-
-        @Override
-        default void releaseOutputForSplit(String splitId) {
-        }
-    }
-
-    private record IdleProbe(boolean[] idle) implements OneOutput {
+    private record IdleProbe(boolean[] idle) implements ReaderOutputs.OneOutput {
         @Override
         public void collect(RawMessage record) {
             throw new AssertionError("no split, yet a record: " + record);
@@ -216,7 +190,7 @@ class BoundedJetStreamReaderITCase {
     }
 
     /** Records the reader's output in order: a record's stamp, or a watermark (as {@code -1 - watermark}). */
-    private record StreamTime(List<Long> stamps, List<long[]> events) implements OneOutput {
+    private record StreamTime(List<Long> stamps, List<long[]> events) implements ReaderOutputs.OneOutput {
         @Override
         public void collect(RawMessage record) {
             throw new AssertionError("a record without its stream time: " + record);
@@ -272,25 +246,13 @@ class BoundedJetStreamReaderITCase {
 
     private static void drain(SourceReader<RawMessage, JetStreamSplit> reader, List<Long> sequences, int upTo)
             throws Exception {
-        Collect out = new Collect(sequences);
+        ReaderOutputs.Collect out = new ReaderOutputs.Collect(sequences);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (sequences.size() < upTo) {
             assertThat(System.nanoTime()).as("all %d messages within 60 s (have %d)", upTo, sequences.size()).isLessThan(deadline);
             if (reader.pollNext(out) == InputStatus.NOTHING_AVAILABLE && sequences.size() < upTo) {
                 reader.isAvailable().get(5, TimeUnit.SECONDS);
             }
-        }
-    }
-
-    private record Collect(List<Long> sequences) implements OneOutput {
-        @Override
-        public void collect(RawMessage record) {
-            sequences.add(record.streamSeq);
-        }
-
-        @Override
-        public void collect(RawMessage record, long timestamp) {
-            collect(record);
         }
     }
 }

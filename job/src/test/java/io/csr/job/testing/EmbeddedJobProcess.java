@@ -21,6 +21,17 @@ public final class EmbeddedJobProcess {
     private final List<String> command;
     private final Path dir;
 
+    /** In the namespace of {@code ns}, with {@code settings} on top of {@link JobFixture#jobConfig()}. */
+    public EmbeddedJobProcess(JobFixture ns, Path dir, String heap, Map<String, String> settings) throws Exception {
+        this(ns.stream, dir, heap, withNamespace(ns, settings));
+    }
+
+    private static Map<String, String> withNamespace(JobFixture ns, Map<String, String> settings) {
+        Map<String, String> all = ns.jobConfig();
+        all.putAll(settings);
+        return all;
+    }
+
     /** @param settings KEY=VALUE settings beyond the stream, prefix and state dir (database, Redis prefix, …) */
     public EmbeddedJobProcess(TestStream stream, Path dir, String heap, Map<String, String> settings) throws Exception {
         this.dir = dir;
@@ -36,7 +47,7 @@ public final class EmbeddedJobProcess {
                 ConfigKey.NATS_SUBJECT_PREFIX.name() + "=" + stream.prefix,
                 ConfigKey.CHECKPOINT_INTERVAL_MS.name() + "=1000",
                 ConfigKey.CSR_STATE_DIR.name() + "=" + dir.resolve("state"),
-                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + FlinkStandaloneCluster.freePort()));
+                ConfigKey.FLINK_REST_URL.name() + "=http://127.0.0.1:" + TestClusters.freePort()));
         settings.forEach((k, v) -> cmd.add(k + "=" + v));
         cmd.removeIf(String::isEmpty);
         this.command = List.copyOf(cmd);

@@ -99,6 +99,13 @@ public final class TestStream implements AutoCloseable {
         return PublishOptions.builder().messageId(id + "-" + index).streamTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** Removes the message at stream sequence {@code seq}, as if it had never been published. */
+    public void deleteMessage(long seq) throws Exception {
+        if (!connection.jetStreamManagement().deleteMessage(stream, seq)) {
+            throw new IllegalStateException("JetStream did not delete message " + seq + " of " + stream);
+        }
+    }
+
     public Connection connection() {
         return connection;
     }

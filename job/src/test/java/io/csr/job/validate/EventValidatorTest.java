@@ -85,6 +85,27 @@ class EventValidatorTest {
     }
 
     @Test
+    void aBackfillNoticeOnAMetricSubjectBecomesABackfilledEventOfThatMetric() throws Exception {
+        String span = "\"backfilled\":{\"from\":\"2026-11-26T10:00:00Z\",\"to\":\"2026-11-26T13:00:00.001Z\"}";
+        harness.processElement(message("metrics.sroi", "{\"eventId\":\"backfilled-1\",\"companyId\":\"acme\",\"occurredAt\":\""
+                + OCCURRED_AT + "\"," + span + ",\"publishUpdates\":true}"), 0);
+        harness.processElement(message("q2q.clarity", "{\"eventId\":\"backfilled-2\",\"companyId\":\"acme\",\"occurredAt\":\""
+                + OCCURRED_AT + "\"," + span + "}"), 0);
+        harness.processElement(message("metrics.sroi", "{\"eventId\":\"backfilled-3\",\"companyId\":\"acme\",\"occurredAt\":\""
+                + OCCURRED_AT + "\",\"backfilled\":{\"from\":\"2026-11-26T13:00:00Z\",\"to\":\"2026-11-26T10:00:00Z\"}}"), 0);
+
+        List<CsrEvent> notices = valid();
+        assertThat(notices).hasSize(2).allMatch(e -> e.kind == EventKind.BACKFILLED && !e.isNumeric() && e.feedsWindows());
+        assertThat(notices.get(0).name).isEqualTo("sroi");
+        assertThat(notices.get(0).occurredAtMs).isEqualTo(java.time.Instant.parse("2026-11-26T10:00:00Z").toEpochMilli());
+        assertThat(notices.get(0).backfilledUntilMs()).isEqualTo(java.time.Instant.parse("2026-11-26T13:00:00.001Z").toEpochMilli());
+        assertThat(notices.get(0).flag).as("publishUpdates").isTrue();
+        assertThat(notices.get(1).name).as("keyed like the q2q metric").isEqualTo("q2q_clarity");
+        assertThat(notices.get(1).flag).isFalse();
+        assertThat(deadLetters()).singleElement().satisfies(r -> assertThat(r.json).contains("'to' must be after 'from'"));
+    }
+
+    @Test
     void metricWithoutUserIdHasEmptyUserId() throws Exception {
         harness.processElement(message("metrics.hours",
                 "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":-2}"), 0);

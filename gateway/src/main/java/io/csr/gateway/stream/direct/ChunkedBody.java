@@ -1,5 +1,7 @@
 package io.csr.gateway.stream.direct;
 
+import io.csr.gateway.stream.FrameBody;
+import io.csr.gateway.stream.Update;
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.buffers.DataWriter;
 
@@ -17,8 +19,12 @@ import java.util.Objects;
  * <p>Between flushes it holds no buffer: the bytes are gathered straight into the array that is written, which is
  * dropped after the write. An idle stream, flushed after every frame, so keeps nothing here, where a buffered
  * stream would keep its buffer for as long as the connection lives.
+ *
+ * <p>A live event alone in its flush (the common case: one event, one flush) is not copied at all: its ready-made chunk
+ * ({@link Update#httpChunk}), built once by the tail reader and shared by every connection of the company, is what
+ * is written. Anything else written before the flush turns it back into a gathered chunk.
  */
-final class ChunkedBody extends OutputStream {
+final class ChunkedBody extends OutputStream implements FrameBody {
     /** Room for a chunk-size line in front of the data: up to 8 hex digits and CRLF. */
     private static final int SIZE_LINE = 10;
     private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -35,6 +41,8 @@ final class ChunkedBody extends OutputStream {
     private int front;
     private int end;
     private boolean closed;
+    /** A live update whose shared chunk is the whole of what the next flush writes; null when there is none. */
+    private Update shared;
 
     ChunkedBody(DataWriter writer, byte[] head, int maxChunkBytes) {
         this.writer = writer;
@@ -56,6 +64,11 @@ final class ChunkedBody extends OutputStream {
         if (len == 0) {
             return;
         }
+        unshare();
+        gather(b, off, len);
+    }
+
+    private void gather(byte[] b, int off, int len) {
         if (chunk != null && end - front + len > maxChunkBytes) {
             send(false);
         }
@@ -68,6 +81,28 @@ final class ChunkedBody extends OutputStream {
         }
         System.arraycopy(b, off, chunk, end, len);
         end += len;
+    }
+
+    @Override
+    public void writeFrame(Update update) throws IOException {
+        if (closed) {
+            throw new IOException("the answer's body is closed");
+        }
+        if (update.httpChunk() != null && chunk == null && shared == null && head == null) {
+            shared = update;
+            return;
+        }
+        byte[] frame = update.frame();
+        write(frame, 0, frame.length);
+    }
+
+    /** Something else goes into the next chunk too: the shared update is gathered like any other bytes. */
+    private void unshare() {
+        Update u = shared;
+        if (u != null) {
+            shared = null;
+            gather(u.frame(), 0, u.frame().length);
+        }
     }
 
     @Override
@@ -91,6 +126,15 @@ final class ChunkedBody extends OutputStream {
     }
 
     private void send(boolean last) {
+        if (shared != null) {
+            if (!last) {
+                byte[] ready = shared.httpChunk();
+                shared = null;
+                writer.writeNow(BufferData.create(ready));
+                return;
+            }
+            unshare(); // the last chunk goes in the same write
+        }
         if (chunk == null) {
             byte[] tail = last ? LAST_CHUNK : new byte[0];
             byte[] out = head == null ? tail : concat(head, tail);

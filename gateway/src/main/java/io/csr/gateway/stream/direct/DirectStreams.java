@@ -10,12 +10,17 @@ import io.helidon.webserver.http1.Http1ConnectionSelector;
 import io.helidon.webserver.spi.ServerConnection;
 import io.helidon.webserver.spi.ServerConnectionSelector;
 
+import java.time.Duration;
 import java.util.Set;
 
 /**
  * Serves an SSE stream ({@code GET /stream/updates}) on the connection it arrives on, without Helidon's routing, when
  * it is the connection's first request and every decision says 200; every other request, and the connection after
- * its stream, goes to Helidon's HTTP/1 as if this selector were not there.
+ * its stream, goes to Helidon's HTTP/1 as if this selector were not there. It also reads every connection's first
+ * request head under a deadline ({@code GATEWAY_READ_TIMEOUT_SECONDS}), in time linear in its bytes however they are
+ * dribbled, hands a head with a line end other than CRLF to Helidon's HTTP/1 at once (which answers 400) instead of
+ * waiting for a CRLFCRLF that never comes, and lets the idle check close a connection whose thread waits
+ * for its client inside a later head or body ({@link DirectStreamConnection}).
  *
  * <p>Why: an idle stream is a parked virtual thread, and its frames are copied to the heap. Through the routing, that
  * thread's stack holds Helidon's request, response, header tables and routing frames for as long as the stream
@@ -46,17 +51,42 @@ public final class DirectStreams implements ServerConnectionSelector {
     private final StreamService streams;
     private final CorsFilter cors;
     private final StreamMetrics metrics;
+    private final boolean servesStreams;
+    private final Duration readTimeout;
+    private final Duration idleTimeout;
 
     /**
-     * @param http1Config HTTP/1 settings of the listener (request limits, validation), used for the first request and
-     *                    for the connection after it
+     * @param http1Config   HTTP/1 settings of the listener (request limits, validation), used for the first request and
+     *                      for the connection after it
+     * @param servesStreams serve a first request's stream on its connection ({@code STREAM_DIRECT_CONNECTIONS}); when
+     *                      false every request goes to Helidon's HTTP/1, still under the first head's read timeout
+     * @param readTimeout   the first request's head must be complete this long after the connection started
+     *                      ({@code GATEWAY_READ_TIMEOUT_SECONDS})
+     * @param idleTimeout   the listener's idle timeout ({@code GATEWAY_IDLE_TIMEOUT_SECONDS}): a connection whose thread has
+     *                      waited this long for its client is interrupted when the idle check closes it
      */
-    public DirectStreams(Http1Config http1Config, StreamService streams, CorsFilter cors, StreamMetrics metrics) {
+    public DirectStreams(Http1Config http1Config, StreamService streams, CorsFilter cors, StreamMetrics metrics,
+                         boolean servesStreams, Duration readTimeout, Duration idleTimeout) {
         this.http1Config = http1Config;
         this.http1 = Http1ConnectionSelector.builder().config(http1Config).build();
         this.streams = streams;
         this.cors = cors;
         this.metrics = metrics;
+        this.servesStreams = servesStreams;
+        this.readTimeout = readTimeout;
+        this.idleTimeout = idleTimeout;
+    }
+
+    Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    boolean servesStreams() {
+        return servesStreams;
+    }
+
+    Duration readTimeout() {
+        return readTimeout;
     }
 
     @Override

@@ -12,14 +12,13 @@ import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http1.Http1Headers;
 import io.helidon.webserver.http1.Http1Prologue;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The head (request line and headers) of a connection's next request, read ahead without consuming it and parsed by
- * Helidon's own HTTP/1 parsers, so that the request can still be handed to Helidon's HTTP/1 untouched.
+ * The head (request line and headers) of a connection's first request, read by {@link #read} and parsed by Helidon's
+ * own HTTP/1 parsers, so that the request can still be handed to Helidon's HTTP/1 as it arrived.
  *
  * @param length   bytes of the head, up to and including the empty line
  * @param prologue the request line
@@ -27,49 +26,65 @@ import java.util.regex.Pattern;
  */
 record RequestHead(int length, HttpPrologue prologue, WritableHeaders<?> headers) {
     static final String PATH = "/stream/updates";
-    private static final byte[] PREFIX = ("GET " + PATH).getBytes(StandardCharsets.US_ASCII);
     /** A host name or IPv4 address, or an IPv6 literal, with an optional port: a subset of what Helidon accepts. */
     private static final Pattern HOST = Pattern.compile("([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+])(:[0-9]{1,5})?");
 
     /**
-     * The head of the next request when it may be a stream request ({@code GET /stream/updates...}), reading from the
-     * socket until the head is complete; null when it is not one or the head is longer than Helidon's HTTP/1 accepts.
-     * The reader's position does not move.
+     * What was read of a connection's first request: every byte taken from the socket so far ({@code bytes[0, length)}),
+     * and where the head ends in them ({@code headEnd}, just after the empty line), or -1 when the head is not one to
+     * wait for — a line end that is not CRLF (a bare LF or CR, which Helidon's HTTP/1 refuses at once with 400), or more
+     * bytes than Helidon's HTTP/1 accepts for a head (it answers 414/431). Either way the bytes are handed to Helidon as
+     * they are.
      */
-    static RequestHead peek(DataReader reader, Http1Config config) {
+    record Bytes(byte[] bytes, int length, int headEnd) {
+        boolean complete() {
+            return headEnd > 0;
+        }
+    }
+
+    /**
+     * Reads the connection's next request head: takes what the socket delivers until the empty line that ends the head,
+     * a line end other than CRLF, or {@code max} bytes. Linear in the bytes read, however they are dribbled: each read
+     * is taken off the reader whole (the reader keeps no growing list of tiny reads to walk again) and only the new
+     * bytes are scanned.
+     *
+     * @throws CloseConnectionException when the client closes the connection before that
+     */
+    static Bytes read(DataReader reader, int max) {
+        byte[] buf = new byte[1024];
+        int length = 0;
+        int scanned = 0;
         try {
-            if (!reader.startsWith(PREFIX)) {
-                return null;
-            }
-            int max = config.maxPrologueLength() + config.maxHeadersSize();
-            int searched = 0;
             while (true) {
-                int available = reader.available();
-                byte[] bytes = new byte[available];
-                reader.getBuffer(available).read(bytes);
-                int end = headEnd(bytes, Math.max(0, searched - 3));
-                if (end >= 0) {
-                    return parse(Arrays.copyOf(bytes, end), config);
+                reader.ensureAvailable();
+                int n = reader.available();
+                if (length + n > buf.length) {
+                    buf = Arrays.copyOf(buf, Math.max(2 * buf.length, length + n));
                 }
-                if (available >= max) {
-                    return null;
+                System.arraycopy(reader.readBytes(n), 0, buf, length, n);
+                length += n;
+                for (int i = scanned; i < length; i++) {
+                    byte b = buf[i];
+                    if (b == '\n') {
+                        if (i == 0 || buf[i - 1] != '\r') {
+                            return new Bytes(buf, length, -1); // bare LF
+                        }
+                        if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+                            return new Bytes(buf, length, i + 1);
+                        }
+                    } else if (b == '\r' && i + 1 < length && buf[i + 1] != '\n') {
+                        return new Bytes(buf, length, -1); // bare CR
+                    }
                 }
-                searched = available;
-                reader.pullData();
+                // a CR at the end is judged once the byte after it has arrived
+                scanned = buf[length - 1] == '\r' ? length - 1 : length;
+                if (length >= max) {
+                    return new Bytes(buf, length, -1);
+                }
             }
         } catch (DataReader.InsufficientDataAvailableException e) {
             throw new CloseConnectionException("connection closed before a complete request head", e);
         }
-    }
-
-    /** Index just after the empty line ending the head ({@code \r\n\r\n}), or -1. */
-    static int headEnd(byte[] b, int from) {
-        for (int i = from; i + 3 < b.length; i++) {
-            if (b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') {
-                return i + 4;
-            }
-        }
-        return -1;
     }
 
     /** Parses a complete head with Helidon's HTTP/1 parsers; null when they refuse it (Helidon then answers it). */

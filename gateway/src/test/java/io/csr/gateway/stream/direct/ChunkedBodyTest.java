@@ -1,8 +1,10 @@
 package io.csr.gateway.stream.direct;
 
+import io.csr.gateway.stream.Update;
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.buffers.DataWriter;
 import org.junit.jupiter.api.Test;
+import redis.clients.jedis.StreamEntryID;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +21,8 @@ class ChunkedBodyTest {
     /** Records every socket write as text. */
     private static final class Socket implements DataWriter {
         final List<String> writes = new ArrayList<>();
+        /** The array behind each write, when it was handed over whole. */
+        final List<byte[]> arrays = new ArrayList<>();
 
         @Override
         public void write(BufferData... buffers) {
@@ -39,6 +43,16 @@ class ChunkedBodyTest {
 
         @Override
         public void writeNow(BufferData buffer) {
+            // Helidon's FixedBufferData keeps the array it wraps in its field 'bytes'
+            byte[] whole = new byte[0];
+            try {
+                java.lang.reflect.Field f = buffer.getClass().getDeclaredField("bytes");
+                f.setAccessible(true);
+                whole = (byte[]) f.get(buffer);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new AssertionError("cannot see the array behind " + buffer.getClass(), e);
+            }
+            arrays.add(whole);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             buffer.writeTo(out);
             writes.add(out.toString(StandardCharsets.ISO_8859_1));
@@ -98,5 +112,43 @@ class ChunkedBodyTest {
         body.flush();
         assertThat(socket.writes).containsExactly(HEAD + "12\r\n" + FRAME + FRAME + "\r\n", "9\r\n" + FRAME + "\r\n",
                 "3e8\r\n" + big + "\r\n");
+    }
+
+    private static Update live(long ms, String frame) {
+        return new Update("acme", new StreamEntryID(ms, 0), bytes(frame)).withHttpChunk();
+    }
+
+    @Test
+    void aLiveEventAloneInItsFlushIsWrittenAsItsSharedChunkUncopied() throws Exception {
+        Socket socket = new Socket();
+        ChunkedBody body = new ChunkedBody(socket, bytes(HEAD), 4096);
+        body.write(bytes(FRAME));
+        body.flush(); // the head leaves with the first chunk
+        Update u = live(1, FRAME);
+        body.writeFrame(u);
+        body.flush();
+        assertThat(socket.writes).containsExactly(HEAD + "9\r\n" + FRAME + "\r\n", "9\r\n" + FRAME + "\r\n");
+        assertThat(socket.arrays.get(1)).as("the update's own chunk, shared by every connection").isSameAs(u.httpChunk());
+    }
+
+    @Test
+    void aLiveEventWithOtherBytesInTheSameFlushIsGatheredInOrder() throws Exception {
+        Socket socket = new Socket();
+        ChunkedBody body = new ChunkedBody(socket, bytes(HEAD), 4096);
+        Update first = live(1, "data: a\n\n");
+        body.writeFrame(first); // the head is still to go: gathered
+        body.writeFrame(live(2, "data: b\n\n"));
+        body.flush();
+        body.writeFrame(live(3, "data: c\n\n")); // shared ...
+        body.writeFrame(live(4, "data: d\n\n")); // ... until a second frame comes: both gathered, in order
+        body.write(bytes(FRAME));
+        body.flush();
+        body.writeFrame(live(5, "data: e\n\n"));
+        body.close(); // the last chunk goes in the same write
+        assertThat(socket.writes).containsExactly(
+                HEAD + "12\r\ndata: a\n\ndata: b\n\n\r\n",
+                "1b\r\ndata: c\n\ndata: d\n\n" + FRAME + "\r\n",
+                "9\r\ndata: e\n\n\r\n0\r\n\r\n");
+        assertThat(first.frame()).as("shared frames are never written into").isEqualTo(bytes("data: a\n\n"));
     }
 }

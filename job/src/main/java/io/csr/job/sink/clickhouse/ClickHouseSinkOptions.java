@@ -27,7 +27,8 @@ public record ClickHouseSinkOptions(String sinkId, int batchRows, long batchByte
 
     /** Tables of Contract 2 the operators write through this sink. */
     public static final Set<String> CONTRACT_TABLES =
-            Set.of("events", "metrics_timeseries", "metric_windows", "dead_letters", "late_events", "cohorts", "user_cohorts");
+            Set.of("events", "metrics_timeseries", "metric_windows", "dead_letters", "late_events", "window_recomputes",
+                    "cohorts", "user_cohorts", "user_daily_metrics");
 
     public static ClickHouseSinkOptions defaults() {
         return new ClickHouseSinkOptions(

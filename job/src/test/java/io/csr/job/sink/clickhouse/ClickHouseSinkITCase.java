@@ -3,6 +3,7 @@ package io.csr.job.sink.clickhouse;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.clickhouse.SqlLiteral;
+import io.csr.common.verify.ExactlyOnceCheck;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitException;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitTarget;
 import io.csr.job.sink.clickhouse.committer.ClickHouseCommitter;
@@ -65,6 +66,11 @@ class ClickHouseSinkITCase {
     @BeforeAll
     static void createDatabase() {
         db = new ClickHouseTestDatabase("sink");
+        // the raw counts below are the point of these tests (a replayed batch inserted again, which FINAL would hide):
+        // no background merge may collapse a copy before they are taken
+        for (String table : RAW_TABLES) {
+            db.access().execute("SYSTEM STOP MERGES " + db.name() + "." + table);
+        }
     }
 
     @AfterAll
@@ -112,8 +118,17 @@ class ClickHouseSinkITCase {
         return db.count("SELECT count() AS c FROM metrics_timeseries FINAL WHERE company_id = " + SqlLiteral.string(company) + "");
     }
 
+    /** Tables whose rows are counted raw: their merges are stopped for the class, and a merged part fails the count. */
+    private static final List<String> RAW_TABLES = List.of("metrics_timeseries", "sink_commits");
+
     static long rowsRaw(String company) {
+        assertNoMerge();
         return db.count("SELECT count() AS c FROM metrics_timeseries WHERE company_id = " + SqlLiteral.string(company) + "");
+    }
+
+    private static void assertNoMerge() {
+        assertThat(ExactlyOnceCheck.mergedParts(db.access(), RAW_TABLES))
+                .as("parts of %s that came out of a merge: a raw count there may miss collapsed copies", RAW_TABLES).isZero();
     }
 
     static long distinctEvents(String company) {
@@ -125,6 +140,7 @@ class ClickHouseSinkITCase {
     }
 
     static long ledgerRowsRaw(String sinkId) {
+        assertNoMerge();
         return db.count("SELECT count() AS c FROM sink_commits WHERE sink_id = " + SqlLiteral.string(sinkId));
     }
 

@@ -2,6 +2,7 @@ package io.csr.perf.cohort;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.SqlLiteral;
+import io.csr.common.userdays.UserDailyMetrics;
 
 import java.util.List;
 
@@ -9,7 +10,9 @@ import java.util.List;
  * The benchmark's data set, generated inside ClickHouse (INSERT … SELECT FROM numbers, no client-side rows): one
  * company {@value #COMPANY}, {@link #METRICS} metrics, {@code users} users, {@code rows} observations spread over 2026
  * (deterministic hashes of the row number), and {@code cohorts} cohorts whose sizes grow geometrically from
- * {@code minSize} to {@code maxSize} members. Rows land as the job and the replication write them.
+ * {@code minSize} to {@code maxSize} members. Rows land as the job and the replication write them, the per-user daily
+ * aggregates ({@code user_daily_metrics}) too: recomputed from the observations month by month, as the job's
+ * corrections and the migration compute them.
  */
 record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
     static final String COMPANY = "bench";
@@ -20,12 +23,14 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
     /** True when the database already holds exactly this data set (generation takes about a minute; reuse it). */
     boolean presentIn(ClickHouseAccess ch) {
         return ch.queryLong("SELECT count() AS c FROM metrics_timeseries") == rows
+                && ch.queryLong("SELECT sum(count) AS c FROM user_daily_metrics FINAL") == ch.queryLong(
+                        "SELECT count() AS c FROM metrics_timeseries FINAL WHERE user_id != ''")
                 && ch.queryLong("SELECT count() AS c FROM cohorts") == cohorts
                 && ch.queryLong("SELECT uniqExact(user_id) AS c FROM user_cohorts WHERE cohort_id = " + cohorts) == maxSize;
     }
 
     void generate(ClickHouseAccess ch) {
-        for (String table : List.of("metrics_timeseries", "user_cohorts", "cohorts")) {
+        for (String table : List.of("metrics_timeseries", "user_cohorts", "cohorts", UserDailyMetrics.TABLE)) {
             ch.execute("TRUNCATE TABLE " + SqlLiteral.identifier(table));
         }
         String company = SqlLiteral.string(COMPANY);
@@ -36,6 +41,7 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
                 + " concat('u', toString(intHash32(number) % " + users + ")), toDateTime(" + ts + "), " + ts + " * 1000,"
                 + " (intHash32(number * 13 + 5) % 10000) / 100.0, concat('e', toString(number))"
                 + " FROM numbers(" + SqlLiteral.number(rows) + ")");
+        fillUserDays(ch);
         // member k of cohort c is user (c*7919 + k*4729) mod users: distinct for k < users since 4729 is prime to 10^n
         ch.execute("INSERT INTO user_cohorts (cohort_id, company_id, user_id, joined_at, left_at, active, version)"
                 + " SELECT c, " + company + ", concat('u', toString((c * 7919 + k * 4729) % " + users + ")),"
@@ -45,6 +51,17 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
         ch.execute("INSERT INTO cohorts (id, company_id, name, description, created_at, updated_at, deleted, version)"
                 + " SELECT number + 1, " + company + ", concat('cohort ', toString(number + 1)), '', toDateTime(" + YEAR_START + "),"
                 + " toDateTime(" + YEAR_START + "), 0, 1 FROM numbers(" + cohorts + ")");
+    }
+
+    /** {@code user_daily_metrics} from the observations, one month per INSERT (bounded memory, one partition each). */
+    static void fillUserDays(ClickHouseAccess ch) {
+        java.time.YearMonth first = java.time.YearMonth.of(2026, 1);
+        for (int m = 0; m < 12; m++) {
+            long from = first.plusMonths(m).atDay(1).atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
+            long to = first.plusMonths(m + 1).atDay(1).atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
+            ch.execute("INSERT INTO " + UserDailyMetrics.TABLE + " (" + UserDailyMetrics.COLUMNS + ") "
+                    + UserDailyMetrics.recompute("ts >= toDateTime(" + from + ") AND ts < toDateTime(" + to + ")"));
+        }
     }
 
     /** The most active parts any month of {@code metrics_timeseries} has. */
@@ -59,11 +76,13 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
      */
     int compact(ClickHouseAccess ch) {
         int merged = 0;
-        for (var row : ch.query("SELECT partition, count() AS parts FROM system.parts WHERE database = " + SqlLiteral.string(ch.database())
-                + " AND table = 'metrics_timeseries' AND active GROUP BY partition ORDER BY partition")) {
-            if (row.get("parts").asLong() > 1) {
-                ch.execute("OPTIMIZE TABLE metrics_timeseries PARTITION " + SqlLiteral.number(row.get("partition").asLong()) + " FINAL");
-                merged++;
+        for (String table : List.of("metrics_timeseries", UserDailyMetrics.TABLE)) {
+            for (var row : ch.query("SELECT partition, count() AS parts FROM system.parts WHERE database = " + SqlLiteral.string(ch.database())
+                    + " AND table = " + SqlLiteral.string(table) + " AND active GROUP BY partition ORDER BY partition")) {
+                if (row.get("parts").asLong() > 1) {
+                    ch.execute("OPTIMIZE TABLE " + SqlLiteral.identifier(table) + " PARTITION " + SqlLiteral.number(row.get("partition").asLong()) + " FINAL");
+                    merged++;
+                }
             }
         }
         return merged;

@@ -3,10 +3,13 @@ package io.csr.perf.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.csr.common.cli.Cli;
+import io.csr.common.cli.CommandGroup;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.json.Json;
 import io.csr.perf.sse.DevToken;
+import io.csr.perf.sse.SseBench;
 import io.csr.perf.sse.SseFrameParser;
 import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
@@ -14,6 +17,8 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
@@ -30,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,17 +64,24 @@ public final class E2eBench {
         this.prefix = config.get(ConfigKey.NATS_SUBJECT_PREFIX);
     }
 
-    public static void main(String[] args) throws Exception {
-        E2eBench bench = new E2eBench(CsrConfig.fromEnvironment());
-        String what = args.length == 0 ? "" : args[0];
-        switch (what) {
-            case "prepare" -> bench.prepare();
-            case "cleanup" -> bench.cleanup();
-            case "run" -> {
-                bench.run(Options.parse(java.util.Arrays.copyOfRange(args, 1, args.length)));
-                System.exit(0);
-            }
-            default -> throw new IllegalArgumentException("usage: E2eBench prepare | run [options] | cleanup");
+    public static void main(String[] args) {
+        System.exit(Cli.run(new Client(), args));
+    }
+
+    /** The client's command line, on the CLI contract (io.csr.common.cli.Cli): prepare | run [options] | cleanup. */
+    @Command(name = "e2e-client", description = "The end-to-end benchmark's client; bin/csr bench e2e runs it.",
+            subcommands = Options.class)
+    static final class Client extends CommandGroup {
+        @Command(name = "prepare", mixinStandardHelpOptions = true, description = "(Re)create the benchmark's own JetStream stream, empty.")
+        int prepare() throws Exception {
+            new E2eBench(CsrConfig.fromEnvironment()).prepare();
+            return 0;
+        }
+
+        @Command(name = "cleanup", mixinStandardHelpOptions = true, description = "Delete the benchmark's stream.")
+        int cleanup() throws Exception {
+            new E2eBench(CsrConfig.fromEnvironment()).cleanup();
+            return 0;
         }
     }
 
@@ -213,14 +226,15 @@ public final class E2eBench {
                     row.put("metrics", o.metrics);
                     row.put("published", phase.publishedMeasured);
                     row.put("delivered", phase.deliveredMeasured.get());
-                    row.put("p50Ms", phase.total.getValueAtPercentile(50) / 1000.0);
-                    row.put("p95Ms", phase.total.getValueAtPercentile(95) / 1000.0);
-                    row.put("p99Ms", phase.total.getValueAtPercentile(99) / 1000.0);
-                    row.put("maxMs", phase.total.getMaxValue() / 1000.0);
-                    row.put("jobP50Ms", phase.jobPart.getValueAtPercentile(50));
-                    row.put("jobP99Ms", phase.jobPart.getValueAtPercentile(99));
-                    row.put("gatewayP50Ms", phase.gatewayPart.getValueAtPercentile(50));
-                    row.put("gatewayP99Ms", phase.gatewayPart.getValueAtPercentile(99));
+                    // an empty histogram (nothing delivered) has no percentiles: null, not 0 ms
+                    row.put("p50Ms", SseBench.percentileMs(phase.total, 50));
+                    row.put("p95Ms", SseBench.percentileMs(phase.total, 95));
+                    row.put("p99Ms", SseBench.percentileMs(phase.total, 99));
+                    row.put("maxMs", phase.total.getTotalCount() == 0 ? null : phase.total.getMaxValue() / 1000.0);
+                    row.put("jobP50Ms", phase.jobPart.getTotalCount() == 0 ? null : phase.jobPart.getValueAtPercentile(50));
+                    row.put("jobP99Ms", phase.jobPart.getTotalCount() == 0 ? null : phase.jobPart.getValueAtPercentile(99));
+                    row.put("gatewayP50Ms", phase.gatewayPart.getTotalCount() == 0 ? null : phase.gatewayPart.getValueAtPercentile(50));
+                    row.put("gatewayP99Ms", phase.gatewayPart.getTotalCount() == 0 ? null : phase.gatewayPart.getValueAtPercentile(99));
                     row.put("frames", phase.frames.get());
                     row.put("settings", o.label);
                     row.put("loadAverage", loadAverage());
@@ -232,8 +246,8 @@ public final class E2eBench {
                     ArrayNode p50 = series.putArray("p50");
                     ArrayNode p99 = series.putArray("p99");
                     for (Histogram h : phase.perSecond) {
-                        p50.add(h.getValueAtPercentile(50) / 1000.0);
-                        p99.add(h.getValueAtPercentile(99) / 1000.0);
+                        p50.add(SseBench.percentileMs(h, 50));
+                        p99.add(SseBench.percentileMs(h, 99));
                     }
                 }
                 System.out.println("    " + row);
@@ -309,39 +323,42 @@ public final class E2eBench {
         }
     }
 
-    static final class Options {
+    @Command(name = "run", mixinStandardHelpOptions = true, description = "Publish at each rate and measure until every window's frame arrived.")
+    static final class Options implements Callable<Integer> {
+        @Option(names = "--url", paramLabel = "URL", description = "the gateway's /stream/updates (default: ${DEFAULT-VALUE})")
         String url = "http://127.0.0.1:18080/stream/updates";
+
+        @Option(names = "--rates", split = ",", paramLabel = "R,R", description = "events per second, one run each (default: ${DEFAULT-VALUE})")
         List<Integer> rates = List.of(1, 1000);
+
+        @Option(names = "--seconds", paramLabel = "N", description = "measured seconds per rate (default: ${DEFAULT-VALUE})")
         int seconds = 20;
+
+        @Option(names = "--warmup", paramLabel = "N", description = "warm-up seconds (default: ${DEFAULT-VALUE})")
         int warmupSeconds = 5;
+
+        @Option(names = "--drain", paramLabel = "N", description = "seconds to wait for the last frames (default: ${DEFAULT-VALUE})")
         int drainSeconds = 15;
+
+        @Option(names = "--companies", paramLabel = "N", description = "companies (default: ${DEFAULT-VALUE})")
         int companies = 10;
+
+        @Option(names = "--metrics", paramLabel = "N", description = "metrics per company (default: ${DEFAULT-VALUE})")
         int metrics = 4;
+
+        @Option(names = "--label", paramLabel = "L", description = "the job settings the run is labelled with (default: ${DEFAULT-VALUE})")
         String label = "defaults";
+
+        @Option(names = "--out", paramLabel = "FILE", description = "where the JSON goes (default: perf/results/e2e-<time>.json)")
         String out;
 
-        static Options parse(String[] args) {
-            Options o = new Options();
-            for (int i = 0; i + 1 < args.length; i += 2) {
-                String v = args[i + 1];
-                switch (args[i]) {
-                    case "--url" -> o.url = v;
-                    case "--rates" -> o.rates = java.util.Arrays.stream(v.split(",")).map(String::trim).map(Integer::parseInt).toList();
-                    case "--seconds" -> o.seconds = Integer.parseInt(v);
-                    case "--warmup" -> o.warmupSeconds = Integer.parseInt(v);
-                    case "--drain" -> o.drainSeconds = Integer.parseInt(v);
-                    case "--companies" -> o.companies = Integer.parseInt(v);
-                    case "--metrics" -> o.metrics = Integer.parseInt(v);
-                    case "--label" -> o.label = v;
-                    case "--out" -> o.out = v;
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]
-                            + "; use --url --rates 1,1000 --seconds S --warmup S --companies C --metrics M --label L --out FILE");
-                }
+        @Override
+        public Integer call() throws Exception {
+            if (out == null) {
+                out = "perf/results/e2e-" + Instant.now().toString().replace(':', '-') + ".json";
             }
-            if (o.out == null) {
-                o.out = "perf/results/e2e-" + Instant.now().toString().replace(':', '-') + ".json";
-            }
-            return o;
+            new E2eBench(CsrConfig.fromEnvironment()).run(this);
+            return 0;
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.csr.perf.replay;
 
+import io.csr.common.cli.Cli;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.MetricUpdate;
@@ -8,6 +9,8 @@ import io.csr.perf.sse.DevToken;
 import io.csr.perf.sse.SseBench;
 import io.csr.perf.sse.SseFrameParser;
 import io.csr.perf.sse.Target;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -40,51 +44,102 @@ public final class ReplayBench {
     private ReplayBench() {
     }
 
-    /** What one resume saw. */
-    record Resume(double reconnectToFirstMs, double catchUpMs, long received, long gaps, long repeats, boolean reset) {
+    /**
+     * What one resume saw. {@code received} counts distinct events in order only. The times are null when they do not
+     * exist: no first event (nothing arrived), no catch-up (not every missed event arrived before the timeout).
+     */
+    record Resume(Double reconnectToFirstMs, Double catchUpMs, long received, long missed, long gaps, long repeats, boolean reset) {
+        boolean complete() {
+            return received == missed && gaps == 0 && !reset;
+        }
     }
 
-    public static void main(String[] args) throws Exception {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        Target target = Target.parse(a.getOrDefault("target", "ours"));
-        URI url = URI.create(a.getOrDefault("url", "http://127.0.0.1:18080/stream/updates"));
-        int missed = Integer.parseInt(a.getOrDefault("missed", "10000"));
-        int repeats = Integer.parseInt(a.getOrDefault("repeats", "3"));
-        int timeoutSeconds = Integer.parseInt(a.getOrDefault("timeout-seconds", "60"));
-        CsrConfig config = CsrConfig.fromEnvironment();
-        List<Resume> resumes = new ArrayList<>();
-        try (Target.Publisher publisher = target.publisher(a.get("publish-url"), config.get(ConfigKey.REDIS_URL),
-                config.get(ConfigKey.REDIS_KEY_PREFIX))) {
-            for (int r = 0; r < repeats; r++) {
-                String company = "replay" + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36) + "n" + r;
-                Resume res = once(target, url, publisher, company, missed, timeoutSeconds);
-                System.out.printf(Locale.ROOT, "    %s resume %d: first event after %.1f ms, caught up (%,d events) after %.1f ms, gaps %d, repeats %d%s%n",
-                        target.label(), r + 1, res.reconnectToFirstMs(), res.received(), res.catchUpMs(), res.gaps(), res.repeats(),
-                        res.reset() ? ", RESET" : "");
-                resumes.add(res);
+    public static void main(String[] args) {
+        System.exit(Cli.run(new Options(), args));
+    }
+
+    /** The client's command line, on the CLI contract (io.csr.common.cli.Cli); exit 3 when a resume was incomplete. */
+    @Command(name = "replay-client", mixinStandardHelpOptions = true, description = "The replay benchmark's client; bin/csr bench replay runs it.")
+    static final class Options implements Callable<Integer> {
+        @Option(names = "--target", paramLabel = "T", description = "ours, nchan or pushpin (default: ${DEFAULT-VALUE})")
+        Target target = Target.OURS;
+
+        @Option(names = "--url", paramLabel = "URL", description = "the subscribe base (default: ${DEFAULT-VALUE})")
+        URI url = URI.create("http://127.0.0.1:18080/stream/updates");
+
+        @Option(names = "--publish-url", paramLabel = "URL", description = "where a peer takes publishes (ours publishes to Redis)")
+        String publishUrl;
+
+        @Option(names = "--missed", paramLabel = "N", description = "events the client misses (default: ${DEFAULT-VALUE})")
+        int missed = 10_000;
+
+        @Option(names = "--repeats", paramLabel = "N", description = "resumes, each on a fresh company (default: ${DEFAULT-VALUE})")
+        int repeats = 3;
+
+        @Option(names = "--timeout-seconds", paramLabel = "S", description = "longest wait for the missed events (default: ${DEFAULT-VALUE})")
+        int timeoutSeconds = 60;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "where the JSON goes (default: perf/results/replay-<target>.json)")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            CsrConfig config = CsrConfig.fromEnvironment();
+            List<Resume> resumes = new ArrayList<>();
+            try (Target.Publisher publisher = target.publisher(publishUrl, config.get(ConfigKey.REDIS_URL),
+                    config.get(ConfigKey.REDIS_KEY_PREFIX))) {
+                for (int r = 0; r < repeats; r++) {
+                    String company = "replay" + Long.toString(System.currentTimeMillis() % 1_000_000_000L, 36) + "n" + r;
+                    Resume res = once(target, url, publisher, company, missed, timeoutSeconds);
+                    System.out.printf(Locale.ROOT, "    %s resume %d: first event after %s ms, %,d of %,d events, caught up after %s ms, gaps %d, repeats %d%s%s%n",
+                            target.label(), r + 1, res.reconnectToFirstMs(), res.received(), missed, res.catchUpMs(), res.gaps(), res.repeats(),
+                            res.reset() ? ", RESET" : "", res.complete() ? "" : " — INCOMPLETE");
+                    resumes.add(res);
+                }
             }
+            Map<String, Object> row = summary(target.label(), missed, resumes);
+            Path file = out != null ? out : Path.of("perf/results/replay-" + target.label() + ".json");
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Files.writeString(file, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(row) + "\n");
+            boolean complete = (Boolean) row.get("complete");
+            if (!complete) {
+                System.out.println("INCOMPLETE: " + row.get("lost") + " — the result is marked complete: false");
+            }
+            return complete ? 0 : 3;
         }
-        List<Double> catchUp = resumes.stream().map(Resume::catchUpMs).sorted().toList();
+    }
+
+    /**
+     * The result row. Times and the replay rate come from complete resumes only (every missed event, in order, once): a
+     * server that dropped part of the backlog must not look faster for having less to send. Any incomplete resume
+     * makes the row {@code complete: false} and says what was lost.
+     */
+    static Map<String, Object> summary(String server, int missed, List<Resume> resumes) {
+        List<Resume> done = resumes.stream().filter(Resume::complete).toList();
+        List<Double> catchUp = done.stream().map(Resume::catchUpMs).sorted().toList();
+        List<Double> first = resumes.stream().map(Resume::reconnectToFirstMs).filter(java.util.Objects::nonNull).sorted().toList();
+        Map<String, Object> lost = new LinkedHashMap<>();
+        lost.put("incompleteResumes", resumes.size() - done.size());
+        lost.put("eventsNotReceived", resumes.stream().mapToLong(r -> Math.max(0, r.missed() - r.received())).sum());
+        lost.put("gaps", resumes.stream().mapToLong(Resume::gaps).sum());
+        lost.put("resets", resumes.stream().filter(Resume::reset).count());
         Map<String, Object> row = new LinkedHashMap<>();
-        row.put("server", target.label());
+        row.put("server", server);
+        row.put("complete", !resumes.isEmpty() && done.size() == resumes.size());
+        row.put("lost", lost);
+        row.put("timestamp", Instant.now().toString());
         row.put("missed", missed);
-        row.put("repeats", repeats);
-        row.put("catchUpMedianMs", catchUp.get(catchUp.size() / 2));
-        row.put("catchUpMaxMs", catchUp.get(catchUp.size() - 1));
-        row.put("firstEventMedianMs", resumes.stream().map(Resume::reconnectToFirstMs).sorted().toList().get(resumes.size() / 2));
-        row.put("replayEventsPerSec", Math.round(missed / (catchUp.get(catchUp.size() / 2) / 1000.0)));
-        row.put("allCaughtUp", resumes.stream().allMatch(x -> x.received() >= missed));
+        row.put("repeats", resumes.size());
+        row.put("catchUpMedianMs", catchUp.isEmpty() ? null : catchUp.get(catchUp.size() / 2));
+        row.put("catchUpMaxMs", catchUp.isEmpty() ? null : catchUp.get(catchUp.size() - 1));
+        row.put("firstEventMedianMs", first.isEmpty() ? null : first.get(first.size() / 2));
+        row.put("replayEventsPerSec", catchUp.isEmpty() ? null : Math.round(missed / (catchUp.get(catchUp.size() / 2) / 1000.0)));
+        row.put("allCaughtUp", !resumes.isEmpty() && resumes.stream().allMatch(x -> x.received() >= missed));
         row.put("gaps", resumes.stream().mapToLong(Resume::gaps).sum());
         row.put("repeatsSeen", resumes.stream().mapToLong(Resume::repeats).sum());
         row.put("resets", resumes.stream().filter(Resume::reset).count());
         row.put("loadAverage", SseBench.loadAverage());
-        Path out = Path.of(a.getOrDefault("out", "perf/results/replay-" + target.label() + ".json"));
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(row) + "\n");
-        System.exit(0);
+        return row;
     }
 
     private static Resume once(Target target, URI url, Target.Publisher publisher, String company, int missed,
@@ -95,6 +150,10 @@ public final class ReplayBench {
         publish(publisher, company, 0);
         String lastId = first.awaitEvents(1, timeoutSeconds).lastId;
         first.close();
+        if (lastId == null) {
+            throw new IllegalStateException(target.label() + ": the first event did not arrive within " + timeoutSeconds
+                    + " s; nothing to resume from (is the server up? bin/csr status)");
+        }
         // 2. away: the missed events
         for (long seq = 1; seq <= missed; seq++) {
             publish(publisher, company, seq);
@@ -104,7 +163,8 @@ public final class ReplayBench {
         Client back = new Client(target, url, company, lastId);
         back.awaitEvents(missed, timeoutSeconds);
         back.close();
-        return new Resume((back.firstAtNanos - start) / 1e6, (back.lastAtNanos - start) / 1e6, back.received,
+        return new Resume(back.received == 0 ? null : (back.firstAtNanos - start) / 1e6,
+                back.received < missed ? null : (back.lastAtNanos - start) / 1e6, back.received, missed,
                 back.gaps, back.repeats, back.reset);
     }
 

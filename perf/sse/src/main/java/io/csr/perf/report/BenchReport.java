@@ -3,7 +3,12 @@ package io.csr.perf.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.csr.common.cli.Cli;
+import io.csr.common.cli.CommandGroup;
 import io.csr.common.json.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,34 +29,90 @@ import java.util.stream.Stream;
  * summary), one combined JSON, and the self-contained HTML report {@code perf/results/report.html} that shows the
  * newest run of every scenario (fan-out, e2e, replay, ingest) with ours next to each peer.
  * <pre>
- * BenchReport fanout RUN_DIR OUT_BASE   # RUN_DIR holds fanout-&lt;N&gt;c-&lt;target&gt;.json; writes OUT_BASE.json/.md
+ * BenchReport fanout RUN_DIR OUT_BASE [--expected 1000,5000 ours,nchan]  # RUN_DIR holds fanout-&lt;N&gt;c-&lt;target&gt;.json
+ * BenchReport replay RUN_DIR OUT_BASE [--expected ours,nchan]
  * BenchReport html RESULTS_DIR          # (re)writes RESULTS_DIR/report.html
  * </pre>
+ * Every result says whether it is {@code complete} (everything asked for was measured: no lost delivery, connection or
+ * event, no timeout) and what was lost; a scenario that was expected but left no result (the client failed or was
+ * killed by its timeout) gets a row marked incomplete, and incomplete rows are marked in every table and chart. The
+ * HTML report picks the newest result of each scenario by the time recorded in it, not by file date (a fresh clone
+ * gives every file the checkout's time), and says which run each section shows.
  */
 public final class BenchReport {
     private BenchReport() {
     }
 
-    public static void main(String[] args) throws IOException {
-        if (args.length >= 3 && args[0].equals("fanout")) {
-            fanout(Path.of(args[1]), args[2]);
-        } else if (args.length >= 3 && args[0].equals("replay")) {
-            replay(Path.of(args[1]), args[2]);
-        } else if (args.length >= 3 && args[0].equals("jmh")) {
-            jmh(Path.of(args[1]), args[2]);
-        } else if (args.length >= 2 && args[0].equals("html")) {
-            Path out = html(Path.of(args[1]));
-            System.out.println("HTML report: " + out);
-        } else {
-            throw new IllegalArgumentException("usage: BenchReport fanout RUN_DIR OUT_BASE | replay RUN_DIR OUT_BASE | jmh JMH_JSON OUT_BASE | html RESULTS_DIR");
+    public static void main(String[] args) {
+        System.exit(Cli.run(new Report(), args));
+    }
+
+    /** The report's command line, on the CLI contract (io.csr.common.cli.Cli); the bench drivers run it. */
+    @Command(name = "bench-report", description = "Tables, JSON, Markdown and report.html from benchmark results.")
+    static final class Report extends CommandGroup {
+        @Command(name = "fanout", mixinStandardHelpOptions = true, description = "One fan-out run: RUN_DIR holds fanout-<N>c-<target>.json.")
+        int fanout(@Parameters(index = "0", paramLabel = "RUN_DIR") Path runDir, @Parameters(index = "1", paramLabel = "OUT_BASE") String outBase,
+                   @Option(names = "--expected", arity = "2", paramLabel = "N,N T,T", description = "the connection counts and targets that were run")
+                   List<String> expected) throws IOException {
+            BenchReport.fanout(runDir, outBase, expected == null ? List.of() : csv(expected.get(0)).stream().map(Integer::parseInt).toList(),
+                    expected == null ? List.of() : csv(expected.get(1)));
+            return 0;
+        }
+
+        @Command(name = "replay", mixinStandardHelpOptions = true, description = "One replay run: RUN_DIR holds replay-<target>.json.")
+        int replay(@Parameters(index = "0", paramLabel = "RUN_DIR") Path runDir, @Parameters(index = "1", paramLabel = "OUT_BASE") String outBase,
+                   @Option(names = "--expected", paramLabel = "T,T", description = "the targets that were run") String expected) throws IOException {
+            BenchReport.replay(runDir, outBase, expected == null ? List.of() : csv(expected));
+            return 0;
+        }
+
+        @Command(name = "jmh", mixinStandardHelpOptions = true, description = "JMH's JSON as a table.")
+        int jmh(@Parameters(index = "0", paramLabel = "JMH_JSON") Path json, @Parameters(index = "1", paramLabel = "OUT_BASE") String outBase)
+                throws IOException {
+            BenchReport.jmh(json, outBase);
+            return 0;
+        }
+
+        @Command(name = "html", mixinStandardHelpOptions = true, description = "(Re)writes RESULTS_DIR/report.html.")
+        int html(@Parameters(index = "0", paramLabel = "RESULTS_DIR") Path results) throws IOException {
+            System.out.println("HTML report: " + BenchReport.html(results));
+            return 0;
         }
     }
 
+    /** The row of an expected result that is not there: incomplete, and why. */
+    private static ObjectNode missingResult(String seeWhere) {
+        ObjectNode missing = Json.mapper().createObjectNode();
+        missing.put("complete", false);
+        missing.putObject("lost").put("result", "none: the client failed or was stopped by its timeout (" + seeWhere + ")");
+        return missing;
+    }
+
+    private static List<String> csv(String v) {
+        return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+    }
+
     static void fanout(Path runDir, String outBase) throws IOException {
+        fanout(runDir, outBase, List.of(), List.of());
+    }
+
+    /** @param expectedConns, expectedTargets the grid that was run: a cell without a result file gets an incomplete row */
+    static void fanout(Path runDir, String outBase, List<Integer> expectedConns, List<String> expectedTargets) throws IOException {
         List<JsonNode> scenarios = new ArrayList<>();
         try (Stream<Path> files = Files.list(runDir)) {
             for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
                 scenarios.add(Json.mapper().readTree(p.toFile()));
+            }
+        }
+        for (int n : expectedConns) {
+            for (String t : expectedTargets) {
+                if (scenarios.stream().noneMatch(r -> r.path("connectionsRequested").asInt() == n && r.path("target").asText().equals(t))) {
+                    ObjectNode missing = missingResult("see its log");
+                    missing.put("target", t);
+                    missing.put("connectionsRequested", n);
+                    missing.put("timestamp", Instant.now().toString());
+                    scenarios.add(missing);
+                }
             }
         }
         if (scenarios.isEmpty()) {
@@ -62,6 +123,7 @@ public final class BenchReport {
         ObjectNode all = Json.mapper().createObjectNode();
         all.put("scenario", "fanout");
         all.put("timestamp", Instant.now().toString());
+        all.put("complete", scenarios.stream().allMatch(BenchReport::complete));
         all.put("note", "client, servers under test, Redis and the other services share the same machine; compare ratios within one run");
         ArrayNode arr = all.putArray("runs");
         scenarios.forEach(arr::add);
@@ -80,10 +142,19 @@ public final class BenchReport {
 
     /** Replay: one row per server (files written by ReplayBench), a bar chart of the catch-up time. */
     static void replay(Path runDir, String outBase) throws IOException {
+        replay(runDir, outBase, List.of());
+    }
+
+    static void replay(Path runDir, String outBase, List<String> expectedServers) throws IOException {
         List<JsonNode> rows = new ArrayList<>();
         try (Stream<Path> files = Files.list(runDir)) {
             for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
                 rows.add(Json.mapper().readTree(p.toFile()));
+            }
+        }
+        for (String t : expectedServers) {
+            if (rows.stream().noneMatch(r -> r.path("server").asText().equals(t))) {
+                rows.add(missingResult("output above").put("server", t));
             }
         }
         if (rows.isEmpty()) {
@@ -93,20 +164,29 @@ public final class BenchReport {
         ObjectNode all = Json.mapper().createObjectNode();
         all.put("scenario", "replay");
         all.put("timestamp", Instant.now().toString());
+        all.put("complete", rows.stream().allMatch(BenchReport::complete));
         all.put("note", "a client misses N events, reconnects with Last-Event-ID; time until the last one arrived (same machine for all)");
         ArrayNode arr = all.putArray("rows");
         rows.forEach(arr::add);
         ObjectNode chart = all.putArray("charts").addObject();
-        chart.put("title", "catch-up after " + rows.get(0).path("missed").asInt() + " missed events (median, ms)");
+        chart.put("title", "catch-up after " + rows.stream().mapToInt(r -> r.path("missed").asInt()).max().orElse(0)
+                + " missed events (median, ms)");
         chart.put("unit", "ms");
         chart.putArray("groups").add("catch-up");
         ObjectNode series = chart.putObject("series");
-        rows.forEach(r -> series.putArray(r.path("server").asText()).add(r.path("catchUpMedianMs").asDouble()));
-        StringBuilder md = new StringBuilder("| server | missed | first event ms | caught up ms (median) | max | events/s | gaps | repeats | resets |\n|---|---|---|---|---|---|---|---|---|\n");
+        rows.forEach(r -> {
+            ArrayNode v = series.putArray(seriesName(r.path("server").asText(), complete(r)));
+            if (r.path("catchUpMedianMs").isNumber()) {
+                v.add(r.path("catchUpMedianMs").asDouble());
+            } else {
+                v.addNull(); // no catch-up time: not every missed event arrived
+            }
+        });
+        StringBuilder md = new StringBuilder("| server | complete | missed | first event ms | caught up ms (median) | max | events/s | gaps | repeats | resets |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for (JsonNode r : rows) {
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s | %s | %,d | %d | %d | %d |%n", r.path("server").asText(),
-                    r.path("missed").asInt(), Svg.num(r.path("firstEventMedianMs").asDouble()), Svg.num(r.path("catchUpMedianMs").asDouble()),
-                    Svg.num(r.path("catchUpMaxMs").asDouble()), r.path("replayEventsPerSec").asLong(), r.path("gaps").asLong(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %d | %d | %d |%n", r.path("server").asText(),
+                    completeCell(r), orNa(r.path("missed")), orNa(r.path("firstEventMedianMs")), orNa(r.path("catchUpMedianMs")),
+                    orNa(r.path("catchUpMaxMs")), orNa(r.path("replayEventsPerSec")), r.path("gaps").asLong(),
                     r.path("repeatsSeen").asLong(), r.path("resets").asLong()));
         }
         System.out.println();
@@ -160,14 +240,14 @@ public final class BenchReport {
 
     static String fanoutTable(List<JsonNode> runs) {
         StringBuilder s = new StringBuilder();
-        s.append("| connections | server | held | published/s | deliveries/s | delivered | p50 ms | p99 ms | CPU s / 100k deliveries | RSS / conn KiB | heap / conn KiB | evictions | load avg |\n");
-        s.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        s.append("| connections | server | complete | held | published/s | deliveries/s | delivered | p50 ms | p99 ms | CPU s / 100k deliveries | RSS / conn KiB | heap / conn KiB | evictions | load avg |\n");
+        s.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (JsonNode r : runs) {
-            s.append(String.format(Locale.ROOT, "| %,d | %s | %,d | %,.0f | %,.0f | %.1f %% | %s | %s | %s | %s | %s | %d | %s |%n",
-                    r.path("connectionsRequested").asInt(), r.path("target").asText(), r.path("connectionsStreaming").asInt(),
+            s.append(String.format(Locale.ROOT, "| %,d | %s | %s | %,d | %,.0f | %,.0f | %.1f %% | %s | %s | %s | %s | %s | %d | %s |%n",
+                    r.path("connectionsRequested").asInt(), r.path("target").asText(), completeCell(r), r.path("connectionsStreaming").asInt(),
                     r.path("achievedPublishRatePerSec").asDouble(),
                     r.path("deliveriesPerSec").asDouble(), 100 * r.path("deliveredRatio").asDouble(),
-                    Svg.num(r.path("latencyMs").path("p50").asDouble()), Svg.num(r.path("latencyMs").path("p99").asDouble()),
+                    orNa(r.path("latencyMs").path("p50")), orNa(r.path("latencyMs").path("p99")),
                     orNa(r.path("serverCpuSecondsPer100kDeliveries").asDouble(-1)),
                     orNa(r.path("serverRssPerIdleConnectionBytes").asDouble(-1) / 1024),
                     orNa(r.path("heapPerIdleConnectionBytes").asDouble(-1) / 1024),
@@ -194,11 +274,50 @@ public final class BenchReport {
         return runs.stream().filter(r -> r.path("connectionsRequested").asInt() == n)
                 .filter(r -> ours == r.path("target").asText().equals("ours"))
                 .filter(r -> r.path("deliveredRatio").asDouble() > 0.99) // a peer that lost deliveries is not "best"
+                .filter(r -> !r.path("complete").isBoolean() || r.path("complete").asBoolean()) // nor an incomplete run
+                .filter(r -> r.path("latencyMs").path("p99").isNumber())
                 .map(r -> r.path("latencyMs").path("p99").asDouble()).min(Double::compare);
     }
 
     private static String orNa(double v) {
         return v < 0 ? "n/a" : Svg.num(v);
+    }
+
+    /** A figure, or n/a when the result has none (null: nothing measured; absent). */
+    private static String orNa(JsonNode v) {
+        return v.isNumber() ? Svg.num(v.asDouble()) : "n/a";
+    }
+
+    /** False only when the result says so; results from before the accounting carry no flag. */
+    static boolean complete(JsonNode r) {
+        return !r.path("complete").isBoolean() || r.path("complete").asBoolean();
+    }
+
+    /** The "complete" cell: yes, NO with what was lost, or "not recorded" for results older than the flag. */
+    static String completeCell(JsonNode r) {
+        if (!r.path("complete").isBoolean()) {
+            return "not recorded";
+        }
+        if (r.path("complete").asBoolean()) {
+            return "yes";
+        }
+        List<String> lost = new ArrayList<>();
+        r.path("lost").fields().forEachRemaining(e -> {
+            if (!e.getValue().isNumber() || e.getValue().asDouble() != 0) {
+                lost.add(e.getKey() + " " + e.getValue().asText());
+            }
+        });
+        return "NO (" + String.join(", ", lost) + ")";
+    }
+
+    /** A chart series name; an incomplete run says so in the legend and tooltips. */
+    static String seriesName(String target, boolean complete) {
+        return complete ? target : target + " (INCOMPLETE)";
+    }
+
+    /** A number for a chart, NaN (drawn as n/a, no bar or point) when the result has none. */
+    private static double value(JsonNode v) {
+        return v.isNumber() ? v.asDouble() : Double.NaN;
     }
 
     // ------------------------------------------------------------------------------------------------ HTML report
@@ -209,8 +328,10 @@ public final class BenchReport {
                 + "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f3f3f3}.charts{display:flex;flex-wrap:wrap;gap:8px}"
                 + "pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto}</style></head><body>");
         h.append("<h1>CSR Stream Analytics — benchmarks</h1><p>Generated ").append(Instant.now())
-                .append(" from the newest result of each scenario under <code>perf/results/</code>. Client, servers and services ")
-                .append("share one machine: compare ratios within one run.</p>");
+                .append(" from the newest result of each scenario under <code>perf/results/</code>, by the time recorded in it. ")
+                .append("Client, servers and services share one machine: compare ratios within one run. A value axis turns ")
+                .append("logarithmic when the values span more than ").append(Svg.num(Svg.LOG_SPREAD)).append("×. Rows and ")
+                .append("series of incomplete runs (lost deliveries, connections or events, timeouts) are marked NO / INCOMPLETE.</p>");
         Optional<Path> fan = newest(resultsDir, "fanout-");
         if (fan.isPresent()) {
             fanoutSection(h, fan.get());
@@ -225,6 +346,7 @@ public final class BenchReport {
                 continue;
             }
             JsonNode n = Json.mapper().readTree(p.get().toFile());
+            h.append(runCaption(p.get(), n));
             genericSection(h, n);
             h.append("<details><summary>raw JSON (").append(Svg.esc(p.get().getFileName().toString())).append(")</summary><pre>")
                     .append(Svg.esc(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(n))).append("</pre></details>");
@@ -239,7 +361,7 @@ public final class BenchReport {
         JsonNode all = Json.mapper().readTree(file.toFile());
         List<JsonNode> runs = new ArrayList<>();
         all.path("runs").forEach(runs::add);
-        h.append("<h2>Fan-out: ours vs nchan vs Pushpin</h2><p>").append(Svg.esc(file.getFileName().toString())).append("</p>");
+        h.append("<h2>Fan-out: ours vs nchan vs Pushpin</h2>").append(runCaption(file, all));
         h.append(markdownTableToHtml(fanoutTable(runs)));
         List<String> groups = new ArrayList<>();
         for (int n : new TreeSet<>(runs.stream().map(r -> r.path("connectionsRequested").asInt()).toList())) {
@@ -247,6 +369,8 @@ public final class BenchReport {
         }
         List<String> targets = runs.stream().map(r -> r.path("target").asText()).distinct()
                 .sorted(Comparator.comparingInt(BenchReport::order)).toList();
+        Map<String, Boolean> targetComplete = new LinkedHashMap<>();
+        runs.forEach(r -> targetComplete.merge(r.path("target").asText(), complete(r), Boolean::logicalAnd));
         h.append("<div class='charts'>");
         for (String[] metric : new String[][]{{"p50", "latency p50 (ms)"}, {"p99", "latency p99 (ms)"}}) {
             Map<String, double[]> series = new LinkedHashMap<>();
@@ -256,9 +380,9 @@ public final class BenchReport {
                 for (int n : new TreeSet<>(runs.stream().map(r -> r.path("connectionsRequested").asInt()).toList())) {
                     int fn = n;
                     v[i++] = runs.stream().filter(r -> r.path("target").asText().equals(t) && r.path("connectionsRequested").asInt() == fn)
-                            .mapToDouble(r -> r.path("latencyMs").path(metric[0]).asDouble()).findFirst().orElse(0);
+                            .mapToDouble(r -> value(r.path("latencyMs").path(metric[0]))).findFirst().orElse(Double.NaN);
                 }
-                series.put(t, v);
+                series.put(seriesName(t, targetComplete.get(t)), v);
             }
             h.append(Svg.bars(metric[1] + " — publish → client", "ms", groups, series));
         }
@@ -275,10 +399,10 @@ public final class BenchReport {
                 double[] q = new double[tl.size()];
                 for (int i = 0; i < tl.size(); i++) {
                     d[i] = tl.get(i).path("deliveries").asDouble();
-                    q[i] = tl.get(i).path("p99Ms").asDouble();
+                    q[i] = value(tl.get(i).path("p99Ms"));
                 }
-                tput.put(r.path("target").asText(), d);
-                p99.put(r.path("target").asText(), q);
+                tput.put(seriesName(r.path("target").asText(), complete(r)), d);
+                p99.put(seriesName(r.path("target").asText(), complete(r)), q);
             }
             h.append(Svg.lines(String.format(Locale.ROOT, "%,d conns: deliveries per second", n), "deliveries/s", tput));
             h.append(Svg.lines(String.format(Locale.ROOT, "%,d conns: p99 per second (ms)", n), "ms", p99));
@@ -293,13 +417,21 @@ public final class BenchReport {
             return;
         }
         List<String> cols = new ArrayList<>();
-        rows.get(0).fieldNames().forEachRemaining(cols::add);
+        cols.add("complete");
+        rows.get(0).fieldNames().forEachRemaining(c -> {
+            if (!c.equals("complete") && !c.equals("lost")) {
+                cols.add(c);
+            }
+        });
         h.append("<table><tr>");
         cols.forEach(c -> h.append("<th>").append(Svg.esc(c)).append("</th>"));
         h.append("</tr>");
         for (JsonNode r : rows) {
             h.append("<tr>");
-            cols.forEach(c -> h.append("<td>").append(Svg.esc(r.path(c).isNumber() ? Svg.num(r.path(c).asDouble()) : r.path(c).asText())).append("</td>"));
+            boolean fileSaysIncomplete = n.path("complete").isBoolean() && !n.path("complete").asBoolean();
+            cols.forEach(c -> h.append("<td>").append(Svg.esc(c.equals("complete")
+                    ? (fileSaysIncomplete && !r.path("complete").isBoolean() ? completeCell(n) : completeCell(r))
+                    : r.path(c).isNumber() ? Svg.num(r.path(c).asDouble()) : r.path(c).isNull() ? "n/a" : r.path(c).asText())).append("</td>"));
             h.append("</tr>");
         }
         h.append("</table>");
@@ -311,7 +443,7 @@ public final class BenchReport {
                 c.path("series").fields().forEachRemaining(e -> {
                     double[] v = new double[e.getValue().size()];
                     for (int i = 0; i < v.length; i++) {
-                        v[i] = e.getValue().get(i).asDouble();
+                        v[i] = value(e.getValue().get(i));
                     }
                     series.put(e.getKey(), v);
                 });
@@ -349,13 +481,50 @@ public final class BenchReport {
         return h.append("</table>").append(after).toString();
     }
 
+    /**
+     * The result under {@code dir} named {@code prefix*.json} with the newest time recorded in it ({@link #recordedAt});
+     * files without one are not candidates. File dates are not used: a checkout gives every file the same time.
+     */
     static Optional<Path> newest(Path dir, String prefix) throws IOException {
         if (!Files.isDirectory(dir)) {
             return Optional.empty();
         }
+        List<Path> candidates;
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(".json"))
-                    .max(Comparator.comparingLong(p -> p.toFile().lastModified()));
+            candidates = s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(".json")).toList();
         }
+        Path best = null;
+        Instant bestAt = null;
+        for (Path p : candidates) {
+            Optional<Instant> at = recordedAt(Json.mapper().readTree(p.toFile()));
+            if (at.isPresent() && (bestAt == null || at.get().isAfter(bestAt))) {
+                best = p;
+                bestAt = at.get();
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** When the run was recorded: the result's own {@code timestamp} (fan-out, e2e, replay, jmh) or {@code date} (ingest). */
+    static Optional<Instant> recordedAt(JsonNode result) {
+        for (String field : new String[]{"timestamp", "date"}) {
+            if (result.path(field).isTextual()) {
+                try {
+                    return Optional.of(Instant.parse(result.path(field).asText()));
+                } catch (java.time.format.DateTimeParseException e) {
+                    // not a time: try the next field
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Which run a section shows: its recorded time, its file, and whether it is complete. */
+    private static String runCaption(Path file, JsonNode result) {
+        String completeness = !result.path("complete").isBoolean() ? "completeness not recorded (a result from before the accounting)"
+                : result.path("complete").asBoolean() ? "complete"
+                : "INCOMPLETE: " + (result.has("lost") ? completeCell(result) : "the rows marked NO below lost part of what was asked for");
+        return "<p>Run recorded at <b>" + Svg.esc(recordedAt(result).map(Instant::toString).orElse("?")) + "</b> (file <code>"
+                + Svg.esc(file.getFileName().toString()) + "</code>); " + Svg.esc(completeness) + ".</p>";
     }
 }

@@ -1,11 +1,14 @@
 package io.csr.perf.sse;
 
+import io.csr.common.cli.Cli;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.MetricUpdate;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
 import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import redis.clients.jedis.Jedis;
 
 import java.io.IOException;
@@ -26,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -53,6 +57,10 @@ public final class SseBench {
     private final AtomicLong non200 = new AtomicLong();
     private final AtomicLong resets = new AtomicLong();
     private final AtomicLong heartbeats = new AtomicLong();
+    /** Events a connection had already received: not counted as deliveries. */
+    private final AtomicLong repeats = new AtomicLong();
+    /** Events without the benchmark's sequence number: not counted as deliveries. */
+    private final AtomicLong invalid = new AtomicLong();
     private volatile boolean measuring;
     private final List<Conn> conns = new ArrayList<>();
 
@@ -61,9 +69,8 @@ public final class SseBench {
         this.config = config;
     }
 
-    public static void main(String[] args) throws Exception {
-        Options o = Options.parse(args);
-        new SseBench(o, CsrConfig.fromEnvironment()).run();
+    public static void main(String[] args) {
+        System.exit(Cli.run(new Options(), args));
     }
 
     final class Conn implements SseFrameParser.Listener {
@@ -74,6 +81,12 @@ public final class SseBench {
         volatile int status;
         volatile boolean ready;
         String lastId;
+        /**
+         * Sequence numbers this connection received, by seq / companies (a company's events are every companies-th
+         * sequence number, so the bits are dense): a second copy is a repeat, not a delivery. Not "higher than the
+         * last": the publisher's threads may hand a company's events to the server out of order.
+         */
+        final java.util.BitSet seen = new java.util.BitSet();
 
         Conn(int index, String company, SocketChannel channel) {
             this.index = index;
@@ -98,13 +111,23 @@ public final class SseBench {
                 return;
             }
             lastId = id;
+            long seq = sequenceOf(data);
+            if (seq < 0) {
+                invalid.incrementAndGet();
+                return;
+            }
+            int bit = (int) (seq / o.companies);
+            if (seen.get(bit)) { // a copy of an event this connection already had: one distinct delivery only
+                repeats.incrementAndGet();
+                return;
+            }
+            seen.set(bit);
             delivered.incrementAndGet();
             if (!measuring) {
                 return;
             }
             long now = System.nanoTime();
-            long seq = sequenceOf(data);
-            Long at = seq < 0 ? null : publishedAtNanos.get(seq);
+            Long at = publishedAtNanos.get(seq);
             if (at == null) { // published before the measured phase (warm-up) or not ours
                 return;
             }
@@ -145,6 +168,8 @@ public final class SseBench {
                 }
             }
         }
+        List<String> serverProcesses = servingPath();
+        System.out.println("CPU and memory counted for: " + serverProcesses);
         GripOrigin origin = o.target == Target.PUSHPIN ? new GripOrigin(o.originPort) : null;
 
         long heapBefore = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
@@ -317,14 +342,18 @@ public final class SseBench {
         result.put("deliveriesMeasured", deliveredMeasured.get());
         result.put("deliveriesPerSec", round(deliveredMeasured.get() / (double) o.seconds));
         synchronized (latencyMicros) {
-            result.put("latencyMs", Map.of(
-                    "p50", latencyMicros.getValueAtPercentile(50) / 1000.0,
-                    "p95", latencyMicros.getValueAtPercentile(95) / 1000.0,
-                    "p99", latencyMicros.getValueAtPercentile(99) / 1000.0,
-                    "p999", latencyMicros.getValueAtPercentile(99.9) / 1000.0,
-                    "max", latencyMicros.getMaxValue() / 1000.0));
+            Map<String, Object> latency = new LinkedHashMap<>();
+            latency.put("p50", percentileMs(latencyMicros, 50));
+            latency.put("p95", percentileMs(latencyMicros, 95));
+            latency.put("p99", percentileMs(latencyMicros, 99));
+            latency.put("p999", percentileMs(latencyMicros, 99.9));
+            latency.put("max", latencyMicros.getTotalCount() == 0 ? null : latencyMicros.getMaxValue() / 1000.0);
+            result.put("latencyMs", latency);
         }
         result.put("deliveredRatio", expectedMeasured == 0 ? 0 : round(deliveredMeasured.get() / (double) expectedMeasured));
+        result.put("repeatsSeen", repeats.get());
+        result.put("eventsWithoutSequence", invalid.get());
+        result.put("serverProcesses", serverProcesses);
         result.put("publishErrors", publishErrors);
         result.put("serverCpuSecondsMeasured", round(serverCpu));
         result.put("serverCpuSecondsPer100kDeliveries", serverCpu < 0 || deliveredMeasured.get() == 0 ? -1
@@ -336,8 +365,12 @@ public final class SseBench {
         synchronized (latencyMicros) {
             for (int s = 0; s < perSecond.size(); s++) {
                 Histogram h = perSecond.get(s);
-                timeline.add(Map.of("second", s, "deliveries", h.getTotalCount(),
-                        "p50Ms", h.getValueAtPercentile(50) / 1000.0, "p99Ms", h.getValueAtPercentile(99) / 1000.0));
+                Map<String, Object> second = new LinkedHashMap<>();
+                second.put("second", s);
+                second.put("deliveries", h.getTotalCount());
+                second.put("p50Ms", percentileMs(h, 50));
+                second.put("p99Ms", percentileMs(h, 99));
+                timeline.add(second);
             }
         }
         result.put("timeline", timeline);
@@ -349,6 +382,15 @@ public final class SseBench {
         result.put("heartbeatsSeen", heartbeats.get());
         result.put("non200", non200.get());
         result.put("connectErrors", connectErrors.get());
+        Map<String, Long> lost = lost(o.connections, ready, expectedMeasured, deliveredMeasured.get(), publishErrors,
+                serverCloses.get() - closesBeforeMeasure, resets.get());
+        boolean complete = complete(lost, expectedMeasured);
+        // first in the file: whoever reads the figures sees first whether they cover everything that was asked for
+        Map<String, Object> ordered = new LinkedHashMap<>();
+        ordered.put("complete", complete);
+        ordered.put("lost", lost);
+        ordered.putAll(result);
+        result = ordered;
         String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
         System.out.println(json);
         Path out = Path.of(o.out != null ? o.out : "perf/results/sse-" + o.target.label() + "-" + Instant.now().toString().replace(':', '-') + ".json");
@@ -363,7 +405,94 @@ public final class SseBench {
         if (origin != null) {
             origin.close();
         }
-        System.exit(0);
+        if (!complete) {
+            System.out.println("INCOMPLETE: " + lost + " — the result is marked complete: false");
+        }
+        System.exit(complete ? 0 : 3);
+    }
+
+    /** What a run did not measure of what was asked: every count must be 0 for the run to be complete. */
+    static Map<String, Long> lost(int connectionsRequested, int connectionsStreaming, long deliveriesExpected,
+                                  long deliveriesMeasured, long publishErrors, long serverClosesWhileMeasuring, long resets) {
+        Map<String, Long> lost = new LinkedHashMap<>();
+        lost.put("connectionsNotStreaming", (long) connectionsRequested - connectionsStreaming);
+        lost.put("deliveriesMissing", Math.max(0, deliveriesExpected - deliveriesMeasured));
+        lost.put("publishErrors", publishErrors);
+        lost.put("serverClosesWhileMeasuring", serverClosesWhileMeasuring);
+        lost.put("resets", resets);
+        // a measured phase in which nothing was published (the run too short for a slow machine) measured nothing
+        lost.put("measuredPhaseWithoutEvents", deliveriesExpected > 0 ? 0L : 1L);
+        return lost;
+    }
+
+    /** Complete: nothing lost, and something was expected at all (a run that published nothing measured nothing). */
+    static boolean complete(Map<String, Long> lost, long deliveriesExpected) {
+        return deliveriesExpected > 0 && lost.values().stream().allMatch(v -> v == 0);
+    }
+
+    /** A percentile in ms; null for an empty histogram (no delivery measured is not a latency of 0). */
+    public static Double percentileMs(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? null : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    /**
+     * Every process on the target's serving path, named, for CPU and memory: the pids given with --server-pids, and for
+     * ours also Redis (the streams the gateway tails live there, as nchan's buffer lives inside nginx). Refuses to run
+     * without them: CPU of nothing would read as 0.
+     */
+    private List<String> servingPath() {
+        List<Long> pids = servingPids(o.target, o.serverPids, this::redisPid);
+        o.serverPids.clear();
+        o.serverPids.addAll(pids);
+        return requireServingProcess(o.target, ProcessStats.names(pids));
+    }
+
+    /**
+     * The pids whose CPU and memory are counted: those given with --server-pids (required), and for ours Redis's too.
+     */
+    static List<Long> servingPids(Target target, List<Long> given, LongSupplier redisPid) {
+        if (given.isEmpty()) {
+            throw new IllegalArgumentException("--server-pids is required (every process serving " + target.label()
+                    + "): without it the server's CPU and memory would read as 0; bin/csr bench fanout passes them");
+        }
+        List<Long> pids = new ArrayList<>(given);
+        if (target == Target.OURS) {
+            long redis = redisPid.getAsLong();
+            if (!pids.contains(redis)) {
+                pids.add(redis);
+            }
+        }
+        return pids;
+    }
+
+    /** {@code names} ("pid comm", {@link ProcessStats#names}) when they hold the process that must serve the target. */
+    static List<String> requireServingProcess(Target target, List<String> names) {
+        String required = switch (target) {
+            case OURS -> "redis-server";
+            case NCHAN -> "nginx";
+            case PUSHPIN -> "";
+        };
+        if (names.stream().noneMatch(n -> n.substring(n.indexOf(' ') + 1).startsWith(required))) {
+            throw new IllegalArgumentException("no " + required + " process among " + names + ": it serves " + target.label()
+                    + " and its CPU must count");
+        }
+        return names;
+    }
+
+    /** Redis's own pid (INFO server), which must be a process on this machine to be counted. */
+    private long redisPid() {
+        try (Jedis jedis = new Jedis(URI.create(config.get(ConfigKey.REDIS_URL)))) {
+            Matcher m = Pattern.compile("process_id:(\\d+)").matcher(jedis.info("server"));
+            if (!m.find()) {
+                throw new IllegalStateException("Redis INFO server has no process_id");
+            }
+            long pid = Long.parseLong(m.group(1));
+            if (!Files.exists(Path.of("/proc", Long.toString(pid)))) {
+                throw new IllegalStateException("Redis at " + config.get(ConfigKey.REDIS_URL) + " runs as pid " + pid
+                        + ", which is not a process on this machine: its CPU cannot be counted; run the benchmark beside Redis");
+            }
+            return pid;
+        }
     }
 
     private final java.util.concurrent.ConcurrentLinkedQueue<Conn> pending = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -486,61 +615,57 @@ public final class SseBench {
         return Math.round(v * 100) / 100.0;
     }
 
-    static final class Options {
+    /** The client's command line, on the CLI contract (io.csr.common.cli.Cli); bin/csr bench sse and fanout run it. */
+    @Command(name = "bench sse", mixinStandardHelpOptions = true, description = "SSE fan-out: connections held, events published, latency measured.")
+    static final class Options implements java.util.concurrent.Callable<Integer> {
+        @Option(names = "--url", paramLabel = "URL", description = "the server's subscribe URL (default: ${DEFAULT-VALUE})")
         String url = "http://127.0.0.1:8080/stream/updates";
+        @Option(names = "--connections", paramLabel = "N", description = "connections held (default: ${DEFAULT-VALUE})")
         int connections = 1000;
+        @Option(names = "--companies", paramLabel = "N", description = "companies the connections and events spread over (default: ${DEFAULT-VALUE})")
         int companies = 50;
+        @Option(names = "--rate", paramLabel = "N", description = "events per second (default: ${DEFAULT-VALUE})")
         int rate = 1000;
+        @Option(names = "--seconds", paramLabel = "N", description = "measured seconds (default: ${DEFAULT-VALUE})")
         int seconds = 30;
+        @Option(names = "--warmup", paramLabel = "N", description = "warm-up seconds (default: ${DEFAULT-VALUE})")
         int warmupSeconds = 5;
+        @Option(names = "--settle", paramLabel = "N", description = "seconds for the last deliveries after publishing stops (default: ${DEFAULT-VALUE})")
         int settleSeconds = 5;
+        @Option(names = "--gateway-pid", paramLabel = "PID", description = "the gateway's pid, for heap per connection")
         long gatewayPid = -1;
+        @Option(names = "--jwt-secret", paramLabel = "SECRET", description = "HS256 secret of the tokens (default: the dev secret of the environment)")
         String jwtSecret = DevToken.secretFromEnvironment();
+        @Option(names = "--company-prefix", paramLabel = "P", description = "prefix of the company ids (default: ${DEFAULT-VALUE})")
         String companyPrefix = "bench";
+        @Option(names = "--out", paramLabel = "FILE", description = "where the JSON goes")
         String out;
+        @Option(names = "--target", paramLabel = "T", description = "ours, nchan or pushpin (default: ${DEFAULT-VALUE})")
         Target target = Target.OURS;
+        @Option(names = "--publish-url", paramLabel = "URL", description = "where a peer takes publishes (ours publishes to Redis)")
         String publishUrl;
         List<Long> serverPids = new ArrayList<>();
+        @Option(names = "--origin-port", paramLabel = "PORT", description = "Pushpin's origin port (default: ${DEFAULT-VALUE})")
         int originPort = 18109;
         /** Connections opened before waiting for their answers; Pushpin's origin path (zurl) refused bursts of ≈ 1,000. */
+        @Option(names = "--connect-batch", paramLabel = "N", description = "connections opened before awaiting their answers (default: ${DEFAULT-VALUE})")
         int connectBatch = 250;
+        @Option(names = "--publish-threads", paramLabel = "N", description = "publishing threads (default: ${DEFAULT-VALUE})")
         int publishThreads = 4;
 
-        static Options parse(String[] args) {
-            Options o = new Options();
-            for (int i = 0; i < args.length; i += 2) {
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException("option " + args[i] + " needs a value");
-                }
-                String v = args[i + 1];
-                switch (args[i]) {
-                    case "--url" -> o.url = v;
-                    case "--connections" -> o.connections = Integer.parseInt(v);
-                    case "--companies" -> o.companies = Integer.parseInt(v);
-                    case "--rate" -> o.rate = Integer.parseInt(v);
-                    case "--seconds" -> o.seconds = Integer.parseInt(v);
-                    case "--warmup" -> o.warmupSeconds = Integer.parseInt(v);
-                    case "--settle" -> o.settleSeconds = Integer.parseInt(v);
-                    case "--gateway-pid" -> o.gatewayPid = Long.parseLong(v);
-                    case "--jwt-secret" -> o.jwtSecret = v;
-                    case "--company-prefix" -> o.companyPrefix = v;
-                    case "--out" -> o.out = v;
-                    case "--target" -> o.target = Target.parse(v);
-                    case "--publish-url" -> o.publishUrl = v;
-                    case "--origin-port" -> o.originPort = Integer.parseInt(v);
-                    case "--connect-batch" -> o.connectBatch = Integer.parseInt(v);
-                    case "--publish-threads" -> o.publishThreads = Integer.parseInt(v);
-                    case "--server-pids" -> {
-                        for (String pid : v.split(",")) {
-                            if (!pid.isBlank()) {
-                                o.serverPids.add(Long.parseLong(pid.trim()));
-                            }
-                        }
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+        @Option(names = "--server-pids", paramLabel = "PID,PID", description = "the server's processes, for CPU and memory (blanks ignored)")
+        void serverPids(String pids) {
+            for (String pid : pids.split(",")) {
+                if (!pid.isBlank()) {
+                    serverPids.add(Long.parseLong(pid.trim()));
                 }
             }
-            return o;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            new SseBench(this, CsrConfig.fromEnvironment()).run(); // exits with the run's verdict
+            return 0;
         }
     }
 }

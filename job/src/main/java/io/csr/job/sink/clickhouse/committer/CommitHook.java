@@ -28,6 +28,37 @@ public interface CommitHook extends Serializable {
 
     Action open(ClickHouseSettings clickHouse);
 
+    /** This hook, then {@code next}, after every commit call (each idempotent, so a replay may repeat both). */
+    default CommitHook andThen(CommitHook next) {
+        CommitHook first = this;
+        return settings -> {
+            Action a = first.open(settings);
+            Action b;
+            try {
+                b = next.open(settings);
+            } catch (RuntimeException e) {
+                a.close();
+                throw e;
+            }
+            return new Action() {
+                @Override
+                public void afterInsert(List<ClickHouseCommittable> inserted) throws Exception {
+                    a.afterInsert(inserted);
+                    b.afterInsert(inserted);
+                }
+
+                @Override
+                public void close() {
+                    try {
+                        a.close();
+                    } finally {
+                        b.close();
+                    }
+                }
+            };
+        };
+    }
+
     /** The runtime part: clients are opened lazily or in {@link #open} and closed with the committer. */
     interface Action extends AutoCloseable {
         /**

@@ -13,6 +13,9 @@ import io.csr.job.sink.clickhouse.committer.CommitterMetrics;
 import io.csr.job.sink.clickhouse.writer.ClickHouseSinkWriter;
 import io.csr.job.sink.clickhouse.writer.ClickHouseWriterState;
 import io.csr.job.sink.clickhouse.writer.ClickHouseWriterStateSerializer;
+import io.csr.job.lease.JobLease;
+import io.csr.job.lease.LeaseRefusedException;
+import io.csr.job.lease.LeaseSettings;
 import org.apache.flink.api.common.JobInfo;
 import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.api.connector.sink2.Committer;
@@ -24,6 +27,7 @@ import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 
 import java.io.Serializable;
 import java.time.Clock;
@@ -46,11 +50,14 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
     private final Connection connection;
     private final ClickHouseSinkOptions options;
     private final CommitHook commitHook;
+    /** Null: no lease (tests, bounded runs). */
+    private final LeaseSettings lease;
 
-    ClickHouseSink(ClickHouseSettings settings, ClickHouseSinkOptions options, CommitHook commitHook) {
+    ClickHouseSink(ClickHouseSettings settings, ClickHouseSinkOptions options, CommitHook commitHook, LeaseSettings lease) {
         this.connection = Connection.of(settings);
         this.options = options;
         this.commitHook = commitHook;
+        this.lease = lease;
     }
 
     public static ClickHouseSinkBuilder builder() {
@@ -91,8 +98,20 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
     }
 
     private ClickHouseSinkWriter writer(JobInfo job, TaskInfo task, OptionalLong restoredCheckpointId, MetricGroup metrics) {
-        return new ClickHouseSinkWriter(options, job.getJobId().toHexString(), task.getIndexOfThisSubtask(),
+        ClickHouseSinkWriter writer = new ClickHouseSinkWriter(options, job.getJobId().toHexString(), task.getIndexOfThisSubtask(),
                 restoredCheckpointId, Clock.systemUTC(), metrics);
+        if (lease != null && task.getIndexOfThisSubtask() == 0) {
+            // The lease is held where the job really runs: on a cluster that is the TaskManager of this subtask, not
+            // the process that submitted the job. Taken before the first row is written, again after every restart
+            // and failover (same holder, drawn when the graph was built); another job's live lease stops this one
+            // for good, since a restart could not change that (the message says who runs and what to do).
+            try {
+                writer.holding(JobLease.acquire(lease, job.getJobId().toHexString()));
+            } catch (LeaseRefusedException e) {
+                throw new SuppressRestartsException(e);
+            }
+        }
+        return writer;
     }
 
     @Override
@@ -109,13 +128,13 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
 
     /** Serializable copy of {@link ClickHouseSettings} (which lives in the Flink-free common module). */
     private record Connection(String url, String user, String password, String database, boolean compression,
-                              long socketTimeoutMs) implements Serializable {
+                              long socketTimeoutMs, String cluster) implements Serializable {
         static Connection of(ClickHouseSettings s) {
-            return new Connection(s.url(), s.user(), s.password(), s.database(), s.compression(), s.socketTimeoutMs());
+            return new Connection(s.url(), s.user(), s.password(), s.database(), s.compression(), s.socketTimeoutMs(), s.cluster());
         }
 
         ClickHouseSettings settings() {
-            return new ClickHouseSettings(url, user, password, database, compression, socketTimeoutMs);
+            return new ClickHouseSettings(url, user, password, database, compression, socketTimeoutMs, cluster);
         }
     }
 }

@@ -5,6 +5,9 @@ import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.committer.CommitHook;
 
+import io.csr.job.lease.JobLease;
+import io.csr.job.lease.LeaseSettings;
+
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -35,6 +38,7 @@ public final class ClickHouseSinkBuilder {
     private long maxRetryBackoffMs;
     private Set<String> tables;
     private CommitHook commitHook = CommitHook.NONE;
+    private LeaseSettings lease;
 
     ClickHouseSinkBuilder() {
         options(ClickHouseSinkOptions.defaults());
@@ -96,6 +100,15 @@ public final class ClickHouseSinkBuilder {
         return this;
     }
 
+    /**
+     * Exactly one job per sink: the writer of subtask 0 holds this lease while the job runs and a job that finds it
+     * held by another stops for good ({@link JobLease}). Default: none (tests, benchmarks, bounded runs).
+     */
+    public ClickHouseSinkBuilder lease(LeaseSettings lease) {
+        this.lease = lease;
+        return this;
+    }
+
     public ClickHouseSink build() {
         if (commitHook == null) {
             throw new IllegalArgumentException("ClickHouse sink: commitHook(null); pass CommitHook.NONE for none");
@@ -128,6 +141,6 @@ public final class ClickHouseSinkBuilder {
             SqlLiteral.identifier(table);
         }
         return new ClickHouseSink(clickHouse, new ClickHouseSinkOptions(sinkId, batchRows, batchBytes, commitRetries,
-                retryBackoffMs, maxRetryBackoffMs, tables), commitHook);
+                retryBackoffMs, maxRetryBackoffMs, tables), commitHook, lease);
     }
 }

@@ -3,6 +3,7 @@ package io.csr.job.sink.clickhouse.writer;
 import io.csr.job.sink.clickhouse.ClickHouseCommittable;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.TableRow;
+import io.csr.job.lease.JobLease;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.InitContext;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
@@ -50,6 +51,7 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
     private int nextBatch;
     private long bufferedRows;
     private long bufferedBytes;
+    private JobLease lease;
 
     public ClickHouseSinkWriter(ClickHouseSinkOptions options, String jobId, int subtask, OptionalLong restoredCheckpointId,
                                 Clock clock, MetricGroup metrics) {
@@ -60,6 +62,11 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
         this.checkpointId = restoredCheckpointId.orElse(InitContext.INITIAL_CHECKPOINT_ID - 1) + 1;
         metrics.gauge("bufferedRows", (Gauge<Long>) () -> bufferedRows);
         metrics.gauge("bufferedBytes", (Gauge<Long>) () -> bufferedBytes);
+    }
+
+    /** The job's lease, held by this writer (subtask 0) until it closes; checked at every checkpoint. */
+    public void holding(JobLease lease) {
+        this.lease = lease;
     }
 
     public String writerId() {
@@ -100,6 +107,12 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
     /** Seals every open batch; Flink hands the result to the committer, which inserts it once the checkpoint completes. */
     @Override
     public Collection<ClickHouseCommittable> prepareCommit() {
+        String lostTo = lease == null ? null : lease.lostTo();
+        if (lostTo != null) {
+            // our lease lapsed (PostgreSQL unreachable or the process stalled for a whole TTL) and another job took it:
+            // this checkpoint's rows are not committed; the restart finds the lease taken and stops this job
+            throw new IllegalStateException("this job lost its lease to another job; stopping so that one job writes: " + lostTo);
+        }
         for (Buffer buffer : open.values()) {
             if (buffer.rows > 0) {
                 seal(buffer);
@@ -130,6 +143,9 @@ public final class ClickHouseSinkWriter implements CommittingSinkWriter<TableRow
     public void close() {
         open.clear();
         sealed.clear();
+        if (lease != null) {
+            lease.close();
+        }
     }
 
     /**

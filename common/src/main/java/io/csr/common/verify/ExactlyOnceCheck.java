@@ -1,0 +1,216 @@
+package io.csr.common.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.SqlLiteral;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What ClickHouse must hold after the job processed a set of published messages, recomputed from the messages
+ * alone, and the comparison with what is there ({@code FINAL}). Windows are recomputed from ALL distinct valid
+ * numeric events: an event too late for its window's allowed lateness is recorded in {@code late_events} and still
+ * counted, by a correction recomputed from {@code metrics_timeseries FINAL}.
+ * <p>
+ * One verdict for every caller: the job's exactly-once ITCases (through their {@code PipelineExpectations}) and
+ * {@code csr soak}, which keeps a ledger of what it published and judges the system by the same rules.
+ */
+public final class ExactlyOnceCheck {
+    public static final Map<String, Long> WINDOW_SIZES = Map.of("1m", 60_000L, "1h", 3_600_000L, "1d", 86_400_000L);
+
+    /**
+     * One published message as the verdict needs it. {@code metric} is the windowed metric (q2q_… for q2q), null for
+     * journey events and malformed messages; {@code streamSeq} the JetStream sequence it was stored under.
+     */
+    public record Published(String companyId, String eventId, String metric, long occurredAtMs, double value,
+                            boolean valid, long streamSeq) {
+    }
+
+    private final List<Published> messages;
+    private final String stream;
+
+    public ExactlyOnceCheck(List<Published> messages, String stream) {
+        this.messages = messages;
+        this.stream = stream;
+    }
+
+    public long distinctValidEvents() {
+        return messages.stream().filter(Published::valid).map(m -> m.companyId() + "/" + m.eventId()).distinct().count();
+    }
+
+    public Set<Long> malformedSequences() {
+        Set<Long> out = new HashSet<>();
+        for (Published m : messages) {
+            if (!m.valid()) {
+                out.add(m.streamSeq());
+            }
+        }
+        return out;
+    }
+
+    /** Events under {@code FINAL}: copies of one event collapse, so this alone cannot see a duplicate insert. */
+    public static long eventsFinal(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT count() FROM events FINAL");
+    }
+
+    /**
+     * Counts every row inserted into {@code events}, {@code dead_letters} and {@code sink_commits} of the caller's
+     * database, merge-proof: a materialized view on each feeds a SummingMergeTree table, so a merge of the source
+     * collapses copies (ReplacingMergeTree) while a merge of its counter only adds the counts up. The counts hold
+     * whatever merges, OPTIMIZE or server restarts happen ({@code SYSTEM STOP MERGES} does not survive a restart: 18.16
+     * merged a table's parts within 0.9 s of starting, before a first request could stop it — measured). Call it right
+     * after the migrations, before the job writes anything; {@link #rawProblems} reads the counters. (A server killed
+     * between writing an INSERT's block to the table and to its counter leaves the two apart; a test that kills
+     * ClickHouse mid-INSERT holds the INSERT before its block is complete, where neither is written.)
+     */
+    public static void installRawCounters(ClickHouseAccess ch) {
+        String db = SqlLiteral.identifier(ch.database()) + ".";
+        ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_events_inserted (company_id String, event_id String, n UInt64) "
+                + "ENGINE = SummingMergeTree ORDER BY (company_id, event_id)");
+        ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_events_inserted_mv TO " + db + "verify_events_inserted "
+                + "AS SELECT company_id, event_id, toUInt64(1) AS n FROM " + db + "events");
+        ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_dead_letters_inserted (stream String, stream_seq UInt64, n UInt64) "
+                + "ENGINE = SummingMergeTree ORDER BY (stream, stream_seq)");
+        ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_dead_letters_inserted_mv TO " + db
+                + "verify_dead_letters_inserted AS SELECT stream, stream_seq, toUInt64(1) AS n FROM " + db + "dead_letters");
+        ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_ledger_inserted (table_name String, rows UInt64, entries UInt64) "
+                + "ENGINE = SummingMergeTree ORDER BY table_name");
+        ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_ledger_inserted_mv TO " + db + "verify_ledger_inserted "
+                + "AS SELECT table_name, rows, toUInt64(1) AS entries FROM " + db + "sink_commits");
+    }
+
+    /**
+     * Active parts of {@code tables} (in the caller's database) that came out of a merge ({@code level > 0}): a raw
+     * count taken on the tables themselves, not through {@link #installRawCounters}, is only worth something when this
+     * is 0 (the merge may have collapsed the very copies it looks for).
+     */
+    public static long mergedParts(ClickHouseAccess ch, List<String> tables) {
+        StringBuilder in = new StringBuilder();
+        for (String table : tables) {
+            in.append(in.length() == 0 ? "" : ", ").append(SqlLiteral.string(table));
+        }
+        return ch.queryLong("SELECT count() FROM system.parts WHERE active AND level > 0 AND database = "
+                + SqlLiteral.string(ch.database()) + " AND table IN (" + in + ")");
+    }
+
+    /**
+     * "Every event once" without {@code FINAL}, row for row, from the counters of every row ever inserted
+     * ({@link #installRawCounters}), so no merge can hide a copy. Empty when it holds.
+     * <ul>
+     *   <li>The commit ledger ({@code sink_commits}, every row it was ever given) accounts for every valid event and
+     *       every malformed message exactly once: the rows of the batches it recorded for {@code events} add up to the
+     *       distinct valid events, those for {@code dead_letters} to the malformed messages. A committer that inserts a
+     *       replayed, already committed batch again records it again (or under another key) and breaks the sum — which
+     *       {@code FINAL} hides.</li>
+     *   <li>With {@code faultDuringCommits} false (nothing was killed while a commit could be running: a savepoint
+     *       stop, a clean restart) no row was inserted twice at all. With it true, a batch inserted just before a
+     *       crash and not yet recorded is inserted again on the replay (ClickHouseCommitter's documented window): raw
+     *       copies are then allowed, but only of batches the ledger never recorded, which the sums above check.</li>
+     * </ul>
+     */
+    public List<String> rawProblems(ClickHouseAccess ch, boolean faultDuringCommits) {
+        List<String> problems = new ArrayList<>();
+        long ledgerEvents = ch.queryLong("SELECT sum(rows) FROM verify_ledger_inserted WHERE table_name = 'events'");
+        long ledgerDeadLetters = ch.queryLong("SELECT sum(rows) FROM verify_ledger_inserted WHERE table_name = 'dead_letters'");
+        if (ledgerEvents != distinctValidEvents()) {
+            problems.add("the commit ledger records " + ledgerEvents + " events rows in its batches (every ledger row ever "
+                    + "inserted), not the " + distinctValidEvents() + " distinct valid events: a batch committed twice or never recorded");
+        }
+        if (ledgerDeadLetters != malformedSequences().size()) {
+            problems.add("the commit ledger records " + ledgerDeadLetters + " dead_letters rows, not the "
+                    + malformedSequences().size() + " malformed messages");
+        }
+        long eventCopies = rawEventCopies(ch);
+        long deadLetterCopies = rawDeadLetterCopies(ch);
+        if (!faultDuringCommits && (eventCopies != 0 || deadLetterCopies != 0)) {
+            problems.add("rows inserted twice without a crash to explain them: " + eventCopies + " extra events rows, "
+                    + deadLetterCopies + " extra dead_letters rows");
+        }
+        return problems;
+    }
+
+    /** Events rows ever inserted beyond one per (company, event): copies FINAL (or a merge) would collapse. */
+    public static long rawEventCopies(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT sum(n) - uniqExact(company_id, event_id) FROM verify_events_inserted");
+    }
+
+    /** Dead_letters rows of this stream ever inserted beyond one per stream sequence. */
+    public long rawDeadLetterCopies(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT sum(n) - uniqExact(stream, stream_seq) FROM verify_dead_letters_inserted WHERE stream = "
+                + SqlLiteral.string(stream));
+    }
+
+    public List<Long> deadLetterSequences(ClickHouseAccess ch) {
+        List<Long> out = new ArrayList<>();
+        for (JsonNode r : ch.query("SELECT stream_seq FROM dead_letters FINAL WHERE stream = '" + stream + "'")) {
+            out.add(r.get("stream_seq").asLong());
+        }
+        return out;
+    }
+
+    /** Differences between metric_windows FINAL and the recomputation; empty when they agree. */
+    public List<String> windowMismatches(ClickHouseAccess ch) {
+        Map<String, List<Double>> expected = new HashMap<>();
+        Set<String> seen = new HashSet<>();
+        for (Published m : messages) {
+            if (!m.valid() || m.metric() == null || !seen.add(m.companyId() + "/" + m.eventId())) {
+                continue;
+            }
+            for (Map.Entry<String, Long> size : WINDOW_SIZES.entrySet()) {
+                long start = Math.floorDiv(m.occurredAtMs(), size.getValue()) * size.getValue() / 1000;
+                expected.computeIfAbsent(m.companyId() + "|" + m.metric() + "|" + size.getKey() + "|" + start,
+                        k -> new ArrayList<>()).add(m.value());
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        Set<String> actualKeys = new HashSet<>();
+        for (JsonNode r : ch.query("SELECT company_id, metric, window_size, toUInt32(window_start) AS ws, count, sum, min, max,"
+                + " p50, p75, p95 FROM metric_windows FINAL")) {
+            String key = r.get("company_id").asText() + "|" + r.get("metric").asText() + "|" + r.get("window_size").asText()
+                    + "|" + r.get("ws").asLong();
+            actualKeys.add(key);
+            List<Double> values = expected.get(key);
+            if (values == null) {
+                problems.add("unexpected window " + key + " " + r);
+                continue;
+            }
+            double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double sum = Arrays.stream(v).sum();
+            if (r.get("count").asLong() != v.length) {
+                problems.add(key + " count " + r.get("count").asLong() + " != " + v.length);
+            }
+            if (Math.abs(r.get("sum").asDouble() - sum) > 1e-6 * Math.max(1, Math.abs(sum))) {
+                problems.add(key + " sum " + r.get("sum").asDouble() + " != " + sum);
+            }
+            // exact up to ClickHouse 18.16's float text parsing, which may land one ulp off ("2.47" -> 2.4699999999999998)
+            if (!sameDouble(r.get("min").asDouble(), v[0]) || !sameDouble(r.get("max").asDouble(), v[v.length - 1])) {
+                problems.add(key + " min/max " + r.get("min") + "/" + r.get("max") + " != " + v[0] + "/" + v[v.length - 1]);
+            }
+            for (String[] q : new String[][]{{"p50", "0.50"}, {"p75", "0.75"}, {"p95", "0.95"}}) {
+                double rank = Double.parseDouble(q[1]) * (v.length - 1);
+                double lo = v[(int) Math.floor(rank)] * 0.99 - 1e-9;
+                double hi = v[(int) Math.ceil(rank)] * 1.01 + 1e-9;
+                double p = r.get(q[0]).asDouble();
+                if (p < lo || p > hi) {
+                    problems.add(key + " " + q[0] + " " + p + " outside [" + lo + ", " + hi + "] (1% of the exact quantile)");
+                }
+            }
+        }
+        for (String key : expected.keySet()) {
+            if (!actualKeys.contains(key)) {
+                problems.add("missing window " + key + " (" + expected.get(key).size() + " events)");
+            }
+        }
+        return problems;
+    }
+
+    private static boolean sameDouble(double a, double b) {
+        return a == b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+    }
+}

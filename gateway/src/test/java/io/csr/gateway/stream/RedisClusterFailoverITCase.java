@@ -1,0 +1,229 @@
+package io.csr.gateway.stream;
+
+import io.csr.common.config.ConfigKey;
+import io.csr.common.contract.RedisStreams;
+import io.csr.common.redis.LocalRedisCluster;
+import io.csr.common.redis.RedisEndpoint;
+import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.SseTestClient;
+import io.csr.gateway.SseTestClient.Frame;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.params.XAddParams;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Issue 23: a gateway on a Redis Cluster of 3 masters + 3 replicas (own processes, own loopback ports), updates
+ * flowing to six companies spread over the masters, and kill -9 of the master of one company's slot. The replica
+ * takes over; every SSE client gets at most one {@code reset}, never an id twice, and every update the new master
+ * holds after the client's first one (nothing silently skipped); the companies on other masters see nothing of it.
+ * A client resuming after the failover from an id before it gets exactly the entries after that id, or a reset.
+ */
+class RedisClusterFailoverITCase {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final int COMPANIES = 6;
+    private static Path dir;
+    private static LocalRedisCluster cluster;
+    private static GatewayFixture fx;
+    private static UnifiedJedis writer;
+
+    @BeforeAll
+    static void start() throws Exception {
+        dir = Files.createTempDirectory("csr-redis-cluster-it");
+        cluster = new LocalRedisCluster(dir, freeBasePort(), 3, 1, 1_000).start();
+        fx = new GatewayFixture(Map.of(ConfigKey.REDIS_URL.name(), cluster.url(), ConfigKey.STREAM_READERS.name(), "2"));
+        writer = RedisEndpoint.parse(cluster.url()).open("it-writer", 2_000, 4);
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (fx != null) {
+            fx.close();
+        }
+        if (writer != null) {
+            writer.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    /**
+     * A base port with 6 free ports and their cluster bus ports (+10000), all below Linux's range for outgoing
+     * connections (32768-60999), where a node restarted by a test could find its port taken by a client socket.
+     */
+    private static int freeBasePort() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = 11_000 + ThreadLocalRandom.current().nextInt(0, 300) * 10;
+            boolean free = true;
+            for (int i = 0; i < 6 && free; i++) {
+                free = isFree(base + i) && isFree(base + i + 10_000);
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new IOException("no free range of 6 ports (and bus ports) between 11000 and 14000");
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String company(int i) {
+        return "fo" + i;
+    }
+
+    /** XADD until it is acknowledged (a failover in progress answers with errors for a while); at least once. */
+    private static void publish(String company, int seq) throws InterruptedException {
+        String data = "{\"companyId\":\"" + company + "\",\"metric\":\"m\",\"window\":\"1m\",\"version\":" + seq + "}";
+        while (true) {
+            try {
+                writer.xadd(fx.key(company), XAddParams.xAddParams(),
+                        Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
+                return;
+            } catch (RuntimeException e) {
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    @Test
+    void masterKilledUnderTrafficEachClientAtMostOneResetNoRepeatNoGap() throws Exception {
+        HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(fx.base() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(health.body()).as("/health pings the cluster").contains("\"redis\"");
+        assertThat(health.body().replaceAll("\\s", "")).contains("\"redis\":{\"status\":\"UP\"");
+
+        Map<String, SseTestClient> clients = new LinkedHashMap<>();
+        for (int i = 0; i < COMPANIES; i++) {
+            SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(company(i)), null));
+            clients.put(company(i), c);
+        }
+        Set<Integer> masters = new HashSet<>();
+        for (int i = 0; i < COMPANIES; i++) {
+            masters.add(cluster.masterOf(fx.key(company(i))));
+        }
+        assertThat(masters).as("the companies are spread over more than one master").hasSizeGreaterThan(1);
+        for (SseTestClient c : clients.values()) {
+            await().atMost(WAIT).until(() -> !c.frames.isEmpty());
+        }
+
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger seq = new AtomicInteger();
+        Thread traffic = Thread.ofPlatform().name("it-traffic").start(() -> {
+            try {
+                while (running.get()) {
+                    int n = seq.incrementAndGet();
+                    for (int i = 0; i < COMPANIES; i++) {
+                        publish(company(i), n);
+                    }
+                    Thread.sleep(10);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        String victim = company(0);
+        await().atMost(WAIT).until(() -> clients.get(victim).updateIds().size() >= 50);
+        List<String> beforeKill = clients.get(victim).updateIds();
+        String resumeFrom = beforeKill.get(beforeKill.size() / 2);
+        int killed = cluster.masterOf(fx.key(victim));
+        cluster.kill(killed);
+        // the replica takes the slots over: writes to the victim's slot succeed on another node again
+        await().atMost(WAIT).until(() -> {
+            try {
+                return cluster.masterOf(fx.key(victim)) != killed;
+            } catch (IllegalStateException e) {
+                return false;
+            }
+        });
+        int afterFailover = seq.get();
+        await().atMost(WAIT).until(() -> seq.get() > afterFailover + 100);
+        running.set(false);
+        traffic.join();
+
+        try {
+            for (int i = 0; i < COMPANIES; i++) {
+                String company = company(i);
+                List<StreamEntry> held = writer.xrange(fx.key(company), (StreamEntryID) null, (StreamEntryID) null);
+                String last = held.get(held.size() - 1).getID().toString();
+                SseTestClient c = clients.get(company);
+                await().atMost(WAIT).until(() -> c.updateIds().contains(last));
+                check(company, c, held);
+            }
+            // a client resuming after the failover from an id of before it: exactly the entries after it, or reset
+            try (SseTestClient r = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(victim), "lastEventId=" + resumeFrom))) {
+                List<StreamEntry> held = writer.xrange(fx.key(victim), (StreamEntryID) null, (StreamEntryID) null);
+                String last = held.get(held.size() - 1).getID().toString();
+                await().atMost(WAIT).until(() -> r.updateIds().contains(last)
+                        || r.events().stream().anyMatch(f -> "reset".equals(f.event())));
+                if (r.events().get(0).event().equals("reset")) {
+                    assertThat(r.events().stream().filter(f -> "reset".equals(f.event()))).hasSize(1);
+                } else {
+                    StreamEntryID from = StreamIds.parse(resumeFrom).orElseThrow();
+                    assertThat(r.updateIds()).containsExactlyElementsOf(held.stream().map(StreamEntry::getID)
+                            .filter(id -> id.compareTo(from) > 0).map(Object::toString).toList());
+                }
+            }
+        } finally {
+            clients.values().forEach(SseTestClient::close);
+        }
+    }
+
+    /** At most one reset; ids strictly increasing; every held entry after the first delivered one was delivered. */
+    private static void check(String company, SseTestClient c, List<StreamEntry> held) {
+        List<Frame> events = c.events();
+        long resets = events.stream().filter(f -> "reset".equals(f.event())).count();
+        assertThat(resets).as("%s: resets", company).isLessThanOrEqualTo(1);
+        List<StreamEntryID> ids = new ArrayList<>();
+        for (Frame f : events) {
+            if (f.id() != null && !f.id().isEmpty()) {
+                ids.add(StreamIds.parse(f.id()).orElseThrow());
+            }
+        }
+        for (int i = 1; i < ids.size(); i++) {
+            assertThat(ids.get(i)).as("%s: frame %d after %s (no id twice, in order)", company, i, ids.get(i - 1))
+                    .isGreaterThan(ids.get(i - 1));
+        }
+        Set<StreamEntryID> delivered = new HashSet<>(ids);
+        List<StreamEntryID> missing = held.stream().map(StreamEntry::getID)
+                .filter(id -> id.compareTo(ids.get(0)) > 0 && !delivered.contains(id)).toList();
+        assertThat(missing).as("%s: entries the new master holds but the client never got", company).isEmpty();
+        Set<StreamEntryID> heldIds = new HashSet<>(held.stream().map(StreamEntry::getID).toList());
+        List<StreamEntryID> lost = ids.stream().filter(id -> !heldIds.contains(id)).toList();
+        if (!lost.isEmpty()) {
+            assertThat(resets).as("%s: the client got %d entries the failover lost (%s…), so it must have been reset",
+                    company, lost.size(), lost.get(0)).isEqualTo(1);
+        }
+    }
+}

@@ -1,0 +1,376 @@
+package io.csr.job.cluster;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.migrate.Migrations;
+import io.csr.job.cluster.node.ClickHouseNode;
+import io.csr.job.runtime.ClusterControl;
+import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.testing.ClickHouseClusterFixture;
+import io.csr.job.testing.EmbeddedJobProcess;
+import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.JobExceptionHistory;
+import io.csr.job.testing.PipelineExpectations;
+import io.csr.job.testing.TestClusters;
+import io.csr.job.testing.TestJars;
+import io.csr.job.testing.TestStream;
+import io.csr.job.testing.UserDayAgreement;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The exactly-once pipeline on the replicated layout (CLICKHOUSE_CLUSTER): the job, as {@code bin/csr run job}
+ * starts it, writes through Distributed tables over ReplicatedReplacingMergeTree tables of a real 1 shard x 2
+ * replicas ClickHouse cluster started by the same orchestration as {@code csr cluster up --ha}; in the TaskManager
+ * test, the job as {@code bin/csr submit} sends it to a Flink cluster of TaskManager processes. The end result is
+ * checked exactly through the job's own (pinned) reads and then on BOTH replicas' local tables, table by table.
+ */
+@Timeout(value = 9, unit = TimeUnit.MINUTES)
+class ReplicatedPipelineITCase {
+    private static final int TOTAL = 12_000;
+    private static final int COMPANIES = 3;
+    /** What each replica must hold identically under FINAL: every column a reader sees (not insert timestamps). */
+    static final Map<String, String> CONTENT = new LinkedHashMap<>();
+
+    static {
+        CONTENT.put("events", "company_id, event_id, event_type, user_id, occurred_at_ms, payload, stream_seq");
+        CONTENT.put("metrics_timeseries", "company_id, metric, user_id, ts_ms, value, event_id");
+        CONTENT.put("metric_windows", "company_id, metric, window_size, window_start, count, sum, min, max, p50, p75, p95, version, final");
+        CONTENT.put("user_daily_metrics", "company_id, metric, day, user_id, count, sum, min, max, version");
+        CONTENT.put("dead_letters", "stream, stream_seq, error, payload");
+        CONTENT.put("late_events", "company_id, metric, event_id, occurred_at, value, window_size");
+    }
+
+    @TempDir
+    static Path tmp;
+    static ClickHouseClusterFixture cluster;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = new ClickHouseClusterFixture(tmp.resolve("topology"), "it_rep_" + Long.toHexString(System.nanoTime() & 0xffffff), 1, 2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    void everyEventOnceOnBothReplicasThroughACrashOfEach() throws Exception {
+        ClickHouseNode pinned = cluster.server(1, 1);
+        ClickHouseNode other = cluster.server(1, 2);
+        run("crash", (stream, ch, messages, sequences) -> {
+            stream.publishAll(messages, 0, 4_000, sequences);
+            awaitCommitted(ch, 1_000);
+            // the replica the job does not talk to dies mid-ingest: the job goes on writing to the pinned one
+            other.kill();
+            say("killed " + other.name() + " (kill -9) at " + committed(ch) + " events");
+            stream.publishAll(messages, 4_000, 8_000, sequences);
+            awaitCommitted(ch, committed(ch) + 1_000);
+            other.start();
+            say("restarted " + other.name() + " at " + committed(ch) + " events");
+            // then the pinned one dies while commits run: the job's commits fail and retry (or the job restarts from
+            // its checkpoint) until it is back, and the replica that was down meanwhile catches up from it
+            stream.publishAll(messages, 8_000, 10_000, sequences);
+            awaitCommitted(ch, committed(ch) + 500);
+            pinned.kill();
+            say("killed " + pinned.name() + " (kill -9)");
+            stream.publishAll(messages, 10_000, TOTAL, sequences);
+            pinned.start();
+            say("restarted " + pinned.name());
+        });
+    }
+
+    @Test
+    void readsStayOnThePinnedReplicaRightAfterItsRestart() throws Exception {
+        ClickHouseNode pinned = cluster.server(1, 1);
+        ClickHouseNode other = cluster.server(1, 2);
+        String db = "csr_it_pin_" + Long.toHexString(System.nanoTime() & 0xffffff);
+        try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
+            ch.createDatabaseIfMissing();
+            Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+            other.execute("SYSTEM STOP FETCHES");
+            try {
+                List<Map<String, Object>> rows = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    rows.add(Map.of("company_id", "co-1", "metric", "sroi", "user_id", "u" + i, "ts", "2026-04-15 10:00:00",
+                            "value", i, "event_id", "e" + i));
+                }
+                ch.insertRows("metrics_timeseries", rows); // on the pinned replica only: the other fetches nothing
+                pinned.kill();
+                pinned.start();
+                // until its first replication queue update the restarted replica reports an "infinite" delay
+                String delay = pinned.query("SELECT max(absolute_delay) AS d FROM system.replicas").get(0).get("d").asText();
+                try (ClickHouseAccess fresh = ClickHouseAccess.open(cluster.settings(db))) {
+                    assertThat(fresh.queryLong("SELECT count() FROM metrics_timeseries FINAL"))
+                            .as("read through the Distributed table right after the restart (replica delay %s s)", delay).isEqualTo(100);
+                }
+                say("pin: 100 of 100 rows read right after the pinned replica's restart, its delay then " + delay + " s");
+            } finally {
+                other.execute("SYSTEM START FETCHES");
+                try (ClickHouseAccess fresh = ClickHouseAccess.open(cluster.settings(db))) {
+                    fresh.dropDatabase(); // not on ch: its pooled connection went to the killed server
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyEventOnceOnBothReplicasThroughATaskManagerKill() throws Exception {
+        // one slot per TaskManager at parallelism 2: the killed one certainly ran tasks of the job
+        LocalCluster flink = TestClusters.cluster(tmp.resolve("flink"), "rep-tm-" + Long.toHexString(System.nanoTime() & 0xffffff),
+                LocalClusterSettings.TASK_MANAGERS, 1, "");
+        AtomicReference<JobID> submitted = new AtomicReference<>();
+        try {
+            flink.up();
+            run("tmkill", TOTAL / 2, submittedTo(flink, submitted), (stream, ch, messages, sequences) -> {
+                stream.publishAll(messages, 0, 3_000, sequences);
+                awaitCommitted(ch, 1_000);
+                flink.killTaskManager(1);
+                say("killed taskmanager-1 (kill -9) at " + committed(ch) + " events");
+                stream.publishAll(messages, 3_000, messages.size(), sequences);
+                flink.restartTaskManager(1);
+                say("restarted taskmanager-1 at " + committed(ch) + " events");
+                // checked now: once the run deletes its stream, the job's failures on it crowd the history. The loss
+                // shows as the heartbeat's "TaskManager with id … is no longer reachable" or, when a peer's network
+                // connection broke first, "Connection unexpectedly closed by remote task manager" or "Lost connection
+                // to task manager '…'. This indicates that the remote task manager was lost."
+                await("the TaskManager's loss in the job's exception history").atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofSeconds(1)).until(() -> {
+                            JobExceptionHistory history = JobExceptionHistory.parse(flink.get("/jobs/" + submitted.get() + "/exceptions"));
+                            return history.failuresMentioning("TaskManager with id") + history.failuresMentioning("by remote task manager")
+                                    + history.failuresMentioning("remote task manager was lost") > 0;
+                        });
+            });
+        } finally {
+            flink.down();
+        }
+    }
+
+    @Test
+    void lateCorrectionsReadTheirOwnWritesWhileTheOtherReplicaFetchesNothing() throws Exception {
+        ClickHouseNode other = cluster.server(1, 2);
+        run("nofetch", (stream, ch, messages, sequences) -> {
+            stream.publishAll(messages, 0, 2_000, sequences);
+            awaitCommitted(ch, 500);
+            other.execute("SYSTEM STOP FETCHES");
+            try {
+                say("fetches stopped on " + other.name() + " at " + committed(ch) + " events");
+                stream.publishAll(messages, 2_000, TOTAL, sequences);
+                PipelineExpectations expected = new PipelineExpectations(messages, sequences, stream.stream);
+                await("every valid event committed while " + other.name() + " fetches nothing").atMost(Duration.ofSeconds(180))
+                        .pollInterval(Duration.ofSeconds(2)).until(() -> expected.eventsFinal(ch) >= expected.distinctValidEvents());
+                // the late events' corrections are computed from the pinned replica, which has them all: exact now,
+                // while the other replica still lacks most of the rows (reading it would have missed them)
+                awaitWindowsExact(ch, expected);
+                try (ClickHouseAccess lagging = cluster.direct(other, ch.database())) {
+                    assertThat(lagging.queryLong("SELECT count() FROM events_local FINAL"))
+                            .as("the replica without fetches lags").isLessThan(expected.distinctValidEvents());
+                }
+                assertThat(other.status().get(0).lag()).as("cluster status shows its queue").doesNotContain("queue 0,");
+            } finally {
+                other.execute("SYSTEM START FETCHES");
+            }
+        });
+    }
+
+    /** What a test does between starting the job and the end-result checks. */
+    private interface Scenario {
+        void play(TestStream stream, ClickHouseAccess ch, List<EventFixture.Message> messages, List<Long> sequences) throws Exception;
+    }
+
+    /** The job of one run, however it was started. */
+    private interface RunningJob {
+        boolean running() throws Exception;
+
+        /** What to print when the run failed. */
+        String diagnostics();
+
+        void stop() throws Exception;
+    }
+
+    /** Starts the job of a run on its stream, in its directory, with its settings. */
+    private interface Launcher {
+        RunningJob start(TestStream stream, Path dir, Map<String, String> settings) throws Exception;
+    }
+
+    /** As {@code bin/csr run job} starts it: the embedded job in a JVM of its own. */
+    private static RunningJob embedded(TestStream stream, Path dir, Map<String, String> settings) throws Exception {
+        EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, dir, "768m", settings);
+        Process job = runs.start("job.log");
+        return new RunningJob() {
+            @Override
+            public boolean running() {
+                return job.isAlive();
+            }
+
+            @Override
+            public String diagnostics() {
+                return runs.log("job.log");
+            }
+
+            @Override
+            public void stop() throws InterruptedException {
+                EmbeddedJobProcess.stop(job);
+            }
+        };
+    }
+
+    /** As {@code bin/csr submit} does: the shaded jar submitted to {@code flink}, with the settings as its arguments. */
+    private static Launcher submittedTo(LocalCluster flink, AtomicReference<JobID> submitted) {
+        return (stream, dir, settings) -> {
+            Map<String, String> c = new LinkedHashMap<>(settings);
+            c.put(ConfigKey.NATS_STREAM.name(), stream.stream);
+            c.put(ConfigKey.NATS_SUBJECT_PREFIX.name(), stream.prefix);
+            c.put(ConfigKey.CHECKPOINT_INTERVAL_MS.name(), "1000");
+            c.put(ConfigKey.CSR_STATE_DIR.name(), dir.resolve("state").toString());
+            c.put(ConfigKey.FLINK_REST_URL.name(), flink.settings().restUrl());
+            List<String> args = c.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+            ClusterControl control = new ClusterControl(RuntimeOptions.from(CsrConfig.fromEnvironment().with(c)));
+            JobID job = control.submit(TestJars.shadedJobJar().toFile(), args, null);
+            submitted.set(job);
+            return new RunningJob() {
+                @Override
+                public boolean running() throws Exception {
+                    return control.status(job) == JobStatus.RUNNING;
+                }
+
+                @Override
+                public String diagnostics() {
+                    return flink.get("/jobs/" + job + "/exceptions") + "\n" + flink.logTail(60);
+                }
+
+                @Override
+                public void stop() {
+                    control.close(); // the cluster's down ends the job
+                }
+            };
+        };
+    }
+
+    private void run(String name, Scenario scenario) throws Exception {
+        run(name, TOTAL, ReplicatedPipelineITCase::embedded, scenario);
+    }
+
+    private void run(String name, int total, Launcher launcher, Scenario scenario) throws Exception {
+        long eventTimeStart = Instant.now().minus(Duration.ofMinutes(30)).toEpochMilli();
+        List<EventFixture.Message> messages = new EventFixture(total, COMPANIES, eventTimeStart, Duration.ofMinutes(25).toMillis(),
+                0.05, 0.02, 7).messages();
+        try (TestStream stream = new TestStream()) {
+            String db = "csr_it_" + stream.id;
+            try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
+                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                Path dir = tmp.resolve(name);
+                java.nio.file.Files.createDirectories(dir);
+                RunningJob job = launcher.start(stream, dir, Map.of(
+                        ConfigKey.CLICKHOUSE_URL.name(), cluster.server(1, 1).url(),
+                        ConfigKey.CLICKHOUSE_CLUSTER.name(), cluster.layout.cluster(),
+                        ConfigKey.CLICKHOUSE_DATABASE.name(), db,
+                        ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":",
+                        ConfigKey.JOB_PARALLELISM.name(), "2",
+                        ConfigKey.JOB_RESTART_DELAY_MS.name(), "1000"));
+                List<Long> sequences = new ArrayList<>();
+                try {
+                    scenario.play(stream, ch, messages, sequences);
+                    PipelineExpectations expected = new PipelineExpectations(messages, sequences, stream.stream);
+                    // a replica may have just restarted: a request on a connection to the server that died fails once
+                    await("every valid event committed").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2))
+                            .ignoreExceptions().until(() -> expected.eventsFinal(ch) >= expected.distinctValidEvents()
+                                    && expected.deadLetterSequences(ch).size() >= expected.malformedSequences().size());
+                    awaitWindowsExact(ch, expected);
+                    assertThat(expected.eventsFinal(ch)).isEqualTo(expected.distinctValidEvents());
+                    assertThat(expected.deadLetterSequences(ch)).containsExactlyInAnyOrderElementsOf(expected.malformedSequences());
+                    List<String> userDays = UserDayAgreement.mismatches(ch);
+                    assertThat(userDays).as("user-day mismatches: %s", userDays.subList(0, Math.min(10, userDays.size()))).isEmpty();
+                    assertThat(job.running()).as("the job still runs").isTrue();
+
+                    // the same, replica by replica: every table's local rows under FINAL agree with the pinned replica's
+                    Map<String, String> reference = content(cluster.server(1, 1), db);
+                    try {
+                        await("both replicas hold the same rows").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                                .until(() -> content(cluster.server(1, 2), db).equals(content(cluster.server(1, 1), db)));
+                    } catch (ConditionTimeoutException e) {
+                        // the assertion below shows the difference
+                    }
+                    assertThat(content(cluster.server(1, 2), db)).as("replica 2 vs replica 1").isEqualTo(content(cluster.server(1, 1), db));
+                    assertThat(reference.get("events")).as("events count/hash").startsWith(expected.distinctValidEvents() + "/");
+                    say(name + ": exact on both replicas: " + reference);
+                } catch (Throwable t) {
+                    System.err.println(job.diagnostics());
+                    try {
+                        job.stop();
+                        ch.dropDatabase();
+                    } catch (Exception cleanup) {
+                        t.addSuppressed(cleanup); // an ON CLUSTER drop with a replica down must not hide why the test failed
+                    }
+                    throw t;
+                }
+                job.stop();
+                ch.dropDatabase();
+            }
+        }
+    }
+
+    private static void awaitWindowsExact(ClickHouseAccess ch, PipelineExpectations expected) {
+        try {
+            await("windows exact").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(2))
+                    .until(() -> expected.windowMismatches(ch).isEmpty());
+        } catch (ConditionTimeoutException e) {
+            // the assertion below lists the differences
+        }
+        List<String> mismatches = expected.windowMismatches(ch);
+        assertThat(mismatches).as("%d window mismatches, first: %s", mismatches.size(), mismatches.subList(0, Math.min(10, mismatches.size())))
+                .isEmpty();
+    }
+
+    /** count/hash of every checked table's local rows under FINAL on one replica. */
+    static Map<String, String> content(ClickHouseNode server, String db) throws IOException {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> t : CONTENT.entrySet()) {
+            var row = server.query("SELECT count() AS n, sum(cityHash64(" + t.getValue() + ")) AS h FROM " + db + "." + t.getKey()
+                    + "_local FINAL").get(0);
+            out.put(t.getKey(), row.get("n").asText() + "/" + row.get("h").asText());
+        }
+        return out;
+    }
+
+    private static long committed(ClickHouseAccess ch) {
+        try {
+            return ch.queryLong("SELECT count() FROM events FINAL");
+        } catch (RuntimeException e) {
+            return -1; // the pinned replica is down just now
+        }
+    }
+
+    private static void awaitCommitted(ClickHouseAccess ch, long atLeast) {
+        await("at least " + atLeast + " events committed").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+                .until(() -> committed(ch) >= atLeast);
+    }
+
+    private static void say(String line) {
+        System.out.println("[ReplicatedPipelineITCase] " + line);
+    }
+}

@@ -1,0 +1,254 @@
+package io.csr.perf.cohort;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
+import io.csr.common.migrate.Migrations;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.common.userdays.UserDailyMetrics;
+import io.csr.gateway.Gateway;
+import io.csr.gateway.GatewaySettings;
+import io.csr.gateway.Main;
+import io.helidon.webserver.WebServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Issue 22: the cohort endpoints of a gateway on the 2-shard layout (2 shards x 1 replica, CLICKHOUSE_CLUSTER, a
+ * cluster the job module's orchestration starts in a process of its own) answer exactly what a gateway on one server
+ * answers for the same rows, with the membership cache on and off: /cohort/{id}/metrics, trends and overview,
+ * /cohort/compare and /cohort/top, for every company, its companies spread over both shards.
+ */
+@Timeout(value = 6, unit = TimeUnit.MINUTES)
+class ShardedCohortEndpointsITCase {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final int COMPANIES = 6;
+    private static final String RANGE = "metric=sroi&startDate=2026-03-01&endDate=2026-03-31";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyCohortEndpointAnswersOnTwoShardsWhatOneServerAnswersWithTheCacheOnAndOff() throws Exception {
+        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 8).toLowerCase(Locale.ROOT);
+        String ns = "it_shc_" + id;
+        Process clusterProcess = startCluster("it_shc_" + id, tmp.resolve("cluster.log"));
+        List<WebServer> servers = new ArrayList<>();
+        List<Gateway> gateways = new ArrayList<>();
+        // the observations, both sides: the per-request choice of user days is by row estimates, which a cluster's
+        // parts give otherwise than one server's, and quantiles from user days are within 1 %, not equal
+        CsrConfig base = CsrConfig.fromEnvironment().with(Map.of(ConfigKey.CLICKHOUSE_DATABASE.name(), ns,
+                ConfigKey.POSTGRES_SCHEMA.name(), ns, ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":", ConfigKey.GATEWAY_PORT.name(), "0",
+                ConfigKey.COHORT_DAILY_AGGREGATES.name(), "false"));
+        PostgresSettings pg = PostgresSettings.from(base);
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(clusterProcess.getInputStream(), StandardCharsets.UTF_8))) {
+            List<String> ready = awaitReady(out, clusterProcess, tmp.resolve("cluster.log"));
+            CsrConfig sharded = base.with(Map.of(ConfigKey.CLICKHOUSE_URL.name(), ready.get(1), ConfigKey.CLICKHOUSE_CLUSTER.name(), ready.get(0)));
+            try (java.sql.Connection c = pg.withSchema("public").connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA " + ns);
+            }
+            Migrations.postgres(pg, Migrations.sqlRoot(), s -> { }).migrate();
+            try (ClickHouseAccess one = ClickHouseAccess.open(ClickHouseSettings.from(base));
+                 ClickHouseAccess two = ClickHouseAccess.open(ClickHouseSettings.from(sharded))) {
+                try {
+                    for (ClickHouseAccess ch : List.of(one, two)) {
+                        ch.createDatabaseIfMissing();
+                        Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                        fill(ch);
+                    }
+                    for (String shard : ready.subList(1, ready.size())) {
+                        try (ClickHouseAccess local = ClickHouseAccess.open(new ClickHouseSettings(shard, "default", "", ns, false, 30_000))) {
+                            assertThat(local.queryLong("SELECT count() FROM metrics_timeseries_local")).as("rows on %s", shard).isPositive();
+                        }
+                    }
+                    Map<String, String> answers = new LinkedHashMap<>();
+                    for (String cacheRows : List.of("2000000", "0")) {
+                        String single = start(base.with(Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows)), pg, servers, gateways);
+                        String onShards = start(sharded.with(Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows)), pg, servers, gateways);
+                        String secret = GatewaySettings.from(base).jwtSecret();
+                        for (int c = 0; c < COMPANIES; c++) {
+                            String token = token(secret, "co-" + c);
+                            for (String[] call : calls()) {
+                                JsonNode expected = send(single, call, token);
+                                JsonNode actual = send(onShards, call, token);
+                                assertThat(actual).as("co-%d %s %s, cache rows %s", c, call[0], call[1], cacheRows).isEqualTo(expected);
+                                answers.put("co-" + c + " " + call[1], expected.toString());
+                            }
+                        }
+                    }
+                    assertThat(answers.values()).as("the answers are not empty").allMatch(a -> a.contains("\"count\"") || a.contains("\"cohorts\""));
+                    System.out.println("[ShardedCohortEndpointsITCase] " + answers.size() + " answers equal on 2 shards and one server, cache on and off");
+                } finally {
+                    for (WebServer s : servers) {
+                        s.stop();
+                    }
+                    for (Gateway g : gateways) {
+                        g.close();
+                    }
+                    one.dropDatabase();
+                    two.dropDatabase();
+                    try (java.sql.Connection c = pg.withSchema("public").connect(); Statement st = c.createStatement()) {
+                        st.execute("DROP SCHEMA IF EXISTS " + ns + " CASCADE");
+                    }
+                }
+            }
+        } catch (Throwable t) {
+            System.err.println("cluster log:\n" + Files.readString(tmp.resolve("cluster.log")));
+            throw t;
+        } finally {
+            clusterProcess.getOutputStream().close(); // the cluster process stops its servers when its input ends
+            if (!clusterProcess.waitFor(90, TimeUnit.SECONDS)) {
+                clusterProcess.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    /** Method, path and body of each call: every cohort endpoint over both cohorts. */
+    private static List<String[]> calls() {
+        List<String[]> calls = new ArrayList<>();
+        for (int cohort = 1; cohort <= 2; cohort++) {
+            for (String what : List.of("metrics", "trends", "overview")) {
+                calls.add(new String[] {"GET", "/cohort/" + cohort + "/" + what + "?" + RANGE, null});
+            }
+        }
+        calls.add(new String[] {"POST", "/cohort/compare", "{\"cohortIds\":[1,2],\"metric\":\"sroi\",\"startDate\":\"2026-03-01\",\"endDate\":\"2026-03-31\"}"});
+        calls.add(new String[] {"GET", "/cohort/top?" + RANGE, null});
+        return calls;
+    }
+
+    /** 6 companies, 2 cohorts each over 12 users (one member who left), 3 days of observations, and their user days. */
+    private static void fill(ClickHouseAccess ch) {
+        List<Map<String, Object>> cohorts = new ArrayList<>();
+        List<Map<String, Object>> members = new ArrayList<>();
+        List<Map<String, Object>> observations = new ArrayList<>();
+        for (int c = 0; c < COMPANIES; c++) {
+            String company = "co-" + c;
+            cohorts.add(row("id", 1, "company_id", company, "name", "even", "description", "", "created_at", "2026-01-01 00:00:00",
+                    "updated_at", "2026-01-01 00:00:00", "deleted", 0, "version", 1));
+            cohorts.add(row("id", 2, "company_id", company, "name", "thirds", "description", "", "created_at", "2026-01-01 00:00:00",
+                    "updated_at", "2026-01-01 00:00:00", "deleted", 0, "version", 1));
+            for (int u = 0; u < 12; u++) {
+                String user = "u" + u;
+                if (u % 2 == 0) {
+                    members.add(member(1, company, user, u == 4 ? 0 : 1));
+                }
+                if (u % 3 == 0) {
+                    members.add(member(2, company, user, 1));
+                }
+                for (int d = 0; d < 3; d++) {
+                    observations.add(row("company_id", company, "metric", "sroi", "user_id", user,
+                            "ts", "2026-03-1" + d + " 1" + (u % 10) + ":00:00", "ts_ms", 0, "value", c * 100 + u * 3 + d * 0.5,
+                            "event_id", company + "-" + user + "-" + d));
+                }
+            }
+        }
+        ch.insertRows("cohorts", cohorts);
+        ch.insertRows("user_cohorts", members);
+        ch.insertRows("metrics_timeseries", observations);
+        ch.execute(UserDailyMetrics.fillAll());
+    }
+
+    private static Map<String, Object> member(long cohort, String company, String user, int active) {
+        return row("cohort_id", cohort, "company_id", company, "user_id", user, "joined_at", "2026-01-01 00:00:00",
+                "left_at", active == 1 ? "0000-00-00 00:00:00" : "2026-01-02 00:00:00", "active", active, "version", 1);
+    }
+
+    private static Map<String, Object> row(Object... keyValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return m;
+    }
+
+    /** A gateway in this JVM on a free port with {@code config}; returns its base URL. */
+    private static String start(CsrConfig config, PostgresSettings pg, List<WebServer> servers, List<Gateway> gateways) {
+        GatewaySettings settings = GatewaySettings.from(config);
+        Gateway gateway = new Gateway(settings, ClickHouseAccess.open(ClickHouseSettings.from(config)), pg, Clock.systemUTC());
+        gateways.add(gateway);
+        WebServer server = Main.server(settings, gateway).build().start();
+        servers.add(server);
+        return "http://127.0.0.1:" + server.port();
+    }
+
+    private static JsonNode send(String base, String[] call, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + call[1])).header("Authorization", "Bearer " + token)
+                .timeout(Duration.ofSeconds(30));
+        b = call[2] == null ? b.GET() : b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(call[2]));
+        HttpResponse<String> res = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(call[0] + " " + base + call[1] + " -> " + res.body()).isEqualTo(200);
+        return Json.mapper().readTree(res.body());
+    }
+
+    private static String token(String secret, String company) throws Exception {
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("it").claim("companies", List.of(company)).claim("roles", List.of("admin"))
+                .expirationTime(Date.from(Instant.now().plusSeconds(3_600))).build();
+        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+        jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
+        return jwt.serialize();
+    }
+
+    /**
+     * The job module's ClickHouseClusterProcess (2 shards x 1 replica) from the classes the reactor built before this
+     * module; its output but the READY line goes to {@code log}.
+     */
+    private Process startCluster(String name, Path log) throws Exception {
+        Path jobTarget = Migrations.sqlRoot().getParent().resolve("job/target");
+        String cp = String.join(File.pathSeparator, jobTarget.resolve("test-classes").toString(), jobTarget.resolve("classes").toString(),
+                Files.readString(jobTarget.resolve("classpath.txt")).trim(), Files.readString(jobTarget.resolve("classpath-runtime.txt")).trim());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", cp, "io.csr.job.testing.ClickHouseClusterProcess", tmp.resolve("cluster").toString(), name, "2", "1"));
+        return new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+    }
+
+    /** The READY line's words after READY: the cluster's name, then each server's URL. */
+    private static List<String> awaitReady(BufferedReader out, Process p, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        StringBuilder seen = new StringBuilder();
+        String line;
+        while (System.nanoTime() < deadline && (line = out.readLine()) != null) {
+            if (line.startsWith("READY ")) {
+                List<String> words = Arrays.asList(line.substring(6).trim().split(" "));
+                assertThat(words).as(line).hasSize(3);
+                return words;
+            }
+            seen.append(line).append('\n');
+        }
+        throw new IllegalStateException("the ClickHouse cluster did not start (alive " + p.isAlive() + "):\n" + seen + Files.readString(log));
+    }
+}

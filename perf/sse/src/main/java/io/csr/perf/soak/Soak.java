@@ -1,0 +1,513 @@
+package io.csr.perf.soak;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.config.CsrConfig;
+import io.csr.common.contract.RedisStreams;
+import io.csr.common.migrate.Migrations;
+import io.csr.common.postgres.PostgresSettings;
+import io.csr.common.verify.ExactlyOnceCheck;
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.resps.StreamEntry;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+/**
+ * {@code csr soak}: the single-machine topology on processes of its own ({@link OwnServices}), traffic with a ledger
+ * ({@link Traffic}), dashboards ({@link SseClient}), K seeded faults ({@link Fault}), recovery measured after each,
+ * then — once everything settled — the verdict: every valid event once in ClickHouse, every window equal to a
+ * recomputation from the ledger, dead letters exactly the malformed messages (all judged by {@link ExactlyOnceCheck},
+ * the exactly-once ITCases' verdict), every dashboard consistent and equal to ClickHouse at the end.
+ */
+final class Soak {
+    static final Duration RECOVERY_LIMIT = Duration.ofSeconds(120);
+
+    record Options(double minutes, int faults, long seed, int rate, int companies, Path root, Path workDir, Path resultsDir,
+                   Duration settleLimit) {
+    }
+
+    /** One fault as it happened and what recovery took (ms after the fault was injected; null = not within the limit). */
+    record Happened(int index, String fault, double plannedAtSeconds, double atSeconds, double restoredAfterMs,
+                    Long eventsFlowMs, Long dashboardCurrentMs, Long clickhouseCurrentMs, int resetsSeen, long staleFrames,
+                    long publishRetries) {
+    }
+
+    private final Options o;
+    private final String run;
+    private OwnServices services;
+    private Traffic traffic;
+    private ClickHouseAccess ch;
+    private final List<SseClient> clients = new ArrayList<>();
+    private SseClient probeClient;
+    private final List<Happened> happened = new ArrayList<>();
+    private final List<Map<String, Object>> timeline = new ArrayList<>();
+    private volatile boolean sampling = true;
+    private long trafficStartMs;
+
+    Soak(Options o) {
+        this.o = o;
+        this.run = "s" + Long.toString(o.seed(), 36);
+    }
+
+    /** Runs the soak; the report is written whatever the verdict. Returns true when every check held. */
+    boolean run() throws Exception {
+        Files.createDirectories(o.workDir());
+        services = new OwnServices(o.root(), o.workDir(), Map.of());
+        try {
+            return runWithServices();
+        } finally {
+            sampling = false;
+            for (SseClient c : clients) {
+                c.stop();
+            }
+            if (traffic != null) {
+                traffic.close();
+            }
+            if (ch != null) {
+                ch.close();
+            }
+            for (ServiceProcess p : services.all()) {
+                try {
+                    p.stop();
+                } catch (RuntimeException e) {
+                    System.out.println("    could not stop " + p.name() + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private boolean runWithServices() throws Exception {
+        say("own services under " + o.workDir() + " (redis :" + services.redisPort + ", nats :" + services.natsPort + ", clickhouse :"
+                + services.chHttpPort + ", postgres :" + services.pgPort + ", job REST :" + services.flinkPort + ", gateway :" + services.gatewayPort + ")");
+        for (ServiceProcess p : services.servers()) {
+            p.start(Duration.ofSeconds(90));
+        }
+        CsrConfig config = CsrConfig.of(services.settings);
+        try (Connection nc = Nats.connect(services.settings.get("NATS_URL"))) {
+            nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(services.settings.get("NATS_STREAM"))
+                    .storageType(StorageType.File).subjects("metrics.>", "journey.>", "q2q.>").build());
+        }
+        ClickHouseSettings chSettings = ClickHouseSettings.from(config.with(io.csr.common.config.ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS, "5000"));
+        try (ClickHouseAccess admin = ClickHouseAccess.open(chSettings)) {
+            Migrations.clickHouse(admin, Migrations.sqlRoot(), s -> { }).migrate();
+            ExactlyOnceCheck.installRawCounters(admin); // raw copies counted merge-proof for the verdict
+        }
+        Migrations.postgres(PostgresSettings.from(config), Migrations.sqlRoot(), s -> { }).migrate();
+        ch = ClickHouseAccess.open(chSettings);
+        say("migrated; starting the job and the gateway");
+        services.job.start(Duration.ofSeconds(180));
+        services.gateway.start(Duration.ofSeconds(90));
+
+        List<String> companies = new ArrayList<>();
+        for (int i = 1; i <= o.companies(); i++) {
+            companies.add("soak" + i);
+        }
+        URI gw = URI.create("http://127.0.0.1:" + services.gatewayPort);
+        int n = 0;
+        for (String c : companies) {
+            for (SseClient.Behaviour b : SseClient.Behaviour.values()) {
+                clients.add(new SseClient(c + "-" + b.name().toLowerCase(), c, b, gw, o.seed() + n++));
+            }
+        }
+        probeClient = new SseClient("probe", Traffic.PROBE_COMPANY, SseClient.Behaviour.NORMAL, gw, o.seed() + n);
+        clients.add(probeClient);
+        clients.forEach(SseClient::start);
+
+        traffic = new Traffic(services.settings.get("NATS_URL"), run, companies, o.rate(), o.seed(), o.workDir().resolve("ledger.jsonl"));
+        List<Fault.Planned> plan = Fault.plan(o.faults(), o.minutes(), o.seed());
+        say("traffic " + o.rate() + " events/s over " + companies.size() + " companies for " + o.minutes() + " min, "
+                + plan.size() + " faults (seed " + o.seed() + ")");
+        trafficStartMs = System.currentTimeMillis();
+        long trafficEnd = System.nanoTime() + (long) (o.minutes() * 60e9);
+        AtomicReference<Throwable> trafficFailure = new AtomicReference<>();
+        Thread publisher = Thread.ofPlatform().name("soak-traffic").start(() -> {
+            try {
+                traffic.runUntil(Long.MAX_VALUE);
+            } catch (Throwable t) {
+                trafficFailure.set(t);
+            }
+        });
+        Thread sampler = Thread.ofPlatform().daemon(true).name("soak-sampler").start(this::sample);
+
+        for (Fault.Planned p : plan) {
+            long due = trafficStartMs + (long) (p.atSeconds() * 1000);
+            while (System.currentTimeMillis() < due && trafficFailure.get() == null) {
+                Thread.sleep(Math.min(200, Math.max(1, due - System.currentTimeMillis())));
+            }
+            if (trafficFailure.get() != null) {
+                break;
+            }
+            happened.add(inject(p));
+        }
+        while (System.nanoTime() < trafficEnd && trafficFailure.get() == null) {
+            Thread.sleep(200);
+        }
+        traffic.stop();
+        publisher.join(60_000);
+        if (trafficFailure.get() != null) {
+            throw new IllegalStateException("the traffic stopped: " + trafficFailure.get(), trafficFailure.get());
+        }
+        say("traffic done: " + traffic.published() + " messages published (" + traffic.probes() + " probes); settling");
+        Map<String, Object> verdict = settleAndJudge();
+        sampling = false;
+        sampler.join(5_000);
+        boolean ok = Boolean.TRUE.equals(verdict.get("pass"));
+        say("verdict: " + verdict.get("eventsFinal") + " of " + verdict.get("distinctValidEvents") + " distinct valid events in events FINAL ("
+                + verdict.get("rawEventCopies") + " raw copies), " + verdict.get("windowMismatchCount") + " of " + verdict.get("windowsChecked")
+                + " windows differ, " + verdict.get("deadLetters") + " dead letters for " + verdict.get("malformedMessages") + " malformed");
+        for (Object f : (List<?>) verdict.get("failures")) {
+            say("FAILED: " + f);
+        }
+        SoakReport.write(o, run, services, traffic, happened, timeline, verdict, clients);
+        return ok;
+    }
+
+    // ------------------------------------------------------------------------------------------------- faults
+
+    private Happened inject(Fault.Planned p) throws Exception {
+        long t0 = System.currentTimeMillis();
+        long t0n = System.nanoTime();
+        long retriesBefore = traffic.publishRetries();
+        int resetsBefore = clients.stream().mapToInt(SseClient::resets).sum();
+        long staleBefore = clients.stream().mapToLong(SseClient::staleFrames).sum();
+        say(String.format("fault %d/%d at %.0f s: %s (%s%s)", p.index(), o.faults(), (t0 - trafficStartMs) / 1000.0, p.fault(),
+                p.fault().description, p.seconds() > 0 ? ", " + (int) p.seconds() + " s" : ""));
+        switch (p.fault()) {
+            case JOB_KILL -> killAndRestart(services.job, p.seconds(), Duration.ofSeconds(180));
+            case GATEWAY_KILL -> killAndRestart(services.gateway, p.seconds(), Duration.ofSeconds(90));
+            case CLICKHOUSE_KILL -> killAndRestart(services.clickhouse, p.seconds(), Duration.ofSeconds(90));
+            case REDIS_KILL -> killAndRestart(services.redis, p.seconds(), Duration.ofSeconds(30));
+            case NATS_KILL -> killAndRestart(services.nats, p.seconds(), Duration.ofSeconds(60));
+            case POSTGRES_KILL -> killAndRestart(services.postgres, p.seconds(), Duration.ofSeconds(60));
+            case REDIS_EMPTY -> {
+                services.redis.kill9();
+                services.wipeRedis();
+                Thread.sleep((long) (p.seconds() * 1000));
+                services.redis.start(Duration.ofSeconds(30));
+            }
+            case CLICKHOUSE_STALL -> stall(services.clickhouse, p.seconds());
+            case REDIS_STALL -> stall(services.redis, p.seconds());
+            case BURST -> {
+                traffic.burst(true);
+                Thread.sleep((long) (p.seconds() * 1000));
+                traffic.burst(false);
+            }
+        }
+        long t1 = System.currentTimeMillis();
+        long probesAtRestore = traffic.probes();
+        List<Traffic.Entry> ledger = traffic.ledger();
+        Long flow = await(t0n, () -> probeClient.lastId() != null && idMillis(probeClient.lastId()) > t1);
+        Long dashboard = await(t0n, () -> dashboardCurrent(ledger, t0 - 60_000, t1));
+        Long clickhouse = await(t0n, () -> clickhouseHasProbes(probesAtRestore));
+        Happened h = new Happened(p.index(), p.fault().name(), p.atSeconds(), (t0 - trafficStartMs) / 1000.0, t1 - t0, flow, dashboard,
+                clickhouse, clients.stream().mapToInt(SseClient::resets).sum() - resetsBefore,
+                clients.stream().mapToLong(SseClient::staleFrames).sum() - staleBefore, traffic.publishRetries() - retriesBefore);
+        say(String.format("    restored after %d ms; events flow %s, dashboard current %s, ClickHouse current %s", t1 - t0,
+                ms(flow), ms(dashboard), ms(clickhouse)));
+        return h;
+    }
+
+    private static void killAndRestart(ServiceProcess p, double downSeconds, Duration startLimit) throws Exception {
+        p.kill9();
+        Thread.sleep((long) (downSeconds * 1000));
+        RuntimeException last = null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try {
+                p.start(startLimit);
+                return;
+            } catch (IllegalStateException e) {
+                // PostgreSQL refuses while the killed postmaster's backends still hold its shared memory: try again
+                last = e;
+                Thread.sleep(2_000);
+            }
+        }
+        throw last;
+    }
+
+    private static void stall(ServiceProcess p, double seconds) throws InterruptedException {
+        p.stall();
+        try {
+            Thread.sleep((long) (seconds * 1000));
+        } finally {
+            p.resume();
+        }
+    }
+
+    /** ms after {@code t0n} at which {@code condition} first held, polled every 100 ms; null when not within the limit. */
+    private static Long await(long t0n, BooleanSupplier condition) throws InterruptedException {
+        while (System.nanoTime() - t0n < RECOVERY_LIMIT.toNanos()) {
+            boolean holds;
+            try {
+                holds = condition.getAsBoolean();
+            } catch (RuntimeException e) {
+                holds = false;
+            }
+            if (holds) {
+                return (System.nanoTime() - t0n) / 1_000_000;
+            }
+            Thread.sleep(100);
+        }
+        return null;
+    }
+
+    /** The probe dashboard shows every probe published in [from, to]: its 1-minute windows count at least as many. */
+    private boolean dashboardCurrent(List<Traffic.Entry> ledger, long from, long to) {
+        Map<Long, Long> perMinute = new HashMap<>();
+        for (Traffic.Entry e : ledger) {
+            if ("probe".equals(e.kind()) && e.publishedAtMs() <= to) {
+                long minute = Math.floorDiv(e.published().occurredAtMs(), 60_000L) * 60_000L;
+                if (minute + 60_000 > from) {
+                    perMinute.merge(minute, 1L, Long::sum);
+                }
+            }
+        }
+        Map<String, SseClient.Shown> view = probeClient.view();
+        for (Map.Entry<Long, Long> w : perMinute.entrySet()) {
+            SseClient.Shown s = view.get(Traffic.PROBE_METRIC + "|1m|" + Instant.ofEpochMilli(w.getKey()));
+            if (s == null || s.count() < w.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean clickhouseHasProbes(long probes) {
+        int from = (run + "-p").length() + 1;
+        return ch.queryLong("SELECT count() FROM (SELECT event_id FROM events FINAL WHERE company_id = '" + Traffic.PROBE_COMPANY
+                + "') WHERE toUInt64OrZero(substring(event_id, " + from + ")) < " + probes) >= probes;
+    }
+
+    static long idMillis(String id) {
+        return Long.parseLong(id.substring(0, id.indexOf('-')));
+    }
+
+    private static String ms(Long v) {
+        return v == null ? "not within " + RECOVERY_LIMIT.toSeconds() + " s" : v + " ms";
+    }
+
+    /** One sample a second for the timeline: messages published, raw events rows in ClickHouse, frames shown. */
+    private void sample() {
+        while (sampling) {
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("t", (System.currentTimeMillis() - trafficStartMs) / 1000.0);
+            s.put("published", traffic.published());
+            s.put("validPublished", traffic.newValid());
+            Long rows = null;
+            try {
+                rows = ch.queryLong("SELECT count() FROM events");
+            } catch (RuntimeException e) {
+                // ClickHouse down or stalled: a hole in the line
+            }
+            s.put("clickhouseRows", rows);
+            s.put("frames", clients.stream().mapToLong(SseClient::frames).sum());
+            synchronized (timeline) {
+                timeline.add(s);
+            }
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------- verdict
+
+    private Map<String, Object> settleAndJudge() throws Exception {
+        List<Traffic.Entry> ledger = traffic.ledger();
+        List<ExactlyOnceCheck.Published> published = ledger.stream().map(Traffic.Entry::published).toList();
+        ExactlyOnceCheck check = new ExactlyOnceCheck(published, services.settings.get("NATS_STREAM"));
+        long distinct = check.distinctValidEvents();
+        Map<String, Object> v = new LinkedHashMap<>();
+        List<String> failures = new ArrayList<>();
+        long settleStart = System.nanoTime();
+        long deadline = settleStart + o.settleLimit().toNanos();
+
+        long eventsFinal = pollUntil(deadline, () -> ExactlyOnceCheck.eventsFinal(ch), x -> x == distinct);
+        List<String> windows = List.of();
+        while (System.nanoTime() < deadline) {
+            windows = check.windowMismatches(ch);
+            if (windows.isEmpty()) {
+                break;
+            }
+            Thread.sleep(2_000);
+        }
+        Set<Long> malformed = check.malformedSequences();
+        List<Long> dead = List.of();
+        while (System.nanoTime() < deadline) {
+            dead = check.deadLetterSequences(ch);
+            if (new HashSet<>(dead).equals(malformed) && dead.size() == malformed.size()) {
+                break;
+            }
+            Thread.sleep(2_000);
+        }
+        v.put("settleSeconds", (System.nanoTime() - settleStart) / 1e9);
+        v.put("publishedMessages", ledger.size());
+        v.put("distinctValidEvents", distinct);
+        v.put("malformedMessages", malformed.size());
+        Map<String, Long> kinds = new LinkedHashMap<>();
+        ledger.forEach(e -> kinds.merge(e.kind(), 1L, Long::sum));
+        v.put("messagesByKind", kinds);
+        v.put("eventsFinal", eventsFinal);
+        v.put("rawEventCopies", ExactlyOnceCheck.rawEventCopies(ch));
+        v.put("rawDeadLetterCopies", check.rawDeadLetterCopies(ch));
+        if (eventsFinal != distinct) {
+            failures.add("events FINAL holds " + eventsFinal + " events, the ledger " + distinct + " distinct valid ones");
+        }
+        List<String> ledgerProblems = check.rawProblems(ch, true);
+        v.put("commitLedgerProblems", ledgerProblems);
+        failures.addAll(ledgerProblems);
+        v.put("windowMismatches", windows.size() > 50 ? windows.subList(0, 50) : windows);
+        v.put("windowMismatchCount", windows.size());
+        v.put("windowsChecked", ch.queryLong("SELECT count() FROM metric_windows FINAL"));
+        if (!windows.isEmpty()) {
+            failures.add(windows.size() + " windows differ from the recomputation from the ledger, e.g. " + windows.get(0));
+        }
+        v.put("deadLetters", dead.size());
+        Set<Long> missingDead = new TreeSet<>(malformed);
+        missingDead.removeAll(dead);
+        Set<Long> extraDead = new TreeSet<>(dead);
+        extraDead.removeAll(malformed);
+        if (!missingDead.isEmpty() || !extraDead.isEmpty() || dead.size() != malformed.size()) {
+            failures.add("dead letters are not exactly the malformed messages: missing seqs " + first(missingDead) + ", unexpected "
+                    + first(extraDead) + ", " + dead.size() + " rows for " + malformed.size() + " malformed");
+        }
+
+        // dashboards: slow clients read at full speed now; wait until every one has its company's newest entry
+        clients.forEach(SseClient::catchUp);
+        try (JedisPooled redis = new JedisPooled(URI.create(services.settings.get("REDIS_URL")))) {
+            long sseDeadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (System.nanoTime() < sseDeadline && !clients.stream().allMatch(c -> caughtUp(redis, c))) {
+                Thread.sleep(500);
+            }
+            Thread.sleep(2_000); // a final coarse update in flight reaches every client alike
+            List<Map<String, Object>> perClient = new ArrayList<>();
+            for (SseClient c : clients) {
+                perClient.add(judgeClient(redis, c, failures));
+            }
+            v.put("clients", perClient);
+        }
+        v.put("failures", failures);
+        v.put("pass", failures.isEmpty());
+        return v;
+    }
+
+    private static String first(Set<Long> s) {
+        return s.stream().limit(10).toList() + (s.size() > 10 ? " (" + s.size() + " in all)" : "");
+    }
+
+    private boolean caughtUp(JedisPooled redis, SseClient c) {
+        List<StreamEntry> newest = redis.xrevrange(RedisStreams.updatesKey("soak:", c.company), (StreamEntryID) null, null, 1);
+        return newest.isEmpty() || newest.get(0).getID().toString().equals(c.lastId());
+    }
+
+    private Map<String, Object> judgeClient(JedisPooled redis, SseClient c, List<String> failures) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("client", c.name);
+        r.put("behaviour", c.behaviour.name());
+        r.put("connections", c.connections());
+        r.put("resets", c.resets());
+        r.put("frames", c.frames());
+        r.put("staleFramesDropped", c.staleFrames());
+        // a version published again with other values fails the client (its violations, below): one version, one value
+        r.put("sameVersionOtherValues", c.versionConflictCount());
+        r.put("sameVersionOtherValuesExamples", c.versionConflicts().stream().limit(3).toList());
+        List<String> problems = new ArrayList<>(c.violations());
+        // no gap that no reset announced: every entry of the company's stream inside a stretch the client was shown
+        // contiguously (from the id it resumed after, or its first frame, to its last) must have reached it
+        String key = RedisStreams.updatesKey("soak:", c.company);
+        long gaps = 0;
+        for (SseClient.Segment s : c.segments()) {
+            if (s.ids.isEmpty()) {
+                continue;
+            }
+            Set<String> got = new HashSet<>(s.ids);
+            String lo = s.from != null && !s.afterReset ? "(" + s.from : s.ids.get(0);
+            String hi = s.ids.get(s.ids.size() - 1);
+            for (StreamEntry e : redis.xrange(key, lo, hi)) {
+                if (!got.contains(e.getID().toString())) {
+                    gaps++;
+                    if (gaps <= 5) {
+                        problems.add("entry " + e.getID() + " of the stream never reached the client between " + lo + " and " + hi);
+                    }
+                }
+            }
+        }
+        r.put("unannouncedGaps", gaps);
+        // the final view against ClickHouse: every window of the company, newest version, same count and sum
+        long stale = 0;
+        long staleAfterReset = 0;
+        long compared = 0;
+        Map<String, SseClient.Shown> view = c.view();
+        for (JsonNode w : ch.query("SELECT metric, window_size, toUInt32(window_start) AS ws, count, sum, version FROM metric_windows FINAL"
+                + " WHERE company_id = '" + c.company + "'")) {
+            String k = w.get("metric").asText() + "|" + w.get("window_size").asText() + "|" + Instant.ofEpochSecond(w.get("ws").asLong());
+            SseClient.Shown s = view.get(k);
+            compared++;
+            boolean same = s != null && s.version() == w.get("version").asLong() && s.count() == w.get("count").asLong()
+                    && Math.abs(s.sum() - w.get("sum").asDouble()) <= 1e-6 * Math.max(1, Math.abs(s.sum()));
+            if (same) {
+                continue;
+            }
+            if (c.resets() > 0 && (s == null || s.version() < w.get("version").asLong())) {
+                staleAfterReset++; // told: a reset repaints the newest windows only (docs/streaming.md)
+            } else {
+                stale++;
+                if (stale <= 5) {
+                    problems.add(k + ": shows " + s + ", ClickHouse FINAL has version " + w.get("version") + " count " + w.get("count")
+                            + " sum " + w.get("sum"));
+                }
+            }
+        }
+        r.put("windowsCompared", compared);
+        r.put("finalViewDiffers", stale);
+        r.put("staleAfterReset", staleAfterReset);
+        r.put("problems", problems);
+        if (!problems.isEmpty()) {
+            failures.add("SSE client " + c.name + ": " + problems.get(0) + (problems.size() > 1 ? " (+" + (problems.size() - 1) + " more)" : ""));
+        }
+        return r;
+    }
+
+    private static long pollUntil(long deadline, java.util.function.LongSupplier value, java.util.function.LongPredicate done)
+            throws InterruptedException {
+        long last = -1;
+        while (System.nanoTime() < deadline) {
+            try {
+                last = value.getAsLong();
+                if (done.test(last)) {
+                    return last;
+                }
+            } catch (RuntimeException e) {
+                // not answering yet
+            }
+            Thread.sleep(2_000);
+        }
+        return last;
+    }
+
+    static void say(String s) {
+        System.out.println("    " + s);
+        System.out.flush();
+    }
+}
