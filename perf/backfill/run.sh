@@ -18,5 +18,5 @@ bin/csr migrate >/dev/null
 echo "==> generating $rows event_log rows for $day (schema $POSTGRES_SCHEMA)"
 $pg -c "SET search_path TO $POSTGRES_SCHEMA" -v rows="$rows" -v day="$day" -f perf/backfill/generate.sql 2>&1 | tail -2
 result="perf/results/backfill-$(date -u +%F)-r${rows}.json"
-bin/csr backfill --from "$day" --to "$day" --no-journeys --result "$result"
+bin/csr backfill --from "$day" --to "$day" --no-journeys --no-notices --result "$result"
 echo "result: $result"

@@ -82,10 +82,15 @@ stop_pushpin() {
   echo "    pushpin    stopped"
 }
 
+descendants() { # descendants PID — the process and everything under it, one per line (children of children too)
+  echo "$1"
+  local c; for c in $(pgrep -P "$1"); do descendants "$c"; done
+}
+
 pids() { # pids nchan|pushpin — every process of that peer (for RSS and CPU accounting), comma-separated
   case "$1" in
-    nchan) local m; m=$(cat "$PEERS_DIR/nchan/nginx.pid"); echo "$m,$(pgrep -P "$m" | paste -sd, -)" ;;
-    pushpin) local r; r=$(cat "$PEERS_DIR/pushpin/pushpin.pid"); echo "$r,$(pgrep -P "$r" | paste -sd, -)" ;;
+    nchan) descendants "$(cat "$PEERS_DIR/nchan/nginx.pid")" | paste -sd, - ;;
+    pushpin) descendants "$(cat "$PEERS_DIR/pushpin/pushpin.pid")" | paste -sd, - ;;
   esac
 }
 
