@@ -6,13 +6,11 @@ import io.csr.common.migrate.Migrations;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.job.cluster.node.ClickHouseNode;
+import io.csr.job.testing.ClickHouseClusterExtension;
 import io.csr.job.testing.ClickHouseClusterFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -24,24 +22,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (two at once, under the lock) applies nothing.
  */
 class ReplicatedMigrationsITCase {
-    @TempDir
-    static Path tmp;
-    static ClickHouseClusterFixture cluster;
-
-    @BeforeAll
-    static void start() throws Exception {
-        cluster = new ClickHouseClusterFixture(tmp, "it_mig_" + Long.toHexString(System.nanoTime() & 0xffffff), 1, 2);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+    @RegisterExtension
+    static final ClickHouseClusterExtension clickhouse = new ClickHouseClusterExtension("it_mig_", 1, 2);
 
     @Test
     void everyTableIsReplicatedOnBothServersAndTheLedgerIsShared() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         String db = "csr_it_mig";
         List<Migration> files;
         try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {

@@ -7,6 +7,7 @@ import io.csr.common.migrate.Migrations;
 import io.csr.job.cluster.node.ClickHouseNode;
 import io.csr.job.runtime.ClusterControl;
 import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.testing.ClickHouseClusterExtension;
 import io.csr.job.testing.ClickHouseClusterFixture;
 import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
@@ -19,10 +20,9 @@ import io.csr.job.testing.UserDayAgreement;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -62,24 +62,15 @@ class ReplicatedPipelineITCase {
         CONTENT.put("late_events", "company_id, metric, event_id, occurred_at, value, window_size");
     }
 
+    @RegisterExtension
+    static final ClickHouseClusterExtension clickhouse = new ClickHouseClusterExtension("it_rep_", 1, 2);
+
     @TempDir
     static Path tmp;
-    static ClickHouseClusterFixture cluster;
-
-    @BeforeAll
-    static void start() throws Exception {
-        cluster = new ClickHouseClusterFixture(tmp.resolve("topology"), "it_rep_" + Long.toHexString(System.nanoTime() & 0xffffff), 1, 2);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     @Test
     void everyEventOnceOnBothReplicasThroughACrashOfEach() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
         ClickHouseNode other = cluster.server(1, 2);
         run("crash", (stream, ch, messages, sequences) -> {
@@ -106,6 +97,7 @@ class ReplicatedPipelineITCase {
 
     @Test
     void readsStayOnThePinnedReplicaRightAfterItsRestart() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
         ClickHouseNode other = cluster.server(1, 2);
         String db = "csr_it_pin_" + Long.toHexString(System.nanoTime() & 0xffffff);
@@ -172,6 +164,7 @@ class ReplicatedPipelineITCase {
 
     @Test
     void lateCorrectionsReadTheirOwnWritesWhileTheOtherReplicaFetchesNothing() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode other = cluster.server(1, 2);
         run("nofetch", (stream, ch, messages, sequences) -> {
             stream.publishAll(messages, 0, 2_000, sequences);
@@ -276,6 +269,7 @@ class ReplicatedPipelineITCase {
     }
 
     private void run(String name, int total, Launcher launcher, Scenario scenario) throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         long eventTimeStart = Instant.now().minus(Duration.ofMinutes(30)).toEpochMilli();
         List<EventFixture.Message> messages = new EventFixture(total, COMPANIES, eventTimeStart, Duration.ofMinutes(25).toMillis(),
                 0.05, 0.02, 7).messages();

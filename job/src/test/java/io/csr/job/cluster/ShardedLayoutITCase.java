@@ -7,13 +7,11 @@ import io.csr.common.migrate.Migrations;
 import io.csr.job.cluster.node.ClickHouseNode;
 import io.csr.job.retention.PartitionRetention;
 import io.csr.job.retention.RetentionOptions;
+import io.csr.job.testing.ClickHouseClusterExtension;
 import io.csr.job.testing.ClickHouseClusterFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,24 +34,12 @@ class ShardedLayoutITCase {
     private static final int COMPANIES = 40;
     private static final Clock NOV_2026 = Clock.fixed(Instant.parse("2026-11-27T01:00:00Z"), ZoneOffset.UTC);
 
-    @TempDir
-    static Path tmp;
-    static ClickHouseClusterFixture cluster;
-
-    @BeforeAll
-    static void start() throws Exception {
-        cluster = new ClickHouseClusterFixture(tmp, "it_shard_" + Long.toHexString(System.nanoTime() & 0xffffff), 2, 1);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+    @RegisterExtension
+    static final ClickHouseClusterExtension clickhouse = new ClickHouseClusterExtension("it_shard_", 2, 1);
 
     @Test
     void companiesStayOnOneShardJoinsMatchOneServerAndRetentionReachesEveryShard() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         String db = "csr_it_shard_" + Long.toHexString(System.nanoTime() & 0xffffff);
         ClickHouseSettings single = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase(db);
         try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db)); ClickHouseAccess one = ClickHouseAccess.open(single)) {

@@ -24,11 +24,13 @@ import java.util.List;
 public final class ClickHouseClusterFixture implements AutoCloseable {
     public final ClickHouseLayout layout;
     public final List<ClickHouseNode> servers;
+    private final Path dir;
     private final Topology topology;
     private final String zookeeper;
     private final boolean sharedZooKeeper;
 
     public ClickHouseClusterFixture(Path dir, String name, int shards, int replicas) throws Exception {
+        this.dir = dir;
         String shared = System.getProperty("ZOOKEEPER_QUORUM", System.getenv().getOrDefault("ZOOKEEPER_QUORUM", "127.0.0.1:2181"));
         List<Node> nodes = new ArrayList<>();
         sharedZooKeeper = answers(shared.split(",")[0]);
@@ -51,6 +53,11 @@ public final class ClickHouseClusterFixture implements AutoCloseable {
         nodes.addAll(servers);
         topology = new Topology(nodes);
         topology.up();
+    }
+
+    /** The directory the servers' data and logs are under. */
+    public Path dir() {
+        return dir;
     }
 
     /** The ZooKeeper quorum the servers use. */

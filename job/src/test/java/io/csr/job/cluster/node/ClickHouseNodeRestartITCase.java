@@ -1,10 +1,9 @@
 package io.csr.job.cluster.node;
 
+import io.csr.job.testing.ClickHouseClusterExtension;
 import io.csr.job.testing.ClickHouseClusterFixture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -26,24 +25,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * it stays busy the exception carries the server's own error from its err.log and names who holds the port.
  */
 class ClickHouseNodeRestartITCase {
-    @TempDir
-    static Path tmp;
-    static ClickHouseClusterFixture cluster;
-
-    @BeforeAll
-    static void start() throws Exception {
-        cluster = new ClickHouseClusterFixture(tmp, "it_restart_" + Long.toHexString(System.nanoTime() & 0xffffff), 1, 1);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+    @RegisterExtension
+    static final ClickHouseClusterExtension clickhouse = new ClickHouseClusterExtension("it_restart_", 1, 1);
 
     @Test
     void aRestartWaitsUntilAConnectionHoldingItsPortHasClosed() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode server = cluster.server(1, 1);
         server.kill();
         try (ServerSocket peer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -58,8 +45,9 @@ class ClickHouseNodeRestartITCase {
 
     @Test
     void aStartThatCannotListenSaysWhyFromTheServersErrorLog() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode server = cluster.server(1, 1);
-        ClickHouseNode impatient = new ClickHouseNode(cluster.layout, server.server(), cluster.zookeeper(), tmp, line -> { },
+        ClickHouseNode impatient = new ClickHouseNode(cluster.layout, server.server(), cluster.zookeeper(), cluster.dir(), line -> { },
                 Duration.ofSeconds(1));
         server.kill();
         int port = server.server().interserverPort();
@@ -76,6 +64,7 @@ class ClickHouseNodeRestartITCase {
 
     @Test
     void aReplicaWhoseLocalPartsZooKeeperDoesNotKnowStartsFromZooKeepersList() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode server = cluster.server(1, 1);
         String db = "it_restart_" + Long.toHexString(System.nanoTime() & 0xffffff);
         server.execute("CREATE DATABASE " + db);
