@@ -22,12 +22,12 @@ final class CsrFunctions {
         return run(state, script, env -> { });
     }
 
-    /** With CSR_STATE_DIR={@code state}; {@code environment} adjusts the rest of the script's environment. */
+    /** With CSR_STATE_DIR={@code state}; {@code environment} adjusts the script's environment (and may remove that). */
     static Result run(Path state, String script, Consumer<Map<String, String>> environment) throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", "-c", "source \"$CSR\" help >/dev/null; " + script);
+        pb.environment().put("CSR_STATE_DIR", state.toString());
         environment.accept(pb.environment());
         pb.environment().put("CSR", CSR.toString());
-        pb.environment().put("CSR_STATE_DIR", state.toString());
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
