@@ -49,13 +49,12 @@ public record LocalClusterSettings(Path stateDir, int restPort, String zookeeper
 
     /** From the process configuration (CSR_STATE_DIR, FLINK_REST_URL, ZOOKEEPER_QUORUM) and this JVM. */
     public static LocalClusterSettings from(CsrConfig config, Path repoRoot) {
-        String state = config.get(ConfigKey.CSR_STATE_DIR).replace("<repo>", repoRoot.toString());
         URI rest = URI.create(config.get(ConfigKey.FLINK_REST_URL));
         if (rest.getPort() < 0 || !isLoopback(rest.getHost())) {
             throw new IllegalArgumentException("FLINK_REST_URL=" + rest + " must be a loopback address with a port for a local cluster"
                     + " (e.g. http://127.0.0.1:8081); to use a remote cluster, skip `csr cluster up` and just `csr submit` to it");
         }
-        return new LocalClusterSettings(Path.of(state).toAbsolutePath().normalize(), rest.getPort(),
+        return new LocalClusterSettings(config.stateDir(repoRoot), rest.getPort(),
                 config.get(ConfigKey.ZOOKEEPER_QUORUM), DEFAULT_HA_CLUSTER_ID, TASK_MANAGERS, SLOTS_PER_TASK_MANAGER,
                 Path.of(System.getProperty("java.home")), flinkClasspath(System.getProperty("java.class.path")), currentJvmOpens());
     }

@@ -61,10 +61,9 @@ public record RuntimeOptions(String jobName, int parallelism, int maxParallelism
         return url;
     }
 
+    /** CSR_STATE_DIR, {@code <repo>} standing for the checkout bin/csr names in {@code -Dcsr.root} (else the working directory). */
     public static String stateDir(CsrConfig config) {
-        String dir = config.get(ConfigKey.CSR_STATE_DIR);
-        String root = System.getProperty("csr.root", Path.of("").toAbsolutePath().toString());
-        return dir.replace("<repo>", root);
+        return config.stateDir(Path.of(System.getProperty("csr.root", "")).toAbsolutePath()).toString();
     }
 
     /** Plain paths become absolute file: URIs; URIs with a scheme stay as they are. */
