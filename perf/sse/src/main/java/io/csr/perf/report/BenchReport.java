@@ -27,7 +27,8 @@ import java.util.stream.Stream;
 /**
  * Turns the per-scenario JSON files of one benchmark run into what a person reads: one table (stdout and a Markdown
  * summary), one combined JSON, and the self-contained HTML report {@code perf/results/report.html} that shows the
- * newest run of every scenario (fan-out, e2e, replay, ingest) with ours next to each peer.
+ * newest run of every scenario (fan-out, e2e, replay, ingest) with ours next to each peer, and links the result file
+ * it shows (beside it in the same folder).
  * <pre>
  * BenchReport fanout RUN_DIR OUT_BASE [--expected 1000,5000 ours,nchan]  # RUN_DIR holds fanout-&lt;N&gt;c-&lt;target&gt;.json
  * BenchReport replay RUN_DIR OUT_BASE [--expected ours,nchan]
@@ -88,6 +89,17 @@ public final class BenchReport {
         return missing;
     }
 
+    /** Every {@code *.json} result a client wrote into {@code runDir}, by file name. */
+    private static List<JsonNode> readResults(Path runDir) throws IOException {
+        List<JsonNode> results = new ArrayList<>();
+        try (Stream<Path> files = Files.list(runDir)) {
+            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
+                results.add(Json.mapper().readTree(p.toFile()));
+            }
+        }
+        return results;
+    }
+
     private static List<String> csv(String v) {
         return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
     }
@@ -98,12 +110,7 @@ public final class BenchReport {
 
     /** @param expectedConns, expectedTargets the grid that was run: a cell without a result file gets an incomplete row */
     static void fanout(Path runDir, String outBase, List<Integer> expectedConns, List<String> expectedTargets) throws IOException {
-        List<JsonNode> scenarios = new ArrayList<>();
-        try (Stream<Path> files = Files.list(runDir)) {
-            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
-                scenarios.add(Json.mapper().readTree(p.toFile()));
-            }
-        }
+        List<JsonNode> scenarios = readResults(runDir);
         for (int n : expectedConns) {
             for (String t : expectedTargets) {
                 if (scenarios.stream().noneMatch(r -> r.path("connectionsRequested").asInt() == n && r.path("target").asText().equals(t))) {
@@ -146,12 +153,7 @@ public final class BenchReport {
     }
 
     static void replay(Path runDir, String outBase, List<String> expectedServers) throws IOException {
-        List<JsonNode> rows = new ArrayList<>();
-        try (Stream<Path> files = Files.list(runDir)) {
-            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).sorted().toList()) {
-                rows.add(Json.mapper().readTree(p.toFile()));
-            }
-        }
+        List<JsonNode> rows = readResults(runDir);
         for (String t : expectedServers) {
             if (rows.stream().noneMatch(r -> r.path("server").asText().equals(t))) {
                 rows.add(missingResult("output above").put("server", t));
@@ -326,7 +328,7 @@ public final class BenchReport {
         StringBuilder h = new StringBuilder("<!doctype html><html><head><meta charset='utf-8'><title>CSR benchmarks</title>"
                 + "<style>body{font-family:sans-serif;max-width:1400px;margin:20px auto;padding:0 12px}table{border-collapse:collapse;font-size:13px}"
                 + "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f3f3f3}.charts{display:flex;flex-wrap:wrap;gap:8px}"
-                + "pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto}</style></head><body>");
+                + "</style></head><body>");
         h.append("<h1>CSR Stream Analytics — benchmarks</h1><p>Generated ").append(Instant.now())
                 .append(" from the newest result of each scenario under <code>perf/results/</code>, by the time recorded in it. ")
                 .append("Client, servers and services share one machine: compare ratios within one run. A value axis turns ")
@@ -348,8 +350,9 @@ public final class BenchReport {
             JsonNode n = Json.mapper().readTree(p.get().toFile());
             h.append(runCaption(p.get(), n));
             genericSection(h, n);
-            h.append("<details><summary>raw JSON (").append(Svg.esc(p.get().getFileName().toString())).append(")</summary><pre>")
-                    .append(Svg.esc(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(n))).append("</pre></details>");
+            // the result file sits beside the report: a link, not a second copy of it (JMH's raw output alone is ~100 lines a benchmark)
+            String file = Svg.esc(p.get().getFileName().toString());
+            h.append("<p>Raw JSON: <a href='").append(file).append("'>").append(file).append("</a></p>");
         }
         h.append("</body></html>\n");
         Path out = resultsDir.resolve("report.html");

@@ -122,6 +122,8 @@ class BenchReportTest {
         String html = Files.readString(BenchReport.html(dir));
         assertThat(html).contains("Run recorded at <b>2026-11-30T11:05:56Z</b> (file <code>e2e-a.json</code>)")
                 .contains("5.80").doesNotContain(">161<");
+        assertThat(html).as("the result file is linked, not copied into the report")
+                .contains("<a href='e2e-a.json'>e2e-a.json</a>").doesNotContain("&quot;p50Ms&quot;");
     }
 
     @Test
