@@ -127,24 +127,11 @@ public final class BenchReport {
         }
         scenarios.sort(Comparator.comparingInt((JsonNode n) -> n.path("connectionsRequested").asInt())
                 .thenComparingInt(n -> order(n.path("target").asText())));
-        ObjectNode all = Json.mapper().createObjectNode();
-        all.put("scenario", "fanout");
-        all.put("timestamp", Instant.now().toString());
-        all.put("complete", scenarios.stream().allMatch(BenchReport::complete));
-        all.put("note", "client, servers under test, Redis and the other services share the same machine; compare ratios within one run");
-        ArrayNode arr = all.putArray("runs");
-        scenarios.forEach(arr::add);
+        ObjectNode all = combined("fanout", "client, servers under test, Redis and the other services share the same machine; compare ratios within one run",
+                "runs", scenarios);
         String table = fanoutTable(scenarios);
-        System.out.println();
-        System.out.println(table);
-        Path json = Path.of(outBase + ".json");
-        Files.createDirectories(json.toAbsolutePath().getParent());
-        Files.writeString(json, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
-        Files.writeString(Path.of(outBase + ".md"), "# SSE fan-out: ours vs nchan vs Pushpin — " + all.get("timestamp").asText()
-                + "\n\nSame client (perf/sse SseBench), same payload, same connection counts and publish rate; "
-                + "load average at each run in the JSON.\n\n" + table + "\n");
-        System.out.println("results: " + json + " and " + outBase + ".md");
-        System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
+        write(outBase, all, "SSE fan-out: ours vs nchan vs Pushpin", "Same client (perf/sse SseBench), same payload, same connection counts and "
+                + "publish rate; load average at each run in the JSON.\n\n", table);
     }
 
     /** Replay: one row per server (files written by ReplayBench), a bar chart of the catch-up time. */
@@ -163,13 +150,8 @@ public final class BenchReport {
             throw new IllegalStateException("no replay results under " + runDir + "; did every client run fail? (output above)");
         }
         rows.sort(Comparator.comparingInt(n -> order(n.path("server").asText())));
-        ObjectNode all = Json.mapper().createObjectNode();
-        all.put("scenario", "replay");
-        all.put("timestamp", Instant.now().toString());
-        all.put("complete", rows.stream().allMatch(BenchReport::complete));
-        all.put("note", "a client misses N events, reconnects with Last-Event-ID; time until the last one arrived (same machine for all)");
-        ArrayNode arr = all.putArray("rows");
-        rows.forEach(arr::add);
+        ObjectNode all = combined("replay", "a client misses N events, reconnects with Last-Event-ID; time until the last one arrived (same machine for all)",
+                "rows", rows);
         ObjectNode chart = all.putArray("charts").addObject();
         chart.put("title", "catch-up after " + rows.stream().mapToInt(r -> r.path("missed").asInt()).max().orElse(0)
                 + " missed events (median, ms)");
@@ -191,21 +173,13 @@ public final class BenchReport {
                     orNa(r.path("catchUpMaxMs")), orNa(r.path("replayEventsPerSec")), r.path("gaps").asLong(),
                     r.path("repeatsSeen").asLong(), r.path("resets").asLong()));
         }
-        System.out.println();
-        System.out.println(md);
-        Path json = Path.of(outBase + ".json");
-        Files.writeString(json, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
-        Files.writeString(Path.of(outBase + ".md"), "# Replay after a gap: ours vs nchan — " + all.get("timestamp").asText() + "\n\n" + md);
-        System.out.println("results: " + json + " and " + outBase + ".md");
-        System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
+        write(outBase, all, "Replay after a gap: ours vs nchan", "", md.toString());
     }
 
     /** JMH's JSON (-rf json) to one row per benchmark: time per operation and allocation (from -prof gc). */
     static void jmh(Path jmhJson, String outBase) throws IOException {
         JsonNode raw = Json.mapper().readTree(jmhJson.toFile());
-        ObjectNode all = Json.mapper().createObjectNode();
-        all.put("scenario", "jmh");
-        all.put("timestamp", Instant.now().toString());
+        ObjectNode all = started("jmh");
         all.put("note", "JMH average time per operation, one fork; allocation from -prof gc");
         ArrayNode rows = all.putArray("rows");
         StringBuilder md = new StringBuilder("| benchmark | ns/op | ± | B/op | alloc MB/s |\n|---|---|---|---|---|\n");
@@ -222,11 +196,34 @@ public final class BenchReport {
                     orNa(r.get("bytesPerOp").asDouble()), orNa(r.get("allocMBPerSec").asDouble())));
         }
         all.set("raw", raw);
+        write(outBase, all, "JMH hot paths", "", md.toString());
+    }
+
+    /** The start of a combined result: its scenario and when it was written. */
+    private static ObjectNode started(String scenario) {
+        ObjectNode all = Json.mapper().createObjectNode();
+        all.put("scenario", scenario);
+        all.put("timestamp", Instant.now().toString());
+        return all;
+    }
+
+    /** A combined result of one run's per-client results ({@code arrayName}): complete when every one of them is. */
+    private static ObjectNode combined(String scenario, String note, String arrayName, List<JsonNode> results) {
+        ObjectNode all = started(scenario);
+        all.put("complete", results.stream().allMatch(BenchReport::complete));
+        all.put("note", note);
+        results.forEach(all.putArray(arrayName)::add);
+        return all;
+    }
+
+    /** The table on stdout; {@code OUT_BASE.json} and {@code .md} (titled with the run's time); then report.html beside them. */
+    private static void write(String outBase, ObjectNode all, String title, String intro, String table) throws IOException {
         System.out.println();
-        System.out.println(md);
+        System.out.println(table);
         Path json = Path.of(outBase + ".json");
+        Files.createDirectories(json.toAbsolutePath().getParent());
         Files.writeString(json, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n");
-        Files.writeString(Path.of(outBase + ".md"), "# JMH hot paths — " + all.get("timestamp").asText() + "\n\n" + md);
+        Files.writeString(Path.of(outBase + ".md"), "# " + title + " — " + all.get("timestamp").asText() + "\n\n" + intro + table);
         System.out.println("results: " + json + " and " + outBase + ".md");
         System.out.println("HTML report: " + html(json.toAbsolutePath().getParent()));
     }
