@@ -26,7 +26,7 @@
       this.opts = opts;
       this.base = opts.baseUrl || global.location.origin;
       this.lastEventId = null;
-      this.versions = new Map(); // key -> highest version applied, to drop stale repeats
+      this.versions = new Map(); // key -> highest version applied: an update at or below it is older or already shown
       this.closed = false;
       this.retryMs = 3000; // the server's `retry:` replaces it
       this.backoffMs = 1000;
@@ -148,7 +148,9 @@
           ? `journey|${data.companyId}|${data.flag}`
           : `${data.companyId}|${data.metric}|${data.window}|${data.windowStart}`;
         const seen = this.versions.get(key);
-        if (seen !== undefined && seen >= data.version) return; // stale or repeated firing
+        // one version is one value (the job's UpdateVersion): an equal one is the same update again, e.g. in both the
+        // snapshot and the stream after it; a lower one is older than what is shown
+        if (seen !== undefined && seen >= data.version) return;
         this.versions.set(key, data.version);
       }
       this.opts.onUpdate(type, data, e.lastEventId);

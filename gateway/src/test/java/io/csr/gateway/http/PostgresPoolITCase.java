@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -34,15 +35,31 @@ class PostgresPoolITCase {
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static final int POOL = 3;
     private static final int BURST = 60;
+    private static final CsrConfig ENV = CsrConfig.fromEnvironment();
+    private static final String URL = ENV.get(ConfigKey.POSTGRES_URL);
+
+    /** This test's gateway's name in pg_stat_activity (JUnit makes an instance per test). */
+    private final String app = "csr_pool_it_" + UUID.randomUUID().toString().substring(0, 8);
+
+    /** A gateway with a pool of {@link #POOL} connections named {@link #app}, waiting {@code poolTimeoutMs} for one. */
+    private GatewayFixture gateway(int poolTimeoutMs) {
+        String pooledUrl = URL + (URL.contains("?") ? "&" : "?") + "ApplicationName=" + app;
+        return new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0", "POSTGRES_URL", pooledUrl,
+                "POSTGRES_POOL_SIZE", Integer.toString(POOL), "POSTGRES_POOL_TIMEOUT_MS", Integer.toString(poolTimeoutMs)));
+    }
+
+    /** A connection of the test's own, outside the gateway's pool. */
+    private static Connection postgres() throws SQLException {
+        return DriverManager.getConnection(URL, ENV.get(ConfigKey.POSTGRES_USER), "");
+    }
+
+    private static HttpRequest get(GatewayFixture fx, String path, String token) {
+        return HttpRequest.newBuilder(URI.create(fx.base() + path)).header("Authorization", "Bearer " + token).build();
+    }
 
     @Test
     void aBurstNeverHoldsMoreThanThePoolAndHealthReusesConnections() throws Exception {
-        String app = "csr_pool_it_" + UUID.randomUUID().toString().substring(0, 8);
-        String url = CsrConfig.fromEnvironment().get(ConfigKey.POSTGRES_URL);
-        String pooledUrl = url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + app;
-        try (GatewayFixture fx = new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0", "POSTGRES_URL", pooledUrl,
-                "POSTGRES_POOL_SIZE", Integer.toString(POOL), "POSTGRES_POOL_TIMEOUT_MS", "20000"));
-             Connection watch = DriverManager.getConnection(url, CsrConfig.fromEnvironment().get(ConfigKey.POSTGRES_USER), "")) {
+        try (GatewayFixture fx = gateway(20_000); Connection watch = postgres()) {
             String admin = fx.tokens.admin(List.of("pool"));
             AtomicInteger most = new AtomicInteger();
             AtomicBoolean burst = new AtomicBoolean(true);
@@ -54,8 +71,7 @@ class PostgresPoolITCase {
             List<String> paths = List.of("/participants", "/cohorts", "/cohorts/audit", "/analytics/company", "/health");
             List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
             for (int i = 0; i < BURST; i++) {
-                answers.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(fx.base() + paths.get(i % paths.size())))
-                        .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString()));
+                answers.add(HTTP.sendAsync(get(fx, paths.get(i % paths.size()), admin), HttpResponse.BodyHandlers.ofString()));
             }
             for (CompletableFuture<HttpResponse<String>> a : answers) {
                 HttpResponse<String> res = a.join();
@@ -83,13 +99,7 @@ class PostgresPoolITCase {
      */
     @Test
     void aFloodOfHealthCallsHoldsOneConnectionNotThePool() throws Exception {
-        String app = "csr_pool_it_" + UUID.randomUUID().toString().substring(0, 8);
-        String url = CsrConfig.fromEnvironment().get(ConfigKey.POSTGRES_URL);
-        String pooledUrl = url + (url.contains("?") ? "&" : "?") + "ApplicationName=" + app;
-        try (GatewayFixture fx = new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0", "POSTGRES_URL", pooledUrl,
-                "POSTGRES_POOL_SIZE", Integer.toString(POOL), "POSTGRES_POOL_TIMEOUT_MS", "1000"));
-             Connection watch = DriverManager.getConnection(url, CsrConfig.fromEnvironment().get(ConfigKey.POSTGRES_USER), "");
-             Connection locker = DriverManager.getConnection(url, CsrConfig.fromEnvironment().get(ConfigKey.POSTGRES_USER), "")) {
+        try (GatewayFixture fx = gateway(1_000); Connection watch = postgres(); Connection locker = postgres()) {
             String admin = fx.tokens.admin(List.of("pool"));
             locker.setAutoCommit(false);
             try (java.sql.Statement st = locker.createStatement()) {
@@ -100,8 +110,7 @@ class PostgresPoolITCase {
                 probes.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(fx.base() + "/health")).build(), HttpResponse.BodyHandlers.ofString()));
             }
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> waitingOnLock(watch, app) >= 1);
-            HttpResponse<String> participants = HTTP.send(HttpRequest.newBuilder(URI.create(fx.base() + "/participants"))
-                    .header("Authorization", "Bearer " + admin).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> participants = HTTP.send(get(fx, "/participants", admin), HttpResponse.BodyHandlers.ofString());
             int waiting = waitingOnLock(watch, app);
             locker.rollback();
             for (CompletableFuture<HttpResponse<String>> p : probes) {
@@ -112,18 +121,18 @@ class PostgresPoolITCase {
         }
     }
 
-    private static int waitingOnLock(Connection c, String app) throws Exception {
-        try (PreparedStatement st = c.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND wait_event_type = 'Lock'")) {
-            st.setString(1, app);
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        }
+    /** The gateway's backends that wait on a lock. */
+    private static int waitingOnLock(Connection c, String app) {
+        return backends(c, app, " AND wait_event_type = 'Lock'").size();
     }
 
     private static Set<Integer> backends(Connection c, String app) {
-        try (PreparedStatement st = c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?")) {
+        return backends(c, app, "");
+    }
+
+    /** The pids of the gateway's backends ({@code app}) that match {@code condition} too. */
+    private static Set<Integer> backends(Connection c, String app, String condition) {
+        try (PreparedStatement st = c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?" + condition)) {
             st.setString(1, app);
             Set<Integer> pids = new HashSet<>();
             try (ResultSet rs = st.executeQuery()) {
@@ -132,7 +141,7 @@ class PostgresPoolITCase {
                 }
             }
             return pids;
-        } catch (Exception e) {
+        } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }
