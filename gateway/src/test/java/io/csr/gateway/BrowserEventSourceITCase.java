@@ -26,9 +26,7 @@ class BrowserEventSourceITCase {
         Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "web";
-            String page = fx.base() + "/#token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            try (Chromium.Page cdp = Chromium.open(profile, page)) {
-                await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
+            try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {
 
                 StreamEntryID first = fx.publishMetric(company, "hours", 1);
                 await().atMost(WAIT).until(() -> first.toString().equals(cdp.eval("window.csrStream.lastEventId")));
@@ -61,13 +59,7 @@ class BrowserEventSourceITCase {
             // long enough for Chromium to start and the page to go live on a loaded machine (5 s expired before the
             // page's /auth/me at load 25-30), short enough for the stream to end at exp within WAIT
             String shortLived = fx.tokens.forCompany(company, Duration.ofSeconds(25));
-            String page = fx.base() + "/#token=" + shortLived + "&companyId=" + company;
-            try (Chromium.Page cdp = Chromium.open(profile, page)) {
-                try {
-                    await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
-                } catch (org.awaitility.core.ConditionTimeoutException e) {
-                    throw new AssertionError("never live: state '" + cdp.eval("document.getElementById('state').textContent") + "'", e);
-                }
+            try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company, shortLived)) {
                 StreamEntryID first = fx.publishMetric(company, "hours", 1);
                 await().atMost(WAIT).until(() -> first.toString().equals(cdp.eval("window.csrStream.lastEventId")));
                 // the app obtains a fresh token (the dashboard's getToken() reads the input field on every reconnect)

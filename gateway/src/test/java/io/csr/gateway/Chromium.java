@@ -79,6 +79,27 @@ public final class Chromium {
         }
     }
 
+    /** The live dashboard ({@code /}) of {@code company} as one of its viewers, once its stream says it is live. */
+    public static Page openLiveDashboard(Path profile, GatewayFixture fx, String company) throws Exception {
+        return openLiveDashboard(profile, fx, company, fx.tokens.forCompany(company));
+    }
+
+    /** The live dashboard of {@code company} with {@code token}, once its stream says it is live (fails with the state it shows). */
+    public static Page openLiveDashboard(Path profile, GatewayFixture fx, String company, String token) throws Exception {
+        Page page = open(profile, fx.base() + "/#token=" + token + "&companyId=" + company);
+        try {
+            await().atMost(WAIT).until(() -> "live".equals(page.eval("document.getElementById('state').textContent")));
+            return page;
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String state = page.eval("document.getElementById('state').textContent");
+            page.close();
+            throw new AssertionError("the dashboard never went live: state '" + state + "'", e);
+        } catch (Exception | Error e) {
+            page.close();
+            throw e;
+        }
+    }
+
     /** Starts the browser on {@code page} with its own {@code profile} directory and DevTools on a port it picks. */
     public static Process start(Path profile, String page) throws Exception {
         return new ProcessBuilder(require().toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

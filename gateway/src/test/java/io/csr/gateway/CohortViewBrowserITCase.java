@@ -82,9 +82,7 @@ class CohortViewBrowserITCase {
         Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "sparky";
-            String page = fx.base() + "/#token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            try (Chromium.Page cdp = Chromium.open(profile, page)) {
-                await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
+            try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {
                 for (int minute = 0; minute < 3; minute++) {
                     fx.xadd(company, "metric_updated", "{\"companyId\":\"" + company + "\",\"metric\":\"hours\",\"window\":\"1m\",\"windowStart\":\"2026-11-27T10:0"
                             + minute + ":00Z\",\"count\":1,\"sum\":1.0,\"min\":1.0,\"max\":1.0,\"avg\":" + (minute + 1) + ".0,\"p50\":1.0,\"p75\":1.0,"

@@ -51,9 +51,7 @@ class DashboardInjectionBrowserITCase {
         Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "xss";
-            String page = fx.base() + "/#token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            try (Chromium.Page cdp = Chromium.open(profile, page)) {
-                await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
+            try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {
                 assertThat(cdp.eval("document.getElementById('company').value")).as("the company the server verified").isEqualTo(company);
                 fx.xadd(company, "journey_flag_updated", "{\"companyId\":\"" + company + "\",\"flag\":\"onboarded\",\"usersFlagged\":1,"
                         + "\"userId\":" + io.csr.common.json.Json.mapper().writeValueAsString(MARKUP_USER)

@@ -42,9 +42,7 @@ class DashboardSparklineBrowserITCase {
             rows.add(window(company, "1h", minute.truncatedTo(ChronoUnit.HOURS), 9));   // another window size: not a point
             ch.insertRows("metric_windows", rows);
 
-            String page = fx.base() + "/#token=" + fx.tokens.forCompany(company) + "&companyId=" + company;
-            try (Chromium.Page cdp = Chromium.open(profile, page)) {
-                await().atMost(WAIT).until(() -> "live".equals(cdp.eval("document.getElementById('state').textContent")));
+            try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {
                 await().atMost(WAIT).until(() -> "3".equals(cdp.eval("document.querySelector('#m-hours .spark').dataset.points")));
                 assertThat(cdp.eval("document.querySelector('#m-hours .spark polyline').getAttribute('points').split(' ').length")).isEqualTo("3");
 
