@@ -54,30 +54,9 @@ public final class Subscriber {
         return companyId;
     }
 
-    /**
-     * Called by a reader. Returns false when this offer evicted the subscriber (buffer full while live).
-     */
+    /** One update, as a batch of one ({@link #offerAll}); false when it evicted the subscriber (buffer full while live). */
     public boolean offer(Update update) {
-        lock.lock();
-        try {
-            if (closed != null) {
-                return true;
-            }
-            if (queue.size() >= capacity) {
-                if (replaying) {
-                    overflowed = true;
-                    queue.clear();
-                    return true;
-                }
-                closeLocked(new Closed("slow_consumer"), true);
-                return false;
-            }
-            queue.addLast(update);
-            wake();
-            return true;
-        } finally {
-            lock.unlock();
-        }
+        return offerAll(List.of(update));
     }
 
     /**
