@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.StringJoiner;
+import java.util.function.Function;
 
 /**
  * The cohort figures, read from ClickHouse at query time, from one of two {@link Source sources} with the same
@@ -152,6 +153,23 @@ final class CohortQueries {
      * population stddev from Σsum and Σsum² (√(Σx²/n − (Σx/n)²)), users = distinct members with a row, and p50/p75/p95
      * from the merged quantile bins ({@code sumMap}) at the rank quantilesExact uses, within 0.5 %.
      */
+    /** Rows as a map in their order: the key {@code key} reads from each, the figures {@code figures} reads. */
+    private static <K> Map<K, Figures> byKey(List<JsonNode> rows, Function<JsonNode, K> key, Function<JsonNode, Figures> figures) {
+        Map<K, Figures> out = new LinkedHashMap<>();
+        for (JsonNode r : rows) {
+            out.put(key.apply(r), figures.apply(r));
+        }
+        return out;
+    }
+
+    private static String metricOf(JsonNode r) {
+        return r.get("metric").asText();
+    }
+
+    private static Long cohortOf(JsonNode r) {
+        return r.get("cohort_id").asLong();
+    }
+
     static Figures ofDays(JsonNode r) {
         long count = r.get("count").asLong();
         if (count == 0) {
@@ -235,28 +253,16 @@ final class CohortQueries {
     Map<String, Figures> overview(CohortRef cohort, DateRange range) {
         Optional<List<JsonNode>> monthly = fromMonths(cohort.companyId(), List.of(cohort.id()), null, range, "metric");
         if (monthly.isPresent()) {
-            Map<String, Figures> out = new LinkedHashMap<>();
-            for (JsonNode r : monthly.get()) {
-                out.put(r.get("metric").asText(), ofDays(r));
-            }
-            return out;
+            return byKey(monthly.get(), CohortQueries::metricOf, CohortQueries::ofDays);
         }
         if (sourceFor(range) == Source.USER_DAYS) {
             String sql = "SELECT metric, " + DAY_FIGURES + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), null, range,
                     "metric, " + DAY_COLUMNS) + ") GROUP BY metric ORDER BY metric";
-            Map<String, Figures> out = new LinkedHashMap<>();
-            for (JsonNode r : clickHouse.query(sql)) {
-                out.put(r.get("metric").asText(), ofDays(r));
-            }
-            return out;
+            return byKey(clickHouse.query(sql), CohortQueries::metricOf, CohortQueries::ofDays);
         }
         String sql = "SELECT metric, " + FIGURES + " FROM (" + memberObservations(cohort, null, range, "metric, user_id, value") + ")"
                 + " GROUP BY metric ORDER BY metric";
-        Map<String, Figures> out = new LinkedHashMap<>();
-        for (JsonNode r : clickHouse.query(sql)) {
-            out.put(r.get("metric").asText(), Figures.of(r));
-        }
-        return out;
+        return byKey(clickHouse.query(sql), CohortQueries::metricOf, Figures::of);
     }
 
     /** Periods that have observations, oldest first. */
@@ -292,32 +298,20 @@ final class CohortQueries {
     Map<Long, Figures> compare(String companyId, List<Long> cohortIds, String metric, DateRange range) {
         Optional<List<JsonNode>> monthly = fromMonths(companyId, cohortIds, metric, range, "cohort_id");
         if (monthly.isPresent()) {
-            Map<Long, Figures> out = new LinkedHashMap<>();
-            for (JsonNode r : monthly.get()) {
-                out.put(r.get("cohort_id").asLong(), ofDays(r));
-            }
-            return out;
+            return byKey(monthly.get(), CohortQueries::cohortOf, CohortQueries::ofDays);
         }
         if (sourceFor(range) == Source.USER_DAYS) {
             String sql = "SELECT cohort_id, " + DAY_FIGURES
                     + " FROM (" + memberDays(companyId, cohortIds, metric, range, DAY_COLUMNS) + ")"
                     + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
                     + " GROUP BY cohort_id";
-            Map<Long, Figures> out = new LinkedHashMap<>();
-            for (JsonNode r : clickHouse.query(sql)) {
-                out.put(r.get("cohort_id").asLong(), ofDays(r));
-            }
-            return out;
+            return byKey(clickHouse.query(sql), CohortQueries::cohortOf, CohortQueries::ofDays);
         }
         String sql = "SELECT cohort_id, " + FIGURES
                 + " FROM (" + memberObservations(companyId, cohortIds, metric, range, "user_id, value") + ")"
                 + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
                 + " GROUP BY cohort_id";
-        Map<Long, Figures> out = new LinkedHashMap<>();
-        for (JsonNode r : clickHouse.query(sql)) {
-            out.put(r.get("cohort_id").asLong(), Figures.of(r));
-        }
-        return out;
+        return byKey(clickHouse.query(sql), CohortQueries::cohortOf, Figures::of);
     }
 
     /**
