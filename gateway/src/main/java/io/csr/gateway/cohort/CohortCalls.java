@@ -59,10 +59,19 @@ final class CohortCalls {
         private Long cohortId;
         private String detail = "";
 
-        private Call(Principal principal, ServerRequest req, String companyId) {
+        private final String endpoint;
+
+        private Call(Principal principal, ServerRequest req, String companyId, String endpoint) {
             this.principal = principal;
             this.req = req;
             this.companyId = companyId;
+            this.endpoint = endpoint;
+        }
+
+        /** The audit entry of this call, answered with {@code status}. */
+        private CohortAuditLog.Entry entry(int status) {
+            return new CohortAuditLog.Entry(clock.instant(), companyId, clean(principal.subject()), cohortId,
+                    req.prologue().method().text(), endpoint, status, clean(detail));
         }
 
         /** The call concerns this cohort of {@link #companyId} (recorded in the audit even when it turns out not to exist). */
@@ -98,49 +107,41 @@ final class CohortCalls {
         Principal principal = jwt.authenticate(req); // refusals up to the rate limit are not audited: thrown as they are
         String companyId = CompanyScope.resolve(principal, req);
         limiter.acquire(companyId); // before any database work
-        Call call = new Call(principal, req, companyId);
-        int status;
-        Runnable answer;
+        Call call = new Call(principal, req, companyId, endpoint);
+        Reply reply;
         try {
-            Reply reply = handler.handle(call);
-            status = reply.status();
-            answer = () -> {
-                res.status(Status.create(reply.status()));
-                if (reply.body() == null) {
-                    res.send();
-                } else {
-                    JsonResponses.send(res, reply.body());
-                }
-            };
+            reply = handler.handle(call);
         } catch (ApiError e) {
-            status = e.status();
-            answer = () -> e.send(res);
+            throw audited(call, e); // answered, as every refusal, by the routing's error handling (RequestGuard)
         } catch (ClickHouseAccessException e) {
-            // retriable: unreachable, timed out, overloaded — an outage; anything else is a query the gateway got wrong
-            ApiError err = e.retriable() ? ApiError.unavailable("clickhouse_unavailable", "ClickHouse", e) : ApiError.internal(e);
-            status = err.status();
-            answer = () -> err.send(res);
+            throw audited(call, ApiError.fromClickHouse(e));
         } catch (SQLException e) {
-            ApiError err = ApiError.fromPostgres(e);
-            status = err.status();
-            answer = () -> err.send(res);
+            throw audited(call, ApiError.fromPostgres(e));
         }
-        if (status != 429) {
-            CohortAuditLog.Entry entry = new CohortAuditLog.Entry(clock.instant(), call.companyId, clean(principal.subject()), call.cohortId,
-                    req.prologue().method().text(), endpoint, status, clean(call.detail));
-            if (status < 400) {
-                // accepted: answered only once its audit row is committed (survives a kill -9 of this node)
-                try {
-                    audit.recordDurably(entry);
-                } catch (CohortAuditLog.Unavailable e) {
-                    ApiError.unavailable("audit_unavailable", "PostgreSQL (the cohort audit trail)", e).send(res);
-                    return;
-                }
-            } else {
-                audit.record(entry);
+        if (reply.status() < 400) {
+            // accepted: answered only once its audit row is committed (survives a kill -9 of this node)
+            try {
+                audit.recordDurably(call.entry(reply.status()));
+            } catch (CohortAuditLog.Unavailable e) {
+                throw ApiError.unavailable("audit_unavailable", "PostgreSQL (the cohort audit trail)", e);
             }
+        } else if (reply.status() != 429) {
+            audit.record(call.entry(reply.status()));
         }
-        answer.run();
+        res.status(Status.create(reply.status()));
+        if (reply.body() == null) {
+            res.send();
+        } else {
+            JsonResponses.send(res, reply.body());
+        }
+    }
+
+    /** The refusal of a call, audited first (but a 429: a flood must not turn into a flood of writes). */
+    private ApiError audited(Call call, ApiError refusal) {
+        if (refusal.status() != 429) {
+            audit.record(call.entry(refusal.status()));
+        }
+        return refusal;
     }
 
     /** PostgreSQL text cannot hold NUL; everything else is stored as given. */

@@ -1,5 +1,6 @@
 package io.csr.gateway.http;
 
+import io.csr.common.clickhouse.ClickHouseAccessException;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
@@ -116,6 +117,14 @@ public final class ApiError extends RuntimeException {
      */
     public static ApiError fromPostgres(SQLException e) {
         return isOutage(e) ? unavailable("postgres_unavailable", "PostgreSQL", e) : internal(e);
+    }
+
+    /**
+     * What a ClickHouse failure becomes: 503 when it is retriable (unreachable, timed out, overloaded: an outage),
+     * otherwise 500 (a query the gateway got wrong).
+     */
+    public static ApiError fromClickHouse(ClickHouseAccessException e) {
+        return e.retriable() ? unavailable("clickhouse_unavailable", "ClickHouse", e) : internal(e);
     }
 
     /** A PostgreSQL failure that is an outage (unreachable, overloaded, shutting down, no pooled connection in time). */

@@ -91,7 +91,7 @@ public final class SnapshotService implements HttpService {
             metrics = newest(latestWindows(companyId), recent.metrics);
             history = minuteHistory(companyId);
         } catch (ClickHouseAccessException e) {
-            throw e.retriable() ? ApiError.unavailable("clickhouse_unavailable", "ClickHouse", e) : ApiError.internal(e);
+            throw ApiError.fromClickHouse(e);
         }
         JsonResponses.send(res, new Snapshot(companyId, generatedAt, last.map(Object::toString).orElse(null), metrics, history,
                 new ArrayList<>(recent.journeys.values())));
