@@ -25,7 +25,6 @@ class AnalyticsDashboardBrowserITCase {
 
     @Test
     void theAnalyticsSectionShowsTheFourViewsOfTheCompany(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of(ConfigKey.ANALYTICS_REFRESH_SECONDS.name(), "0"))) {
             String company = "webviews";
             PostgresSettings pg = PostgresSettings.from(fx.config);

@@ -23,7 +23,6 @@ class BrowserEventSourceITCase {
 
     @Test
     void browserReceivesLiveEventsAndResumesAfterTheServerDropsIt(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "web";
             try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {
@@ -53,7 +52,6 @@ class BrowserEventSourceITCase {
 
     @Test
     void browserRefreshesAnExpiredTokenAndResumesWithoutLoss(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "webexp";
             // long enough for Chromium to start and the page to go live on a loaded machine (5 s expired before the

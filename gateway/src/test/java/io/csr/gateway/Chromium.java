@@ -24,8 +24,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * Debian's headless Chromium, which the browser ITCases drive. It is a prerequisite like the services: when it is
  * missing the test fails and says how to install it — it never skips, so a build without a browser cannot pass green
- * (bin/csr test installs it). The browser tests start it on a page with {@link #open} and read the page over the
- * DevTools protocol.
+ * (bin/csr test installs it). The browser tests start it on a page with {@link #open} (which checks it is there, so
+ * a test needs no check of its own) and read the page over the DevTools protocol.
  */
 public final class Chromium {
     public static final Path BINARY = Path.of("/usr/bin/chromium");

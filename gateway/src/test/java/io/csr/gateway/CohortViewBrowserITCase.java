@@ -26,7 +26,6 @@ class CohortViewBrowserITCase {
 
     @Test
     void comparisonAndTrendShowTheSeededFiguresAndAScreenshotIsWritten(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             ClickHouseAccess ch = fx.clickHouse(); // dropped by fx.close()
             String company = "webco";
@@ -79,7 +78,6 @@ class CohortViewBrowserITCase {
 
     @Test
     void liveCardsDrawASparklineOfTheirRecentWindows(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "sparky";
             try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {

@@ -27,7 +27,6 @@ class CohortWorkspaceBrowserITCase {
 
     @Test
     void createPreviewEditCompareDownloadAndDelete(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             ClickHouseAccess ch = fx.clickHouse(); // dropped by fx.close()
             String company = "wsco";
@@ -149,7 +148,6 @@ class CohortWorkspaceBrowserITCase {
 
     @Test
     void aRateLimitedCallSaysWhenToTryAgain(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of(io.csr.common.config.ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE.name(), "2"))) {
             String page = fx.base() + "/cohorts.html#token=" + fx.tokens.forCompany("rlco") + "&companyId=rlco";
             try (Chromium.Page cdp = Chromium.open(profile, page)) {

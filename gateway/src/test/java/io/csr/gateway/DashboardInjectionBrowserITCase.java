@@ -27,7 +27,6 @@ class DashboardInjectionBrowserITCase {
 
     @Test
     void aForgedTokensCompanyNeverReachesThePage(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String forged = TestTokens.mintWith("a-secret-the-gateway-does-not-know-0123456789", "mallory", List.of(FORGED_COMPANY),
                     List.of(), Instant.now().plus(Duration.ofHours(1)));
@@ -48,7 +47,6 @@ class DashboardInjectionBrowserITCase {
 
     @Test
     void anEventsMarkupShowsAsTextAndTheDashboardStaysLive(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             String company = "xss";
             try (Chromium.Page cdp = Chromium.openLiveDashboard(profile, fx, company)) {

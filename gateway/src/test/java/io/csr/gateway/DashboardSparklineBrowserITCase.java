@@ -29,7 +29,6 @@ class DashboardSparklineBrowserITCase {
 
     @Test
     void sparklinesStartFromTheSnapshotsLastHourAndMoveWithLiveEvents(@TempDir Path profile) throws Exception {
-        Chromium.require();
         try (GatewayFixture fx = new GatewayFixture(Map.of())) {
             ClickHouseAccess ch = fx.clickHouse(); // dropped by fx.close()
             String company = "sparkco";
