@@ -73,6 +73,17 @@ public final class BenchCommands extends CommandGroup {
         }
     }
 
+    /** How long a driver waits for the gateway or job it starts to be ready: minutes on a loaded machine. */
+    static final class StartLimit {
+        @Option(names = "--start-seconds", paramLabel = "S", defaultValue = "180",
+                description = "longest wait for the benchmark's own gateway (and job) to be ready (default: ${DEFAULT-VALUE})")
+        long seconds;
+
+        java.time.Duration duration() {
+            return java.time.Duration.ofSeconds(seconds);
+        }
+    }
+
     /** A driver: the checkout's processes and the client's own arguments. */
     abstract static class Driver extends CsrCommand {
         final Jvm jvm = Jvm.ofCheckout();
@@ -206,6 +217,9 @@ public final class BenchCommands extends CommandGroup {
                     "The peers are installed (apt) and run on loopback by perf/peers/peers.sh, our gateway on "
                     + "BENCH_GATEWAY_PORT (18080); all are stopped at the end."})
     static final class Fanout extends Driver {
+        @Mixin
+        StartLimit start = new StartLimit();
+
         @Option(names = "--connections", split = ",", paramLabel = "N,N", defaultValue = "1000,5000,10000",
                 description = "connection counts, one run each (default: ${DEFAULT-VALUE})")
         List<Integer> connections;
@@ -265,7 +279,7 @@ public final class BenchCommands extends CommandGroup {
             String stamp = Stamp.now();
             Path run = Files.createDirectories(jvm.results().resolve("fanout-" + stamp + ".d"));
             int incomplete = 0;
-            try (Services services = new Services(jvm, Map.of())) {
+            try (Services services = new Services(jvm, Map.of(), start.duration())) {
                 System.out.println("==> Peers on loopback (nginx+nchan :" + Ports.NCHAN + ", Pushpin :" + Ports.PUSHPIN + "); ours on :" + Ports.GATEWAY);
                 services.startPeers("all");
                 services.startGateway(Ports.GATEWAY, Ports.REDIS_PREFIX);
@@ -311,6 +325,9 @@ public final class BenchCommands extends CommandGroup {
             description = {"A client misses N events and resumes with Last-Event-ID: time until caught up, gaps, repeats;",
                     "ours vs nginx+nchan; writes perf/results/replay-*.{json,md} and report.html."})
     static final class Replay extends Driver {
+        @Mixin
+        StartLimit start = new StartLimit();
+
         @Option(names = "--missed", paramLabel = "N", defaultValue = "10000", description = "events the client misses (default: ${DEFAULT-VALUE})")
         int missed;
 
@@ -327,7 +344,7 @@ public final class BenchCommands extends CommandGroup {
             String stamp = Stamp.now();
             Path run = Files.createDirectories(jvm.results().resolve("replay-" + stamp + ".d"));
             int incomplete = 0;
-            try (Services services = new Services(jvm, Map.of())) {
+            try (Services services = new Services(jvm, Map.of(), start.duration())) {
                 System.out.println("==> Replay after " + missed + " missed events: ours (:" + Ports.GATEWAY + ") vs nginx+nchan (:" + Ports.NCHAN + ")");
                 services.startPeers("nchan");
                 services.startGateway(Ports.GATEWAY, Ports.REDIS_PREFIX);
@@ -359,6 +376,9 @@ public final class BenchCommands extends CommandGroup {
                     + "csr_bench_e2e, REST on BENCH_FLINK_PORT 18081), stopped at the end; KEY=VALUE settings go to the "
                     + "job."})
     static final class E2e extends Driver {
+        @Mixin
+        StartLimit start = new StartLimit();
+
         @Option(names = "--rates", split = ",", paramLabel = "R,R", defaultValue = "1,1000", description = "events per second, one run each (default: ${DEFAULT-VALUE})")
         List<Integer> rates;
 
@@ -385,7 +405,7 @@ public final class BenchCommands extends CommandGroup {
             System.out.println("==> End-to-end: NATS publish -> job -> Redis -> gateway -> SSE (settings: " + label + ")");
             MigrateCommand.migrateAll(config().with(env));
             List<String> gc = List.of(Jvm.LOW_PAUSE_GC);
-            Services services = new Services(jvm, env);
+            Services services = new Services(jvm, env, start.duration());
             try {
                 jvm.runOrFail(jvm.java(gc, perfSse(), "io.csr.perf.e2e.E2eBench", List.of("prepare")), env, null, 120,
                         "could not create the benchmark's NATS stream; is NATS up? bin/csr status");

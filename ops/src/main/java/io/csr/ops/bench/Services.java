@@ -27,13 +27,16 @@ final class Services implements AutoCloseable {
 
     private final Jvm jvm;
     private final Map<String, String> env;
+    private final Duration startLimit;
     private final List<Process> started = new ArrayList<>();
     private boolean peers;
     Process gateway;
 
-    Services(Jvm jvm, Map<String, String> env) {
+    /** {@code startLimit}: how long a gateway or job it starts may take to be ready (the drivers' --start-seconds). */
+    Services(Jvm jvm, Map<String, String> env, Duration startLimit) {
         this.jvm = jvm;
         this.env = env;
+        this.startLimit = startLimit;
     }
 
     /** {@code perf/peers/peers.sh start WHICH}: installs (apt) and runs them on loopback under CSR_STATE_DIR/peers. */
@@ -60,7 +63,7 @@ final class Services implements AutoCloseable {
         return e;
     }
 
-    /** A gateway for the benchmark on 127.0.0.1:{@code port} (bin/csr run gateway), healthy within 60 s. */
+    /** A gateway for the benchmark on 127.0.0.1:{@code port} (bin/csr run gateway), healthy within the start limit. */
     void startGateway(int port, String redisPrefix) throws Exception {
         refuseTaken(port, "the benchmark gateway", "BENCH_GATEWAY_PORT");
         Map<String, String> e = new HashMap<>(env);
@@ -69,11 +72,11 @@ final class Services implements AutoCloseable {
         Path log = jvm.logDir().resolve("bench-gateway.log");
         gateway = track(jvm.start(List.of(jvm.root().resolve("bin/csr").toString(), "run", "gateway"), e, log));
         String health = "http://127.0.0.1:" + port + "/stream/health";
-        await(60, "the benchmark gateway did not answer " + health + " within 60 s (log " + log + ")", () -> get(health) == 200);
+        await(startLimit, "the benchmark gateway (" + health + ")", log, () -> get(health) == 200);
         System.out.println("    gateway    started for the benchmark (127.0.0.1:" + port + ", pid " + gateway.pid() + ")");
     }
 
-    /** A job of the benchmark's own (bin/csr run job --fresh SETTINGS), RUNNING on its REST API within 120 s. */
+    /** A job of the benchmark's own (bin/csr run job --fresh SETTINGS), RUNNING on its REST API within the start limit. */
     void startJob(String restUrl, List<String> settings) throws Exception {
         refuseTaken(URI.create(restUrl).getPort(), "the benchmark job", "BENCH_FLINK_PORT");
         Map<String, String> e = new HashMap<>(env);
@@ -82,7 +85,7 @@ final class Services implements AutoCloseable {
         cmd.addAll(settings);
         Path log = jvm.logDir().resolve("bench-e2e-job.log");
         Process job = track(jvm.start(cmd, e, log));
-        await(120, "the benchmark job was not RUNNING within 120 s (log " + log + ")", () -> running(restUrl));
+        await(startLimit, "the benchmark job (RUNNING on " + restUrl + ")", log, () -> running(restUrl));
         System.out.println("    job        running for the benchmark (pid " + job.pid() + ", REST " + restUrl + ")");
     }
 
@@ -137,19 +140,52 @@ final class Services implements AutoCloseable {
         boolean ok() throws Exception;
     }
 
-    /** Polls {@code check} every 200 ms for {@code seconds}; a started process that died ends the wait at once. */
-    void await(long seconds, String failure, Check check) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    /**
+     * Polls {@code check} every 200 ms until it holds, for at most {@code limit}, saying every 15 s that it still waits;
+     * a started process that died ends the wait at once. Either failure names {@code what}'s log and ends with its last
+     * lines: a slow start on a loaded machine looks different there from one that failed.
+     */
+    void await(Duration limit, String what, Path log, Check check) throws Exception {
+        long start = System.nanoTime();
+        long deadline = start + limit.toNanos();
+        long nextProgress = start + PROGRESS_EVERY.toNanos();
         while (!check.ok()) {
             for (Process p : started) {
                 if (!p.isAlive()) {
-                    throw new IllegalStateException(failure.replace("within", "— its process exited (" + p.exitValue() + ") — within"));
+                    throw new IllegalStateException(what + " is not up: its process exited (" + p.exitValue() + ") after "
+                            + seconds(start) + " s; log " + log + tail(log));
                 }
             }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(failure);
+            long now = System.nanoTime();
+            if (now >= deadline) {
+                throw new IllegalStateException(what + " was not ready within " + limit.toSeconds() + " s (--start-seconds; a "
+                        + "loaded machine may need more); log " + log + tail(log));
+            }
+            if (now > nextProgress) {
+                System.out.println("    still waiting for " + what + ": " + seconds(start) + " of " + limit.toSeconds() + " s (log " + log + ")");
+                nextProgress += PROGRESS_EVERY.toNanos();
             }
             Thread.sleep(200);
+        }
+    }
+
+    private static final Duration PROGRESS_EVERY = Duration.ofSeconds(15);
+
+    private static long seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1_000_000_000L;
+    }
+
+    /** The last 20 lines of {@code log}, each indented, or nothing when it cannot be read. */
+    static String tail(Path log) {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(log);
+            StringBuilder sb = new StringBuilder(", last lines:");
+            for (String line : lines.subList(Math.max(0, lines.size() - 20), lines.size())) {
+                sb.append("\n      ").append(line);
+            }
+            return sb.toString();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return " (not readable: " + e.getMessage() + ")";
         }
     }
 

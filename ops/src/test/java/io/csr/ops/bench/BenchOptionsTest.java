@@ -28,6 +28,14 @@ class BenchOptionsTest {
         assertThat(Cli.commandLine(new BenchCommands.E2e()).getUsageMessage()).contains("measured seconds per run (default: 20)");
     }
 
+    @Test
+    void theStartLimitOfTheDriversThatStartServicesIsAnOption() {
+        assertThat(List.of(parse(new BenchCommands.Fanout()).start.seconds, parse(new BenchCommands.Replay()).start.seconds,
+                parse(new BenchCommands.E2e()).start.seconds)).containsOnly(180L);
+        assertThat(parse(new BenchCommands.Replay(), "--start-seconds", "600").start.duration()).hasMinutes(10);
+        assertThat(Cli.commandLine(new BenchCommands.E2e()).getUsageMessage()).contains("--start-seconds=S");
+    }
+
     private static <T> T parse(T command, String... args) {
         new CommandLine(command).parseArgs(args);
         return command;
