@@ -93,12 +93,12 @@ public final class JobIngestBenchmark {
 
         @Override
         public Integer call() throws Exception {
-            run(this);
-            return 0;
+            return run(this);
         }
     }
 
-    private static void run(Options o) throws Exception {
+    /** Runs the benchmark; 0 for a complete run whose probes came out right, else 1 (the result is written either way). */
+    private static int run(Options o) throws Exception {
         int events = o.events;
         String checkpointMs = o.checkpointMs;
         String parallelism = o.parallelism;
@@ -121,8 +121,6 @@ public final class JobIngestBenchmark {
         long eventTimeStart = Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli();
         EventFixture fixture = new EventFixture(events, DedupStatePreload.COMPANIES, eventTimeStart,
                 Duration.ofMinutes(55).toMillis(), 0.05, 0.02, 2026);
-        long distinctValid = fixture.messages().stream().filter(EventFixture.Message::valid)
-                .map(m -> m.companyId() + "/" + m.eventId()).distinct().count();
         List<EventFixture.Message> messages = fixture.messages();
         int probes = 0;
         long probesExpected = 0;
@@ -131,14 +129,14 @@ public final class JobIngestBenchmark {
             probesExpected = preloadIds > 0 ? 0 : probes;
             messages = interleave(messages, DedupStatePreload.probes(probes, preloadIds, eventTimeStart + 60_000));
         }
-        long expectedCommitted = distinctValid + probesExpected;
+        IngestAccounting accounting = new IngestAccounting(fixture.messages(), probesExpected);
+        long distinctValid = accounting.distinctValidEvents();
         int messageCount = messages.size();
         Path state = Files.createTempDirectory("csr-bench-");
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         DiskUse disk = DiskUse.watch(state);
 
-        boolean probesAsExpected = true;
-        boolean runComplete = false;
+        int exitCode = 1;
         try (TestStream stream = new TestStream()) {
             CsrConfig config = CsrConfig.fromEnvironment().with(Map.of(
                     ConfigKey.NATS_STREAM.name(), stream.stream,
@@ -211,22 +209,25 @@ public final class JobIngestBenchmark {
                             publishNanos / 1e9, messageCount / (publishNanos / 1e9));
                     List<long[]> samples = new ArrayList<>();
                     long committed = 0;
+                    long probesCommitted = 0;
                     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(maxMinutes);
-                    while (committed < expectedCommitted && System.nanoTime() < deadline) {
+                    while (!accounting.allCommitted(committed, probesCommitted) && System.nanoTime() < deadline) {
                         Thread.sleep(500);
-                        // distinct events, not rows: a batch re-inserted after a crash must not end the clock early
-                        committed = ch.queryLong("SELECT uniqExact(company_id, event_id) FROM events");
+                        // distinct fixture events, not rows: neither a batch re-inserted after a crash nor a probe the
+                        // dedup state should have dropped may end the clock early
+                        var counts = ch.query(IngestAccounting.committedSql()).get(0);
+                        committed = counts.get("events").asLong();
+                        probesCommitted = counts.get("probes").asLong();
                         checkpoints.poll();
                         samples.add(new long[]{System.nanoTime() - start, committed});
                         System.out.printf(Locale.ROOT, "  %5.1f s  %,d / %,d events committed%s%n",
-                                (System.nanoTime() - start) / 1e9, committed, expectedCommitted,
+                                (System.nanoTime() - start) / 1e9, committed, distinctValid,
                                 startup.runningMs() < 0 ? "  (tasks starting" + (preloadIds > 0 ? ", restoring the preload)" : ")") : "");
                     }
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    boolean complete = committed >= expectedCommitted;
-                    sections.put("lost", String.format(Locale.ROOT, "{\"eventsNotCommitted\": %d, \"timedOut\": %s, \"maxMinutes\": %d}",
-                            Math.max(0, expectedCommitted - committed), !complete, maxMinutes));
-                    runComplete = complete;
+                    IngestAccounting.Outcome outcome = accounting.outcome(committed, probesCommitted, (System.nanoTime() - start) / 1e9);
+                    double seconds = outcome.seconds();
+                    boolean complete = outcome.complete();
+                    sections.put("lost", outcome.lostJson(maxMinutes));
                     Map<String, Long> servicesCpu = services.sinceStart(); // before the checks below query ClickHouse
                     long finalCount = ch.queryLong("SELECT count() FROM events FINAL");
                     Map<String, Long> cpu = cpuByTask(threads);
@@ -238,8 +239,9 @@ public final class JobIngestBenchmark {
                     sections.put("servicesCpu", ServiceCpu.json(servicesCpu, messageCount, processCpu));
                     sections.put("cpuMsByKernelThreadName", Json.mapper().writeValueAsString(services.ownThreadsByNameSinceStart()));
                     sections.put("startup", startup.json());
+                    boolean probesAsExpected = true;
                     if (preload) {
-                        long probesCommitted = ch.queryLong("SELECT count() FROM events FINAL WHERE user_id = '" + DedupStatePreload.PROBE_USER + "'");
+                        probesCommitted = ch.queryLong("SELECT count() FROM events FINAL WHERE user_id = '" + DedupStatePreload.PROBE_USER + "'");
                         probesAsExpected = probesCommitted == probesExpected;
                         sections.put("probes", String.format(Locale.ROOT, "{\"published\": %d, \"committedExpected\": %d, "
                                         + "\"committed\": %d, \"ok\": %s, \"what\": \"%s\"}", probes, probesExpected, probesCommitted,
@@ -247,7 +249,7 @@ public final class JobIngestBenchmark {
                                         : "the same number of valid events with new ids: all must arrive (control run)"));
                     }
                     sections.put("disk", disk.json(state));
-                    String json = report(complete, backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
+                    String json = report(outcome, backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints, preloadIds, startup, sections);
                     Files.createDirectories(results);
                     Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism
@@ -257,9 +259,10 @@ public final class JobIngestBenchmark {
                     System.out.println(json);
                     System.out.println("written " + out.toAbsolutePath());
                     if (!complete) {
-                        System.err.println("INCOMPLETE: " + (expectedCommitted - committed) + " events not committed after "
-                                + maxMinutes + " min; the result is marked complete: false");
+                        System.err.println("INCOMPLETE: " + outcome.eventsLost() + " events and " + outcome.probesLost()
+                                + " control probes not committed after " + maxMinutes + " min; the result is marked complete: false");
                     }
+                    exitCode = outcome.exitCode(probesAsExpected);
                     if (!probesAsExpected) {
                         System.err.println("FAILED: probe events re-using preloaded ids reached ClickHouse (or control probes went missing); see \"probes\" above");
                     }
@@ -270,7 +273,7 @@ public final class JobIngestBenchmark {
                 }
             }
         }
-        System.exit(probesAsExpected && runComplete ? 0 : 1);
+        return exitCode;
     }
 
     /** Probe messages re-using preloaded ids: 1,000 is enough to see one slip through, and adds 1% to a 100k run. */
@@ -404,11 +407,13 @@ public final class JobIngestBenchmark {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1_000_000;
     }
 
-    private static String report(boolean complete, String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
+    private static String report(IngestAccounting.Outcome outcome, String mode, int events, long distinctValid, long finalCount, String checkpointMs, String parallelism,
                                  String backend, double publishSeconds, double seconds, double steady, Map<String, Long> cpu,
                                  String loadAtStart, CheckpointStats checkpoints, long preloadIds, StartupStats startup,
                                  Map<String, String> sections) throws java.io.IOException {
         com.fasterxml.jackson.databind.JsonNode cp = io.csr.common.json.Json.mapper().readTree(checkpoints.json());
+        boolean complete = outcome.complete();
+        String eventsPerSecond = complete ? String.format(Locale.ROOT, "%.0f", outcome.eventsPerSecond()) : "null";
         StringBuilder sb = new StringBuilder("{\n");
         sb.append(String.format(Locale.ROOT, "  \"complete\": %s,%n", complete));
         sb.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
@@ -425,7 +430,7 @@ public final class JobIngestBenchmark {
         sb.append(String.format(Locale.ROOT, "  \"publishSeconds\": %.2f,%n  \"endToEndSeconds\": %.2f,%n", publishSeconds, seconds));
         // distinct valid events only: duplicates, malformed messages and probes are published and processed but are not
         // events the pipeline delivers, so they do not count towards its rate
-        sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %s,%n", complete ? String.format(Locale.ROOT, "%.0f", distinctValid / seconds) : "null"));
+        sb.append(String.format(Locale.ROOT, "  \"endToEndEventsPerSecond\": %s,%n", eventsPerSecond));
         sb.append(String.format(Locale.ROOT, "  \"firstToLastCommitEventsPerSecond\": %s,%n", complete ? String.format(Locale.ROOT, "%.0f", steady) : "null"));
         // the machine's load beside the figure (other processes on the same cores change it), and what checkpoints cost
         sb.append(String.format(Locale.ROOT, "  \"loadAverageAtStart\": \"%s\",%n  \"loadAverageAtEnd\": \"%s\",%n",
@@ -438,7 +443,7 @@ public final class JobIngestBenchmark {
                         + "\"checkpointP50Ms\": %s, \"checkpointP95Ms\": %s, \"checkpointMaxMs\": %s, \"checkpointP50Bytes\": %s, "
                         + "\"checkpointMaxBytes\": %s, \"stateP50Bytes\": %s, \"preloadIds\": %d, \"startupMs\": %d, "
                         + "\"steadyEventsPerSec\": %s, \"backend\": \"%s\", \"loadAtStart\": \"%s\"}],%n",
-                complete, mode, distinctValid, complete ? String.format(Locale.ROOT, "%.0f", distinctValid / seconds) : "null", checkpoints.count(),
+                complete, mode, distinctValid, eventsPerSecond, checkpoints.count(),
                 cp.path("durationMs").path("p50").asLong(), cp.path("durationMs").path("p95").asLong(),
                 cp.path("durationMs").path("max").asLong(), cp.path("checkpointedSizeBytes").path("p50").asLong(),
                 cp.path("checkpointedSizeBytes").path("max").asLong(), cp.path("stateSizeBytes").path("p50").asLong(),
