@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * What ClickHouse must hold after the job processed a set of published messages, recomputed from the messages
@@ -70,19 +71,47 @@ public final class ExactlyOnceCheck {
      * ClickHouse mid-INSERT holds the INSERT before its block is complete, where neither is written.)
      */
     public static void installRawCounters(ClickHouseAccess ch) {
+        installRawCounters(ch, "");
+    }
+
+    /**
+     * {@link #installRawCounters(ClickHouseAccess)} over the tables named {@code events<sourceSuffix>} etc.: in the
+     * replicated layout, call it with {@code "_local"} on a client of each server alone, before the job writes. Each
+     * server's counters (plain SummingMergeTree, not replicated) then count the rows INSERTs stored on that server; a
+     * materialized view does not fire on a part the server fetched from a replica (nor, in 18.16, on a block it
+     * deduplicated), so the rows of every server add up to the rows ever inserted, each once ({@link #onServers}).
+     */
+    public static void installRawCounters(ClickHouseAccess ch, String sourceSuffix) {
         String db = SqlLiteral.identifier(ch.database()) + ".";
+        String events = db + SqlLiteral.identifier("events" + sourceSuffix);
+        String deadLetters = db + SqlLiteral.identifier("dead_letters" + sourceSuffix);
+        String ledger = db + SqlLiteral.identifier("sink_commits" + sourceSuffix);
         ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_events_inserted (company_id String, event_id String, n UInt64) "
                 + "ENGINE = SummingMergeTree ORDER BY (company_id, event_id)");
         ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_events_inserted_mv TO " + db + "verify_events_inserted "
-                + "AS SELECT company_id, event_id, toUInt64(1) AS n FROM " + db + "events");
+                + "AS SELECT company_id, event_id, toUInt64(1) AS n FROM " + events);
         ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_dead_letters_inserted (stream String, stream_seq UInt64, n UInt64) "
                 + "ENGINE = SummingMergeTree ORDER BY (stream, stream_seq)");
         ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_dead_letters_inserted_mv TO " + db
-                + "verify_dead_letters_inserted AS SELECT stream, stream_seq, toUInt64(1) AS n FROM " + db + "dead_letters");
+                + "verify_dead_letters_inserted AS SELECT stream, stream_seq, toUInt64(1) AS n FROM " + deadLetters);
         ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_ledger_inserted (table_name String, rows UInt64, entries UInt64) "
                 + "ENGINE = SummingMergeTree ORDER BY table_name");
         ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_ledger_inserted_mv TO " + db + "verify_ledger_inserted "
-                + "AS SELECT table_name, rows, toUInt64(1) AS entries FROM " + db + "sink_commits");
+                + "AS SELECT table_name, rows, toUInt64(1) AS entries FROM " + ledger);
+    }
+
+    /** The counters of the server the client talks to, in its database ({@link #installRawCounters(ClickHouseAccess)}). */
+    public static final UnaryOperator<String> THIS_SERVER = counter -> counter;
+
+    /**
+     * The counters of every server at {@code tcpAddresses} (host:port of the native protocol) read as one table:
+     * {@code remote()} takes comma-separated addresses as shards of their own, so the counts of all of them add up.
+     * Name every server of a cluster (replicas included): an INSERT stores its rows on exactly one of them.
+     */
+    public static UnaryOperator<String> onServers(List<String> tcpAddresses, String database) {
+        String addresses = SqlLiteral.string(String.join(",", tcpAddresses));
+        String db = SqlLiteral.identifier(database);
+        return counter -> "remote(" + addresses + ", " + db + ", " + SqlLiteral.identifier(counter) + ")";
     }
 
     /**
@@ -115,9 +144,15 @@ public final class ExactlyOnceCheck {
      * </ul>
      */
     public List<String> rawProblems(ClickHouseAccess ch, boolean faultDuringCommits) {
+        return rawProblems(ch, faultDuringCommits, THIS_SERVER);
+    }
+
+    /** {@link #rawProblems(ClickHouseAccess, boolean)} over the counters {@code counters} names ({@link #onServers}). */
+    public List<String> rawProblems(ClickHouseAccess ch, boolean faultDuringCommits, UnaryOperator<String> counters) {
         List<String> problems = new ArrayList<>();
-        long ledgerEvents = ch.queryLong("SELECT sum(rows) FROM verify_ledger_inserted WHERE table_name = 'events'");
-        long ledgerDeadLetters = ch.queryLong("SELECT sum(rows) FROM verify_ledger_inserted WHERE table_name = 'dead_letters'");
+        String ledger = counters.apply("verify_ledger_inserted");
+        long ledgerEvents = ch.queryLong("SELECT sum(rows) FROM " + ledger + " WHERE table_name = 'events'");
+        long ledgerDeadLetters = ch.queryLong("SELECT sum(rows) FROM " + ledger + " WHERE table_name = 'dead_letters'");
         if (ledgerEvents != distinctValidEvents()) {
             problems.add("the commit ledger records " + ledgerEvents + " events rows in its batches (every ledger row ever "
                     + "inserted), not the " + distinctValidEvents() + " distinct valid events: a batch committed twice or never recorded");
@@ -126,8 +161,8 @@ public final class ExactlyOnceCheck {
             problems.add("the commit ledger records " + ledgerDeadLetters + " dead_letters rows, not the "
                     + malformedSequences().size() + " malformed messages");
         }
-        long eventCopies = rawEventCopies(ch);
-        long deadLetterCopies = rawDeadLetterCopies(ch);
+        long eventCopies = rawEventCopies(ch, counters);
+        long deadLetterCopies = rawDeadLetterCopies(ch, counters);
         if (!faultDuringCommits && (eventCopies != 0 || deadLetterCopies != 0)) {
             problems.add("rows inserted twice without a crash to explain them: " + eventCopies + " extra events rows, "
                     + deadLetterCopies + " extra dead_letters rows");
@@ -137,13 +172,47 @@ public final class ExactlyOnceCheck {
 
     /** Events rows ever inserted beyond one per (company, event): copies FINAL (or a merge) would collapse. */
     public static long rawEventCopies(ClickHouseAccess ch) {
-        return ch.queryLong("SELECT sum(n) - uniqExact(company_id, event_id) FROM verify_events_inserted");
+        return rawEventCopies(ch, THIS_SERVER);
+    }
+
+    public static long rawEventCopies(ClickHouseAccess ch, UnaryOperator<String> counters) {
+        return ch.queryLong("SELECT sum(n) - uniqExact(company_id, event_id) FROM " + counters.apply("verify_events_inserted"));
     }
 
     /** Dead_letters rows of this stream ever inserted beyond one per stream sequence. */
     public long rawDeadLetterCopies(ClickHouseAccess ch) {
-        return ch.queryLong("SELECT sum(n) - uniqExact(stream, stream_seq) FROM verify_dead_letters_inserted WHERE stream = "
+        return rawDeadLetterCopies(ch, THIS_SERVER);
+    }
+
+    public long rawDeadLetterCopies(ClickHouseAccess ch, UnaryOperator<String> counters) {
+        return ch.queryLong("SELECT sum(n) - uniqExact(stream, stream_seq) FROM " + counters.apply("verify_dead_letters_inserted")
+                + " WHERE stream = " + SqlLiteral.string(stream));
+    }
+
+    /**
+     * One replica's own rows of a replicated layout, raw (no {@code FINAL}), against the counters of its shard's
+     * servers ({@link #onServers}); {@code replica} is a client of that server alone. Empty when it holds. Every row
+     * a replica holds is in a part an INSERT stored on one of its shard's servers, itself or a replica it fetched the
+     * part from (replication copies parts, it never makes rows), and a merge only removes copies: so no replica may
+     * hold more copies of an event or a dead letter than those INSERTs stored, merged or not. Without a fault during
+     * commits they stored none, and every replica must hold every event and dead letter exactly once, row for row.
+     */
+    public List<String> replicaRawProblems(ClickHouseAccess replica, String name, ClickHouseAccess ch, UnaryOperator<String> shardCounters) {
+        List<String> problems = new ArrayList<>();
+        long eventCopies = replica.queryLong("SELECT count() - uniqExact(company_id, event_id) FROM events_local");
+        long insertedEventCopies = rawEventCopies(ch, shardCounters);
+        if (eventCopies > insertedEventCopies) {
+            problems.add(name + " holds " + eventCopies + " extra events rows (raw, events_local), more than the "
+                    + insertedEventCopies + " extra rows INSERTs stored on its shard");
+        }
+        long deadLetterCopies = replica.queryLong("SELECT count() - uniqExact(stream, stream_seq) FROM dead_letters_local WHERE stream = "
                 + SqlLiteral.string(stream));
+        long insertedDeadLetterCopies = rawDeadLetterCopies(ch, shardCounters);
+        if (deadLetterCopies > insertedDeadLetterCopies) {
+            problems.add(name + " holds " + deadLetterCopies + " extra dead_letters rows (raw, dead_letters_local), more than the "
+                    + insertedDeadLetterCopies + " extra rows INSERTs stored on its shard");
+        }
+        return problems;
     }
 
     public List<Long> deadLetterSequences(ClickHouseAccess ch) {

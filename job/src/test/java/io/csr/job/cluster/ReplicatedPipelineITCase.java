@@ -4,6 +4,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.migrate.Migrations;
+import io.csr.common.verify.ExactlyOnceCheck;
 import io.csr.job.cluster.node.ClickHouseNode;
 import io.csr.job.runtime.ClusterControl;
 import io.csr.job.runtime.RuntimeOptions;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -45,6 +47,12 @@ import static org.awaitility.Awaitility.await;
  * replicas ClickHouse cluster started by the same orchestration as {@code csr cluster up --ha}; in the TaskManager
  * test, the job as {@code bin/csr submit} sends it to a Flink cluster of TaskManager processes. The end result is
  * checked exactly through the job's own (pinned) reads and then on BOTH replicas' local tables, table by table.
+ * <p>
+ * "Once" is checked raw too, not only under {@code FINAL} (which collapses a re-inserted batch): each server counts
+ * the rows INSERTs store in its local tables ({@link ExactlyOnceCheck#installRawCounters(ClickHouseAccess, String)},
+ * merge-proof), the counts of all servers add up to every row ever inserted, and the commit ledger must account for
+ * each event exactly once in them; each replica's own raw rows may hold no more copies than those INSERTs stored
+ * ({@link ExactlyOnceCheck#replicaRawProblems}: what it fetched is a copy of a part counted where it was inserted).
  */
 @Timeout(value = 9, unit = TimeUnit.MINUTES)
 class ReplicatedPipelineITCase {
@@ -73,7 +81,7 @@ class ReplicatedPipelineITCase {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
         ClickHouseNode other = cluster.server(1, 2);
-        run("crash", (stream, ch, messages, sequences) -> {
+        run("crash", "both replicas killed in turn, the pinned one while commits run", (stream, ch, messages, sequences) -> {
             stream.publishAll(messages, 0, 4_000, sequences);
             awaitCommitted(ch, 1_000);
             // the replica the job does not talk to dies mid-ingest: the job goes on writing to the pinned one
@@ -138,7 +146,7 @@ class ReplicatedPipelineITCase {
         AtomicReference<JobID> submitted = new AtomicReference<>();
         try {
             flink.up();
-            run("tmkill", TOTAL / 2, submittedTo(flink, submitted), (stream, ch, messages, sequences) -> {
+            run("tmkill", TOTAL / 2, submittedTo(flink, submitted), "a TaskManager killed", (stream, ch, messages, sequences) -> {
                 stream.publishAll(messages, 0, 3_000, sequences);
                 awaitCommitted(ch, 1_000);
                 flink.killTaskManager(1);
@@ -166,7 +174,7 @@ class ReplicatedPipelineITCase {
     void lateCorrectionsReadTheirOwnWritesWhileTheOtherReplicaFetchesNothing() throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode other = cluster.server(1, 2);
-        run("nofetch", (stream, ch, messages, sequences) -> {
+        run("nofetch", "", (stream, ch, messages, sequences) -> {
             stream.publishAll(messages, 0, 2_000, sequences);
             awaitCommitted(ch, 500);
             other.execute("SYSTEM STOP FETCHES");
@@ -264,11 +272,12 @@ class ReplicatedPipelineITCase {
         };
     }
 
-    private void run(String name, Scenario scenario) throws Exception {
-        run(name, TOTAL, ReplicatedPipelineITCase::embedded, scenario);
+    private void run(String name, String faults, Scenario scenario) throws Exception {
+        run(name, TOTAL, ReplicatedPipelineITCase::embedded, faults, scenario);
     }
 
-    private void run(String name, int total, Launcher launcher, Scenario scenario) throws Exception {
+    /** @param faults what the scenario kills while commits may run, empty for none: then no row may be inserted twice */
+    private void run(String name, int total, Launcher launcher, String faults, Scenario scenario) throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         long eventTimeStart = Instant.now().minus(Duration.ofMinutes(30)).toEpochMilli();
         List<EventFixture.Message> messages = new EventFixture(total, COMPANIES, eventTimeStart, Duration.ofMinutes(25).toMillis(),
@@ -277,6 +286,13 @@ class ReplicatedPipelineITCase {
             String db = "csr_it_" + stream.id;
             try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+                for (ClickHouseNode server : cluster.servers) {
+                    try (ClickHouseAccess direct = cluster.direct(server, db)) {
+                        ExactlyOnceCheck.installRawCounters(direct, "_local");
+                    }
+                }
+                UnaryOperator<String> counters = ExactlyOnceCheck.onServers(
+                        cluster.servers.stream().map(s -> "127.0.0.1:" + s.server().tcpPort()).toList(), db);
                 Path dir = tmp.resolve(name);
                 java.nio.file.Files.createDirectories(dir);
                 RunningJob job = launcher.start(stream, dir, Map.of(
@@ -311,7 +327,18 @@ class ReplicatedPipelineITCase {
                     }
                     assertThat(content(cluster.server(1, 2), db)).as("replica 2 vs replica 1").isEqualTo(content(cluster.server(1, 1), db));
                     assertThat(reference.get("events")).as("events count/hash").startsWith(expected.distinctValidEvents() + "/");
-                    say(name + ": exact on both replicas: " + reference);
+
+                    // raw, where FINAL cannot hide a batch inserted twice: the ledger against the rows every server's
+                    // INSERTs stored, then each replica's own rows
+                    expected.assertRawOnce(ch, !faults.isEmpty(), faults.isEmpty() ? "no fault" : faults, counters);
+                    for (ClickHouseNode server : cluster.servers) {
+                        try (ClickHouseAccess direct = cluster.direct(server, db)) {
+                            assertThat(expected.replicaRawProblems(direct, server.name(), ch, counters)).isEmpty();
+                            say(name + ": " + server.name() + " raw events rows " + direct.queryLong("SELECT count() FROM events_local")
+                                    + ", counted as inserted there " + direct.queryLong("SELECT sum(n) FROM verify_events_inserted"));
+                        }
+                    }
+                    say(name + ": exact on both replicas: " + reference + ", raw copies inserted " + ExactlyOnceCheck.rawEventCopies(ch, counters));
                 } catch (Throwable t) {
                     System.err.println(job.diagnostics());
                     try {

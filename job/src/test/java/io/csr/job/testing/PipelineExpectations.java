@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -85,14 +86,25 @@ public final class PipelineExpectations {
      * inserted, which no merge can collapse.
      */
     public void assertRawOnce(ClickHouseAccess ch, boolean faultDuringCommits, String faults) {
+        assertRawOnce(ch, faultDuringCommits, faults, ExactlyOnceCheck.THIS_SERVER);
+    }
+
+    /** {@link #assertRawOnce(ClickHouseAccess, boolean, String)} over the counters of {@link ExactlyOnceCheck#onServers}. */
+    public void assertRawOnce(ClickHouseAccess ch, boolean faultDuringCommits, String faults, UnaryOperator<String> counters) {
         try { // a commit's ledger row follows its INSERT: the last batch may be visible a moment before it is recorded
             await("the commit ledger caught up").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                     .ignoreExceptionsInstanceOf(ClickHouseAccessException.class)
-                    .until(() -> rawProblems(ch, faultDuringCommits).isEmpty());
+                    .until(() -> check.rawProblems(ch, faultDuringCommits, counters).isEmpty());
         } catch (ConditionTimeoutException e) {
             // the assertion below lists the problems
         }
-        assertThat(rawProblems(ch, faultDuringCommits)).as("every event once, every row inserted counted (%s)", faults).isEmpty();
+        assertThat(check.rawProblems(ch, faultDuringCommits, counters)).as("every event once, every row inserted counted (%s)", faults)
+                .isEmpty();
+    }
+
+    /** See {@link ExactlyOnceCheck#replicaRawProblems}. */
+    public List<String> replicaRawProblems(ClickHouseAccess replica, String name, ClickHouseAccess ch, UnaryOperator<String> shardCounters) {
+        return check.replicaRawProblems(replica, name, ch, shardCounters);
     }
 
     /** Events under {@code FINAL}: copies of one event collapse, so this alone cannot see a duplicate insert. */
