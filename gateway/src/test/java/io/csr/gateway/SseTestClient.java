@@ -1,5 +1,8 @@
 package io.csr.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A minimal SSE client over java.net.http: parses frames as they arrive (on a reader thread) so tests can await
@@ -50,6 +55,19 @@ public final class SseTestClient implements AutoCloseable {
         }
         this.errorBody = null;
         this.reader = Thread.ofVirtual().start(this::readLoop);
+    }
+
+    /** Asserts the stream was refused with {@code status} and the JSON error {@code error}. */
+    public void assertRefused(int status, String error) throws IOException {
+        assertRefused(status, error, "");
+    }
+
+    /** Asserts the stream was refused with {@code status} and the JSON error {@code error}, whose message names {@code inMessage}. */
+    public void assertRefused(int status, String error, String inMessage) throws IOException {
+        assertThat(this.status).as("status; body: %s", errorBody).isEqualTo(status);
+        JsonNode json = Json.mapper().readTree(errorBody);
+        assertThat(json.path("error").asText()).as(errorBody).isEqualTo(error);
+        assertThat(json.path("message").asText()).contains(inMessage);
     }
 
     public static SseTestClient open(String url, Map<String, String> headers) {

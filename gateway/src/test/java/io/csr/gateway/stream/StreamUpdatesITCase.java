@@ -83,10 +83,7 @@ class StreamUpdatesITCase {
     @Test
     void tokenForAAskingForBIsForbidden() throws Exception {
         SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany("acmeA"), "companyId=acmeB"));
-        assertThat(c.status).isEqualTo(403);
-        JsonNode body = Json.mapper().readTree(c.errorBody);
-        assertThat(body.get("error").asText()).isEqualTo("company_not_granted");
-        assertThat(body.get("message").asText()).contains("acmeB");
+        c.assertRefused(403, "company_not_granted", "acmeB");
     }
 
     @Test
@@ -168,19 +165,16 @@ class StreamUpdatesITCase {
     @Test
     void errorBodiesAreJsonAndDecidedBeforeTheStream() throws Exception {
         SseTestClient none = SseTestClient.open(fx.base() + "/stream/updates");
-        assertThat(none.status).isEqualTo(401);
-        assertThat(Json.mapper().readTree(none.errorBody).get("error").asText()).isEqualTo("token_missing");
+        none.assertRefused(401, "token_missing");
 
         String forged = io.csr.gateway.TestTokens.mintWith("another-secret-that-is-long-enough-0123456789", "x",
                 List.of("acmeA"), List.of(), java.time.Instant.now().plusSeconds(60));
         SseTestClient bad = SseTestClient.open(fx.updatesUrl(forged, null));
-        assertThat(bad.status).isEqualTo(401);
-        assertThat(Json.mapper().readTree(bad.errorBody).get("error").asText()).isEqualTo("token_invalid");
+        bad.assertRefused(401, "token_invalid");
 
         String expired = fx.tokens.mint("x", List.of("acmeA"), List.of(), java.time.Instant.now().minusSeconds(5));
         SseTestClient exp = SseTestClient.open(fx.base() + "/stream/updates", Map.of("Authorization", "Bearer " + expired));
-        assertThat(exp.status).isEqualTo(401);
-        assertThat(Json.mapper().readTree(exp.errorBody).get("error").asText()).isEqualTo("token_expired");
+        exp.assertRefused(401, "token_expired");
         assertThat(exp.header("Content-Type")).startsWith("application/json");
     }
 
@@ -198,10 +192,7 @@ class StreamUpdatesITCase {
                 return probe.status == 501;   // 200 until the flags are re-read (FEATURE_FLAG_REFRESH_SECONDS=1)
             }
         });
-        SseTestClient c = open("flagged", null);
-        JsonNode body = Json.mapper().readTree(c.errorBody);
-        assertThat(body.get("error").asText()).isEqualTo("streaming_disabled");
-        assertThat(body.get("message").asText()).contains("flagged");
+        open("flagged", null).assertRefused(501, "streaming_disabled", "flagged");
         fx.setStreamingFlag("flagged", true);
         await().atMost(WAIT).until(() -> {
             try (SseTestClient ok = open("flagged", null)) {
@@ -219,9 +210,8 @@ class StreamUpdatesITCase {
                 assertThat(held.get(i).status).isEqualTo(200);
             }
             SseTestClient over = open("limited", null);
-            assertThat(over.status).isEqualTo(429);
+            over.assertRefused(429, "too_many_streams");
             assertThat(over.header("Retry-After")).isEqualTo("5");
-            assertThat(Json.mapper().readTree(over.errorBody).get("error").asText()).isEqualTo("too_many_streams");
             // another company is not affected
             try (SseTestClient other = open("unlimited", null)) {
                 assertThat(other.status).isEqualTo(200);
