@@ -129,18 +129,18 @@ class CohortMonthsITCase {
         for (DateRange r : RANGES) {
             for (long id : List.of(21L, 22L)) {
                 for (String metric : List.of("sroi", "hours")) {
-                    same(monthly.metrics(cohort(id), metric, r), raw.metrics(cohort(id), metric, r), when + ": metrics " + id + " " + metric + " " + r);
+                    CohortAnalyticsITCase.assertSame(monthly.metrics(cohort(id), metric, r), raw.metrics(cohort(id), metric, r), when + ": metrics " + id + " " + metric + " " + r);
                 }
                 Map<String, CohortQueries.Figures> oa = monthly.overview(cohort(id), r);
                 Map<String, CohortQueries.Figures> ob = raw.overview(cohort(id), r);
                 assertThat(oa.keySet()).as(when + ": overview " + r).isEqualTo(ob.keySet());
-                oa.forEach((m, f) -> same(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
+                oa.forEach((m, f) -> CohortAnalyticsITCase.assertSame(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
             }
             for (String metric : List.of("sroi", "hours")) {
                 Map<Long, CohortQueries.Figures> ca = monthly.compare("coM", List.of(22L, 21L), metric, r);
                 Map<Long, CohortQueries.Figures> cb = raw.compare("coM", List.of(22L, 21L), metric, r);
                 assertThat(ca.keySet()).as(when + ": compare " + r).isEqualTo(cb.keySet());
-                ca.forEach((id, f) -> same(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
+                ca.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
                 int limit = metric.equals("sroi") ? 10 : 1; // the distinct members are merged for the ranked first only
                 List<CohortQueries.TopRow> ta = monthly.top("coM", metric, r, limit);
                 List<CohortQueries.TopRow> tb = raw.top("coM", metric, r, limit);
@@ -153,22 +153,6 @@ class CohortMonthsITCase {
                 }
             }
         }
-    }
-
-    private static void same(CohortQueries.Figures a, CohortQueries.Figures b, String what) {
-        assertThat(a.count()).as(what).isEqualTo(b.count());
-        assertThat(a.users()).as(what).isEqualTo(b.users());
-        if (b.count() == 0) {
-            assertThat(a).as(what).isEqualTo(b);
-            return;
-        }
-        assertThat(a.avg()).as(what).isCloseTo(b.avg(), within(1e-9));
-        assertThat(a.min()).as(what).isEqualTo(b.min());
-        assertThat(a.max()).as(what).isEqualTo(b.max());
-        assertThat(a.stddev()).as(what).isCloseTo(b.stddev(), within(1e-9));
-        assertThat(a.p50()).as(what).isCloseTo(b.p50(), withinPercentage(1));
-        assertThat(a.p75()).as(what).isCloseTo(b.p75(), withinPercentage(1));
-        assertThat(a.p95()).as(what).isCloseTo(b.p95(), withinPercentage(1));
     }
 
     private static CohortQueries.CohortRef cohort(long id) {
