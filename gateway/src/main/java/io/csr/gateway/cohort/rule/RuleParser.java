@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -36,6 +37,16 @@ public final class RuleParser {
     /** The rule at {@code path} (used in messages, e.g. {@code rule}). */
     public static Rule parse(JsonNode node, String path) {
         return new RuleParser().rule(node, path, 1);
+    }
+
+    /** The one of {@code values} whose wire text is {@code text}; else a 400 at {@code path}: the text, then {@code refusal}. */
+    private static <E> E oneOf(E[] values, Function<E, String> wire, String text, String path, String refusal) {
+        for (E e : values) {
+            if (wire.apply(e).equals(text)) {
+                return e;
+            }
+        }
+        throw bad(path, "'" + InputRules.shown(text) + "' " + refusal);
     }
 
     private static ApiError bad(String path, String message) {
@@ -85,27 +96,11 @@ public final class RuleParser {
             if (!METRIC.matcher(metric).matches()) {
                 throw bad(path + ".metric", "'" + InputRules.shown(metric) + "' is not a metric name; use [a-z0-9_]{1,64}, e.g. sroi");
             }
-            Rule.Aggregate agg = null;
-            String aggText = text(n.get("agg"), path + ".agg");
-            for (Rule.Aggregate a : Rule.Aggregate.values()) {
-                if (a.wireName.equals(aggText)) {
-                    agg = a;
-                }
-            }
-            if (agg == null) {
-                throw bad(path + ".agg", "'" + InputRules.shown(aggText) + "' is not allowed; use avg, min, max or count");
-            }
+            Rule.Aggregate agg = oneOf(Rule.Aggregate.values(), a -> a.wireName, text(n.get("agg"), path + ".agg"), path + ".agg",
+                    "is not allowed; use avg, min, max or count");
             int days = days(n.get("days"), path + ".days");
-            String opText = text(n.get("op"), path + ".op");
-            Rule.Comparison op = null;
-            for (Rule.Comparison c : Rule.Comparison.values()) {
-                if (c.symbol.equals(opText)) {
-                    op = c;
-                }
-            }
-            if (op == null) {
-                throw bad(path + ".op", "'" + InputRules.shown(opText) + "' is not allowed; use >=, >, <=, < or =");
-            }
+            Rule.Comparison op = oneOf(Rule.Comparison.values(), c -> c.symbol, text(n.get("op"), path + ".op"), path + ".op",
+                    "is not allowed; use >=, >, <=, < or =");
             JsonNode v = n.get("value");
             if (v == null || !v.isNumber() || !Double.isFinite(v.asDouble())) {
                 throw bad(path + ".value", "must be a finite JSON number");
@@ -136,17 +131,8 @@ public final class RuleParser {
     }
 
     private Rule attribute(JsonNode n, String path) {
-        String name = text(n.get("attr"), path + ".attr");
-        Rule.Attribute attr = null;
-        for (Rule.Attribute a : Rule.Attribute.values()) {
-            if (a.wireName.equals(name)) {
-                attr = a;
-            }
-        }
-        if (attr == null) {
-            throw bad(path + ".attr", "'" + InputRules.shown(name) + "' is not an attribute; use programme, languageGroup, outcome (with \"in\")"
-                    + " or enrolledOn, leftOn (with \"from\"/\"to\")");
-        }
+        Rule.Attribute attr = oneOf(Rule.Attribute.values(), a -> a.wireName, text(n.get("attr"), path + ".attr"), path + ".attr",
+                "is not an attribute; use programme, languageGroup, outcome (with \"in\") or enrolledOn, leftOn (with \"from\"/\"to\")");
         if (attr.date) {
             only(n, path, Set.of("attr", "from", "to"));
             LocalDate from = n.hasNonNull("from") ? date(n.get("from"), path + ".from") : null;
