@@ -73,12 +73,7 @@ final class CohortManagementService implements HttpService {
             throw new ApiError(409, "cohort_name_taken", e.getMessage());
         }
         call.cohort(created.id());
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", created.id());
-        out.put("companyId", created.companyId());
-        out.put("name", created.name());
-        out.put("description", created.description());
-        out.put("createdAt", created.createdAt().toString());
+        Map<String, Object> out = identity(created);
         if (created.isRule()) {
             long members = rules.recompute(created.id()).map(RuleCohorts.Change::members).orElse(0L);
             call.detail("rule cohort, members=" + members);
@@ -139,13 +134,19 @@ final class CohortManagementService implements HttpService {
         return rule.toString();
     }
 
-    private static Map<String, Object> shape(StoredCohort c) {
+    /** What names a cohort in every answer about it: id, company, name, description, creation time. */
+    private static Map<String, Object> identity(StoredCohort c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", c.id());
         m.put("companyId", c.companyId());
         m.put("name", c.name());
         m.put("description", c.description());
         m.put("createdAt", c.createdAt().toString());
+        return m;
+    }
+
+    private static Map<String, Object> shape(StoredCohort c) {
+        Map<String, Object> m = identity(c);
         m.put("members", c.members());
         m.put("kind", c.isRule() ? "rule" : "static");
         m.put("rule", c.isRule() ? RuleJson.tree(c.rule()) : null);
