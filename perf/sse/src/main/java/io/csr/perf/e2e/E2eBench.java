@@ -22,7 +22,6 @@ import picocli.CommandLine.Option;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -296,17 +295,7 @@ public final class E2eBench {
                 public void onComment(String comment) {
                 }
             });
-            Thread.ofPlatform().daemon(true).name("e2e-sse-" + i).start(() -> {
-                byte[] buf = new byte[16 * 1024];
-                try (InputStream in = s.getInputStream()) {
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        parser.feed(buf, 0, n);
-                    }
-                } catch (IOException closed) {
-                    // end of the phase
-                }
-            });
+            parser.readOnThread(s, "e2e-sse-" + i, 16 * 1024); // until the phase closes the socket
             sockets.add(s);
         }
         if (!ready.await(30, TimeUnit.SECONDS)) {

@@ -13,7 +13,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -199,17 +198,7 @@ public final class ReplayBench {
             out.write(req.getBytes(StandardCharsets.US_ASCII));
             out.flush();
             SseFrameParser parser = new SseFrameParser(this);
-            Thread.ofPlatform().daemon(true).name("replay-" + company).start(() -> {
-                byte[] buf = new byte[64 * 1024];
-                try (InputStream in = socket.getInputStream()) {
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        parser.feed(buf, 0, n);
-                    }
-                } catch (IOException closed) {
-                    // closed by us
-                }
-            });
+            parser.readOnThread(socket, "replay-" + company, 64 * 1024);
         }
 
         void awaitStatus() throws Exception {

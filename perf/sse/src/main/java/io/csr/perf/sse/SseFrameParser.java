@@ -1,5 +1,8 @@
 package io.csr.perf.sse;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -31,6 +34,24 @@ public final class SseFrameParser {
 
     public SseFrameParser(Listener listener) {
         this.listener = listener;
+    }
+
+    /**
+     * Feeds what {@code socket} receives, read on a daemon thread {@code threadName} in reads of up to
+     * {@code bufferBytes}, until the stream ends or the socket is closed (how a client stops it).
+     */
+    public Thread readOnThread(Socket socket, String threadName, int bufferBytes) {
+        return Thread.ofPlatform().daemon(true).name(threadName).start(() -> {
+            byte[] buf = new byte[bufferBytes];
+            try (InputStream in = socket.getInputStream()) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    feed(buf, 0, n);
+                }
+            } catch (IOException closed) {
+                // closed by the client, or the server ended the stream
+            }
+        });
     }
 
     public void feed(byte[] buf, int off, int len) {

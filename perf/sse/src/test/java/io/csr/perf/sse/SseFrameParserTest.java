@@ -2,6 +2,9 @@ package io.csr.perf.sse;
 
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +43,20 @@ class SseFrameParserTest {
             parser.feed(bytes, i, Math.min(3, bytes.length - i));
         }
         assertThat(seen).containsExactly("status 200", "1-0|metric_updated|{\"a\":1}", ": heartbeat", "2-0|reset|x");
+    }
+
+    @Test
+    void readsASocketOnItsOwnThreadUntilTheStreamEnds() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket client = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+             Socket served = server.accept()) {
+            Thread reader = parser.readOnThread(client, "parser-test", 8); // reads smaller than an event
+            served.getOutputStream().write("HTTP/1.1 200 OK\r\n\r\nid: 1-0\nevent: metric_updated\ndata: {}\n\n".getBytes(StandardCharsets.UTF_8));
+            served.shutdownOutput(); // the server ends the stream
+            reader.join(10_000);
+            assertThat(reader.isAlive()).as("the reader ends with the stream").isFalse();
+            assertThat(seen).containsExactly("status 200", "1-0|metric_updated|{}");
+        }
     }
 
     @Test
