@@ -396,31 +396,14 @@ class RuleCohortITCase {
         try (Connection c = pg.connect(); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT id, company_id, name, deleted_at IS NOT NULL, (extract(epoch FROM updated_at) * 1000)::bigint FROM cohorts")) {
                 while (rs.next()) {
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("id", rs.getLong(1));
-                    r.put("company_id", rs.getString(2));
-                    r.put("name", rs.getString(3));
-                    r.put("description", "");
-                    r.put("created_at", "2026-01-01 00:00:00");
-                    r.put("updated_at", "2026-01-01 00:00:00");
-                    r.put("deleted", rs.getBoolean(4) ? 1 : 0);
-                    r.put("version", rs.getLong(5));
-                    cohorts.add(r);
+                    cohorts.add(CohortAnalyticsITCase.cohort(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4) ? 1 : 0, rs.getLong(5)));
                 }
             }
             try (ResultSet rs = st.executeQuery("SELECT DISTINCT ON (cohort_id, user_id) cohort_id, company_id, user_id, left_at IS NULL,"
                     + " (extract(epoch FROM max(updated_at) OVER (PARTITION BY cohort_id, user_id)) * 1000)::bigint"
                     + " FROM user_cohorts ORDER BY cohort_id, user_id, (left_at IS NULL) DESC, joined_at DESC")) {
                 while (rs.next()) {
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("cohort_id", rs.getLong(1));
-                    r.put("company_id", rs.getString(2));
-                    r.put("user_id", rs.getString(3));
-                    r.put("joined_at", "2026-01-01 00:00:00");
-                    r.put("left_at", rs.getBoolean(4) ? "0000-00-00 00:00:00" : "2026-01-02 00:00:00");
-                    r.put("active", rs.getBoolean(4) ? 1 : 0);
-                    r.put("version", rs.getLong(5));
-                    members.add(r);
+                    members.add(CohortAnalyticsITCase.member(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getBoolean(4) ? 1 : 0, rs.getLong(5)));
                 }
             }
         }
