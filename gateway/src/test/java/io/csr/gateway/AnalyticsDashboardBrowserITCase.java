@@ -12,6 +12,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -21,7 +22,6 @@ import static org.awaitility.Awaitility.await;
  * keyboard (a labelled section, a real button).
  */
 class AnalyticsDashboardBrowserITCase {
-    private static final Duration WAIT = Duration.ofSeconds(30);
 
     @Test
     void theAnalyticsSectionShowsTheFourViewsOfTheCompany(@TempDir Path profile) throws Exception {

@@ -9,9 +9,9 @@ import redis.clients.jedis.StreamEntryID;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -24,7 +24,6 @@ import static org.awaitility.Awaitility.await;
  */
 class BrowserCorsITCase {
     private static final Path CHROMIUM = Chromium.BINARY;
-    private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String PAGE = """
             <!doctype html><html><body><pre id="out">starting</pre><script>
             const q = new URLSearchParams(location.search), gw = q.get('gw'), token = q.get('token');

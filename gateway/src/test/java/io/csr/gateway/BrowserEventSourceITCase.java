@@ -9,6 +9,7 @@ import java.time.Duration;
 
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -19,7 +20,6 @@ import static org.awaitility.Awaitility.await;
  * receiving the events published while it was away.
  */
 class BrowserEventSourceITCase {
-    private static final Duration WAIT = Duration.ofSeconds(30);
 
     @Test
     void browserReceivesLiveEventsAndResumesAfterTheServerDropsIt(@TempDir Path profile) throws Exception {

@@ -29,7 +29,8 @@ import static org.awaitility.Awaitility.await;
  */
 public final class Chromium {
     public static final Path BINARY = Path.of("/usr/bin/chromium");
-    private static final Duration WAIT = Duration.ofSeconds(30);
+    /** How long a browser test waits for a page to show what it expects (a loaded 2-core machine starts Chromium slowly). */
+    public static final Duration WAIT = Duration.ofSeconds(30);
 
     private Chromium() {
     }

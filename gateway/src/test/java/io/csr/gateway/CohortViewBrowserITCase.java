@@ -6,12 +6,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -22,7 +22,6 @@ import static org.awaitility.Awaitility.await;
  */
 class CohortViewBrowserITCase {
     private static final Path CHROMIUM = Chromium.BINARY;
-    private static final Duration WAIT = Duration.ofSeconds(30);
 
     @Test
     void comparisonAndTrendShowTheSeededFiguresAndAScreenshotIsWritten(@TempDir Path profile) throws Exception {

@@ -8,11 +8,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -23,7 +23,6 @@ import static org.awaitility.Awaitility.await;
  * page, and 403/404 answers read as sentences. Everything is read back from the page over DevTools.
  */
 class CohortWorkspaceBrowserITCase {
-    private static final Duration WAIT = Duration.ofSeconds(30);
 
     @Test
     void createPreviewEditCompareDownloadAndDelete(@TempDir Path profile) throws Exception {

@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -21,7 +22,6 @@ import static org.awaitility.Awaitility.await;
  * dashboard's own requests carry no token in their URLs, and it still shows live updates.
  */
 class DashboardInjectionBrowserITCase {
-    private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String FORGED_COMPANY = "acme\"><img src=x onerror=\"window.__pwned='token'\">";
     private static final String MARKUP_USER = "<img src=x onerror=\"window.__pwned='event'\"><b>u1</b>";
 

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.csr.gateway.Chromium.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -24,7 +25,6 @@ import static org.awaitility.Awaitility.await;
  * windows; the larger chart of a chosen metric follows the same points.
  */
 class DashboardSparklineBrowserITCase {
-    private static final Duration WAIT = Duration.ofSeconds(30);
     private static final DateTimeFormatter CH = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 
     @Test
