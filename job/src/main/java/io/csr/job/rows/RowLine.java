@@ -3,6 +3,7 @@ package io.csr.job.rows;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import java.math.BigDecimal;
+import java.util.function.IntToLongFunction;
 
 /**
  * One JSONEachRow line being written, field by field, straight into text: the same JSON Jackson's ObjectMapper writes
@@ -44,21 +45,19 @@ public final class RowLine {
 
     /** An Array(Int32) column. */
     public RowLine put(String field, int[] values) {
-        name(field);
-        json.append('[');
-        for (int i = 0; i < values.length; i++) {
-            json.append(i == 0 ? "" : ",").append(values[i]);
-        }
-        json.append(']');
-        return this;
+        return array(field, values.length, i -> values[i]);
     }
 
     /** An Array(UInt64) column. */
     public RowLine put(String field, long[] values) {
+        return array(field, values.length, i -> values[i]);
+    }
+
+    private RowLine array(String field, int length, IntToLongFunction element) {
         name(field);
         json.append('[');
-        for (int i = 0; i < values.length; i++) {
-            json.append(i == 0 ? "" : ",").append(values[i]);
+        for (int i = 0; i < length; i++) {
+            json.append(i == 0 ? "" : ",").append(element.applyAsLong(i));
         }
         json.append(']');
         return this;

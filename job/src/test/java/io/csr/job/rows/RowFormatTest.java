@@ -133,6 +133,18 @@ class RowFormatTest {
     }
 
     @Test
+    void arrayColumnsAreWrittenAsJacksonWritesTheSameArrays() throws Exception {
+        int[] keys = {1_048_576, -3, 0, Integer.MAX_VALUE};
+        long[] counts = {1, Long.MAX_VALUE, 0};
+        var tree = Json.mapper().createObjectNode();
+        tree.putArray("empty");
+        tree.putArray("q_keys").addAll(java.util.Arrays.stream(keys).mapToObj(Json.mapper().getNodeFactory()::numberNode).toList());
+        tree.putArray("q_counts").addAll(java.util.Arrays.stream(counts).mapToObj(Json.mapper().getNodeFactory()::numberNode).toList());
+        String json = RowFormat.row("t", RowFormat.object().put("empty", new long[0]).put("q_keys", keys).put("q_counts", counts)).json;
+        assertThat(json.strip()).isEqualTo(Json.mapper().writeValueAsString(tree));
+    }
+
+    @Test
     void rowIsOneJsonLineWithColumnsInOrderAndTextEscaped() throws Exception {
         TableRow row = RowFormat.row("t", RowFormat.object().put("s", "a\"b\\c\n\u0001é").put("n", 18_446_744_073_709L)
                 .put("d", 0.1));
