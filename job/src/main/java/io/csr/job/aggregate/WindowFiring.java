@@ -43,12 +43,7 @@ public class WindowFiring implements VersionedRow {
 
     static WindowFiring of(String companyId, String metric, WindowSize size, long startMs, WindowAccumulator acc,
                            boolean isFinal, long updatedAtMs) {
-        WindowFiring f = new WindowFiring();
-        f.companyId = companyId;
-        f.metric = metric;
-        f.window = size.label();
-        f.windowStartMs = startMs;
-        f.windowEndMs = startMs + size.millis();
+        WindowFiring f = at(companyId, metric, size, startMs, isFinal, updatedAtMs);
         f.count = acc.count();
         f.sum = acc.sum();
         f.min = acc.min();
@@ -60,6 +55,17 @@ public class WindowFiring implements VersionedRow {
         f.p95 = q[2];
         f.stddev = acc.stddev();
         f.version = acc.version();
+        return f;
+    }
+
+    /** A firing of {@code size}'s window from {@code startMs} of (company, metric), its figures and version still to set. */
+    public static WindowFiring at(String companyId, String metric, WindowSize size, long startMs, boolean isFinal, long updatedAtMs) {
+        WindowFiring f = new WindowFiring();
+        f.companyId = companyId;
+        f.metric = metric;
+        f.window = size.label();
+        f.windowStartMs = startMs;
+        f.windowEndMs = startMs + size.millis();
         f.isFinal = isFinal;
         f.updatedAtMs = updatedAtMs;
         return f;

@@ -17,12 +17,7 @@ final class CorrectedWindow {
     }
 
     static WindowFiring of(String companyId, String metric, WindowSize size, long startMs, JsonNode r, boolean isFinal, long now) {
-        WindowFiring f = new WindowFiring();
-        f.companyId = companyId;
-        f.metric = metric;
-        f.window = size.label();
-        f.windowStartMs = startMs;
-        f.windowEndMs = startMs + size.millis();
+        WindowFiring f = WindowFiring.at(companyId, metric, size, startMs, isFinal, now);
         f.count = r.get("count").asLong();
         f.sum = r.get("sum").asDouble();
         f.min = r.get("min").asDouble();
@@ -34,8 +29,6 @@ final class CorrectedWindow {
         f.p95 = q.get(2).asDouble();
         f.stddev = r.get("stddev").asDouble();
         f.version = version(f.count, isFinal);
-        f.isFinal = isFinal;
-        f.updatedAtMs = now;
         return f;
     }
 
