@@ -95,8 +95,8 @@ public final class CohortChangeReader implements CohortChanges {
                     oldestOpen = oldest == null ? OptionalLong.empty() : OptionalLong.of(micros(oldest));
                 }
             }
-            List<CohortRecord> cohorts = readCohorts(c, watermarkMicros);
-            List<MembershipRecord> memberships = readMemberships(c, watermarkMicros);
+            List<CohortRecord> cohorts = changedSince(c, COHORTS_SQL, watermarkMicros, CohortChangeReader::cohort);
+            List<MembershipRecord> memberships = changedSince(c, MEMBERSHIPS_SQL, watermarkMicros, CohortChangeReader::membership);
             long next = ReplicationWatermark.advance(watermarkMicros, oldestOpen, serverNow, options.safetyLagMs() * 1_000);
             return new CohortPoll(cohorts, memberships, next);
         } catch (SQLException | RuntimeException e) {
@@ -124,37 +124,37 @@ public final class CohortChangeReader implements CohortChanges {
         visibilityChecked = true;
     }
 
-    private List<CohortRecord> readCohorts(Connection c, long watermarkMicros) throws SQLException {
-        List<CohortRecord> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(COHORTS_SQL)) {
+    /** One row of a change query, read as its record. */
+    private interface RowReader<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** The rows {@code sql} selects as changed since the watermark (its one parameter), each read by {@code row}. */
+    private static <T> List<T> changedSince(Connection c, String sql, long watermarkMicros, RowReader<T> row) throws SQLException {
+        List<T> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
             ps.setObject(1, timestamp(watermarkMicros));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new CohortRecord(rs.getLong("id"), rs.getString("company_id"), rs.getString("name"),
-                            rs.getString("description"), micros(rs.getObject("created_at", OffsetDateTime.class)),
-                            micros(rs.getObject("updated_at", OffsetDateTime.class)), rs.getBoolean("deleted")));
+                    out.add(row.read(rs));
                 }
             }
         }
         return out;
     }
 
-    private List<MembershipRecord> readMemberships(Connection c, long watermarkMicros) throws SQLException {
-        List<MembershipRecord> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(MEMBERSHIPS_SQL)) {
-            ps.setQueryTimeout(QUERY_TIMEOUT_SECONDS);
-            ps.setObject(1, timestamp(watermarkMicros));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    OffsetDateTime left = rs.getObject("left_at", OffsetDateTime.class);
-                    out.add(new MembershipRecord(rs.getLong("cohort_id"), rs.getString("company_id"), rs.getString("user_id"),
-                            micros(rs.getObject("joined_at", OffsetDateTime.class)), left == null ? null : micros(left),
-                            micros(rs.getObject("version_at", OffsetDateTime.class))));
-                }
-            }
-        }
-        return out;
+    private static CohortRecord cohort(ResultSet rs) throws SQLException {
+        return new CohortRecord(rs.getLong("id"), rs.getString("company_id"), rs.getString("name"),
+                rs.getString("description"), micros(rs.getObject("created_at", OffsetDateTime.class)),
+                micros(rs.getObject("updated_at", OffsetDateTime.class)), rs.getBoolean("deleted"));
+    }
+
+    private static MembershipRecord membership(ResultSet rs) throws SQLException {
+        OffsetDateTime left = rs.getObject("left_at", OffsetDateTime.class);
+        return new MembershipRecord(rs.getLong("cohort_id"), rs.getString("company_id"), rs.getString("user_id"),
+                micros(rs.getObject("joined_at", OffsetDateTime.class)), left == null ? null : micros(left),
+                micros(rs.getObject("version_at", OffsetDateTime.class)));
     }
 
     private Connection connection() throws SQLException {
