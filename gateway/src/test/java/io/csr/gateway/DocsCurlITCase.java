@@ -2,7 +2,7 @@ package io.csr.gateway;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.migrate.Migrations;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * are swapped for this test's gateway — so the documented client commands cannot drift from the server.
  */
 class DocsCurlITCase {
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static ClickHouseAccess ch;
     static List<String> curls;
 
@@ -41,13 +41,6 @@ class DocsCurlITCase {
             }
         }
         assertThat(curls).as("live, resume and snapshot commands").hasSize(3);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     @Test

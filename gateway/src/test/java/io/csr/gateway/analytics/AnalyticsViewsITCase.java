@@ -6,7 +6,7 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.json.Json;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -43,7 +43,7 @@ class AnalyticsViewsITCase {
     private static final String OTHER = "globex";
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static PostgresSettings pg;
     private static AnalyticsSeed seed;
     private static AnalyticsViewRefresher refresher;
@@ -78,11 +78,6 @@ class AnalyticsViewsITCase {
         seed.metric(OTHER, "sroi", "u9", 100.0, seed.daysAgo(1));
         seed.cohort(ACME, "c1", false, new String[] {"u1", "u2"}, new String[] {"u3"});
         seed.cohort(ACME, "c2", true, new String[] {"u4"}, new String[] {});
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private static HttpResponse<String> get(String path, String token) throws Exception {

@@ -6,7 +6,7 @@ import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.Main;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.openapi.RouteRecorder;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,16 +27,11 @@ class TenantIsolationITCase {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final String MINE = "tenantMine";
     private static final String OTHER = "tenantOther";
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of());
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     @Test

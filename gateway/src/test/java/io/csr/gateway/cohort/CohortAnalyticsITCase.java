@@ -5,7 +5,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.userdays.UserDailyMetrics;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortHttp.Answer;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +38,7 @@ import static org.assertj.core.api.Assertions.withinPercentage;
  * {@link #everyEndpointAnswersTheSameFromUserDaysAsFromObservations} compares both sources on every figure.
  */
 class CohortAnalyticsITCase {
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static ClickHouseAccess ch;
     static CohortHttp http;
     static String tokenA;
@@ -86,13 +86,6 @@ class CohortAnalyticsITCase {
         // a stale version of u1's 2026-01-05 (version 1 < 2·1 + 1): FINAL keeps the newer row
         ch.execute("INSERT INTO user_daily_metrics (" + UserDailyMetrics.COLUMNS + ") VALUES ('coA', 'sroi', toDate('2026-01-05'), 'u1',"
                 + " 40, 4000, -5, 500, 1, [1048576], [40], 1, now())");
-    }
-
-    @AfterAll
-    static void drop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     static Map<String, Object> cohort(long id, String company, String name, int deleted, long version) {

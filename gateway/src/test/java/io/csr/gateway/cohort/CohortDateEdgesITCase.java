@@ -3,7 +3,7 @@ package io.csr.gateway.cohort;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortHttp.Answer;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * 0000-00-00 (unparsable: 500).
  */
 class CohortDateEdgesITCase {
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static ClickHouseAccess ch;
     private static CohortHttp http;
     private static String token;
@@ -40,13 +40,6 @@ class CohortDateEdgesITCase {
                 obs("edge", "sroi", "u1", "1970-01-05 10:00:00", 4, "first-monday"),
                 obs("edge", "sroi", "u1", "2105-12-31 12:00:00", 8, "last-day")));
         ch.execute(io.csr.common.userdays.UserDailyMetrics.fillAll()); // what the job writes beside them (issue 25)
-    }
-
-    @AfterAll
-    static void drop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     @Test

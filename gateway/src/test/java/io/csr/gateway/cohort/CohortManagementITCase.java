@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortHttp.Answer;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -24,7 +24,7 @@ import static org.awaitility.Awaitility.await;
 
 /** Management endpoints against a real PostgreSQL schema of their own: roles, company scoping, history, audit, rate limit, bulk load. */
 class CohortManagementITCase {
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static CohortHttp http;
     static PostgresSettings pg;
     static String adminA;
@@ -39,13 +39,6 @@ class CohortManagementITCase {
         adminA = fx.tokens.admin(List.of("mgA"));
         viewerA = fx.tokens.forCompany("mgA");
         adminB = fx.tokens.admin(List.of("mgB"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     private static long create(String token, String name) throws Exception {

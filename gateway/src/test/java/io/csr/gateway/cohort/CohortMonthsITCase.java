@@ -5,7 +5,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortHttp.Answer;
 import io.csr.gateway.cohort.CohortParams.DateRange;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.withinPercentage;
  * Observations of sroi and hours in May, June and the first half of July 2026, and of u9 (no cohort).
  */
 class CohortMonthsITCase {
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static ClickHouseAccess ch;
 
     @BeforeAll
@@ -58,13 +58,6 @@ class CohortMonthsITCase {
             }
         }
         ch.insertRows("metrics_timeseries", obs);
-    }
-
-    @AfterAll
-    static void drop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     static final List<DateRange> RANGES = List.of(range("2026-05-01", "2026-06-30"), range("2026-04-20", "2026-07-15"),

@@ -5,7 +5,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.json.Json;
 import io.csr.common.migrate.Migrations;
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DocsAnalyticsCurlITCase {
     private static final Pattern EXPECTED = Pattern.compile("#\\s*->\\s*(\\d{3})\\s*$");
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static ClickHouseAccess ch;
 
     @BeforeAll
@@ -46,13 +46,6 @@ class DocsAnalyticsCurlITCase {
                 obs("acme", "sroi", "u1", "2026-01-20 09:00:00", 6, "d3"),
                 obs("acme", "sroi", "u3", "2026-01-20 09:00:00", 10, "d4")));
         ch.execute(io.csr.common.userdays.UserDailyMetrics.fillAll()); // what the job writes beside them (issue 25)
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     @Test

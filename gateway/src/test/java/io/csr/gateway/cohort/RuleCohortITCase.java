@@ -6,7 +6,7 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortHttp.Answer;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -46,7 +46,7 @@ import static org.awaitility.Awaitility.await;
  * </pre>
  */
 class RuleCohortITCase {
-    static GatewayFixture fx;
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     static ClickHouseAccess ch;
     static CohortHttp http;
     static PostgresSettings pg;
@@ -97,13 +97,6 @@ class RuleCohortITCase {
         ch.insertRows("metrics_timeseries", obs);
         ch.insertRows("metrics_timeseries", List.of(obs.get(0)));   // a replayed batch: p1 still has 2 observations under FINAL
         ch.execute(io.csr.common.userdays.UserDailyMetrics.fillAll()); // what the job writes beside them (issue 25)
-    }
-
-    @AfterAll
-    static void drop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     static Instant days(int n) {

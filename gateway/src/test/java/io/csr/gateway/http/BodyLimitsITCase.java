@@ -5,7 +5,7 @@ import io.csr.common.json.Json;
 import io.csr.gateway.ChunkedUpload;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.HeapWatch;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,18 +27,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BodyLimitsITCase {
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static final long LIMIT = 1 << 20;
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static String admin;
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0", "GATEWAY_MAX_BODY_BYTES", Long.toString(LIMIT)));
         admin = fx.tokens.admin(List.of("bl"));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private static HttpResponse<String> send(String method, String path, String contentType, HttpRequest.BodyPublisher body) throws Exception {

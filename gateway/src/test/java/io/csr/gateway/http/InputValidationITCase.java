@@ -3,7 +3,7 @@ package io.csr.gateway.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,18 +25,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class InputValidationITCase {
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static String admin;
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0"));
         admin = fx.tokens.admin(List.of("iv"));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private static HttpResponse<String> send(String method, String rawPath, String body, Map<String, String> headers) throws Exception {

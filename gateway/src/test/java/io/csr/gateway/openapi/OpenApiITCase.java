@@ -5,7 +5,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.Main;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -50,7 +50,7 @@ class OpenApiITCase {
     private static final String COMPANY = "oapi";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(\\w+)}}");
 
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static ClickHouseAccess ch;
     private static Map<String, Object> doc;
     private static Set<String> routed;
@@ -63,13 +63,6 @@ class OpenApiITCase {
         RouteRecorder recorder = new RouteRecorder();
         Main.routing(recorder.builder(), fx.gateway);
         routed = recorder.routes();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     /**

@@ -3,7 +3,7 @@ package io.csr.gateway.participants;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -15,16 +15,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Participants kept by a company's admins through the gateway, against the real PostgreSQL (fixture's own schema). */
 class ParticipantsITCase {
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of("ANALYTICS_REFRESH_SECONDS", "0"));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private static JsonNode json(HttpResponse<String> res) throws Exception {

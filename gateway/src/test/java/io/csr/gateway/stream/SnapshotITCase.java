@@ -5,7 +5,7 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
@@ -24,7 +24,7 @@ import static org.awaitility.Awaitility.await;
 
 /** /stream/snapshot against a real ClickHouse database of its own and the company's Redis stream; /health. */
 class SnapshotITCase {
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
     private static ClickHouseAccess ch;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -32,13 +32,6 @@ class SnapshotITCase {
     static void start() {
         fx = new GatewayFixture(Map.of());
         ch = fx.clickHouse(); // dropped by fx.close()
-    }
-
-    @AfterAll
-    static void stop() {
-        if (fx != null) {
-            fx.close();
-        }
     }
 
     private static Map<String, Object> window(String company, String metric, String size, String start, long count, double avg, long version) {

@@ -4,7 +4,7 @@ import io.csr.common.config.ConfigKey;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.SseTestClient.Frame;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
@@ -25,16 +25,11 @@ class SseFlushITCase {
     private static final int HEARTBEAT_SECONDS = 30;
     private static final long BOUND_MS = 900;
     private static final int PROBES = 5;
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of(ConfigKey.STREAM_HEARTBEAT_SECONDS.name(), String.valueOf(HEARTBEAT_SECONDS)));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     @Test

@@ -6,7 +6,7 @@ import io.csr.common.json.Json;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.SseTestClient.Frame;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
@@ -27,7 +27,7 @@ import static org.awaitility.Awaitility.await;
 /** Contract 3 over real HTTP against the real Redis: scoping, resume, reset, heartbeats, expiry, errors, Redis trouble. */
 class StreamUpdatesITCase {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
@@ -36,11 +36,6 @@ class StreamUpdatesITCase {
                 ConfigKey.STREAM_BUFFER_EVENTS.name(), "5",
                 ConfigKey.STREAM_MAX_CONNECTIONS_PER_COMPANY.name(), "3",
                 ConfigKey.STREAM_READERS.name(), "2"));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private SseTestClient open(String company, String query) {

@@ -2,7 +2,7 @@ package io.csr.gateway.web;
 
 import io.csr.common.config.ConfigKey;
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,16 +26,11 @@ class CorsITCase {
     private static final String ALLOWED = "http://cockpit.example:3000";
     private static final String OTHER = "http://evil.example:3000";
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of(ConfigKey.CORS_ALLOWED_ORIGINS.name(), ALLOWED + ", https://other-dashboard.example"));
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     private static HttpResponse<InputStream> send(String method, String path, String origin, Map<String, String> headers) throws Exception {

@@ -1,7 +1,7 @@
 package io.csr.gateway.web;
 
 import io.csr.gateway.GatewayFixture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,16 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class SecurityHeadersITCase {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static GatewayFixture fx;
+    @AutoClose private static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
 
     @BeforeAll
     static void start() {
         fx = new GatewayFixture(Map.of());
-    }
-
-    @AfterAll
-    static void stop() {
-        fx.close();
     }
 
     @Test
