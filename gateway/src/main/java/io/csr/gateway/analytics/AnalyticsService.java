@@ -1,11 +1,10 @@
 package io.csr.gateway.analytics;
 
-import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
-import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
 import io.csr.gateway.limits.RateLimiter;
+import io.csr.gateway.limits.ChargedCall;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -44,9 +43,7 @@ public final class AnalyticsService implements HttpService {
     }
 
     private void answer(ServerRequest req, ServerResponse res, Read read) {
-        Principal p = jwt.authenticate(req);
-        String companyId = CompanyScope.resolve(p, req);
-        limits.acquire(companyId); // before PostgreSQL is read
+        String companyId = ChargedCall.of(req, jwt, limits).companyId(); // before PostgreSQL is read
         try {
             JsonResponses.send(res, read.of(companyId));
         } catch (SQLException e) {

@@ -7,6 +7,7 @@ import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
 import io.csr.gateway.limits.RateLimiter;
+import io.csr.gateway.limits.ChargedCall;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -104,10 +105,8 @@ final class CohortCalls {
     }
 
     void run(ServerRequest req, ServerResponse res, String endpoint, Handler handler) {
-        Principal principal = jwt.authenticate(req); // refusals up to the rate limit are not audited: thrown as they are
-        String companyId = CompanyScope.resolve(principal, req);
-        limiter.acquire(companyId); // before any database work
-        Call call = new Call(principal, req, companyId, endpoint);
+        ChargedCall charged = ChargedCall.of(req, jwt, limiter); // its refusals are not audited: thrown as they are
+        Call call = new Call(charged.principal(), req, charged.companyId(), endpoint);
         Reply reply;
         try {
             reply = handler.handle(call);

@@ -1,14 +1,13 @@
 package io.csr.gateway.participants;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
-import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.InputRules;
 import io.csr.gateway.http.JsonResponses;
 import io.csr.gateway.limits.RateLimiter;
 import io.csr.gateway.http.RequestBodies;
+import io.csr.gateway.limits.ChargedCall;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -68,12 +67,11 @@ public final class ParticipantsService implements HttpService {
      * (logged with the request id).
      */
     private void asAdmin(ServerRequest req, Handler h) {
-        Principal p = jwt.authenticate(req);
-        String companyId = CompanyScope.resolve(p, req);
-        limits.acquire(companyId); // before the body is read and before PostgreSQL
-        if (!p.isAdminOf(companyId)) {
+        ChargedCall call = ChargedCall.of(req, jwt, limits); // before the body is read and before PostgreSQL
+        String companyId = call.companyId();
+        if (!call.principal().isAdminOf(companyId)) {
             throw new ApiError(403, "admin_required", "participants of " + companyId + " are kept by its admins; the token of '"
-                    + p.subject() + "' lacks role admin (mint one with: bin/csr token --company " + companyId + " --admin)");
+                    + call.principal().subject() + "' lacks role admin (mint one with: bin/csr token --company " + companyId + " --admin)");
         }
         try {
             h.handle(companyId);

@@ -7,12 +7,11 @@ import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.contract.UpdateType;
 import io.csr.common.json.Json;
-import io.csr.gateway.auth.CompanyScope;
 import io.csr.gateway.auth.JwtVerifier;
-import io.csr.gateway.auth.Principal;
 import io.csr.gateway.http.ApiError;
 import io.csr.gateway.http.JsonResponses;
 import io.csr.gateway.limits.RateLimiter;
+import io.csr.gateway.limits.ChargedCall;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -72,9 +71,7 @@ public final class SnapshotService implements HttpService {
     }
 
     private void snapshot(ServerRequest req, ServerResponse res) {
-        Principal p = jwt.authenticate(req);
-        String companyId = CompanyScope.resolve(p, req);
-        limits.acquire(companyId); // before Redis and ClickHouse are read (100-400 ms of work per call)
+        String companyId = ChargedCall.of(req, jwt, limits).companyId(); // before Redis and ClickHouse are read (100-400 ms of work per call)
         String generatedAt = clock.instant().toString();
         String key = hub.keyOf(companyId);
         Optional<StreamEntryID> last;
