@@ -12,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -30,17 +29,13 @@ class CheckpointStorageITCase {
     @TempDir
     Path tmp;
 
-    private static String metric(String id) {
-        return "{\"eventId\":\"" + id + "\",\"companyId\":\"acme\",\"occurredAt\":\"" + Instant.now() + "\",\"value\":1}";
-    }
-
     @Test
     void aCheckpointDirOnAnUnsupportedSchemeStopsTheJobWithTheSchemeNamedAndNothingConsumed() throws Exception {
         try (JobFixture ns = new JobFixture(tmp)) {
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
             for (int i = 0; i < 10; i++) {
-                stream.publish("metrics.sroi", metric("never-" + i));
+                stream.publishMetric("never-" + i);
             }
             Process job = null;
             EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", Map.of(
@@ -72,24 +67,20 @@ class CheckpointStorageITCase {
             Process job = null;
             try {
                 for (int i = 0; i < 20; i++) {
-                    stream.publish("metrics.sroi", metric("first-" + i));
+                    stream.publishMetric("first-" + i);
                 }
                 job = runs.start("run-1.log");
-                Process first = job;
-                await().atMost(Duration.ofSeconds(150)).until(() -> !first.isAlive()
-                        || ch.queryLong("SELECT count() FROM events FINAL") == 20);
-                assertThat(first.isAlive()).as("log:\n%s", runs.log("run-1.log")).isTrue();
+                runs.awaitWhileRunning(job, "run-1.log", "20 events committed", Duration.ofSeconds(150),
+                        () -> ch.queryLong("SELECT count() FROM events FINAL") == 20);
                 await().atMost(Duration.ofSeconds(60)).until(() -> completedCheckpoints(checkpoints) > 0);
                 job.destroyForcibly().waitFor();
 
                 for (int i = 0; i < 10; i++) {
-                    stream.publish("metrics.sroi", metric("second-" + i));
+                    stream.publishMetric("second-" + i);
                 }
                 job = runs.start("run-2.log");
-                Process second = job;
-                await().atMost(Duration.ofSeconds(150)).until(() -> !second.isAlive()
-                        || ch.queryLong("SELECT count() FROM events FINAL") == 30);
-                assertThat(second.isAlive()).as("log:\n%s", runs.log("run-2.log")).isTrue();
+                runs.awaitWhileRunning(job, "run-2.log", "30 events committed", Duration.ofSeconds(150),
+                        () -> ch.queryLong("SELECT count() FROM events FINAL") == 30);
                 assertThat(runs.log("run-2.log")).contains("resuming from checkpoint file:" + checkpoints + "/")
                         .doesNotContain("starting from the beginning of the stream");
                 assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'first-%'")).isEqualTo(20);

@@ -54,20 +54,16 @@ class EmbeddedResumeITCase {
             try {
                 stream.publishAll(messages, 0, 4_000, sequences);
                 job = runs.start("run-1.log");
-                Process first = job;
-                await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 500);
-                assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
+                runs.awaitWhileRunning(job, "run-1.log", "500 events committed", Duration.ofSeconds(120), () -> committed(ch) > 500);
                 job.destroyForcibly().waitFor();                           // kill -9, mid-run
 
                 boolean rocksdb = stateBackend.equals("rocksdb");
                 stream.publishAll(messages, 4_000, rocksdb ? 5_000 : messages.size(), sequences);
                 job = runs.start("run-2.log");
                 if (rocksdb) { // run 2 checkpoints on top of run 1's claimed files; run 3 restores from run 2
-                    Process second = job;
                     long before = committed(ch);
-                    await().atMost(Duration.ofSeconds(120)).until(() -> !second.isAlive()
-                            || runs.log("run-2.log").contains("Completed checkpoint") && committed(ch) > before);
-                    assertThat(second.isAlive()).as("second run alive; log:\n%s", runs.log("run-2.log")).isTrue();
+                    runs.awaitWhileRunning(job, "run-2.log", "a completed checkpoint and more events committed", Duration.ofSeconds(120),
+                            () -> runs.log("run-2.log").contains("Completed checkpoint") && committed(ch) > before);
                     job.destroyForcibly().waitFor();
                     stream.publishAll(messages, 5_000, messages.size(), sequences);
                     job = runs.start("run-3.log");

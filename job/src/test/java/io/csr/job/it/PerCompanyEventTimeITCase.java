@@ -93,9 +93,7 @@ class PerCompanyEventTimeITCase {
             try {
                 stream.publishAll(all, 0, part1.size(), sequences);
                 job = runs.start("run-1.log");
-                Process first = job;
-                await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || committed(ch) > 600);
-                assertThat(first.isAlive()).as("first run alive; log:\n%s", runs.log("run-1.log")).isTrue();
+                runs.awaitWhileRunning(job, "run-1.log", "600 events committed", Duration.ofSeconds(120), () -> committed(ch) > 600);
                 job.destroyForcibly().waitFor();                                  // kill -9 mid-way
                 StreamEntryID restartedAt = redisNow();                           // run 1 published only before this
 

@@ -119,13 +119,11 @@ class JobLeaseITCase {
                 Process again = null;
                 try {
                     for (int i = 0; i < 20; i++) {
-                        stream.publish("metrics.sroi", metric("before-" + i));
+                        stream.publishMetric("before-" + i);
                     }
                     first = runs.start("first.log");
-                    Process firstJob = first;
-                    await().atMost(Duration.ofSeconds(150)).until(() -> !firstJob.isAlive()
-                            || ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'before-%'") == 20);
-                    assertThat(first.isAlive()).as("first job runs; log:\n%s", runs.log("first.log")).isTrue();
+                    runs.awaitWhileRunning(first, "first.log", "the first job's 20 events committed", Duration.ofSeconds(150),
+                            () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'before-%'") == 20);
                     assertThat(leaseJobId(name)).as("the first job's writer holds the lease with its Flink job id").isPresent();
 
                     Process second = runs.start("second.log");
@@ -140,10 +138,8 @@ class JobLeaseITCase {
                     EmbeddedJobProcess besideRuns = new EmbeddedJobProcess(stream,
                             java.nio.file.Files.createDirectories(tmp.resolve("beside")), "384m", besideSettings);  // its own REST port and state
                     beside = besideRuns.start("beside.log");
-                    Process besideJob = beside;
-                    await().atMost(Duration.ofSeconds(150)).until(() -> !besideJob.isAlive()
-                            || leaseJobId(chSettings.database() + "/csr-clickhouse-beside").isPresent());
-                    assertThat(beside.isAlive()).as("another sink id runs beside; log:\n%s", besideRuns.log("beside.log")).isTrue();
+                    besideRuns.awaitWhileRunning(beside, "beside.log", "a lease for another sink id beside the first job",
+                            Duration.ofSeconds(150), () -> leaseJobId(chSettings.database() + "/csr-clickhouse-beside").isPresent());
                     EmbeddedJobProcess.stop(beside);
                     beside = null;
                     assertThat(first.isAlive()).as("the first job ran on beside it").isTrue();
@@ -153,15 +149,13 @@ class JobLeaseITCase {
                             .as("a crashed holder's lease outlives it for a holder that cannot see the process").isPresent();
 
                     for (int i = 0; i < 10; i++) {
-                        stream.publish("metrics.sroi", metric("after-" + i));
+                        stream.publishMetric("after-" + i);
                     }
                     Instant killed = Instant.now();
                     again = runs.start("again.log");     // at once, as bin/csr start right after a crash
-                    Process againJob = again;
-                    await().atMost(Duration.ofSeconds(150)).until(() -> !againJob.isAlive()
-                            || ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
-                    assertThat(again.isAlive()).as("a new instance on the crashed one's host takes its lease over at once; log:\n%s",
-                            runs.log("again.log")).isTrue();
+                    runs.awaitWhileRunning(again, "again.log", "the lease taken over at once by a new instance on the crashed "
+                            + "one's host, and its 10 events committed", Duration.ofSeconds(150),
+                            () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
                     assertThat(leasePid(name)).as("the lease is the new instance's").isEqualTo(again.pid());
                     assertThat(runs.log("again.log")).as("taken over from the dead holder, not after the TTL")
                             .contains("pid " + first.pid() + " on this host, is gone; taking the lease over");
@@ -181,10 +175,6 @@ class JobLeaseITCase {
                 }
             }
         }
-    }
-
-    private static String metric(String id) {
-        return "{\"eventId\":\"" + id + "\",\"companyId\":\"acme\",\"occurredAt\":\"" + Instant.now() + "\",\"value\":1}";
     }
 
     /** The Flink job id a writer recorded on the lease {@code name}, when the lease is live. */

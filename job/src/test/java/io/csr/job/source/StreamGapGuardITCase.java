@@ -26,7 +26,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,16 +46,12 @@ class StreamGapGuardITCase {
     @TempDir
     Path tmp;
 
-    private static String metric(String id) {
-        return "{\"eventId\":\"" + id + "\",\"companyId\":\"acme\",\"occurredAt\":\"" + Instant.now() + "\",\"value\":1}";
-    }
-
     @Test
     void operatorRefusesAGapByDefaultAndRecordsItWhenAccepted() throws Exception {
         try (TestStream stream = new TestStream(); TestMetrics metrics = new TestMetrics()) {
-            stream.publish("metrics.sroi", metric("a"));
-            long second = stream.publish("metrics.sroi", metric("b"));
-            stream.publish("metrics.sroi", metric("c"));            // never read before the purge: lost
+            stream.publishMetric("a");
+            long second = stream.publishMetric("b");
+            stream.publishMetric("c"); // never read before the purge: lost
 
             OperatorSubtaskState snapshot;
             try (var before = harness(stream, false, new TestMetrics())) {
@@ -65,7 +60,7 @@ class StreamGapGuardITCase {
                 snapshot = before.snapshot(1, 1);
             }
             stream.connection().jetStreamManagement().purgeStream(stream.stream);
-            long fourth = stream.publish("metrics.sroi", metric("d"));
+            long fourth = stream.publishMetric("d");
 
             try (var refused = harness(stream, false, new TestMetrics())) {
                 assertThatThrownBy(() -> refused.initializeState(snapshot))
@@ -111,20 +106,19 @@ class StreamGapGuardITCase {
                 Process job = null;
                 try {
                     for (int i = 0; i < 50; i++) {
-                        stream.publish("metrics.sroi", metric("before-" + i));
+                        stream.publishMetric("before-" + i);
                     }
                     job = runs.start("run-1.log");
-                    Process first = job;
-                    await().atMost(Duration.ofSeconds(120)).until(() -> !first.isAlive() || ch.queryLong("SELECT count() FROM events") >= 50);
-                    assertThat(first.isAlive()).as("log:\n%s", runs.log("run-1.log")).isTrue();
+                    runs.awaitWhileRunning(job, "run-1.log", "50 events committed", Duration.ofSeconds(120),
+                            () -> ch.queryLong("SELECT count() FROM events") >= 50);
                     job.destroyForcibly().waitFor();
 
                     for (int i = 0; i < 20; i++) {
-                        stream.publish("metrics.sroi", metric("lost-" + i));   // published, then gone before the job read them
+                        stream.publishMetric("lost-" + i); // published, then gone before the job read them
                     }
                     stream.connection().jetStreamManagement().purgeStream(stream.stream);
                     for (int i = 0; i < 10; i++) {
-                        stream.publish("metrics.sroi", metric("after-" + i));
+                        stream.publishMetric("after-" + i);
                     }
 
                     job = runs.start("run-2.log");

@@ -6,11 +6,16 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The job as {@code bin/csr run job} starts it — {@code CsrJob --embedded} in a JVM of its own, so a test can kill it
@@ -63,6 +68,15 @@ public final class EmbeddedJobProcess {
         List<String> cmd = new ArrayList<>(command);
         cmd.add(extraSetting);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
+    }
+
+    /**
+     * Waits up to {@code atMost} until {@code reached} holds, as long as {@code job} (started with {@code logName})
+     * runs: a job that exits first fails the test at once, with {@code what} it did not reach and its log.
+     */
+    public void awaitWhileRunning(Process job, String logName, String what, Duration atMost, Callable<Boolean> reached) {
+        await(what).atMost(atMost).until(() -> !job.isAlive() || reached.call());
+        assertThat(job.isAlive()).as("the job exited before %s; log:\n%s", what, log(logName)).isTrue();
     }
 
     public String log(String name) {

@@ -14,6 +14,7 @@ import io.nats.client.PublishOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -52,6 +53,15 @@ public final class TestStream implements AutoCloseable {
     public long publish(String subject, String json) throws Exception {
         PublishAck ack = js.publish(prefix + subject, json.getBytes(StandardCharsets.UTF_8));
         return ack.getSeqno();
+    }
+
+    /**
+     * Publishes a metrics.sroi event of company acme occurring now, value 1: traffic whose figures the test does not
+     * check. Returns its stream sequence.
+     */
+    public long publishMetric(String eventId) throws Exception {
+        return publish("metrics.sroi", "{\"eventId\":\"" + eventId + "\",\"companyId\":\"acme\",\"occurredAt\":\""
+                + Instant.now() + "\",\"value\":1}");
     }
 
     /** Publishes without waiting for each ack (fast bulk loads); call {@link #flush()} after. */
