@@ -14,6 +14,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * An unbounded source that never emits. The bootstrap reads history with a bounded source and then must stay running
@@ -118,26 +119,16 @@ public final class IdleSource implements Source<RawMessage, IdleSource.NoSplit, 
 
     @Override
     public SimpleVersionedSerializer<NoSplit> getSplitSerializer() {
-        return new SimpleVersionedSerializer<>() {
-            @Override
-            public int getVersion() {
-                return 1;
-            }
-
-            @Override
-            public byte[] serialize(NoSplit split) {
-                return new byte[0];
-            }
-
-            @Override
-            public NoSplit deserialize(int version, byte[] serialized) {
-                return new NoSplit();
-            }
-        };
+        return stateless(NoSplit::new);
     }
 
     @Override
     public SimpleVersionedSerializer<Integer> getEnumeratorCheckpointSerializer() {
+        return stateless(() -> 0);
+    }
+
+    /** Writes no bytes and reads back what {@code read} gives: for splits and checkpoints that carry no state. */
+    private static <T> SimpleVersionedSerializer<T> stateless(Supplier<T> read) {
         return new SimpleVersionedSerializer<>() {
             @Override
             public int getVersion() {
@@ -145,13 +136,13 @@ public final class IdleSource implements Source<RawMessage, IdleSource.NoSplit, 
             }
 
             @Override
-            public byte[] serialize(Integer state) {
+            public byte[] serialize(T value) {
                 return new byte[0];
             }
 
             @Override
-            public Integer deserialize(int version, byte[] serialized) {
-                return 0;
+            public T deserialize(int version, byte[] serialized) {
+                return read.get();
             }
         };
     }
