@@ -2,8 +2,7 @@ package io.csr.job.cohort;
 
 import io.csr.job.sink.clickhouse.ClickHouseTestDatabase;
 import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
+import io.csr.job.testing.RestartingEnvironment;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -85,12 +84,7 @@ class CohortReplicationRestoreITCase {
         pg = new PostgresTestDatabase("repl_restore");
         ch = new ClickHouseTestDatabase("repl_restore");
         CohortReplicationOptions options = CohortReplicationOptions.defaults().withPostgres(pg.settings()).withPollIntervalMs(POLL_MS);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        Configuration conf = new Configuration();
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
-        env.configure(conf);
+        StreamExecutionEnvironment env = RestartingEnvironment.upTo(3);
         env.setParallelism(2);
         env.enableCheckpointing(300);
         CohortReplication.stream(env, options, new CohortReplicator(options, RecordingReader::new))

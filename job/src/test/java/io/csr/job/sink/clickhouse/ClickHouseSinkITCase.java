@@ -12,6 +12,7 @@ import io.csr.job.sink.clickhouse.committer.CommitterMetrics;
 import io.csr.job.sink.clickhouse.committer.FakeCommitRequest;
 import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.writer.ClickHouseSinkWriter;
+import io.csr.job.testing.RestartingEnvironment;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -19,7 +20,6 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -33,7 +33,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -236,12 +235,7 @@ class ClickHouseSinkITCase {
         FailOnceAfterCheckpoint.reset();
         ClickHouseSink sink = ClickHouseSink.builder().clickHouse(db.settings()).sinkId("it-job").batchRows(200).build();
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        Configuration conf = new Configuration();
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 5);
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
-        env.configure(conf);
+        StreamExecutionEnvironment env = RestartingEnvironment.upTo(5);
         env.setParallelism(PARALLELISM);
         env.enableCheckpointing(200);
         DataGeneratorSource<TableRow> source = new DataGeneratorSource<>(i -> MetricRows.metric("job", i), rows,
