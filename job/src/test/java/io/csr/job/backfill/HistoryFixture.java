@@ -116,20 +116,18 @@ final class HistoryFixture {
             throw new AssertionError(what + ": " + expected.eventsFinal(ch) + " of " + expected.distinctValidEvents()
                     + " events committed; missing e.g. " + missing, e);
         }
+        awaitRecomputation(what, "windows", "window", () -> expected.windowMismatches(ch));
+        awaitRecomputation(what, "user days", "user-day", () -> UserDayAgreement.mismatches(ch));
+    }
+
+    /** Waits up to a minute until {@code mismatches} finds none; else fails with how many and the first ten. */
+    private static void awaitRecomputation(String what, String rows, String row, java.util.function.Supplier<List<String>> mismatches) {
         try {
-            await(what + ": windows equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
-                    .until(() -> expected.windowMismatches(ch).isEmpty());
+            await(what + ": " + rows + " equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> mismatches.get().isEmpty());
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-            List<String> problems = expected.windowMismatches(ch);
-            throw new AssertionError(what + ": " + problems.size() + " window mismatches, e.g. "
-                    + problems.subList(0, Math.min(10, problems.size())), e);
-        }
-        try {
-            await(what + ": user days equal the recomputation").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
-                    .until(() -> UserDayAgreement.mismatches(ch).isEmpty());
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            List<String> problems = UserDayAgreement.mismatches(ch);
-            throw new AssertionError(what + ": " + problems.size() + " user-day mismatches, e.g. "
+            List<String> problems = mismatches.get();
+            throw new AssertionError(what + ": " + problems.size() + " " + row + " mismatches, e.g. "
                     + problems.subList(0, Math.min(10, problems.size())), e);
         }
     }
