@@ -13,10 +13,10 @@ import io.nats.client.api.StreamConfiguration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,13 +35,13 @@ import static org.awaitility.Awaitility.await;
  */
 class NatsClusterNodeITCase {
     private static final int EVENTS = 1_000;
-    private Path state;
+    @TempDir
+    Path state;
     private NatsClusterNode node;
     private final List<String> progress = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws IOException {
-        state = Files.createTempDirectory("csr-nats-node-it");
         // 3 client ports, their route (+100) and monitoring (+200) ports
         node = new NatsClusterNode(LocalServers.freeBase(14_000, 300, 0, 1, 2, 100, 101, 102, 200, 201, 202), state, progress::add);
     }
@@ -49,7 +49,6 @@ class NatsClusterNodeITCase {
     @AfterEach
     void tearDown() throws Exception {
         node.stop();
-        LocalServers.deleteTree(state);
     }
 
     @Test

@@ -6,10 +6,10 @@ import io.csr.job.testing.LocalServers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.UnifiedJedis;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,13 +22,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * is started again by the next up and the cluster is whole again, down stops every process it started.
  */
 class RedisClusterNodeITCase {
-    private Path state;
+    @TempDir
+    Path state;
     private RedisClusterNode node;
     private final List<String> progress = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws IOException {
-        state = Files.createTempDirectory("csr-redis-node-it");
         // 3 masters and 3 replicas, each with its cluster bus port (+10000)
         int base = LocalServers.freeBase(11_000, 300, 0, 1, 2, 3, 4, 5, 10_000, 10_001, 10_002, 10_003, 10_004, 10_005);
         node = new RedisClusterNode(base, state, progress::add);
@@ -37,7 +37,6 @@ class RedisClusterNodeITCase {
     @AfterEach
     void tearDown() throws Exception {
         node.stop();
-        LocalServers.deleteTree(state);
     }
 
     @Test
