@@ -2,6 +2,7 @@ package io.csr.job.process;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +35,9 @@ public final class LocalProcess {
             return false;
         }
         Optional<Instant> start = handle.get().info().startInstant();
+        if (start.isEmpty() && !handle.get().isAlive()) {
+            return false; // reaped after the checks above: its start went with it
+        }
         if (start.isEmpty() || startedIso == null) {
             return true;
         }
@@ -63,7 +67,10 @@ public final class LocalProcess {
         }
     }
 
-    /** The state field of /proc/PID/stat is Z (zombie) or X (dead); false where /proc cannot be read. */
+    /**
+     * The state field of /proc/PID/stat is Z (zombie) or X (dead), or the entry is gone while /proc is there (reaped
+     * since the caller saw it); false where /proc cannot be read.
+     */
     static boolean zombie(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
@@ -73,6 +80,8 @@ public final class LocalProcess {
             }
             char state = stat.charAt(close + 2);
             return state == 'Z' || state == 'X';
+        } catch (NoSuchFileException e) {
+            return Files.isDirectory(Path.of("/proc/self"));
         } catch (IOException | RuntimeException e) {
             return false;
         }

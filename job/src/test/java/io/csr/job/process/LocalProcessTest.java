@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 class LocalProcessTest {
     private static final String THIS_JVM_STARTED =
@@ -38,5 +39,14 @@ class LocalProcessTest {
         assertThat(LocalProcess.runs(p.pid(), started)).as("a killed process, zombie or reaped, does not run").isFalse();
         p.waitFor();
         assertThat(LocalProcess.runs(p.pid(), started)).isFalse();
+    }
+
+    /** A process reaped between runs()'s look at its handle and at /proc counts as gone, not as "start unreadable". */
+    @Test
+    void aPidWhoseProcEntryIsGoneIsDead() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        await().until(() -> ProcessHandle.of(p.pid()).isEmpty());
+        assertThat(LocalProcess.zombie(p.pid())).as("/proc/%d is gone", p.pid()).isTrue();
     }
 }
