@@ -144,7 +144,7 @@ public final class ClickHouseNode implements Node {
                 // 18.16 exited while loading its tables for another reason: in CI once "Caught exception while loading
                 // metadata: std::system_error ... Invalid argument" right after a forced restore, which is what a
                 // std::thread::join of a thread never started throws while a table that failed to attach (e.g. on a
-                // ZooKeeper timeout under load) is destroyed; not reproduced here in 10 runs, so one more start is tried
+                // ZooKeeper timeout under load) is destroyed; not reproduced here in 7 runs, so one more start is tried
                 progress.accept(name() + " exited while starting (attempt " + attempt + " of " + START_ATTEMPTS + "): "
                         + errors.lines().reduce((a, b) -> b).orElse("(nothing in its error log)") + "; starting it again");
                 continue;
