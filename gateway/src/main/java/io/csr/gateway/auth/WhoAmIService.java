@@ -15,12 +15,7 @@ import java.util.TreeSet;
  * only the holder's say-so until the server has checked them (a forged token could name any "company", markup
  * included).
  */
-public final class WhoAmIService implements HttpService {
-    private final JwtVerifier jwt;
-
-    public WhoAmIService(JwtVerifier jwt) {
-        this.jwt = jwt;
-    }
+public record WhoAmIService(JwtVerifier jwt) implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {

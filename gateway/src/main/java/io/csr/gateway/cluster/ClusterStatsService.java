@@ -21,20 +21,8 @@ import java.util.Map;
  * own figures beside. Operators only (it names every company and node); per-node figures stay at {@code /stream/stats}
  * and {@code /metrics}.
  */
-public final class ClusterStatsService implements HttpService {
-    private final JwtVerifier jwt;
-    private final UnifiedJedis redis;
-    private final String keyPrefix;
-    private final NodeFigures self;
-    private final Clock clock;
-
-    public ClusterStatsService(JwtVerifier jwt, UnifiedJedis redis, String keyPrefix, NodeFigures self, Clock clock) {
-        this.jwt = jwt;
-        this.redis = redis;
-        this.keyPrefix = keyPrefix;
-        this.self = self;
-        this.clock = clock;
-    }
+public record ClusterStatsService(JwtVerifier jwt, UnifiedJedis redis, String keyPrefix, NodeFigures self, Clock clock)
+        implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {

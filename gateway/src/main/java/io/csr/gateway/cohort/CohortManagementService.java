@@ -29,24 +29,11 @@ import java.util.Set;
  * Every call acts for one company ({@link CohortCalls}); a cohort of any other company answers 404, so its existence
  * is not revealed.
  */
-final class CohortManagementService implements HttpService {
+record CohortManagementService(CohortCalls calls, CohortStore store, CohortAuditLog audit, RequestBodies bodies, RuleCohorts rules)
+        implements HttpService {
     static final int MAX_MEMBERS_PER_CALL = 10_000;
     /** Ids a preview shows (the first ones in id order). */
     static final int PREVIEW_SAMPLE = 20;
-
-    private final CohortCalls calls;
-    private final CohortStore store;
-    private final CohortAuditLog audit;
-    private final RequestBodies bodies;
-    private final RuleCohorts rules;
-
-    CohortManagementService(CohortCalls calls, CohortStore store, CohortAuditLog audit, RequestBodies bodies, RuleCohorts rules) {
-        this.bodies = bodies;
-        this.rules = rules;
-        this.calls = calls;
-        this.store = store;
-        this.audit = audit;
-    }
 
     @Override
     public void routing(HttpRules rules) {

@@ -21,20 +21,12 @@ import java.util.function.Predicate;
  * {@code GET /metrics}: Prometheus text exposition (version 0.0.4, written by the Prometheus Java client) of the
  * streaming series and the JVM's standard ones.
  * Series labelled by company only for a token with role {@code operator}; node-wide series for everyone.
+ *
+ * @param seesEveryCompany whether the caller may see series that name companies (an operator's token); it throws an
+ *                         {@link ApiError} for a token that is sent but not valid
  */
-public final class MetricsService implements HttpService {
-    private final StreamMetrics metrics;
-    private final Predicate<ServerRequest> seesEveryCompany;
+public record MetricsService(StreamMetrics metrics, Predicate<ServerRequest> seesEveryCompany) implements HttpService {
     private static final PrometheusRegistry JVM = jvmRegistry(); // one per process: the JVM is shared
-
-    /**
-     * {@code seesEveryCompany}: whether the caller may see series that name companies (an operator's token); it throws
-     * an {@link ApiError} for a token that is sent but not valid.
-     */
-    public MetricsService(StreamMetrics metrics, Predicate<ServerRequest> seesEveryCompany) {
-        this.metrics = metrics;
-        this.seesEveryCompany = seesEveryCompany;
-    }
 
     @Override
     public void routing(HttpRules rules) {

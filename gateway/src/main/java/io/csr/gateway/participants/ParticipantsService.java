@@ -23,32 +23,20 @@ import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Participants of a company, kept by that company's admins (role {@code admin} and the company in the token):
  * {@code GET /participants}, {@code PUT /participants/{userId}} (JSON), {@code POST /participants:import} (CSV, parsed
  * as it arrives; every valid row written, every invalid row reported with its line). Registered at the root because
  * {@code :import} is part of the collection's path segment. Bodies are bounded by {@link RequestBodies}.
+ *
+ * @param changed told the company after its participants were written (rule cohorts recompute on it)
  */
-public final class ParticipantsService implements HttpService {
+public record ParticipantsService(JwtVerifier jwt, RateLimiter limits, ParticipantStore store, RequestBodies bodies,
+                                  Consumer<String> changed) implements HttpService {
     static final int MAX_ERRORS_SHOWN = 1_000;
     private static final String EXAMPLE = "{\"programme\":\"…\",\"languageGroup\":\"…\",\"enrolledOn\":\"YYYY-MM-DD\"}";
-
-    private final JwtVerifier jwt;
-    private final RateLimiter limits;
-    private final ParticipantStore store;
-    private final RequestBodies bodies;
-    private final java.util.function.Consumer<String> changed;
-
-    /** @param changed told the company after its participants were written (rule cohorts recompute on it) */
-    public ParticipantsService(JwtVerifier jwt, RateLimiter limits, ParticipantStore store, RequestBodies bodies,
-                               java.util.function.Consumer<String> changed) {
-        this.changed = changed;
-        this.jwt = jwt;
-        this.limits = limits;
-        this.store = store;
-        this.bodies = bodies;
-    }
 
     @Override
     public void routing(HttpRules rules) {

@@ -45,25 +45,10 @@ import java.util.TreeMap;
  * absolute and versioned, so a repeat is harmless). Journeys: the latest {@code journey_flag_updated} per flag from
  * the same scan.
  */
-public final class SnapshotService implements HttpService {
+public record SnapshotService(JwtVerifier jwt, RateLimiter limits, StreamHub hub, UnifiedJedis redis, ClickHouseAccess clickHouse,
+                              Clock clock) implements HttpService {
     static final int SCAN_LIMIT = 20_000;
     private static final int PAGE = 1_000;
-
-    private final JwtVerifier jwt;
-    private final RateLimiter limits;
-    private final StreamHub hub;
-    private final UnifiedJedis redis;
-    private final ClickHouseAccess clickHouse;
-    private final Clock clock;
-
-    public SnapshotService(JwtVerifier jwt, RateLimiter limits, StreamHub hub, UnifiedJedis redis, ClickHouseAccess clickHouse, Clock clock) {
-        this.jwt = jwt;
-        this.limits = limits;
-        this.hub = hub;
-        this.redis = redis;
-        this.clickHouse = clickHouse;
-        this.clock = clock;
-    }
 
     @Override
     public void routing(HttpRules rules) {

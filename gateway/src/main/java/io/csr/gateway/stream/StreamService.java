@@ -30,28 +30,10 @@ import java.util.logging.Logger;
  * only role {@code operator} sees all, a company's {@code admin} sees its own), {@code GET /health} (readers and Redis). Every error status of {@code /updates} — 401, 403, 400,
  * 501, 429, 503 — is decided before the first byte of the event stream is written.
  */
-public final class StreamService implements HttpService {
+public record StreamService(StreamSettings settings, JwtVerifier jwt, StreamHub hub, FeatureFlags flags, ConnectionLimits limits,
+                            StreamMetrics metrics, Clock clock) implements HttpService {
     private static final Logger LOG = Logger.getLogger(StreamService.class.getName());
     private static final HeaderName LAST_EVENT_ID = HeaderNames.create("Last-Event-ID");
-
-    private final StreamSettings settings;
-    private final JwtVerifier jwt;
-    private final StreamHub hub;
-    private final FeatureFlags flags;
-    private final ConnectionLimits limits;
-    private final StreamMetrics metrics;
-    private final Clock clock;
-
-    public StreamService(StreamSettings settings, JwtVerifier jwt, StreamHub hub, FeatureFlags flags, ConnectionLimits limits,
-                         StreamMetrics metrics, Clock clock) {
-        this.settings = settings;
-        this.jwt = jwt;
-        this.hub = hub;
-        this.flags = flags;
-        this.limits = limits;
-        this.metrics = metrics;
-        this.clock = clock;
-    }
 
     @Override
     public void routing(HttpRules rules) {
