@@ -46,7 +46,7 @@ public record StreamService(StreamSettings settings, JwtVerifier jwt, StreamHub 
         Admission admission;
         try {
             admission = admit(req.headers(), req.query());
-        } catch (ApiError e) {
+        } catch (ApiError e) { // only to count a refused stream; answered, as every refusal, by RequestGuard
             if (e.status() == 429 || e.status() == 503) {
                 metrics.rejected(e.status());
             }
@@ -74,7 +74,7 @@ public record StreamService(StreamSettings settings, JwtVerifier jwt, StreamHub 
         Admission admission;
         try {
             admission = admit(headers, query);
-        } catch (ApiError e) {
+        } catch (ApiError e) { // not answered here: the routing decides again and answers it (see above)
             return Optional.empty();
         }
         try {
