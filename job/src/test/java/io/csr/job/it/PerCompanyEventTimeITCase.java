@@ -42,8 +42,9 @@ import static org.awaitility.Awaitility.await;
  * resumes from the killed one's latest checkpoint. Afterwards every window of A, B and C in {@code metric_windows FINAL}
  * equals the recomputation from all published events (C's too-late ones included, counted by corrections; nothing of
  * A's or B's is late), every event was inserted once, and in the Redis streams the SSE gateway serves each of B's and
- * C's windows has versions that go up within each run (the second run may repeat what the first published after its
- * last checkpoint) and end at the version and count ClickHouse holds.
+ * C's windows has versions that go up within each run (the second run starts again from the first one's last
+ * checkpoint, so its first versions may lie below what the first run published after it) and end at the version and
+ * count ClickHouse holds.
  */
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class PerCompanyEventTimeITCase {
@@ -148,8 +149,10 @@ class PerCompanyEventTimeITCase {
     /**
      * The company's Redis stream (what SSE clients receive, in order): within each run of the job (before the kill,
      * after the restart) every window's versions strictly increase, entry after entry (WindowAggregator's promise); the
-     * restarted run may repeat versions the killed one had published after its last checkpoint (a replay), but never
-     * goes below one it published itself. For every window in metric_windows FINAL there is a live update, and the
+     * restarted run replays from the killed one's last checkpoint, so its first versions of a window may lie below ones
+     * the killed run published after that checkpoint, but never below one it published itself, and a version published
+     * twice carries the same value both times (the restarted run's firings carry later tags,
+     * {@link io.csr.job.rows.UpdateVersion}). For every window in metric_windows FINAL there is a live update, and the
      * highest version published equals the version (and count) ClickHouse holds — so a client that keeps the highest
      * version it saw ends on ClickHouse's value, corrections included.
      */
@@ -158,6 +161,7 @@ class PerCompanyEventTimeITCase {
         Map<String, Long> highest = new HashMap<>();
         Map<String, Long> countAtHighest = new HashMap<>();
         Map<String, Long> lastInRun = new HashMap<>();
+        Map<String, JsonNode> dataOfVersion = new HashMap<>();
         boolean secondRun = false;
         int entries = 0;
         try (Jedis redis = new Jedis(URI.create(redisUrl))) {
@@ -173,6 +177,9 @@ class PerCompanyEventTimeITCase {
                 Long previous = lastInRun.put(window, version);
                 assertThat(version).as("%s %s: version at entry %s after version %s in the %s run", company, window,
                         e.getID(), previous, secondRun ? "second" : "first").isGreaterThan(previous == null ? -1 : previous);
+                JsonNode sameVersion = dataOfVersion.putIfAbsent(window + "#" + version, data);
+                assertThat(sameVersion == null ? data : sameVersion).as("%s %s: version %s published again at entry %s",
+                        company, window, version, e.getID()).isEqualTo(data);
                 entries++;
                 Long seen = highest.get(window);
                 if (seen == null || version > seen) {
