@@ -2,36 +2,38 @@ package io.csr.common.clickhouse;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SqlLiteralTest {
 
-    @Test
-    void escapesQuotesAndBackslashes() {
-        assertThat(SqlLiteral.string("it's")).isEqualTo("'it\\'s'");
-        assertThat(SqlLiteral.string("a\\b")).isEqualTo("'a\\\\b'");
-        assertThat(SqlLiteral.string("\\'")).isEqualTo("'\\\\\\''");
-        assertThat(SqlLiteral.string("x' OR 1=1 --")).isEqualTo("'x\\' OR 1=1 --'");
+    static Stream<Arguments> strings() {
+        return Stream.of(
+                Arguments.of("it's", "'it\\'s'"),
+                Arguments.of("a\\b", "'a\\\\b'"),
+                Arguments.of("\\'", "'\\\\\\''"),
+                Arguments.of("x' OR 1=1 --", "'x\\' OR 1=1 --'"),
+                Arguments.of("a\nb\rc\td", "'a\\nb\\rc\\td'"),
+                Arguments.of("nul\0end", "'nul\\0end'"),
+                Arguments.of("\u0001\u001f\u007f", "'\\x01\\x1F\\x7F'"),
+                Arguments.of("\b\f", "'\\b\\f'"),
+                Arguments.of("Zürich – 東京 😀", "'Zürich – 東京 😀'")); // Unicode as is
     }
 
-    @Test
-    void escapesControlCharactersAndNul() {
-        assertThat(SqlLiteral.string("a\nb\rc\td")).isEqualTo("'a\\nb\\rc\\td'");
-        assertThat(SqlLiteral.string("nul\0end")).isEqualTo("'nul\\0end'");
-        assertThat(SqlLiteral.string("\u0001\u001f\u007f")).isEqualTo("'\\x01\\x1F\\x7F'");
-        assertThat(SqlLiteral.string("\b\f")).isEqualTo("'\\b\\f'");
-    }
-
-    @Test
-    void keepsUnicodeAsIs() {
-        assertThat(SqlLiteral.string("Zürich – 東京 😀")).isEqualTo("'Zürich – 東京 😀'");
+    /** Quotes and backslashes escaped, control characters and NUL too, everything else as is. */
+    @ParameterizedTest(name = "[{index}] {1}")
+    @MethodSource("strings")
+    void stringLiterals(String value, String literal) {
+        assertThat(SqlLiteral.string(value)).isEqualTo(literal);
     }
 
     @Test
