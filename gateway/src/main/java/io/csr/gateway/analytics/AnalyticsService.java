@@ -19,16 +19,7 @@ import java.util.Map;
  * Any token granting the company may read them (the same scope as the live stream); each call is charged to the
  * company's {@code API_RATE_LIMIT_PER_MINUTE} before PostgreSQL is read.
  */
-public final class AnalyticsService implements HttpService {
-    private final JwtVerifier jwt;
-    private final RateLimiter limits;
-    private final AnalyticsReader reader;
-
-    public AnalyticsService(JwtVerifier jwt, RateLimiter limits, AnalyticsReader reader) {
-        this.jwt = jwt;
-        this.limits = limits;
-        this.reader = reader;
-    }
+public record AnalyticsService(JwtVerifier jwt, RateLimiter limits, AnalyticsReader reader) implements HttpService {
 
     private interface Read {
         Map<String, Object> of(String companyId) throws SQLException;

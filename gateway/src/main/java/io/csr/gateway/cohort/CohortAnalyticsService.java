@@ -33,18 +33,7 @@ import java.util.Set;
  * belongs to a company the token does not grant answers 404 — the same answer, so ids of other companies cannot be
  * probed.
  */
-final class CohortAnalyticsService implements HttpService {
-    private final CohortCalls calls;
-    private final CohortQueries queries;
-    private final RequestBodies bodies;
-    private final Clock clock;
-
-    CohortAnalyticsService(CohortCalls calls, CohortQueries queries, RequestBodies bodies, Clock clock) {
-        this.bodies = bodies;
-        this.calls = calls;
-        this.queries = queries;
-        this.clock = clock;
-    }
+record CohortAnalyticsService(CohortCalls calls, CohortQueries queries, RequestBodies bodies, Clock clock) implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {

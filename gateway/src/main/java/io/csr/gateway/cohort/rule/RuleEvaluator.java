@@ -36,16 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * participants; for a rule without attribute leaves it also holds every user seen in the company's events (Contract 4).
  * A rule with attribute leaves keeps participants only.
  */
-public final class RuleEvaluator {
-    private final DataSource postgres;
-    private final ClickHouseAccess clickHouse;
-    private final Clock clock;
-
-    public RuleEvaluator(DataSource postgres, ClickHouseAccess clickHouse, Clock clock) {
-        this.postgres = postgres;
-        this.clickHouse = clickHouse;
-        this.clock = clock;
-    }
+public record RuleEvaluator(DataSource postgres, ClickHouseAccess clickHouse, Clock clock) {
 
     /**
      * The company's participant ids, read once and shared by the evaluations of one scheduled pass (a pass evaluates a
