@@ -36,21 +36,12 @@ import java.util.regex.Pattern;
  *
  * <p>The caller owns the scheduling thread: {@link #schedule(ScheduledExecutorService)} runs {@link #runOnce()} now
  * and then every {@code RETENTION_CHECK_HOURS}; the job's main creates the executor and shuts it down.
+ *
+ * @param clickHouse used (its configured database) without taking ownership
  */
-public final class PartitionRetention {
+public record PartitionRetention(ClickHouseAccess clickHouse, RetentionOptions options, Clock clock) {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionRetention.class);
     private static final Pattern MONTH_PARTITION = Pattern.compile("\\d{6}");
-
-    private final ClickHouseAccess clickHouse;
-    private final RetentionOptions options;
-    private final Clock clock;
-
-    /** Uses {@code clickHouse} (its configured database) without taking ownership. */
-    public PartitionRetention(ClickHouseAccess clickHouse, RetentionOptions options, Clock clock) {
-        this.clickHouse = clickHouse;
-        this.options = options;
-        this.clock = clock;
-    }
 
     /** One partition that was dropped. */
     public record DroppedPartition(String table, String partition, long rows, long bytes) {
