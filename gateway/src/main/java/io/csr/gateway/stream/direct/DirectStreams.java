@@ -38,55 +38,29 @@ import java.util.Set;
  * ({@code protocolsDiscoverServices(false)}): it accepts exactly the connections HTTP/1 accepts. Next to a second
  * selector, Helidon would sniff every connection's first bytes to choose, and close a connection whose request line
  * is longer than HTTP/1's prologue limit without the 414 that HTTP/1 alone answers.
+ *
+ * @param http1         Helidon's HTTP/1 selector, for the connections and requests not served here; its settings
+ *                      (request limits, validation) are the listener's, used for the first request too
+ * @param servesStreams serve a first request's stream on its connection ({@code STREAM_DIRECT_CONNECTIONS}); when false
+ *                      every request goes to Helidon's HTTP/1, still under the first head's read timeout
+ * @param readTimeout   the first request's head must be complete this long after the connection started
+ *                      ({@code GATEWAY_READ_TIMEOUT_SECONDS})
+ * @param idleTimeout   the listener's idle timeout ({@code GATEWAY_IDLE_TIMEOUT_SECONDS}): a connection whose thread has
+ *                      waited this long for its client is interrupted when the idle check closes it
  */
-public final class DirectStreams implements ServerConnectionSelector {
+public record DirectStreams(Http1ConnectionSelector http1, StreamService streams, CorsFilter cors, StreamMetrics metrics,
+                            boolean servesStreams, Duration readTimeout, Duration idleTimeout) implements ServerConnectionSelector {
     /**
      * Frames written between two flushes leave as one chunk up to this size (a replay page is flushed every 500 events):
      * a bound on what a stream holds while writing, and nothing is held between flushes.
      */
     static final int MAX_CHUNK_BYTES = 4096;
 
-    private final Http1Config http1Config;
-    private final Http1ConnectionSelector http1;
-    private final StreamService streams;
-    private final CorsFilter cors;
-    private final StreamMetrics metrics;
-    private final boolean servesStreams;
-    private final Duration readTimeout;
-    private final Duration idleTimeout;
-
-    /**
-     * @param http1Config   HTTP/1 settings of the listener (request limits, validation), used for the first request and
-     *                      for the connection after it
-     * @param servesStreams serve a first request's stream on its connection ({@code STREAM_DIRECT_CONNECTIONS}); when
-     *                      false every request goes to Helidon's HTTP/1, still under the first head's read timeout
-     * @param readTimeout   the first request's head must be complete this long after the connection started
-     *                      ({@code GATEWAY_READ_TIMEOUT_SECONDS})
-     * @param idleTimeout   the listener's idle timeout ({@code GATEWAY_IDLE_TIMEOUT_SECONDS}): a connection whose thread has
-     *                      waited this long for its client is interrupted when the idle check closes it
-     */
+    /** @param http1Config HTTP/1 settings of the listener, for the first request and for the connection after it */
     public DirectStreams(Http1Config http1Config, StreamService streams, CorsFilter cors, StreamMetrics metrics,
                          boolean servesStreams, Duration readTimeout, Duration idleTimeout) {
-        this.http1Config = http1Config;
-        this.http1 = Http1ConnectionSelector.builder().config(http1Config).build();
-        this.streams = streams;
-        this.cors = cors;
-        this.metrics = metrics;
-        this.servesStreams = servesStreams;
-        this.readTimeout = readTimeout;
-        this.idleTimeout = idleTimeout;
-    }
-
-    Duration idleTimeout() {
-        return idleTimeout;
-    }
-
-    boolean servesStreams() {
-        return servesStreams;
-    }
-
-    Duration readTimeout() {
-        return readTimeout;
+        this(Http1ConnectionSelector.builder().config(http1Config).build(), streams, cors, metrics, servesStreams, readTimeout,
+                idleTimeout);
     }
 
     @Override
@@ -110,23 +84,11 @@ public final class DirectStreams implements ServerConnectionSelector {
     }
 
     Http1Config http1Config() {
-        return http1Config;
+        return http1.prototype().config();
     }
 
     /** Helidon's HTTP/1 connection for everything not served here. */
     ServerConnection http1(ConnectionContext ctx) {
         return http1.connection(ctx);
-    }
-
-    StreamService streams() {
-        return streams;
-    }
-
-    CorsFilter cors() {
-        return cors;
-    }
-
-    StreamMetrics metrics() {
-        return metrics;
     }
 }
