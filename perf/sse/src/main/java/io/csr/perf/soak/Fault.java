@@ -16,7 +16,9 @@ enum Fault {
     POSTGRES_KILL("kill -9 of the PostgreSQL postmaster, restarted"),
     CLICKHOUSE_STALL("SIGSTOP of ClickHouse for seconds, then SIGCONT"),
     REDIS_STALL("SIGSTOP of Redis for seconds, then SIGCONT"),
-    BURST("10x traffic for 10 s");
+    BURST("10x traffic for 10 s"),
+    CHECKPOINT_DISK_FULL("the job's checkpoint file system (a small tmpfs of its own) filled up for seconds, then freed"),
+    CLICKHOUSE_MERGE_KILL("kill -9 of ClickHouse while system.merges shows a merge of the soak's tables (OPTIMIZE … FINAL), restarted");
 
     final String description;
 
@@ -30,7 +32,8 @@ enum Fault {
 
     /**
      * K faults at seeded random times in [warm-up, end − settle margin], kinds dealt round-robin from a seeded shuffle
-     * so any K ≥ 10 covers every kind; stalls last 3–15 s, kills stay down 0–3 s before the restart.
+     * so any K ≥ 12 covers every kind; stalls last 3–15 s, a full checkpoint disk 10–30 s, kills stay down 0–3 s before
+     * the restart.
      */
     static List<Planned> plan(int k, double minutes, long seed) {
         Random r = new Random(seed);
@@ -52,6 +55,7 @@ enum Fault {
             double secs = switch (f) {
                 case CLICKHOUSE_STALL, REDIS_STALL -> 3 + r.nextInt(13);
                 case BURST -> 10;
+                case CHECKPOINT_DISK_FULL -> 10 + r.nextInt(21);
                 default -> r.nextInt(4);
             };
             out.add(new Planned(i + 1, times.get(i), f, secs));

@@ -48,6 +48,10 @@ final class OwnServices {
     final ServiceProcess job;
     final ServiceProcess gateway;
     final Map<String, String> settings = new LinkedHashMap<>();
+    /** The job's CHECKPOINT_DIR: a small tmpfs mounted there when the soak may mount (root), so it can be filled. */
+    final Path checkpointDir;
+    /** Why no small file system could be mounted on {@link #checkpointDir} (null: it is mounted). */
+    final String checkpointFsUnavailable;
 
     OwnServices(Path root, Path dir, Map<String, String> extraJobSettings) throws IOException, InterruptedException {
         this.root = root;
@@ -102,7 +106,10 @@ final class OwnServices {
         jobCommand.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Dcsr.root=" + root,
                 "-Dlog4j2.configurationFile=" + root.resolve("job/src/main/config/log4j2-embedded.xml"),
                 "-cp", moduleClasspath(root, "job", "csr-job", true), "io.csr.job.CsrJob", "--embedded"));
+        checkpointDir = Files.createDirectories(dir.resolve("state").resolve("checkpoints"));
+        checkpointFsUnavailable = mountSmallFs(checkpointDir, logs.resolve("mount.log"));
         Map<String, String> jobSettings = new LinkedHashMap<>(settings);
+        jobSettings.put("CHECKPOINT_DIR", checkpointDir.toString());
         jobSettings.put("CHECKPOINT_INTERVAL_MS", "2000");
         jobSettings.put("JOB_PARALLELISM", "2");
         jobSettings.put("RETENTION_CHECK_HOURS", "0");
@@ -128,6 +135,81 @@ final class OwnServices {
     /** Everything, in the order it is stopped at the end: what depends on the servers first. */
     List<ServiceProcess> all() {
         return List.of(gateway, job, postgres, clickhouse, nats, redis);
+    }
+
+    /** Size of the checkpoint file system: room for the retained checkpoints of a 15-minute soak, small enough to fill. */
+    static final String CHECKPOINT_FS_SIZE = "64m";
+    private static final String FILLER = "soak-disk-filler";
+
+    /** Mounts a tmpfs of {@value #CHECKPOINT_FS_SIZE} on {@code at}; the reason when it cannot (not root, no mount). */
+    private static String mountSmallFs(Path at, Path log) throws InterruptedException {
+        if (!isRoot()) {
+            return "not root: mount -t tmpfs needs root";
+        }
+        try {
+            run(List.of("mount", "-t", "tmpfs", "-o", "size=" + CHECKPOINT_FS_SIZE + ",mode=0755", "soak-checkpoints", at.toString()), log);
+            return null;
+        } catch (IOException | IllegalStateException e) {
+            return "mount -t tmpfs failed: " + e.getMessage();
+        }
+    }
+
+    /** Unmounts the checkpoint file system (the end of the soak, after the job stopped). */
+    void unmountCheckpointFs() throws IOException, InterruptedException {
+        if (checkpointFsUnavailable == null) {
+            run(List.of("umount", checkpointDir.toString()), dir.resolve("logs/mount.log"));
+        }
+    }
+
+    /** Fills the checkpoint file system to the last block; the bytes written (the free space it had). */
+    long fillCheckpointFs() throws IOException {
+        long written = 0;
+        byte[] chunk = new byte[1 << 20];
+        try (java.io.OutputStream out = Files.newOutputStream(checkpointDir.resolve(FILLER))) {
+            for (int size = chunk.length; size >= 512; size /= 2) {
+                try {
+                    while (true) {
+                        out.write(chunk, 0, size);
+                        out.flush();
+                        written += size;
+                    }
+                } catch (IOException full) {
+                    // no space left for this size: go on with smaller writes until not even 512 bytes fit
+                }
+            }
+        } catch (IOException closingFull) {
+            // closing a full file may fail too; it holds what was written
+        }
+        return written;
+    }
+
+    /** Bytes used on the checkpoint file system apart from the filler: the retained checkpoints. */
+    long checkpointBytes() throws IOException {
+        java.nio.file.FileStore store = Files.getFileStore(checkpointDir);
+        long filler = Files.exists(checkpointDir.resolve(FILLER)) ? Files.size(checkpointDir.resolve(FILLER)) : 0;
+        return store.getTotalSpace() - store.getUnallocatedSpace() - filler;
+    }
+
+    void freeCheckpointFs() throws IOException {
+        Files.deleteIfExists(checkpointDir.resolve(FILLER));
+    }
+
+    /**
+     * Directories of merges ClickHouse began and has not finished (tmp_merge_*) under the soak's tables: while the
+     * server runs, merges in flight; after a kill, the ones it cut. Names only (no stat), as a merge may end meanwhile.
+     */
+    java.util.Set<String> unfinishedMerges() {
+        java.io.File[] tables = dir.resolve("clickhouse/data/data").resolve(settings.get("CLICKHOUSE_DATABASE")).toFile().listFiles();
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (java.io.File t : tables == null ? new java.io.File[0] : tables) {
+            String[] names = t.list();
+            for (String name : names == null ? new String[0] : names) {
+                if (name.startsWith("tmp_merge_")) {
+                    out.add(t.getName() + "/" + name);
+                }
+            }
+        }
+        return out;
     }
 
     /** Redis restarted empty: its append-only file goes with the process, as on a machine that lost its disk. */

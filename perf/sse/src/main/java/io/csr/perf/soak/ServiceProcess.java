@@ -87,7 +87,11 @@ final class ServiceProcess {
     /** kill -9 of the process (and of the launched wrapper), then waits until it is gone and reaped. */
     synchronized void kill9() throws InterruptedException {
         long target = pid();
-        signal("KILL", target);
+        if (target == process.pid()) {
+            process.destroyForcibly(); // SIGKILL from this JVM at once: no kill(1) to start first (a merge lasts milliseconds)
+        } else {
+            signal("KILL", target);
+        }
         ProcessHandle.of(target).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).exceptionally(t -> null).join());
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);

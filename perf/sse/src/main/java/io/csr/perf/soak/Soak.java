@@ -16,19 +16,26 @@ import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
+import java.io.IOException;
 import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
@@ -37,7 +44,8 @@ import java.util.function.BooleanSupplier;
  * ({@link Traffic}), dashboards ({@link SseClient}), K seeded faults ({@link Fault}), recovery measured after each,
  * then — once everything settled — the verdict: every valid event once in ClickHouse, every window equal to a
  * recomputation from the ledger, dead letters exactly the malformed messages (all judged by {@link ExactlyOnceCheck},
- * the exactly-once ITCases' verdict), every dashboard consistent and equal to ClickHouse at the end.
+ * the exactly-once ITCases' verdict), every dashboard consistent and equal to ClickHouse at the end, every cohort's
+ * figures equal to a recomputation from the ledger ({@link CohortCallers}).
  */
 final class Soak {
     static final Duration RECOVERY_LIMIT = Duration.ofSeconds(120);
@@ -49,7 +57,7 @@ final class Soak {
     /** One fault as it happened and what recovery took (ms after the fault was injected; null = not within the limit). */
     record Happened(int index, String fault, double plannedAtSeconds, double atSeconds, double restoredAfterMs,
                     Long eventsFlowMs, Long dashboardCurrentMs, Long clickhouseCurrentMs, int resetsSeen, long staleFrames,
-                    long publishRetries) {
+                    long publishRetries, long probeFramesDuringFault, Long probeRowsDuringFault, String detail) {
     }
 
     private final Options o;
@@ -59,6 +67,7 @@ final class Soak {
     private ClickHouseAccess ch;
     private final List<SseClient> clients = new ArrayList<>();
     private SseClient probeClient;
+    private CohortCallers cohorts;
     private final List<Happened> happened = new ArrayList<>();
     private final List<Map<String, Object>> timeline = new ArrayList<>();
     private volatile boolean sampling = true;
@@ -80,6 +89,9 @@ final class Soak {
             for (SseClient c : clients) {
                 c.stop();
             }
+            if (cohorts != null) {
+                cohorts.stop();
+            }
             if (traffic != null) {
                 traffic.close();
             }
@@ -92,6 +104,11 @@ final class Soak {
                 } catch (RuntimeException e) {
                     System.out.println("    could not stop " + p.name() + ": " + e.getMessage());
                 }
+            }
+            try {
+                services.unmountCheckpointFs();
+            } catch (IOException | RuntimeException e) {
+                System.out.println("    could not unmount " + services.checkpointDir + ": " + e.getMessage());
             }
         }
     }
@@ -132,6 +149,13 @@ final class Soak {
         probeClient = new SseClient("probe", Traffic.PROBE_COMPANY, SseClient.Behaviour.NORMAL, gw, o.seed() + n);
         clients.add(probeClient);
         clients.forEach(SseClient::start);
+        say(services.checkpointFsUnavailable == null
+                ? "checkpoints on a tmpfs of " + OwnServices.CHECKPOINT_FS_SIZE + " at " + services.checkpointDir
+                : "checkpoint disk full cannot be injected here (" + services.checkpointFsUnavailable + "): those faults are skipped");
+        cohorts = new CohortCallers(gw, companies, System.currentTimeMillis() + (long) (o.minutes() * 30_000));
+        cohorts.start();
+        say("cohort callers: one cohort per company (" + cohorts.cohorts().size() + "), /cohort/{id}/metrics every "
+                + CohortCallers.PERIOD_MS + " ms");
 
         traffic = new Traffic(services.settings.get("NATS_URL"), run, companies, o.rate(), o.seed(), o.workDir().resolve("ledger.jsonl"));
         List<Fault.Planned> plan = Fault.plan(o.faults(), o.minutes(), o.seed());
@@ -157,12 +181,17 @@ final class Soak {
             if (trafficFailure.get() != null) {
                 break;
             }
+            if (p.fault() == Fault.CHECKPOINT_DISK_FULL && services.checkpointFsUnavailable != null) {
+                say("fault " + p.index() + " (" + p.fault() + ") skipped: " + services.checkpointFsUnavailable);
+                continue;
+            }
             happened.add(inject(p));
         }
         while (System.nanoTime() < trafficEnd && trafficFailure.get() == null) {
             Thread.sleep(200);
         }
         traffic.stop();
+        cohorts.stop(); // its members are final now: the verdict recomputes the figures of these
         publisher.join(60_000);
         if (trafficFailure.get() != null) {
             throw new IllegalStateException("the traffic stopped: " + trafficFailure.get(), trafficFailure.get());
@@ -174,7 +203,8 @@ final class Soak {
         boolean ok = Boolean.TRUE.equals(verdict.get("pass"));
         say("verdict: " + verdict.get("eventsFinal") + " of " + verdict.get("distinctValidEvents") + " distinct valid events in events FINAL ("
                 + verdict.get("rawEventCopies") + " raw copies), " + verdict.get("windowMismatchCount") + " of " + verdict.get("windowsChecked")
-                + " windows differ, " + verdict.get("deadLetters") + " dead letters for " + verdict.get("malformedMessages") + " malformed");
+                + " windows differ, " + verdict.get("deadLetters") + " dead letters for " + verdict.get("malformedMessages") + " malformed, "
+                + ((List<?>) verdict.get("cohortMismatches")).size() + " of " + verdict.get("cohortFiguresCompared") + " cohort figures differ");
         for (Object f : (List<?>) verdict.get("failures")) {
             say("FAILED: " + f);
         }
@@ -192,6 +222,10 @@ final class Soak {
         long staleBefore = clients.stream().mapToLong(SseClient::staleFrames).sum();
         say(String.format("fault %d/%d at %.0f s: %s (%s%s)", p.index(), o.faults(), (t0 - trafficStartMs) / 1000.0, p.fault(),
                 p.fault().description, p.seconds() > 0 ? ", " + (int) p.seconds() + " s" : ""));
+        String detail = null;
+        long framesBefore = probeClient.frames();
+        Long rowsBefore = probeRows();
+        JobCheckpoints before = p.fault() == Fault.CHECKPOINT_DISK_FULL ? JobCheckpoints.read(services) : null;
         switch (p.fault()) {
             case JOB_KILL -> killAndRestart(services.job, p.seconds(), Duration.ofSeconds(180));
             case GATEWAY_KILL -> killAndRestart(services.gateway, p.seconds(), Duration.ofSeconds(90));
@@ -212,24 +246,41 @@ final class Soak {
                 Thread.sleep((long) (p.seconds() * 1000));
                 traffic.burst(false);
             }
+            case CHECKPOINT_DISK_FULL -> detail = diskFull(p.seconds(), p.index() % 2 == 1);
+            case CLICKHOUSE_MERGE_KILL -> {
+                detail = killDuringMerge();
+                Thread.sleep((long) (p.seconds() * 1000));
+                restart(services.clickhouse, Duration.ofSeconds(90));
+            }
         }
         long t1 = System.currentTimeMillis();
+        long framesDuring = probeClient.frames() - framesBefore;
+        Long rowsAfter = probeRows();
+        Long rowsDuring = rowsBefore == null || rowsAfter == null ? null : rowsAfter - rowsBefore;
         long probesAtRestore = traffic.probes();
         List<Traffic.Entry> ledger = traffic.ledger();
         Long flow = await(t0n, () -> probeClient.lastId() != null && idMillis(probeClient.lastId()) > t1);
         Long dashboard = await(t0n, () -> dashboardCurrent(ledger, t0 - 60_000, t1));
         Long clickhouse = await(t0n, () -> clickhouseHasProbes(probesAtRestore));
+        if (before != null) {
+            detail += "; " + JobCheckpoints.read(services).since(before, t1);
+        }
         Happened h = new Happened(p.index(), p.fault().name(), p.atSeconds(), (t0 - trafficStartMs) / 1000.0, t1 - t0, flow, dashboard,
                 clickhouse, clients.stream().mapToInt(SseClient::resets).sum() - resetsBefore,
-                clients.stream().mapToLong(SseClient::staleFrames).sum() - staleBefore, traffic.publishRetries() - retriesBefore);
-        say(String.format("    restored after %d ms; events flow %s, dashboard current %s, ClickHouse current %s", t1 - t0,
-                ms(flow), ms(dashboard), ms(clickhouse)));
+                clients.stream().mapToLong(SseClient::staleFrames).sum() - staleBefore, traffic.publishRetries() - retriesBefore,
+                framesDuring, rowsDuring, detail);
+        say(String.format("    restored after %d ms; events flow %s, dashboard current %s, ClickHouse current %s%s", t1 - t0,
+                ms(flow), ms(dashboard), ms(clickhouse), detail == null ? "" : "; " + detail));
         return h;
     }
 
     private static void killAndRestart(ServiceProcess p, double downSeconds, Duration startLimit) throws Exception {
         p.kill9();
         Thread.sleep((long) (downSeconds * 1000));
+        restart(p, startLimit);
+    }
+
+    private static void restart(ServiceProcess p, Duration startLimit) throws Exception {
         RuntimeException last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
@@ -242,6 +293,120 @@ final class Soak {
             }
         }
         throw last;
+    }
+
+    /**
+     * The checkpoint file system filled to its last block for {@code seconds}, then freed: the job's checkpoints fail
+     * meanwhile (it tolerates a few, then restarts from the newest retained one, which it can still read). With
+     * {@code killJob} (every other such fault, by its index) the job is also killed with -9 halfway, while a checkpoint
+     * may be half-written on the full disk, and started again at once, still on the full disk: it must resume from a
+     * complete checkpoint.
+     */
+    private String diskFull(double seconds, boolean killJob) throws Exception {
+        long checkpoints = services.checkpointBytes();
+        long free = Files.getFileStore(services.checkpointDir).getUsableSpace();
+        services.fillCheckpointFs();
+        long left = Files.getFileStore(services.checkpointDir).getUsableSpace();
+        long startedMs = -1;
+        try {
+            if (killJob) {
+                Thread.sleep((long) (seconds * 500));
+                long t = System.nanoTime();
+                killAndRestart(services.job, 0, Duration.ofSeconds(180));
+                startedMs = (System.nanoTime() - t) / 1_000_000;
+                Thread.sleep((long) (seconds * 500));
+            } else {
+                Thread.sleep((long) (seconds * 1000));
+            }
+        } finally {
+            services.freeCheckpointFs();
+        }
+        return String.format(Locale.ROOT, "checkpoints held %.1f MiB of %s; filled %.1f MiB, %d bytes left%s", checkpoints / 1048576.0,
+                OwnServices.CHECKPOINT_FS_SIZE, free / 1048576.0, left,
+                killJob ? "; the job killed -9 halfway and started again on the full disk (running after " + startedMs + " ms)" : "");
+    }
+
+    static final List<String> MERGE_TABLES = List.of("events", "metrics_timeseries", "metric_windows", "user_daily_metrics");
+
+    /**
+     * ClickHouse killed while it merges: {@code OPTIMIZE TABLE … FINAL} of the soak's larger tables, one after another,
+     * while {@code system.merges} is polled and, on a thread of its own, the tables' directories (a merge writes its part
+     * as {@code tmp_merge_*}, renamed when done; a merge of the soak's small parts lasts milliseconds, less than one
+     * query's round trip). The kill -9 follows the first sign of either (at most 20 s of trying). Returns what was seen
+     * and the unfinished merge directories the dead server left: the proof the kill cut a merge.
+     */
+    private String killDuringMerge() throws Exception {
+        String db = services.settings.get("CLICKHOUSE_DATABASE");
+        String url = "http://127.0.0.1:" + services.chHttpPort + "/";
+        AtomicBoolean done = new AtomicBoolean();
+        AtomicReference<String> sign = new AtomicReference<>();
+        Set<String> leftBefore = services.unfinishedMerges(); // a start-up removes those of an earlier kill; kept apart in case not
+        long t0 = System.nanoTime();
+        Thread optimizer = Thread.ofPlatform().daemon(true).name("soak-optimize").start(() -> {
+            for (int i = 0; !done.get(); i++) {
+                clickHouseText(url, "OPTIMIZE TABLE " + db + "." + MERGE_TABLES.get(i % MERGE_TABLES.size()) + " FINAL", Duration.ofSeconds(30));
+            }
+        });
+        Thread watcher = Thread.ofPlatform().daemon(true).name("soak-merge-watch").start(() -> {
+            while (!done.get() && sign.get() == null) {
+                Set<String> writing = newer(services.unfinishedMerges(), leftBefore);
+                if (!writing.isEmpty()) {
+                    killOnFirstSign(sign, "a merge's part being written (" + writing.iterator().next() + ") after " + (System.nanoTime() - t0) / 1_000_000
+                            + " ms of OPTIMIZE");
+                }
+            }
+        });
+        try {
+            while (sign.get() == null && System.nanoTime() - t0 < Duration.ofSeconds(20).toNanos()) {
+                String rows = clickHouseText(url, "SELECT table, num_parts, round(progress, 3), round(elapsed, 3)"
+                        + " FROM system.merges WHERE database = '" + db + "' FORMAT TSV", Duration.ofSeconds(2));
+                if (rows != null && !rows.isBlank()) {
+                    String[] f = rows.lines().findFirst().orElseThrow().split("\\t");
+                    killOnFirstSign(sign, "a merge system.merges showed: " + f[0] + ", " + f[1] + " parts, progress " + f[2] + ", " + f[3]
+                            + " s in, after " + (System.nanoTime() - t0) / 1_000_000 + " ms of OPTIMIZE");
+                }
+            }
+            killOnFirstSign(sign, null);
+        } finally {
+            done.set(true);
+        }
+        watcher.join(10_000);
+        optimizer.join(10_000);
+        Set<String> cut = newer(services.unfinishedMerges(), leftBefore);
+        return (sign.get() == null ? "no merge seen within 20 s; killed anyway" : "killed during " + sign.get())
+                + "; the dead server left " + cut.size() + " unfinished merge directories " + cut;
+    }
+
+    /** kill -9 of ClickHouse by whichever watcher saw a merge first; {@code what} null: none did, killed anyway. */
+    private void killOnFirstSign(AtomicReference<String> sign, String what) {
+        if (what == null ? sign.get() == null : sign.compareAndSet(null, what)) {
+            try {
+                services.clickhouse.kill9();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static Set<String> newer(Set<String> now, Set<String> before) {
+        Set<String> out = new TreeSet<>(now);
+        out.removeAll(before);
+        return out;
+    }
+
+    /** A statement's text answer over ClickHouse's HTTP interface; null when it failed (down, timed out, an error). */
+    private static String clickHouseText(String url, String sql, Duration timeout) {
+        try {
+            HttpResponse<String> r = OwnServices.HTTP.send(HttpRequest.newBuilder(URI.create(url))
+                    .timeout(timeout).POST(HttpRequest.BodyPublishers.ofString(sql)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
     }
 
     private static void stall(ServiceProcess p, double seconds) throws InterruptedException {
@@ -289,6 +454,15 @@ final class Soak {
             }
         }
         return true;
+    }
+
+    /** Probe rows in events as inserted (no FINAL: a rough figure of what ClickHouse got); null when it does not answer. */
+    private Long probeRows() {
+        try {
+            return ch.queryLong("SELECT count() FROM events WHERE company_id = '" + Traffic.PROBE_COMPANY + "'");
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private boolean clickhouseHasProbes(long probes) {
@@ -406,6 +580,27 @@ final class Soak {
                 perClient.add(judgeClient(redis, c, failures));
             }
             v.put("clients", perClient);
+        }
+
+        // cohort figures: each cohort × metric as /cohort/{id}/metrics answers it, against the ledger's recomputation
+        // (a membership change may still be on its way to ClickHouse: awaited like the windows)
+        LocalDate from = Instant.ofEpochMilli(trafficStartMs).atZone(ZoneOffset.UTC).toLocalDate().minusDays(3);
+        LocalDate to = LocalDate.now(ZoneOffset.UTC);
+        List<Map<String, Object>> compared = new ArrayList<>();
+        List<String> cohortProblems = cohorts.mismatches(ledger, from, to, compared);
+        long cohortDeadline = Math.max(deadline, System.nanoTime() + Duration.ofSeconds(60).toNanos());
+        while (!cohortProblems.isEmpty() && System.nanoTime() < cohortDeadline) {
+            Thread.sleep(2_000);
+            cohortProblems = cohorts.mismatches(ledger, from, to, compared);
+        }
+        v.put("cohortCalls", cohorts.answers());
+        v.put("cohortMembershipChanged", cohorts.membershipChanged());
+        v.put("cohortRange", from + ".." + to);
+        v.put("cohortFiguresCompared", compared.size());
+        v.put("cohortMismatches", cohortProblems);
+        v.put("cohortFigures", compared);
+        if (!cohortProblems.isEmpty()) {
+            failures.add(cohortProblems.size() + " cohort figures differ from the recomputation from the ledger, e.g. " + cohortProblems.get(0));
         }
         v.put("failures", failures);
         v.put("pass", failures.isEmpty());

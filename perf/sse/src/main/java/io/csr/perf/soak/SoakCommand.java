@@ -14,10 +14,11 @@ import java.time.Duration;
  */
 @Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Runs the whole system on processes of its own (Redis, NATS, ClickHouse, PostgreSQL, the embedded job, "
-                + "a gateway; own loopback ports and data under the work dir), sends traffic with a ledger, holds SSE clients, "
-                + "injects K faults at seeded random times, then checks: every valid event once in ClickHouse, every window "
-                + "equal to a recomputation, dead letters exactly the malformed messages, every dashboard consistent and equal "
-                + "to ClickHouse. Writes perf/results/soak-<time>.json and .html."})
+                + "a gateway; own loopback ports and data under the work dir, checkpoints on a small tmpfs it mounts), sends "
+                + "traffic with a ledger, holds SSE clients and cohort callers, injects K faults at seeded random times, then "
+                + "checks: every valid event once in ClickHouse, every window equal to a recomputation, dead letters exactly the "
+                + "malformed messages, every dashboard consistent and equal to ClickHouse, every cohort's figures equal to a "
+                + "recomputation. Writes perf/results/soak-<time>.json and .html."})
 public final class SoakCommand extends CsrCommand {
     @Option(names = "--minutes", description = "how long traffic runs (default: ${DEFAULT-VALUE})", defaultValue = "3")
     double minutes;

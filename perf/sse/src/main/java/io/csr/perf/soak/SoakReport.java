@@ -121,6 +121,10 @@ final class SoakReport {
         s.append(li(((Number) verdict.get("windowMismatchCount")).intValue() == 0, verdict.get("windowsChecked") + " windows checked against the ledger, "
                 + verdict.get("windowMismatchCount") + " differ"));
         s.append(li(true, "dead letters " + verdict.get("deadLetters") + " for " + verdict.get("malformedMessages") + " malformed messages"));
+        if (verdict.get("cohortMismatches") instanceof List<?> cohortMismatches) {
+            s.append(li(cohortMismatches.isEmpty(), verdict.get("cohortFiguresCompared") + " cohort figures (cohort × metric, " + verdict.get("cohortRange")
+                    + ") against the ledger, " + cohortMismatches.size() + " differ; calls during the run by status " + verdict.get("cohortCalls")));
+        }
         @SuppressWarnings("unchecked") List<String> failures = (List<String>) verdict.get("failures");
         for (String f : failures) {
             s.append(li(false, f));
@@ -138,11 +142,12 @@ final class SoakReport {
             }
         }
         s.append("</table><h2>Faults</h2><table><tr><th>#</th><th>fault</th><th>at s</th><th>restored ms</th><th>flow ms</th>"
-                + "<th>dashboard ms</th><th>ClickHouse ms</th><th>resets</th></tr>");
+                + "<th>dashboard ms</th><th>ClickHouse ms</th><th>resets</th><th>probe frames during</th><th>probe rows during</th><th>detail</th></tr>");
         for (Soak.Happened h : happened) {
-            s.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.1f</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td></tr>",
+            s.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.1f</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%s</td>"
+                            + "<td style=\"text-align:left\">%s</td></tr>",
                     h.index(), h.fault(), h.atSeconds(), h.restoredAfterMs(), n(h.eventsFlowMs()), n(h.dashboardCurrentMs()),
-                    n(h.clickhouseCurrentMs()), h.resetsSeen()));
+                    n(h.clickhouseCurrentMs()), h.resetsSeen(), h.probeFramesDuringFault(), n(h.probeRowsDuringFault()), h.detail() == null ? "" : esc(h.detail())));
         }
         s.append("</table></body></html>\n");
         return s.toString();

@@ -40,9 +40,11 @@ final class Traffic implements AutoCloseable {
     static final String PROBE_METRIC = "probe";
     static final String[] METRICS = {"sroi", "vis", "hours_volunteered"};
     static final long PROBE_PERIOD_MS = 250;
+    /** Users per company: u0 … u49. */
+    static final int USERS = 50;
 
-    /** One ledger line: the verdict's view plus when and what kind it was. */
-    record Entry(ExactlyOnceCheck.Published published, long publishedAtMs, String kind, String subject) {
+    /** One ledger line: the verdict's view plus when and what kind it was, and whose (null: no user, e.g. a probe). */
+    record Entry(ExactlyOnceCheck.Published published, long publishedAtMs, String kind, String subject, String userId) {
     }
 
     private final Connection nc;
@@ -134,7 +136,7 @@ final class Traffic implements AutoCloseable {
         String eventId = run + "-p" + probes.get();
         String body = "{\"eventId\":\"" + eventId + "\",\"companyId\":\"" + PROBE_COMPANY + "\",\"occurredAt\":\""
                 + Instant.ofEpochMilli(t) + "\",\"value\":1}";
-        publish("metrics." + PROBE_METRIC, body, PROBE_COMPANY, eventId, PROBE_METRIC, t, 1, true, "probe");
+        publish("metrics." + PROBE_METRIC, body, PROBE_COMPANY, eventId, PROBE_METRIC, t, 1, true, "probe", null);
         probes.incrementAndGet();
     }
 
@@ -151,13 +153,13 @@ final class Traffic implements AutoCloseable {
                     "{\"eventId\":\"" + run + "-bad" + n + "\",\"companyId\":\"" + companies.get(0) + "\",\"occurredAt\":\"yesterday\",\"value\":3}",
             };
             n++;
-            publish("metrics.sroi", bodies[random.nextInt(bodies.length)], null, null, null, 0, 0, false, "malformed");
+            publish("metrics.sroi", bodies[random.nextInt(bodies.length)], null, null, null, 0, 0, false, "malformed", null);
             return;
         }
         if (roll < 0.06 && !originals.isEmpty()) {
             Entry o = originals.get(originals.size() - 1 - random.nextInt(Math.min(300, originals.size())));
             ExactlyOnceCheck.Published p = o.published();
-            publish(o.subject(), bodyOf(o), p.companyId(), p.eventId(), p.metric(), p.occurredAtMs(), p.value(), true, "duplicate");
+            publish(o.subject(), bodyOf(o), p.companyId(), p.eventId(), p.metric(), p.occurredAtMs(), p.value(), true, "duplicate", o.userId());
             return;
         }
         String kind = "live";
@@ -176,23 +178,23 @@ final class Traffic implements AutoCloseable {
         String company = companies.get(random.nextInt(companies.size()));
         String eventId = run + "-" + n++;
         String at = Instant.ofEpochMilli(t).toString();
-        String user = "u" + random.nextInt(50);
+        String user = "u" + random.nextInt(USERS);
         int what = random.nextInt(10);
         if (what < 7) {
             String metric = METRICS[random.nextInt(METRICS.length)];
             double value = (1 + random.nextInt(99_900)) / 100.0;
             String body = String.format(Locale.ROOT, "{\"eventId\":\"%s\",\"companyId\":\"%s\",\"occurredAt\":\"%s\",\"value\":%s,\"userId\":\"%s\"}",
                     eventId, company, at, value, user);
-            publish("metrics." + metric, body, company, eventId, metric, t, value, true, kind);
+            publish("metrics." + metric, body, company, eventId, metric, t, value, true, kind, user);
         } else if (what < 9) {
             double score = random.nextInt(1001) / 1000.0;
             String body = String.format(Locale.ROOT, "{\"eventId\":\"%s\",\"companyId\":\"%s\",\"userId\":\"%s\",\"occurredAt\":\"%s\",\"score\":%s}",
                     eventId, company, user, at, score);
-            publish("q2q.clarity", body, company, eventId, "q2q_clarity", t, score, true, kind);
+            publish("q2q.clarity", body, company, eventId, "q2q_clarity", t, score, true, kind, user);
         } else {
             String body = String.format(Locale.ROOT, "{\"eventId\":\"%s\",\"companyId\":\"%s\",\"userId\":\"%s\",\"occurredAt\":\"%s\",\"value\":%s}",
                     eventId, company, user, at, random.nextBoolean());
-            publish("journey.onboarded", body, company, eventId, null, t, 0, true, kind);
+            publish("journey.onboarded", body, company, eventId, null, t, 0, true, kind, user);
         }
     }
 
@@ -203,7 +205,7 @@ final class Traffic implements AutoCloseable {
     }
 
     private void publish(String subject, String body, String company, String eventId, String metric, long occurredAtMs,
-                         double value, boolean valid, String kind) throws Exception {
+                         double value, boolean valid, String kind, String user) throws Exception {
         String msgId = run + "-m" + published.get();
         Headers h = new Headers().add("Nats-Msg-Id", msgId);
         NatsMessage msg = NatsMessage.builder().subject(subject).headers(h).data(body.getBytes(StandardCharsets.UTF_8)).build();
@@ -220,7 +222,7 @@ final class Traffic implements AutoCloseable {
             }
         }
         long at = System.currentTimeMillis();
-        Entry e = new Entry(new ExactlyOnceCheck.Published(company, eventId, metric, occurredAtMs, value, valid, ack.getSeqno()), at, kind, subject);
+        Entry e = new Entry(new ExactlyOnceCheck.Published(company, eventId, metric, occurredAtMs, value, valid, ack.getSeqno()), at, kind, subject, user);
         synchronized (this) {
             ledger.add(e);
         }

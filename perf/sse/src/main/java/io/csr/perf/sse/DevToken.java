@@ -21,10 +21,19 @@ public final class DevToken {
     }
 
     public static String forCompany(String secret, String company) {
+        return forCompany(secret, company, List.of());
+    }
+
+    /** A token of one company with {@code roles} (e.g. {@code admin}, which cohort management requires). */
+    public static String forCompany(String secret, String company, List<String> roles) {
         try {
-            JWTClaimsSet claims = new JWTClaimsSet.Builder()
+            JWTClaimsSet.Builder b = new JWTClaimsSet.Builder()
                     .subject("bench-" + company)
-                    .claim("companies", List.of(company))
+                    .claim("companies", List.of(company));
+            if (!roles.isEmpty()) {
+                b.claim("roles", roles);
+            }
+            JWTClaimsSet claims = b
                     .expirationTime(new Date(System.currentTimeMillis() + 3_600_000L))
                     .issueTime(new Date())
                     .build();
