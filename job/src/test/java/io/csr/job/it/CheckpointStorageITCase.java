@@ -34,9 +34,7 @@ class CheckpointStorageITCase {
         try (JobFixture ns = new JobFixture(tmp)) {
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
-            for (int i = 0; i < 10; i++) {
-                stream.publishMetric("never-" + i);
-            }
+            stream.publishMetrics("never-", 10);
             Process job = null;
             EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", Map.of(
                     ConfigKey.CHECKPOINT_DIR.name(), "s3://csr-no-such-bucket/checkpoints"));
@@ -66,18 +64,14 @@ class CheckpointStorageITCase {
                     ConfigKey.CHECKPOINT_DIR.name(), uri));
             Process job = null;
             try {
-                for (int i = 0; i < 20; i++) {
-                    stream.publishMetric("first-" + i);
-                }
+                stream.publishMetrics("first-", 20);
                 job = runs.start("run-1.log");
                 runs.awaitWhileRunning(job, "run-1.log", "20 events committed", Duration.ofSeconds(150),
                         () -> ch.queryLong("SELECT count() FROM events FINAL") == 20);
                 await().atMost(Duration.ofSeconds(60)).until(() -> completedCheckpoints(checkpoints) > 0);
                 job.destroyForcibly().waitFor();
 
-                for (int i = 0; i < 10; i++) {
-                    stream.publishMetric("second-" + i);
-                }
+                stream.publishMetrics("second-", 10);
                 job = runs.start("run-2.log");
                 runs.awaitWhileRunning(job, "run-2.log", "30 events committed", Duration.ofSeconds(150),
                         () -> ch.queryLong("SELECT count() FROM events FINAL") == 30);

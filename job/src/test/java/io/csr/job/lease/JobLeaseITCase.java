@@ -118,9 +118,7 @@ class JobLeaseITCase {
                 Process beside = null;
                 Process again = null;
                 try {
-                    for (int i = 0; i < 20; i++) {
-                        stream.publishMetric("before-" + i);
-                    }
+                    stream.publishMetrics("before-", 20);
                     first = runs.start("first.log");
                     runs.awaitWhileRunning(first, "first.log", "the first job's 20 events committed", Duration.ofSeconds(150),
                             () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'before-%'") == 20);
@@ -148,9 +146,7 @@ class JobLeaseITCase {
                     assertThat(JobLease.heldByOther(lease(name, "someone-else", TTL_SECONDS)))
                             .as("a crashed holder's lease outlives it for a holder that cannot see the process").isPresent();
 
-                    for (int i = 0; i < 10; i++) {
-                        stream.publishMetric("after-" + i);
-                    }
+                    stream.publishMetrics("after-", 10);
                     Instant killed = Instant.now();
                     again = runs.start("again.log");     // at once, as bin/csr start right after a crash
                     runs.awaitWhileRunning(again, "again.log", "the lease taken over at once by a new instance on the crashed "

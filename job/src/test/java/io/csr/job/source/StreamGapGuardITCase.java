@@ -105,21 +105,15 @@ class StreamGapGuardITCase {
                         ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":"));
                 Process job = null;
                 try {
-                    for (int i = 0; i < 50; i++) {
-                        stream.publishMetric("before-" + i);
-                    }
+                    stream.publishMetrics("before-", 50);
                     job = runs.start("run-1.log");
                     runs.awaitWhileRunning(job, "run-1.log", "50 events committed", Duration.ofSeconds(120),
                             () -> ch.queryLong("SELECT count() FROM events") >= 50);
                     job.destroyForcibly().waitFor();
 
-                    for (int i = 0; i < 20; i++) {
-                        stream.publishMetric("lost-" + i); // published, then gone before the job read them
-                    }
+                    stream.publishMetrics("lost-", 20); // published, then gone before the job read them
                     stream.connection().jetStreamManagement().purgeStream(stream.stream);
-                    for (int i = 0; i < 10; i++) {
-                        stream.publishMetric("after-" + i);
-                    }
+                    stream.publishMetrics("after-", 10);
 
                     job = runs.start("run-2.log");
                     assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", runs.log("run-2.log")).isTrue();

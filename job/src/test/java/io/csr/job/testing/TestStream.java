@@ -64,6 +64,13 @@ public final class TestStream implements AutoCloseable {
                 + Instant.now() + "\",\"value\":1}");
     }
 
+    /** {@link #publishMetric} {@code count} times, with event ids {@code <idPrefix>0} to {@code <idPrefix><count - 1>}. */
+    public void publishMetrics(String idPrefix, int count) throws Exception {
+        for (int i = 0; i < count; i++) {
+            publishMetric(idPrefix + i);
+        }
+    }
+
     /** Publishes without waiting for each ack (fast bulk loads); call {@link #flush()} after. */
     public java.util.concurrent.CompletableFuture<PublishAck> publishAsync(String subject, byte[] body) {
         return js.publishAsync(prefix + subject, body);
