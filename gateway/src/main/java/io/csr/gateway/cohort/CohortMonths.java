@@ -44,6 +44,7 @@ import java.util.stream.Collectors;
 final class CohortMonths implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CohortMonths.class);
     static final String TABLE = "cohort_month_metrics";
+    static final String MASKS = "user_month_masks";
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final ClickHouseAccess clickHouse;
@@ -110,17 +111,53 @@ final class CohortMonths implements AutoCloseable {
     /** count:sum(version) of each cohort's membership rows ({@code user_cohorts FINAL}); "0:0" for a cohort without any. */
     Map<Long, String> memberMarks(String companyId, Collection<Long> cohortIds) {
         Map<Long, String> out = new HashMap<>();
-        for (long id : cohortIds) {
-            out.put(id, "0:0");
-        }
         if (cohortIds.isEmpty()) {
             return out;
         }
-        for (JsonNode r : clickHouse.query("SELECT cohort_id, count() AS n, sum(version) AS v FROM user_cohorts FINAL WHERE company_id = "
-                + SqlLiteral.string(companyId) + " AND cohort_id IN " + SqlLiteral.numberList(cohortIds) + " GROUP BY cohort_id")) {
-            out.put(r.get("cohort_id").asLong(), r.get("n").asLong() + ":" + r.get("v").asText());
+        Map<Long, String> all = companyMemberMarks(companyId);
+        for (long id : cohortIds) {
+            out.put(id, all.getOrDefault(id, "0:0"));
         }
         return out;
+    }
+
+    private record Marks(String stamp, Map<Long, String> byCohort) {
+    }
+
+    /** The last member marks read per company, valid while {@code user_cohorts} has the same parts (its stamp). */
+    private final Map<String, Marks> memberMarkMemo = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The member marks of every cohort of the company. Read once per state of {@code user_cohorts}: the names and rows
+     * of its active parts (a millisecond in {@code system.parts}) are the same exactly while its rows are (part names
+     * never repeat), so they are read before and after the marks and the marks are kept for that stamp only when both
+     * agree — the rule of {@link MembershipCache}. A {@code user_cohorts FINAL} over every membership of a large
+     * company costs tens of milliseconds, and every request reads the marks twice.
+     */
+    private Map<Long, String> companyMemberMarks(String companyId) {
+        String stamp = userCohortsStamp();
+        Marks memo = memberMarkMemo.get(companyId);
+        if (memo != null && memo.stamp().equals(stamp)) {
+            return memo.byCohort();
+        }
+        Map<Long, String> out = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, count() AS n, sum(version) AS v FROM user_cohorts FINAL WHERE company_id = "
+                + SqlLiteral.string(companyId) + " GROUP BY cohort_id")) {
+            out.put(r.get("cohort_id").asLong(), r.get("n").asLong() + ":" + r.get("v").asText());
+        }
+        if (userCohortsStamp().equals(stamp)) {
+            memberMarkMemo.put(companyId, new Marks(stamp, Map.copyOf(out)));
+        }
+        return out;
+    }
+
+    /** The names and rows of the active parts of {@code user_cohorts} (every shard's in the replicated layout). */
+    private String userCohortsStamp() {
+        StringBuilder out = new StringBuilder();
+        clickHouse.query("SELECT name, rows FROM " + clickHouse.systemParts() + " WHERE database = " + SqlLiteral.string(clickHouse.database())
+                        + " AND table = " + SqlLiteral.string(clickHouse.localTable("user_cohorts")) + " AND active ORDER BY name, rows")
+                .forEach(r -> out.append(r.get("name").asText()).append('/').append(r.get("rows").asText()).append(' '));
+        return out.toString();
     }
 
     static String partition(YearMonth m) {
@@ -145,21 +182,40 @@ final class CohortMonths implements AutoCloseable {
      * (cohort, month, refresh) of those rows, how many metric rows of {@code metric} (all when null) they hold, and the
      * days of the range left for the observations.
      */
-    record Plan(List<YearMonth> used, String rowFilter, long expectedRows, List<DateRange> rest, Map<Long, String> memberMarks) {
+    record Plan(List<YearMonth> used, String rowFilter, long expectedRows, List<DateRange> rest, Map<Long, String> memberMarks,
+                String maskFilter, Map<Long, Long> maskRows) {
         /** The condition selecting the planned rows, the cohorts first so that only their granules are read. */
         String where(String companyId, String metric) {
             return " WHERE company_id = " + SqlLiteral.string(companyId) + " AND cohort_id IN " + SqlLiteral.numberList(memberMarks.keySet())
                     + (metric == null ? " AND metric != ''" : " AND metric = " + SqlLiteral.string(metric)) + " AND " + rowFilter;
         }
+
+        /**
+         * The users (u = cityHash64(user_id), with their metric) among {@code memberHashes} (a subquery of hashes) that
+         * have observations in the used months, from the month masks of the computations the plan checked.
+         */
+        String maskedUsers(String companyId, String metric, String memberHashes) {
+            return "SELECT metric, u FROM " + MASKS + " PREWHERE u IN (" + memberHashes + ") WHERE company_id = " + SqlLiteral.string(companyId)
+                    + (metric == null ? " AND metric != ''" : " AND metric = " + SqlLiteral.string(metric)) + " AND " + maskFilter;
+        }
     }
 
-    /** The plan for these cohorts, or empty when no whole month of the range is fresh for all of them. */
+    /**
+     * The plan for these cohorts, or empty when no whole month of the range is fresh for all of them and in the month
+     * masks ({@link #maskHeaders}).
+     */
     Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range) {
+        return plan(companyId, cohortIds, metric, range, true);
+    }
+
+    /** @param withMasks false: the months fresh in {@code cohort_month_metrics} alone (what {@link #refresh} recomputes by) */
+    private Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range, boolean withMasks) {
         List<YearMonth> months = wholeMonths(range);
         if (months.isEmpty() || cohortIds.isEmpty()) {
             return Optional.empty();
         }
         Map<YearMonth, String> input = inputMarks(months);
+        Map<Integer, MaskHeader> masks = withMasks ? maskHeaders(months.stream().map(YearMonth::getYear).toList()) : Map.of();
         Map<Long, String> members = memberMarks(companyId, cohortIds);
         record Header(long refresh, long rows, String input, String members) {
         }
@@ -190,10 +246,11 @@ final class CohortMonths implements AutoCloseable {
         StringJoiner filter = new StringJoiner(", ");
         long expected = 0;
         for (YearMonth m : months) {
-            boolean fresh = true;
+            MaskHeader mask = masks.get(m.getYear());
+            boolean fresh = !withMasks || mask != null && input.get(m).equals(mask.marks().get(m));
             long monthRows = 0;
             StringJoiner monthFilter = new StringJoiner(", ");
-            for (long id : cohortIds) {
+            for (long id : fresh ? cohortIds : List.<Long>of()) {
                 String key = id + "/" + m.atDay(1);
                 Header h = headers.get(key);
                 long[] c = seen.getOrDefault(key, new long[2]);
@@ -213,7 +270,174 @@ final class CohortMonths implements AutoCloseable {
         if (used.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Plan(used, "(cohort_id, toUInt16(month), refresh) IN (" + filter + ")", expected, rest(range, used), members));
+        Map<Integer, Integer> bits = new java.util.TreeMap<>();
+        for (YearMonth m : used) {
+            bits.merge(m.getYear(), 1 << (m.getMonthValue() - 1), (a, b) -> a | b);
+        }
+        StringJoiner maskFilter = new StringJoiner(" OR ", "(", ")");
+        Map<Long, Long> maskRows = new HashMap<>();
+        bits.forEach((year, b) -> {
+            MaskHeader h = masks.get(year);
+            if (h != null) {
+                maskFilter.add("(year = " + year + " AND refresh = " + h.refresh() + " AND bitAnd(mask, " + b + ") != 0)");
+                maskRows.put(h.refresh(), h.rows());
+            }
+        });
+        return Optional.of(new Plan(used, "(cohort_id, toUInt16(month), refresh) IN (" + filter + ")", expected, rest(range, used), members,
+                maskRows.isEmpty() ? "0" : maskFilter.toString(), maskRows));
+    }
+
+    /**
+     * A whole computation of a year's month masks ({@code user_month_masks}): its refresh id (and partition), the
+     * input mark of each month it covers, and the rows its partition holds.
+     */
+    record MaskHeader(int year, long refresh, Map<YearMonth, String> marks, long rows) {
+    }
+
+    /**
+     * The newest whole computation of each year's month masks: whole means its partition's active parts hold the rows
+     * its header counts (a partition being dropped, or one of a computation still running, is skipped).
+     */
+    Map<Integer, MaskHeader> maskHeaders(Collection<Integer> years) {
+        Map<Integer, MaskHeader> out = new HashMap<>();
+        if (years.isEmpty()) {
+            return out;
+        }
+        Map<Long, Long> partitions = maskPartitionRows();
+        for (JsonNode r : clickHouse.query("SELECT year, refresh, marks, rows FROM " + MASKS + " WHERE company_id = '' AND metric = ''"
+                + " AND year IN " + SqlLiteral.numberList(new TreeSet<>(years).stream().map(Integer::longValue).toList()))) {
+            MaskHeader h = new MaskHeader(r.get("year").asInt(), r.get("refresh").asLong(), parseMarks(r.get("marks").asText()),
+                    r.get("rows").asLong());
+            MaskHeader best = out.get(h.year());
+            if (partitions.getOrDefault(h.refresh(), -1L) == h.rows() && (best == null || best.refresh() < h.refresh())) {
+                out.put(h.year(), h);
+            }
+        }
+        return out;
+    }
+
+    /** Rows of the active parts of each partition (= refresh) of the masks table, every shard. */
+    private Map<Long, Long> maskPartitionRows() {
+        Map<Long, Long> out = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT partition_id, sum(rows) AS n FROM " + clickHouse.systemParts() + " WHERE database = "
+                + SqlLiteral.string(clickHouse.database()) + " AND table = " + SqlLiteral.string(clickHouse.localTable(MASKS))
+                + " AND active GROUP BY partition_id")) {
+            out.put(Long.parseUnsignedLong(r.get("partition_id").asText()), r.get("n").asLong());
+        }
+        return out;
+    }
+
+    /**
+     * Whether the mask computations a plan read are still whole. A partition is dropped, never refilled, so when it
+     * still holds its rows after a query, it held them when the query started and the query read them all.
+     */
+    boolean masksWhole(Plan plan) {
+        Map<Long, Long> now = maskPartitionRows();
+        return plan.maskRows().entrySet().stream().allMatch(e -> e.getValue().equals(now.get(e.getKey())));
+    }
+
+    private static Map<YearMonth, String> parseMarks(String marks) {
+        Map<YearMonth, String> out = new HashMap<>();
+        for (String entry : marks.split(";")) {
+            int eq = entry.indexOf('=');
+            if (eq == 6) {
+                out.put(YearMonth.of(Integer.parseInt(entry.substring(0, 4)), Integer.parseInt(entry.substring(4, 6))), entry.substring(7));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Recomputes the month masks of every year whose closed months' input marks differ from its newest whole
+     * computation (or that has none), then drops the computations no reader needs any more. Returns the years computed.
+     */
+    int refreshMasks(Collection<YearMonth> closedMonths) {
+        Map<Integer, List<YearMonth>> byYear = new java.util.TreeMap<>();
+        closedMonths.forEach(m -> byYear.computeIfAbsent(m.getYear(), y -> new ArrayList<>()).add(m));
+        Map<Integer, MaskHeader> headers = maskHeaders(byYear.keySet());
+        Map<YearMonth, String> input = inputMarks(closedMonths);
+        int computed = 0;
+        for (Map.Entry<Integer, List<YearMonth>> e : byYear.entrySet()) {
+            MaskHeader h = headers.get(e.getKey());
+            if (h == null || !e.getValue().stream().allMatch(m -> input.get(m).equals(h.marks().get(m)))) {
+                computed += computeMasks(e.getKey(), e.getValue()) ? 1 : 0;
+            }
+        }
+        dropSupersededMasks(byYear.keySet());
+        return computed;
+    }
+
+    /**
+     * One year's masks of every company, metric and user in one {@code INSERT … SELECT} from
+     * {@code metrics_timeseries FINAL} (one slice per month, run in parallel), then the header with the input marks of
+     * the months whose marks did not move meanwhile. Returns whether a header was written.
+     */
+    boolean computeMasks(int year, List<YearMonth> months) {
+        Map<YearMonth, String> before = inputMarks(months);
+        long refresh = newRefresh();
+        StringJoiner slices = new StringJoiner(" UNION ALL ");
+        for (YearMonth m : months) {
+            slices.add("SELECT company_id, metric, cityHash64(user_id) AS u, toUInt16(bitShiftLeft(toUInt16(1), toMonth(ts) - 1)) AS b"
+                    + " FROM metrics_timeseries FINAL WHERE ts >= toDateTime(" + m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")"
+                    + " AND ts < toDateTime(" + m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")");
+        }
+        clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, " + year
+                + ", u, groupBitOr(b), " + refresh + " FROM (" + slices + ") GROUP BY company_id, metric, u");
+        Map<YearMonth, String> after = inputMarks(months);
+        StringJoiner marks = new StringJoiner(";");
+        for (YearMonth m : months) {
+            if (after.get(m).equals(before.get(m))) {
+                marks.add(partition(m) + "=" + before.get(m));
+            }
+        }
+        if (marks.length() == 0) {
+            dropMaskPartition(refresh);
+            return false;
+        }
+        long rows = clickHouse.queryLong("SELECT count() FROM " + MASKS + " WHERE refresh = " + refresh) + 1;
+        clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, marks, rows, refresh) VALUES ('', '', "
+                + year + ", 0, 0, " + SqlLiteral.string(marks.toString()) + ", " + rows + ", " + refresh + ")");
+        return true;
+    }
+
+    /** How long a partition without a header may be a computation still running; older ones failed before their header. */
+    private static final Duration UNFINISHED = Duration.ofHours(1);
+
+    /**
+     * Drops every mask computation older than its year's newest whole one, those of years without closed months with
+     * observations any more (retention dropped them), and partitions without a header older than {@link #UNFINISHED}.
+     * A request still reading a dropped one notices ({@link #masksWhole}) and is answered without the months.
+     */
+    private void dropSupersededMasks(Collection<Integer> years) {
+        Map<Long, Long> partitions = maskPartitionRows();
+        if (partitions.isEmpty()) {
+            return;
+        }
+        Map<Integer, MaskHeader> newest = maskHeaders(years);
+        Map<Long, Integer> yearOf = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT refresh, year FROM " + MASKS + " WHERE company_id = '' AND metric = ''")) {
+            yearOf.put(r.get("refresh").asLong(), r.get("year").asInt());
+        }
+        long unfinished = (System.currentTimeMillis() - UNFINISHED.toMillis()) * 1_000_000L;
+        for (long p : partitions.keySet()) {
+            Integer year = yearOf.get(p);
+            MaskHeader keep = year == null ? null : newest.get(year);
+            boolean drop = year == null ? Long.compareUnsigned(p, unfinished) < 0
+                    : !years.contains(year) || keep != null && Long.compareUnsigned(p, keep.refresh()) < 0;
+            if (drop) {
+                dropMaskPartition(p);
+            }
+        }
+    }
+
+    private void dropMaskPartition(long refresh) {
+        clickHouse.execute("ALTER TABLE " + SqlLiteral.identifier(clickHouse.database()) + "." + clickHouse.localTable(MASKS)
+                + clickHouse.onCluster() + " DROP PARTITION " + Long.toUnsignedString(refresh));
+    }
+
+    /** A refresh id unique to a computation and rising with time (epoch millis × 10⁶ plus a per-process sequence). */
+    private static long newRefresh() {
+        return System.currentTimeMillis() * 1_000_000L + (SEQUENCE.incrementAndGet() * 7919 + ThreadLocalRandom.current().nextInt(1_000)) % 1_000_000L;
     }
 
     /** The days of the range outside the used months, as ranges. */
@@ -253,13 +477,14 @@ final class CohortMonths implements AutoCloseable {
                 + SqlLiteral.string(companyId) + ") WHERE deleted = 0 ORDER BY id")) {
             cohorts.add(r.get("id").asLong());
         }
+        refreshMasks(months);
         if (months.isEmpty() || cohorts.isEmpty()) {
             return 0;
         }
         int written = 0;
         DateRange all = new DateRange(months.first().atDay(1), months.last().atEndOfMonth());
         for (long cohort : cohorts) {
-            List<YearMonth> fresh = plan(companyId, List.of(cohort), null, all).map(Plan::used).orElse(List.of());
+            List<YearMonth> fresh = plan(companyId, List.of(cohort), null, all, false).map(Plan::used).orElse(List.of());
             List<YearMonth> stale = months.stream().filter(m -> !fresh.contains(m)).toList();
             if (!stale.isEmpty()) {
                 written += compute(companyId, cohort, stale);
@@ -277,7 +502,7 @@ final class CohortMonths implements AutoCloseable {
         String company = SqlLiteral.string(companyId);
         Map<YearMonth, String> inputBefore = inputMarks(months);
         String membersBefore = memberMarks(companyId, List.of(cohortId)).get(cohortId);
-        long refresh = System.currentTimeMillis() * 1_000_000L + (SEQUENCE.incrementAndGet() * 7919 + ThreadLocalRandom.current().nextInt(1_000)) % 1_000_000L;
+        long refresh = newRefresh();
         String members = "SELECT user_id FROM (SELECT user_id, active FROM user_cohorts FINAL WHERE company_id = " + company
                 + " AND cohort_id = " + cohortId + ") WHERE active = 1";
         StringJoiner slices = new StringJoiner(" UNION ALL ");
@@ -319,9 +544,12 @@ final class CohortMonths implements AutoCloseable {
         return written;
     }
 
-    /** The plan's rows as a subquery with the columns of a per-group partial figure (see CohortQueries). */
+    /**
+     * The plan's rows as a subquery with the columns of a per-group partial figure (see CohortQueries); the distinct
+     * members come from the month masks ({@link Plan#maskedUsers}), so the rows' distinct-members states are not read.
+     */
     static String rows(String companyId, Plan plan, String metric, String groupColumns) {
-        return "SELECT " + groupColumns + "count AS p_count, users AS p_users, sum AS p_sum, min AS p_min, max AS p_max, sum_sq AS p_sum_sq,"
+        return "SELECT " + groupColumns + "count AS p_count, emptyArrayUInt64() AS p_us, sum AS p_sum, min AS p_min, max AS p_max, sum_sq AS p_sum_sq,"
                 + " q_keys AS p_keys, q_counts AS p_counts, toUInt64(1) AS p_rows FROM " + TABLE + plan.where(companyId, metric);
     }
 }

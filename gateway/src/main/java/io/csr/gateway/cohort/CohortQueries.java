@@ -40,6 +40,8 @@ final class CohortQueries {
     private final Source source;
     /** The per-cohort monthly rows, or null: the figures come from {@link #source} alone. */
     private final CohortMonths months;
+    /** Answers given from the monthly rows (tests check the months were used, not silently passed over). */
+    private final java.util.concurrent.atomic.AtomicLong monthlyAnswers = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * Where the figures come from; both give the same answers. Contract 4's ranges are whole UTC days, which the daily
@@ -127,6 +129,11 @@ final class CohortQueries {
         this.memberships = memberships;
         this.source = source;
         this.months = months;
+    }
+
+    /** How many answers came from the monthly rows so far. */
+    long answeredFromMonths() {
+        return monthlyAnswers.get();
     }
 
     /** A live (not deleted) cohort as replicated to ClickHouse. */
@@ -386,9 +393,17 @@ final class CohortQueries {
         }
         CohortMonths.Plan plan = planned.get();
         String groupColumns = group.isEmpty() ? "" : group + ", ";
+        boolean byCohort = group.equals("cohort_id");
         StringBuilder parts = new StringBuilder(CohortMonths.rows(companyId, plan, metric, groupColumns));
+        // the distinct members of the used months: the members whose month mask has a used month's bit
+        String masked = plan.maskedUsers(companyId, metric, members(companyId, cohortIds, "cityHash64(user_id)"));
+        parts.append(" UNION ALL SELECT ").append(groupColumns).append("toUInt64(0) AS p_count, groupArray(u) AS p_us, toFloat64(0) AS p_sum,"
+                        + " toFloat64('inf') AS p_min, toFloat64('-inf') AS p_max, toFloat64(0) AS p_sum_sq, emptyArrayInt32() AS p_keys,"
+                        + " emptyArrayUInt64() AS p_counts, toUInt64(0) AS p_rows FROM ")
+                .append(byCohort ? "(SELECT u FROM (" + masked + ")) ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, cityHash64(user_id) AS u")
+                        + ") USING u" : "(" + masked + ")")
+                .append(" GROUP BY ").append(group.isEmpty() ? "metric" : group);
         if (!plan.rest().isEmpty()) {
-            boolean byCohort = group.equals("cohort_id");
             String columns = (byCohort ? "" : "metric, ") + "user_id, value, " + QuantileBins.sqlKey("value") + " AS qk";
             StringJoiner rest = new StringJoiner(" UNION ALL ");
             for (DateRange r : plan.rest()) {
@@ -399,24 +414,25 @@ final class CohortQueries {
                     + ") USING user_id"
                     : "(" + rest + ")";
             parts.append(" UNION ALL SELECT ").append(groupColumns)
-                    .append("count() AS p_count, uniqExactState(cityHash64(user_id)) AS p_users, sum(value) AS p_sum, min(value) AS p_min,"
+                    .append("count() AS p_count, groupUniqArray(cityHash64(user_id)) AS p_us, sum(value) AS p_sum, min(value) AS p_min,"
                             + " max(value) AS p_max, sum(value * value) AS p_sum_sq, (sumMap([qk], [toUInt64(1)]) AS p_qs).1 AS p_keys,"
                             + " p_qs.2 AS p_counts, toUInt64(0) AS p_rows FROM ").append(source)
                     // grouped also for one row (by its one metric): an aggregate without GROUP BY over no rows still
                     // gives a row, whose min and max (0) would join the fold
                     .append(" GROUP BY ").append(group.isEmpty() ? "metric" : group);
         }
-        String sql = "SELECT " + groupColumns + "sum(p_count) AS count, uniqExactMerge(p_users) AS users, sum(p_sum) AS sum,"
+        String sql = "SELECT " + groupColumns + "sum(p_count) AS count, uniqExactArray(p_us) AS users, sum(p_sum) AS sum,"
                 + " min(p_min) AS min, max(p_max) AS max, sum(p_sum_sq) AS sum_sq, sumMap(p_keys, p_counts) AS qs, sum(p_rows) AS monthly_rows"
-                + " FROM (" + parts + ")" + (group.isEmpty() ? "" : " GROUP BY " + group + " ORDER BY " + group);
+                + " FROM (" + parts + ")" + (group.isEmpty() ? "" : " GROUP BY " + group + " HAVING count > 0 ORDER BY " + group);
         List<JsonNode> rows = clickHouse.query(sql);
         long seen = rows.stream().mapToLong(r -> r.get("monthly_rows").asLong()).sum();
-        if (seen != plan.expectedRows()) {
+        if (seen != plan.expectedRows() || !months.masksWhole(plan)) {
             return Optional.empty();
         }
-        if (!plan.rest().isEmpty() && !months.memberMarks(companyId, cohortIds).equals(plan.memberMarks())) {
+        if (!months.memberMarks(companyId, cohortIds).equals(plan.memberMarks())) {
             return Optional.empty();
         }
+        monthlyAnswers.incrementAndGet();
         return Optional.of(rows);
     }
 
@@ -439,6 +455,10 @@ final class CohortQueries {
             return Optional.empty();
         }
         CohortMonths.Plan plan = planned.get();
+        Optional<Memberships> cached = memberships.of(companyId, liveMemberships(SqlLiteral.string(companyId)));
+        if (cached.isPresent()) {
+            return topFromMonths(companyId, metric, limit, plan, live, cached.get());
+        }
         StringBuilder parts = new StringBuilder("SELECT cohort_id, count AS p_count, sum AS p_sum, toUInt64(1) AS p_rows FROM "
                 + CohortMonths.TABLE + plan.where(companyId, metric));
         if (!plan.rest().isEmpty()) {
@@ -457,41 +477,33 @@ final class CohortQueries {
             return Optional.empty();
         }
         List<TopRow> ranked = new ArrayList<>();
-        Map<Long, Long> monthlyRows = new java.util.HashMap<>();
         for (JsonNode r : rows) {
             long count = r.get("count").asLong();
             if (count > 0) {
                 ranked.add(new TopRow(r.get("cohort_id").asLong(), 0, count, r.get("sum").asDouble() / count));
-                monthlyRows.put(r.get("cohort_id").asLong(), r.get("monthly_rows").asLong());
             }
         }
         ranked.sort(Comparator.comparingDouble(TopRow::avg).reversed().thenComparingLong(TopRow::cohortId));
         List<TopRow> first = ranked.subList(0, Math.min(limit, ranked.size()));
         if (first.isEmpty()) {
+            monthlyAnswers.incrementAndGet();
             return Optional.of(List.of());
         }
         List<Long> ids = first.stream().map(TopRow::cohortId).toList();
-        StringBuilder users = new StringBuilder("SELECT cohort_id, users AS p_users, toUInt64(1) AS p_rows FROM " + CohortMonths.TABLE
-                + plan.where(companyId, metric) + " AND cohort_id IN " + SqlLiteral.numberList(ids));
-        if (!plan.rest().isEmpty()) {
-            StringJoiner rest = new StringJoiner(" UNION ALL ");
-            for (DateRange r : plan.rest()) {
-                rest.add(memberObservations(companyId, ids, metric, r, "user_id"));
-            }
-            users.append(" UNION ALL SELECT cohort_id, uniqExactState(cityHash64(user_id)) AS p_users, toUInt64(0) AS p_rows FROM (SELECT user_id FROM (")
-                    .append(rest).append(") GROUP BY user_id) ALL INNER JOIN (").append(members(companyId, ids, "cohort_id, user_id"))
-                    .append(") USING user_id GROUP BY cohort_id");
+        // the distinct members of the ranked first: those whose month mask has a used month's bit, and those with
+        // observations in the rest of the range, each hash once, joined to the cohorts they belong to
+        StringBuilder users = new StringBuilder("SELECT u FROM (" + plan.maskedUsers(companyId, metric,
+                members(companyId, ids, "cityHash64(user_id)")) + ")");
+        for (DateRange r : plan.rest()) {
+            users.append(" UNION ALL SELECT cityHash64(user_id) AS u FROM (").append(memberObservations(companyId, ids, metric, r, "user_id"))
+                    .append(")");
         }
         Map<Long, Long> usersOf = new java.util.HashMap<>();
-        for (JsonNode r : clickHouse.query("SELECT cohort_id, uniqExactMerge(p_users) AS users, sum(p_rows) AS monthly_rows FROM ("
-                + users + ") GROUP BY cohort_id")) {
-            long id = r.get("cohort_id").asLong();
-            if (r.get("monthly_rows").asLong() != monthlyRows.get(id)) {
-                return Optional.empty();
-            }
-            usersOf.put(id, r.get("users").asLong());
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, count() AS users FROM (SELECT u FROM (" + users + ") GROUP BY u)"
+                + " ALL INNER JOIN (" + members(companyId, ids, "cohort_id, cityHash64(user_id) AS u") + ") USING u GROUP BY cohort_id")) {
+            usersOf.put(r.get("cohort_id").asLong(), r.get("users").asLong());
         }
-        if (!plan.rest().isEmpty() && !months.memberMarks(companyId, live).equals(plan.memberMarks())) {
+        if (!months.masksWhole(plan) || !months.memberMarks(companyId, live).equals(plan.memberMarks())) {
             return Optional.empty();
         }
         List<TopRow> out = new ArrayList<>();
@@ -501,7 +513,47 @@ final class CohortQueries {
             }
             out.add(new TopRow(t.cohortId(), usersOf.get(t.cohortId()), t.count(), t.avg()));
         }
+        monthlyAnswers.incrementAndGet();
         return Optional.of(out);
+    }
+
+    /**
+     * {@code top} from the monthly rows with the company's {@link MembershipCache cached memberships}, joined in the
+     * gateway as {@link #top} does: one query gives every user with observations in the range once — the users whose
+     * month mask has a used month's bit, and those with observations in the rest of the range, with the rest's count
+     * and sum — which the ranking adds to the user's cohorts (users, and the rest's count and sum); the monthly rows
+     * add each cohort's count and sum of the used months. Empty (the caller reads without monthly rows) as
+     * {@link #fromMonths}, and when a monthly row names a cohort the memberships do not hold.
+     */
+    private Optional<List<TopRow>> topFromMonths(String companyId, String metric, int limit, CohortMonths.Plan plan, List<Long> live,
+                                                 Memberships cached) {
+        StringBuilder users = new StringBuilder("SELECT u, toUInt64(0) AS n, toFloat64(0) AS s FROM " + CohortMonths.MASKS
+                + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND metric = " + SqlLiteral.string(metric) + " AND " + plan.maskFilter());
+        for (DateRange r : plan.rest()) {
+            users.append(" UNION ALL SELECT cityHash64(user_id) AS u, toUInt64(1) AS n, value AS s FROM (")
+                    .append(observations(companyId, metric, r, "user_id, value")).append(")");
+        }
+        Memberships.Ranking ranking = cached.ranking();
+        clickHouse.queryRowBinary("SELECT u, sum(n) AS n, sum(s) AS s FROM (" + users + ") GROUP BY u", body -> {
+            byte[] row = new byte[24]; // u UInt64, n UInt64, s Float64, little-endian
+            while (MembershipCache.readFully(body, row)) {
+                ranking.add(MembershipCache.littleEndianLong(row, 0), MembershipCache.littleEndianLong(row, 8),
+                        Double.longBitsToDouble(MembershipCache.littleEndianLong(row, 16)));
+            }
+        });
+        long seen = 0;
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, sum(count) AS count, sum(sum) AS sum, count() AS monthly_rows FROM "
+                + CohortMonths.TABLE + plan.where(companyId, metric) + " GROUP BY cohort_id")) {
+            seen += r.get("monthly_rows").asLong();
+            if (!ranking.addToCohort(r.get("cohort_id").asLong(), r.get("count").asLong(), r.get("sum").asDouble())) {
+                return Optional.empty();
+            }
+        }
+        if (seen != plan.expectedRows() || !months.masksWhole(plan) || !months.memberMarks(companyId, live).equals(plan.memberMarks())) {
+            return Optional.empty();
+        }
+        monthlyAnswers.incrementAndGet();
+        return Optional.of(ranking.top(limit));
     }
 
     /** (cohort_id, user_id) of the company's active memberships of live (not deleted) cohorts. */

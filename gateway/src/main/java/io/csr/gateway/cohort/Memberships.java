@@ -58,6 +58,21 @@ final class Memberships {
             }
         }
 
+        /**
+         * Observations counted per cohort elsewhere (the per-cohort monthly rows): {@code n} of them summing to {@code s},
+         * no users. False when the cohort has no memberships here.
+         */
+        boolean addToCohort(long cohortId, long n, double s) {
+            for (int slot = 0; slot < cohortIds.length; slot++) {
+                if (cohortIds[slot] == cohortId) {
+                    count[slot] += n;
+                    sum[slot] += s;
+                    return true;
+                }
+            }
+            return false;
+        }
+
         /** Cohorts with observations by average, highest first, ties by the lower id; at most {@code limit}. */
         List<CohortQueries.TopRow> top(int limit) {
             List<CohortQueries.TopRow> rows = new ArrayList<>();

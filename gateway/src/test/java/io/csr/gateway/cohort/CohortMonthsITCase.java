@@ -24,8 +24,10 @@ import static org.assertj.core.api.Assertions.withinPercentage;
  * Issue 25: the per-cohort monthly rows ({@code cohort_month_metrics}) give every endpoint the answers of the raw
  * observations — users, count, avg, min, max, stddev exactly (to floating-point rounding), p50/p75/p95 within 1 % —
  * and stop being used the moment what they were computed from changes: a member leaving, a late observation, a
- * replayed batch. Company {@code coM} of its own: cohort 21 = u1, u2, u3; cohort 22 = u2, u4; cohort 23 = u5, deleted.
- * Observations of sroi and hours in May, June and the first half of July 2026, and of u9 (no cohort).
+ * replayed batch, a month dropped by retention. The distinct members ({@code users}) of the whole months come from the
+ * month masks ({@code user_month_masks}). Company {@code coM} of its own: cohort 21 = u1, u2, u3; cohort 22 = u2, u4,
+ * u6; cohort 23 = u5, deleted. Observations of sroi and hours in May, June and the first half of July 2026, and of u9
+ * (no cohort); of sroi in December 2025 (u1, u2, u4) and in late July 2026 (u6 only).
  */
 class CohortMonthsITCase {
     @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
@@ -41,7 +43,7 @@ class CohortMonthsITCase {
         ch.insertRows("user_cohorts", List.of(CohortAnalyticsITCase.member(21, "coM", "u1", 1, 1),
                 CohortAnalyticsITCase.member(21, "coM", "u2", 1, 1), CohortAnalyticsITCase.member(21, "coM", "u3", 1, 1),
                 CohortAnalyticsITCase.member(22, "coM", "u2", 1, 1), CohortAnalyticsITCase.member(22, "coM", "u4", 1, 1),
-                CohortAnalyticsITCase.member(23, "coM", "u5", 1, 1)));
+                CohortAnalyticsITCase.member(23, "coM", "u5", 1, 1), CohortAnalyticsITCase.member(22, "coM", "u6", 1, 1)));
         List<Map<String, Object>> obs = new ArrayList<>();
         String[] users = {"u1", "u2", "u3", "u4", "u5", "u9"};
         int n = 0;
@@ -57,12 +59,26 @@ class CohortMonthsITCase {
                 }
             }
         }
+        // December 2025: a second year of month masks; u1 and u2 report in both years
+        for (String u : List.of("u1", "u2", "u4")) {
+            obs.add(CohortAnalyticsITCase.obs("coM", "sroi", u, "2025-12-0" + (u.charAt(1) - '0') + " 08:00:00", u.charAt(1) * 1.5, "d" + u));
+        }
+        // u6 (cohort 22) reports in July only: a member counts only in ranges with a month it has observations in
+        obs.add(CohortAnalyticsITCase.obs("coM", "sroi", "u6", "2026-07-20 12:00:00", 4.25, "u6-july"));
         ch.insertRows("metrics_timeseries", obs);
     }
 
     static final List<DateRange> RANGES = List.of(range("2026-05-01", "2026-06-30"), range("2026-04-20", "2026-07-15"),
             range("2026-05-01", "2026-05-31"), range("2026-05-10", "2026-06-30"), range("2026-06-01", "2026-07-31"),
-            range("2026-05-02", "2026-05-30"));
+            range("2026-05-02", "2026-05-30"), range("2025-12-01", "2026-06-30"));
+    /**
+     * The ranges with a whole month (every one but 2026-05-02 – 2026-05-30), each asked 12 times per round (top also
+     * with the memberships cached in the gateway).
+     */
+    static final int PER_RANGE = 12;
+    static final int MONTHLY_CALLS = PER_RANGE * 6;
+    /** The months with the company's memberships cached in the gateway: top joins there. */
+    static CohortQueries cachedMonthly;
 
     @Test
     void everyEndpointAnswersFromTheMonthsAsFromTheObservationsAndOnlyWhileTheyAreFresh() throws Exception {
@@ -70,27 +86,29 @@ class CohortMonthsITCase {
         // what the months cannot serve is read from the observations (user_daily_metrics is not filled here)
         CohortQueries monthly = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, months);
         CohortQueries raw = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS);
+        cachedMonthly = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.OBSERVATIONS, months);
         DateRange mayJune = RANGES.get(0);
         assertThat(months.plan("coM", List.of(21L), "sroi", mayJune)).as("nothing computed yet").isEmpty();
 
-        assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("(cohort, month) headers: 2 live cohorts × May-July at least")
-                .isGreaterThanOrEqualTo(6);
+        assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("(cohort, month) headers: 2 live cohorts × December, May-July")
+                .isEqualTo(8);
+        assertThat(maskPartitions()).as("one mask computation per year").isEqualTo(2);
         CohortMonths.Plan plan = months.plan("coM", List.of(21L, 22L), "sroi", RANGES.get(1)).orElseThrow();
         assertThat(plan.used()).containsExactly(YearMonth.of(2026, 5), YearMonth.of(2026, 6));
         assertThat(plan.rest()).containsExactly(range("2026-04-20", "2026-04-30"), range("2026-07-01", "2026-07-15"));
         assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("nothing changed: nothing recomputed").isZero();
         // served from the months: the bins' p50 differs from the exact element (by less than 0.5 %)
         assertThat(monthly.metrics(cohort(21), "sroi", mayJune).p50()).isNotEqualTo(raw.metrics(cohort(21), "sroi", mayJune).p50());
-        assertEverythingSame(monthly, raw, "fresh");
+        assertThat(assertEverythingSame(monthly, raw, "fresh")).as("answers from the months").isEqualTo(MONTHLY_CALLS);
 
         // u3 leaves cohort 21: its months are stale for cohort 21 (and for top), not for 22
         ch.insertRows("user_cohorts", List.of(CohortAnalyticsITCase.member(21, "coM", "u3", 0, 2)));
         assertThat(months.plan("coM", List.of(21L), "sroi", mayJune)).isEmpty();
         assertThat(months.plan("coM", List.of(22L), "sroi", mayJune)).isPresent();
         assertEverythingSame(monthly, raw, "after a leave");
-        assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("cohort 21's three months").isEqualTo(3);
+        assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("cohort 21's four months").isEqualTo(4);
         assertThat(months.plan("coM", List.of(21L), "sroi", mayJune)).isPresent();
-        assertEverythingSame(monthly, raw, "after a leave, recomputed");
+        assertThat(assertEverythingSame(monthly, raw, "after a leave, recomputed")).isEqualTo(MONTHLY_CALLS);
 
         // a late observation in May and a replayed copy of one in June: both months stale for every cohort
         ch.insertRows("metrics_timeseries", List.of(CohortAnalyticsITCase.obs("coM", "sroi", "u2", "2026-05-31 23:59:59", 1000, "late1")));
@@ -100,9 +118,28 @@ class CohortMonthsITCase {
         assertThat(monthly.metrics(cohort(22), "sroi", mayJune).max()).isEqualTo(1000.0);
         assertEverythingSame(monthly, raw, "after a late observation and a replayed copy");
         months.refresh("coM", YearMonth.of(2026, 8));
+        assertThat(maskPartitions()).as("the superseded computation of 2026 dropped").isEqualTo(2);
         assertThat(months.plan("coM", List.of(21L, 22L), "sroi", mayJune).orElseThrow().used()).hasSize(2);
         assertThat(monthly.metrics(cohort(22), "sroi", mayJune).max()).isEqualTo(1000.0);
-        assertEverythingSame(monthly, raw, "after a late observation and a replayed copy, recomputed");
+        assertThat(assertEverythingSame(monthly, raw, "after a late observation and a replayed copy, recomputed")).isEqualTo(MONTHLY_CALLS);
+
+        // a replayed batch of a whole month: the same distinct users, the mask recomputed over the copies
+        ch.execute("INSERT INTO metrics_timeseries SELECT * FROM metrics_timeseries WHERE company_id = 'coM' AND toYYYYMM(ts) = 202606");
+        assertEverythingSame(monthly, raw, "after a replayed month");
+        months.refresh("coM", YearMonth.of(2026, 8));
+        assertThat(assertEverythingSame(monthly, raw, "after a replayed month, recomputed")).isEqualTo(MONTHLY_CALLS);
+
+        // a mask computation dropped under a reader (a newer one replaced it): the plan's check says so
+        CohortMonths.Plan held = months.plan("coM", List.of(21L), "sroi", mayJune).orElseThrow();
+        assertThat(months.masksWhole(held)).isTrue();
+        for (long refresh : held.maskRows().keySet()) {
+            ch.execute("ALTER TABLE user_month_masks DROP PARTITION " + refresh);
+        }
+        assertThat(months.masksWhole(held)).isFalse();
+        assertThat(months.plan("coM", List.of(21L), "sroi", mayJune)).as("no whole mask computation of 2026").isEmpty();
+        assertEverythingSame(monthly, raw, "without the masks of 2026");
+        months.refresh("coM", YearMonth.of(2026, 8));
+        assertThat(assertEverythingSame(monthly, raw, "masks recomputed")).isEqualTo(MONTHLY_CALLS);
 
         // through HTTP, refreshed through CohortApi (the fixture's gateway runs with the months off: the same answer)
         fx.gateway.cohorts().refreshCohortMonths("coM");
@@ -116,9 +153,30 @@ class CohortMonthsITCase {
         assertThat(j.get("users").asLong()).isEqualTo(f.users());
         assertThat(j.get("avg").asDouble()).isCloseTo(f.avg(), within(1e-9));
         assertThat(j.get("p50").asDouble()).isCloseTo(f.p50(), withinPercentage(1));
+
+        // retention drops May: its months and mask bits are stale at once, and recomputed without it
+        ch.execute("ALTER TABLE metrics_timeseries DROP PARTITION 202605");
+        assertThat(months.plan("coM", List.of(21L), "sroi", range("2026-05-01", "2026-05-31"))).isEmpty();
+        assertEverythingSame(monthly, raw, "after May was dropped");
+        months.refresh("coM", YearMonth.of(2026, 8));
+        assertThat(assertEverythingSame(monthly, raw, "after May was dropped, recomputed")).as("the five ranges with June, July or December")
+                .isEqualTo(PER_RANGE * 5);
+        // and the year 2025 as a whole
+        ch.execute("ALTER TABLE metrics_timeseries DROP PARTITION 202512");
+        months.refresh("coM", YearMonth.of(2026, 8));
+        assertThat(maskPartitions()).as("2025 has no month with observations: its masks dropped").isEqualTo(1);
+        assertEverythingSame(monthly, raw, "after December 2025 was dropped, recomputed");
     }
 
-    private static void assertEverythingSame(CohortQueries monthly, CohortQueries raw, String when) {
+    /** The mask computations held (one partition each). */
+    private static long maskPartitions() {
+        return ch.queryLong("SELECT uniqExact(partition_id) FROM system.parts WHERE database = currentDatabase()"
+                + " AND table = 'user_month_masks' AND active");
+    }
+
+    /** Asserts every endpoint answers as the observations do; returns how many of those answers came from the months. */
+    private static long assertEverythingSame(CohortQueries monthly, CohortQueries raw, String when) {
+        long before = monthly.answeredFromMonths() + cachedMonthly.answeredFromMonths();
         for (DateRange r : RANGES) {
             for (long id : List.of(21L, 22L)) {
                 for (String metric : List.of("sroi", "hours")) {
@@ -135,16 +193,21 @@ class CohortMonthsITCase {
                 assertThat(ca.keySet()).as(when + ": compare " + r).isEqualTo(cb.keySet());
                 ca.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
                 int limit = metric.equals("sroi") ? 10 : 1; // the distinct members are merged for the ranked first only
-                List<CohortQueries.TopRow> ta = monthly.top("coM", metric, r, limit);
                 List<CohortQueries.TopRow> tb = raw.top("coM", metric, r, limit);
-                assertThat(ta).as(when + ": top " + metric + " " + r).hasSameSizeAs(tb);
-                for (int i = 0; i < ta.size(); i++) {
-                    assertThat(ta.get(i).cohortId()).as(when + ": top " + metric + " " + r).isEqualTo(tb.get(i).cohortId());
-                    assertThat(ta.get(i).users()).as(when + ": top " + metric + " " + r).isEqualTo(tb.get(i).users());
-                    assertThat(ta.get(i).count()).as(when + ": top " + metric + " " + r).isEqualTo(tb.get(i).count());
-                    assertThat(ta.get(i).avg()).as(when + ": top " + metric + " " + r).isCloseTo(tb.get(i).avg(), within(1e-9));
-                }
+                assertSameTop(monthly.top("coM", metric, r, limit), tb, when + ": top " + metric + " " + r);
+                assertSameTop(cachedMonthly.top("coM", metric, r, limit), tb, when + ": top, cached memberships, " + metric + " " + r);
             }
+        }
+        return monthly.answeredFromMonths() + cachedMonthly.answeredFromMonths() - before;
+    }
+
+    private static void assertSameTop(List<CohortQueries.TopRow> ta, List<CohortQueries.TopRow> tb, String what) {
+        assertThat(ta).as(what).hasSameSizeAs(tb);
+        for (int i = 0; i < ta.size(); i++) {
+            assertThat(ta.get(i).cohortId()).as(what).isEqualTo(tb.get(i).cohortId());
+            assertThat(ta.get(i).users()).as(what).isEqualTo(tb.get(i).users());
+            assertThat(ta.get(i).count()).as(what).isEqualTo(tb.get(i).count());
+            assertThat(ta.get(i).avg()).as(what).isCloseTo(tb.get(i).avg(), within(1e-9));
         }
     }
 
