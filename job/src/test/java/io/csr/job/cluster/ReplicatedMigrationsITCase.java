@@ -51,7 +51,8 @@ class ReplicatedMigrationsITCase {
                         "metric_windows Distributed", "metric_windows_local ReplicatedReplacingMergeTree",
                         "metrics_timeseries_local ReplicatedReplacingMergeTree", "sink_commits_local ReplicatedReplacingMergeTree",
                         "user_daily_metrics_local ReplicatedReplacingMergeTree", "user_cohorts Distributed",
-                        "schema_migrations Distributed", "schema_migrations_local ReplicatedReplacingMergeTree");
+                        "schema_migrations Distributed", "schema_migrations_local ReplicatedReplacingMergeTree",
+                        "user_month_masks Distributed", "user_month_masks_local ReplicatedMergeTree");
                 // 005 dropped the insert-time rollups everywhere, local tables included
                 assertThat(engines).as(server.name()).noneMatch(e -> e.startsWith("hourly_metrics") || e.startsWith("daily_event_counts"));
             }
