@@ -2,15 +2,13 @@ package io.csr.job.source;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
-import io.csr.common.config.CsrConfig;
 import io.csr.common.json.Json;
-import io.csr.common.migrate.Migrations;
 import io.csr.job.model.RawMessage;
 import io.csr.job.pipeline.TestMetrics;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.testing.EmbeddedJobProcess;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -95,49 +93,43 @@ class StreamGapGuardITCase {
 
     @Test
     void theEmbeddedJobStopsForGoodOnAGapAndContinuesWithTheFlag() throws Exception {
-        try (TestStream stream = new TestStream()) {
-            ClickHouseSettings chSettings = ClickHouseSettings.from(CsrConfig.fromEnvironment()).withDatabase("csr_it_" + stream.id);
-            try (ClickHouseAccess ch = ClickHouseAccess.open(chSettings)) {
-                ch.createDatabaseIfMissing();
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                EmbeddedJobProcess runs = new EmbeddedJobProcess(stream, tmp, "512m", Map.of(
-                        ConfigKey.CLICKHOUSE_DATABASE.name(), chSettings.database(),
-                        ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":"));
-                Process job = null;
-                try {
-                    stream.publishMetrics("before-", 50);
-                    job = runs.start("run-1.log");
-                    runs.awaitWhileRunning(job, "run-1.log", "50 events committed", Duration.ofSeconds(120),
-                            () -> ch.queryLong("SELECT count() FROM events") >= 50);
-                    job.destroyForcibly().waitFor();
+        try (JobFixture ns = new JobFixture(tmp)) {
+            TestStream stream = ns.stream;
+            ClickHouseAccess ch = ns.ch;
+            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "512m", Map.of());
+            Process job = null;
+            try {
+                stream.publishMetrics("before-", 50);
+                job = runs.start("run-1.log");
+                runs.awaitWhileRunning(job, "run-1.log", "50 events committed", Duration.ofSeconds(120),
+                        () -> ch.queryLong("SELECT count() FROM events") >= 50);
+                job.destroyForcibly().waitFor();
 
-                    stream.publishMetrics("lost-", 20); // published, then gone before the job read them
-                    stream.connection().jetStreamManagement().purgeStream(stream.stream);
-                    stream.publishMetrics("after-", 10);
+                stream.publishMetrics("lost-", 20); // published, then gone before the job read them
+                stream.connection().jetStreamManagement().purgeStream(stream.stream);
+                stream.publishMetrics("after-", 10);
 
-                    job = runs.start("run-2.log");
-                    assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", runs.log("run-2.log")).isTrue();
-                    assertThat(job.exitValue()).isNotZero();
-                    assertThat(runs.log("run-2.log")).contains("no longer holds messages the job had not read")
-                            .contains("ACCEPT_STREAM_GAP=true");
-                    assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'"))
-                            .as("nothing after the gap was processed silently").isZero();
+                job = runs.start("run-2.log");
+                assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job stops by itself; log:\n%s", runs.log("run-2.log")).isTrue();
+                assertThat(job.exitValue()).isNotZero();
+                assertThat(runs.log("run-2.log")).contains("no longer holds messages the job had not read")
+                        .contains("ACCEPT_STREAM_GAP=true");
+                assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'"))
+                        .as("nothing after the gap was processed silently").isZero();
 
-                    job = runs.start("run-3.log", ConfigKey.ACCEPT_STREAM_GAP.name() + "=true");
-                    await().atMost(Duration.ofSeconds(120)).until(
-                            () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
-                    await().atMost(Duration.ofSeconds(30)).until(
-                            () -> ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE error LIKE 'stream gap%'") == 1);
-                    JsonNode gap = ch.query("SELECT stream_seq, error FROM dead_letters FINAL WHERE error LIKE 'stream gap%'").get(0);
-                    assertThat(gap.get("stream_seq").asLong()).isEqualTo(51);
-                    assertThat(gap.get("error").asText()).contains("51..70");
-                } catch (Throwable t) {
-                    System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
-                    throw t;
-                } finally {
-                    EmbeddedJobProcess.stop(job);
-                    ch.dropDatabase();
-                }
+                job = runs.start("run-3.log", ConfigKey.ACCEPT_STREAM_GAP.name() + "=true");
+                await().atMost(Duration.ofSeconds(120)).until(
+                        () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
+                await().atMost(Duration.ofSeconds(30)).until(
+                        () -> ch.queryLong("SELECT count() FROM dead_letters FINAL WHERE error LIKE 'stream gap%'") == 1);
+                JsonNode gap = ch.query("SELECT stream_seq, error FROM dead_letters FINAL WHERE error LIKE 'stream gap%'").get(0);
+                assertThat(gap.get("stream_seq").asLong()).isEqualTo(51);
+                assertThat(gap.get("error").asText()).contains("51..70");
+            } catch (Throwable t) {
+                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
+                throw t;
+            } finally {
+                EmbeddedJobProcess.stop(job);
             }
         }
     }
