@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.csr.common.json.Json;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -39,8 +41,18 @@ import java.util.concurrent.TimeoutException;
  * The one ClickHouse access layer: {@code com.clickhouse:client-v2} over HTTP, JSONEachRow both ways (Jackson),
  * SQL kept inside the dialect that 18.16 and current releases share. Values reach SQL only through {@link SqlLiteral}.
  * Thread-safe; build once per process and close on shutdown.
+ * <p>
+ * With several endpoints in CLICKHOUSE_URL (the replicas of one shard, replicated layout only) every request goes to
+ * one of them, the active one, shared by every access of the process with the same endpoints and database: the sink's
+ * ledger and inserts and the late corrections always talk to the same replica. When a request fails because that
+ * replica does not answer, the process fails over to the next replica that answers, once it has pulled the whole
+ * replication log, and stays there (docs/pipeline.md, "Failing over to another replica").
  */
 public final class ClickHouseAccess implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClickHouseAccess.class);
+    /** How long a failover waits for the new replica to fetch the parts it lacks before using it anyway. */
+    static final long FAILOVER_CATCH_UP_MS = 10_000;
+    private static final int PING_MS = 2_000;
     /** Server error codes worth retrying: timeouts, overload, network, too many parts, read-only replica. */
     private static final Set<Integer> RETRIABLE_CODES = Set.of(
             3, 159, 160, 164, 202, 203, 209, 210, 241, 242, 252, 285, 319, 425, 999, 1000);
@@ -48,14 +60,22 @@ public final class ClickHouseAccess implements AutoCloseable {
     private static final String FORMAT_SUFFIX = "FORMAT JSONEachRow";
 
     private final ClickHouseSettings settings;
-    private final Client client;
+    private final List<String> urls;
+    private final List<Client> clients;
+    private final ActiveReplica active;
     private final ObjectMapper mapper = Json.mapper();
     private final ObjectWriter rowWriter = Json.mapper().writer().without(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
     private ClickHouseAccess(ClickHouseSettings settings) {
         this.settings = settings;
-        this.client = new Client.Builder()
-                .addEndpoint(settings.url())
+        this.urls = settings.urls();
+        this.clients = urls.stream().map(url -> client(settings, url)).toList();
+        this.active = ActiveReplica.of(settings);
+    }
+
+    private static Client client(ClickHouseSettings settings, String url) {
+        return new Client.Builder()
+                .addEndpoint(url)
                 .setUsername(settings.user())
                 .setPassword(settings.password())
                 .setDefaultDatabase(settings.database())
@@ -79,12 +99,144 @@ public final class ClickHouseAccess implements AutoCloseable {
         return settings.database();
     }
 
-    /** True when the server answers {@code /ping}. */
+    /** True when the server (the active replica) answers {@code /ping}. */
     public boolean ping() {
+        return answers(active.index(), 3_000);
+    }
+
+    private boolean answers(int endpoint, long timeoutMs) {
         try {
-            return client.ping(3_000);
+            return clients.get(endpoint).ping(timeoutMs);
         } catch (RuntimeException e) {
             return false;
+        }
+    }
+
+    /** The endpoint this process talks to now (one of CLICKHOUSE_URL's). */
+    public String activeUrl() {
+        return urls.get(active.index());
+    }
+
+    /** How often this process failed over to another replica of CLICKHOUSE_URL. */
+    public long failovers() {
+        return active.failovers();
+    }
+
+    /**
+     * Before a read that must see every row committed so far (the late corrections read what the commit just wrote,
+     * and the window's earlier rows): returns at once, without a query, unless this process failed over to a replica
+     * that then still lacked parts of the replication log, i.e. parts only the replica it left holds. Until that
+     * replica has fetched them this throws a retriable {@link ClickHouseAccessException}: the caller waits (the sink
+     * retries its commit) rather than compute from incomplete rows.
+     */
+    public void requireCaughtUp() {
+        if (active.caughtUp()) {
+            return;
+        }
+        int endpoint = active.index();
+        Lag lag = lag(endpoint);
+        if (lag.caughtUp()) {
+            active.markCaughtUp(endpoint);
+            LOG.info("ClickHouse: {} has fetched every part of the replication log of {}; late corrections go on",
+                    urls.get(endpoint), settings.database());
+            return;
+        }
+        throw new ClickHouseAccessException("ClickHouse: " + urls.get(endpoint) + " still lacks " + lag
+                + " of database " + settings.database() + " since this process failed over to it; a read that must see "
+                + "every committed row waits until the replica holding them is back and they are fetched", null, true, 0);
+    }
+
+    /**
+     * After a request to {@code used} failed for want of an answer: when {@code used} does not answer a ping either,
+     * switches the process to the next endpoint (in CLICKHOUSE_URL order, wrapping) that answers, after waiting up to
+     * {@link #FAILOVER_CATCH_UP_MS} for it to pull the replication log and fetch the parts it lacks. Another thread may
+     * have switched already: then nothing happens. The failed request is not repeated here; its caller retries.
+     */
+    private void failOver(int used, ClickHouseAccessException failure) {
+        synchronized (active) {
+            if (active.index() != used || answers(used, PING_MS)) {
+                return;
+            }
+            long start = System.nanoTime();
+            for (int k = 1; k < clients.size(); k++) {
+                int next = (used + k) % clients.size();
+                if (!answers(next, PING_MS)) {
+                    continue;
+                }
+                Lag lag = awaitCaughtUp(next, start + FAILOVER_CATCH_UP_MS * 1_000_000);
+                active.switchTo(next, lag.caughtUp());
+                LOG.warn("ClickHouse failover: {} does not answer ({}); this process now reads and writes through {} "
+                                + "(failover {} of this process, after {} ms; {})", urls.get(used), failure.getMessage(), urls.get(next),
+                        active.failovers(), (System.nanoTime() - start) / 1_000_000,
+                        lag.caughtUp() ? "it holds every part of the replication log"
+                                : "it still lacks " + lag + ": late corrections wait for them");
+                return;
+            }
+        }
+    }
+
+    /** Replication state of this database's tables on one endpoint (the replicated layout; nothing to lack on one server). */
+    record Lag(long fetches, long tablesBehind) {
+        boolean caughtUp() {
+            return fetches == 0 && tablesBehind == 0;
+        }
+
+        @Override
+        public String toString() {
+            return fetches + " parts to fetch, " + tablesBehind + " tables with log entries not yet pulled";
+        }
+    }
+
+    /**
+     * {@code inserts_in_queue}: parts in the log this replica has not fetched yet; {@code log_pointer <= log_max_index}:
+     * log entries it has not pulled into its queue yet (log_pointer is the next entry it will pull).
+     */
+    private Lag lag(int endpoint) {
+        if (!settings.replicated()) {
+            return new Lag(0, 0);
+        }
+        JsonNode row = queryIn(clients.get(endpoint), "default", "SELECT sum(inserts_in_queue) AS fetches, "
+                + "sum(log_max_index > 0 AND log_pointer <= log_max_index) AS behind FROM system.replicas WHERE database = "
+                + SqlLiteral.string(settings.database()), JsonNode.class).get(0);
+        return new Lag(row.get("fetches").asLong(), row.get("behind").asLong());
+    }
+
+    private Lag awaitCaughtUp(int endpoint, long deadlineNanos) {
+        Lag lag = new Lag(-1, -1);
+        while (true) {
+            try {
+                lag = lag(endpoint);
+            } catch (ClickHouseAccessException e) {
+                LOG.warn("ClickHouse failover: could not read the replication state of {}: {}", urls.get(endpoint), e.getMessage());
+            }
+            if (lag.caughtUp() || System.nanoTime() >= deadlineNanos) {
+                return lag;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return lag;
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface Call<T> {
+        T on(Client client) throws Exception;
+    }
+
+    /** Runs {@code call} on the active endpoint; a failure for want of an answer may switch the process to another. */
+    private <T> T onActive(String what, Call<T> call) {
+        int used = active.index();
+        try {
+            return call.on(clients.get(used));
+        } catch (Exception e) {
+            ClickHouseAccessException failure = classify(what, e);
+            if (clients.size() > 1 && failure.retriable() && failure.serverCode() == 0) {
+                failOver(used, failure);
+            }
+            throw failure;
         }
     }
 
@@ -129,7 +281,9 @@ public final class ClickHouseAccess implements AutoCloseable {
      * The replicated layout's session settings (sent on every request as URL parameters, understood by 18.16 and
      * 24.x): an INSERT into a Distributed table returns only once every shard's replica has the rows
      * (insert_distributed_sync), and every read and write goes to each shard's first live replica in remote_servers
-     * order (load_balancing=in_order), so what this process wrote is what it reads next (docs/pipeline.md), even
+     * order (load_balancing=in_order) — for the shard of the server this process talks to, that server itself
+     * (prefer_localhost_replica=1), so after a failover to another replica the reads and writes follow the process
+     * there — so what this process wrote is what it reads next (docs/pipeline.md), even
      * while that replica reports itself stale (max_replica_delay_for_distributed_queries=0: a replica restarted after
      * a crash reports an "infinite" delay until its first replication queue update, some 10 s here, and the default
      * 300 s limit then sends reads to the other replica, which lacks what only the pinned one had). A
@@ -140,6 +294,7 @@ public final class ClickHouseAccess implements AutoCloseable {
     private void clusterSettings(QuerySettings qs) {
         if (settings.replicated()) {
             qs.serverSetting("load_balancing", "in_order");
+            qs.serverSetting("prefer_localhost_replica", "1");
             qs.serverSetting("insert_distributed_sync", "1");
             qs.serverSetting("max_replica_delay_for_distributed_queries", "0");
             qs.serverSetting("distributed_product_mode", "local");
@@ -155,13 +310,11 @@ public final class ClickHouseAccess implements AutoCloseable {
         CommandSettings cs = new CommandSettings();
         inDatabase(cs, database);
         clusterSettings(cs);
-        try (CommandResponse ignored = await(client.execute(sql, cs), sql)) {
-            // nothing to read
-        } catch (ClickHouseAccessException e) {
-            throw e;
-        } catch (Exception e) {
-            throw classify(sql, e);
-        }
+        onActive(sql, c -> {
+            try (CommandResponse ignored = await(c.execute(sql, cs), sql)) {
+                return null; // nothing to read
+            }
+        });
     }
 
     /** Inserts rows serialized by Jackson as JSONEachRow; returns the number of rows written. */
@@ -199,15 +352,17 @@ public final class ClickHouseAccess implements AutoCloseable {
         is.serverSetting("database", settings.database());
         if (settings.replicated()) {
             is.serverSetting("load_balancing", "in_order");
+            is.serverSetting("prefer_localhost_replica", "1");
             is.serverSetting("insert_distributed_sync", "1");
             is.serverSetting("max_replica_delay_for_distributed_queries", "0");
         }
-        try (InputStream in = body;
-             InsertResponse response = await(client.insert(table, in, ClickHouseFormat.JSONEachRow, is), what)) {
-            return response.getWrittenRows();
-        } catch (ClickHouseAccessException e) {
-            throw e;
-        } catch (Exception e) {
+        try (InputStream in = body) {
+            return onActive(what, c -> {
+                try (InsertResponse response = await(c.insert(table, in, ClickHouseFormat.JSONEachRow, is), what)) {
+                    return response.getWrittenRows();
+                }
+            });
+        } catch (IOException e) {
             throw classify(what, e);
         }
     }
@@ -247,21 +402,31 @@ public final class ClickHouseAccess implements AutoCloseable {
 
     private <T> List<T> queryIn(String database, String sql, Class<T> type) {
         String full = withFormat(sql);
+        return onActive(full, c -> read(c, database, full, type));
+    }
+
+    /** A query on one given endpoint (no failover): a failover's own look at the replica it considers. */
+    private <T> List<T> queryIn(Client c, String database, String sql, Class<T> type) {
+        String full = withFormat(sql);
+        try {
+            return read(c, database, full, type);
+        } catch (Exception e) {
+            throw classify(full, e);
+        }
+    }
+
+    private <T> List<T> read(Client c, String database, String full, Class<T> type) throws Exception {
         QuerySettings qs = new QuerySettings();
         inDatabase(qs, database);
         clusterSettings(qs);
         qs.setFormat(ClickHouseFormat.JSONEachRow);
-        try (QueryResponse response = await(client.query(full, qs), full);
+        try (QueryResponse response = await(c.query(full, qs), full);
              MappingIterator<T> rows = mapper.readerFor(type).readValues(response.getInputStream())) {
             List<T> out = new ArrayList<>();
             while (rows.hasNextValue()) {
                 out.add(rows.nextValue());
             }
             return out;
-        } catch (ClickHouseAccessException e) {
-            throw e;
-        } catch (Exception e) {
-            throw classify(full, e);
         }
     }
 
@@ -282,14 +447,13 @@ public final class ClickHouseAccess implements AutoCloseable {
         inDatabase(qs, settings.database());
         clusterSettings(qs);
         qs.setFormat(ClickHouseFormat.RowBinary);
-        try (QueryResponse response = await(client.query(full, qs), full);
-             InputStream body = new java.io.BufferedInputStream(response.getInputStream(), 1 << 16)) {
-            reader.read(body);
-        } catch (ClickHouseAccessException e) {
-            throw e;
-        } catch (Exception e) {
-            throw classify(full, e);
-        }
+        onActive(full, c -> {
+            try (QueryResponse response = await(c.query(full, qs), full);
+                 InputStream body = new java.io.BufferedInputStream(response.getInputStream(), 1 << 16)) {
+                reader.read(body);
+                return null;
+            }
+        });
     }
 
     /** A single number from a one-row, one-column query such as {@code SELECT count() AS c FROM t}. */
@@ -390,6 +554,6 @@ public final class ClickHouseAccess implements AutoCloseable {
 
     @Override
     public void close() {
-        client.close();
+        clients.forEach(Client::close);
     }
 }

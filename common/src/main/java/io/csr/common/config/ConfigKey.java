@@ -24,7 +24,7 @@ public enum ConfigKey {
     POSTGRES_SCHEMA(Scope.ALL, "public", "PostgreSQL schema holding the project's tables and its schema_migrations."),
     POSTGRES_POOL_SIZE(Scope.GATEWAY, "8", "Most PostgreSQL connections one gateway holds (one HikariCP pool for cohorts, participants, analytics, flags, audit and /health); a request that finds them all busy waits POSTGRES_POOL_TIMEOUT_MS, then 503."),
     POSTGRES_POOL_TIMEOUT_MS(Scope.GATEWAY, "5000", "How long a gateway request waits for a free PostgreSQL connection of the pool before it is answered 503, ms (at least 250)."),
-    CLICKHOUSE_URL(Scope.ALL, "http://127.0.0.1:8123", "ClickHouse HTTP endpoint."),
+    CLICKHOUSE_URL(Scope.ALL, "http://127.0.0.1:8123", "ClickHouse HTTP endpoint. In the replicated layout (CLICKHOUSE_CLUSTER) a comma-separated list of one shard's replicas: the process uses the first and, when it stops answering, fails over to the next that answers and stays there (docs/pipeline.md, \"Failing over to another replica\")."),
     CLICKHOUSE_USER(Scope.ALL, "default", "ClickHouse user."),
     CLICKHOUSE_PASSWORD(Scope.ALL, "", "ClickHouse password."),
     CLICKHOUSE_DATABASE(Scope.ALL, "csr", "ClickHouse database holding the Contract 2 tables; created by migrations."),

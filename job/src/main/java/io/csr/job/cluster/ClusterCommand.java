@@ -128,7 +128,10 @@ public final class ClusterCommand extends CommandGroup implements UsesConfig {
             if (ha) {
                 parent.out.accept("ClickHouse cluster '" + layout.cluster() + "' (" + layout.shards() + " shard(s) x "
                         + layout.replicas() + " replicas) is up; point the job, gateway and CLI at it with");
-                parent.out.accept("  CLICKHOUSE_URL=" + layout.serverList().get(0).url() + " CLICKHOUSE_CLUSTER=" + layout.cluster()
+                // shard 1's replicas in failover order: the process fails over to the next when the first dies
+                String urls = layout.serverList().stream().filter(s -> s.shard() == 1).map(ClickHouseLayout.Server::url)
+                        .collect(java.util.stream.Collectors.joining(","));
+                parent.out.accept("  CLICKHOUSE_URL=" + urls + " CLICKHOUSE_CLUSTER=" + layout.cluster()
                         + "   then: bin/csr migrate (creates the replicated layout, docs/pipeline.md)");
                 parent.out.accept("Gateways: " + GatewaysNode.GATEWAYS + " behind HAProxy at http://127.0.0.1:" + GatewaysNode.BASE_PORT
                         + " (pass ?companyId= so each company stays on one gateway; docs/scaling.md)");

@@ -81,6 +81,9 @@ public final class UserDayRecompute implements CommitHook {
                         daysOf(batch, days);
                     }
                 }
+                if (!days.isEmpty()) {
+                    access.requireCaughtUp(); // after a failover: never from a replica lacking committed rows
+                }
                 for (Map.Entry<String, TreeSet<Long>> e : days.entrySet()) {
                     int bar = e.getKey().indexOf('|');
                     for (long[] span : monthSpans(e.getValue())) {

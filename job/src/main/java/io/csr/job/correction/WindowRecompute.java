@@ -334,6 +334,7 @@ public final class WindowRecompute implements CommitHook {
             if (requests.isEmpty()) {
                 return;
             }
+            clickHouse.requireCaughtUp(); // after a failover: never from a replica lacking committed rows
             List<WindowFiring> published = new ArrayList<>();
             List<WindowFiring> corrected = recompute(requests, published);
             if (corrected.isEmpty()) {

@@ -104,6 +104,87 @@ class ReplicatedPipelineITCase {
     }
 
     @Test
+    void theJobFailsOverToTheOtherReplicaWhenThePinnedOneDies() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
+        ClickHouseNode pinned = cluster.server(1, 1);
+        ClickHouseNode other = cluster.server(1, 2);
+        runFailingOver("failover", "the pinned replica killed mid-ingest", (stream, ch, messages, sequences) -> {
+            String db = ch.database();
+            stream.publishAll(messages, 0, 4_000, sequences);
+            awaitCommitted(ch, 1_000);
+            pinned.kill();
+            long atKill;
+            try (ClickHouseAccess survivor = cluster.direct(other, db)) {
+                atKill = survivor.queryLong("SELECT count() FROM events_local FINAL");
+                say("killed " + pinned.name() + " (kill -9), the other replica then held " + atKill + " events");
+                stream.publishAll(messages, 4_000, 8_000, sequences);
+                // only the job can have put these there: their replica is dead, nothing replicates to the survivor
+                await("the job commits through " + other.name() + " while " + pinned.name() + " is dead").atMost(Duration.ofSeconds(120))
+                        .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT count() FROM events_local FINAL") >= atKill + 2_000);
+                say("the job committed " + (survivor.queryLong("SELECT count() FROM events_local FINAL") - atKill) + " more events through "
+                        + other.name() + " with " + pinned.name() + " dead");
+            }
+            assertThat(jobLog("failover")).as("the job's log says it failed over").contains("ClickHouse failover: " + pinned.url());
+            pinned.start();
+            long insertedIntoReturned;
+            try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
+                insertedIntoReturned = returned.queryLong("SELECT sum(n) FROM verify_events_inserted");
+            }
+            say("restarted " + pinned.name() + "; rows INSERTed into it so far: " + insertedIntoReturned);
+            stream.publishAll(messages, 8_000, TOTAL, sequences);
+            PipelineExpectations expected = new PipelineExpectations(messages, sequences, stream.stream);
+            await("every valid event committed after the failover").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2))
+                    .ignoreExceptions().until(() -> expected.eventsFinal(ch) >= expected.distinctValidEvents());
+            try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
+                assertThat(returned.queryLong("SELECT sum(n) FROM verify_events_inserted"))
+                        .as("the job stays on the replica it failed over to: nothing is INSERTed into the returned one")
+                        .isEqualTo(insertedIntoReturned);
+            }
+            String log = jobLog("failover");
+            say("failover lines: " + log.lines().filter(l -> l.contains("ClickHouse failover") || l.contains("late corrections go on")).toList());
+            assertThat(log).as("no Flink restart: the commits went on through the other replica").doesNotContain("to RESTARTING");
+        });
+    }
+
+    @Test
+    void lateCorrectionsAfterAFailoverWaitForThePartsOnlyTheDeadReplicaHeld() throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
+        ClickHouseNode pinned = cluster.server(1, 1);
+        ClickHouseNode other = cluster.server(1, 2);
+        runFailingOver("lacking", "the pinned replica killed holding parts the other lacks",
+                (stream, ch, messages, sequences) -> {
+                    stream.publishAll(messages, 0, 2_000, sequences);
+                    awaitCommitted(ch, 500);
+                    // the other replica fetches nothing from here on: when the pinned one dies it holds parts no one else has
+                    other.execute("SYSTEM STOP FETCHES");
+                    long stopped = committed(ch);
+                    stream.publishAll(messages, 2_000, 6_000, sequences);
+                    awaitCommitted(ch, stopped + 2_000);
+                    pinned.kill();
+                    other.execute("SYSTEM START FETCHES"); // nothing to fetch from: the replica that has the parts is dead
+                    say("fetches stopped on " + other.name() + " at " + stopped + " events; killed " + pinned.name() + " at about "
+                            + (stopped + 2_000));
+                    stream.publishAll(messages, 6_000, TOTAL, sequences);
+                    await("the job failed over to a replica lacking parts, its late corrections waiting").atMost(Duration.ofSeconds(120))
+                            .pollInterval(Duration.ofMillis(500)).until(() -> jobLog("lacking").contains("still lacks"));
+                    pinned.start();
+                    say("restarted " + pinned.name());
+                    try (ClickHouseAccess survivor = cluster.direct(other, ch.database())) {
+                        await(other.name() + " fetches the parts only the returned replica had").atMost(Duration.ofSeconds(120))
+                                .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT sum(inserts_in_queue) FROM "
+                                        + "system.replicas WHERE database = currentDatabase()") == 0);
+                    }
+                    say("lacking: " + jobLog("lacking").lines().filter(l -> l.contains("ClickHouse failover") || l.contains("still lacks")
+                            || l.contains("late corrections go on")).limit(4).toList() + "; Flink restarts meanwhile: "
+                            + jobLog("lacking").lines().filter(l -> l.contains("to RESTARTING")).count());
+                });
+    }
+
+    private static String jobLog(String run) throws IOException {
+        return java.nio.file.Files.readString(tmp.resolve(run).resolve("job.log"));
+    }
+
+    @Test
     void readsStayOnThePinnedReplicaRightAfterItsRestart() throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
@@ -276,15 +357,28 @@ class ReplicatedPipelineITCase {
         run(name, TOTAL, ReplicatedPipelineITCase::embedded, faults, scenario);
     }
 
-    /** @param faults what the scenario kills while commits may run, empty for none: then no row may be inserted twice */
+    /** A run whose job and test reads name both replicas, the pinned one first: CLICKHOUSE_URL=r1,r2. */
+    private void runFailingOver(String name, String faults, Scenario scenario) throws Exception {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
+        run(name, TOTAL, ReplicatedPipelineITCase::embedded, faults, cluster.server(1, 1).url() + "," + cluster.server(1, 2).url(), scenario);
+    }
+
     private void run(String name, int total, Launcher launcher, String faults, Scenario scenario) throws Exception {
+        run(name, total, launcher, faults, clickhouse.cluster().server(1, 1).url(), scenario);
+    }
+
+    /**
+     * @param faults what the scenario kills while commits may run, empty for none: then no row may be inserted twice
+     * @param urls   CLICKHOUSE_URL of the job and of the test's own reads through the Distributed tables
+     */
+    private void run(String name, int total, Launcher launcher, String faults, String urls, Scenario scenario) throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         long eventTimeStart = Instant.now().minus(Duration.ofMinutes(30)).toEpochMilli();
         List<EventFixture.Message> messages = new EventFixture(total, COMPANIES, eventTimeStart, Duration.ofMinutes(25).toMillis(),
                 0.05, 0.02, 7).messages();
         try (TestStream stream = new TestStream()) {
             String db = "csr_it_" + stream.id;
-            try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
+            try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db).withUrl(urls))) {
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
                 for (ClickHouseNode server : cluster.servers) {
                     try (ClickHouseAccess direct = cluster.direct(server, db)) {
@@ -296,7 +390,7 @@ class ReplicatedPipelineITCase {
                 Path dir = tmp.resolve(name);
                 java.nio.file.Files.createDirectories(dir);
                 RunningJob job = launcher.start(stream, dir, Map.of(
-                        ConfigKey.CLICKHOUSE_URL.name(), cluster.server(1, 1).url(),
+                        ConfigKey.CLICKHOUSE_URL.name(), urls,
                         ConfigKey.CLICKHOUSE_CLUSTER.name(), cluster.layout.cluster(),
                         ConfigKey.CLICKHOUSE_DATABASE.name(), db,
                         ConfigKey.REDIS_KEY_PREFIX.name(), "it_" + stream.id + ":",

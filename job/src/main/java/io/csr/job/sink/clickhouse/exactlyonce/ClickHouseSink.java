@@ -26,6 +26,7 @@ import org.apache.flink.api.connector.sink2.SupportsCommitter;
 import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 
@@ -117,6 +118,9 @@ public final class ClickHouseSink implements Sink<TableRow>, SupportsCommitter<C
     @Override
     public Committer<ClickHouseCommittable> createCommitter(CommitterInitContext context) {
         ClickHouseAccess access = ClickHouseAccess.open(connection.settings());
+        // which replica of CLICKHOUSE_URL this process commits through, and how often it failed over (docs/pipeline.md)
+        context.metricGroup().gauge("clickhouseFailovers", (Gauge<Long>) access::failovers);
+        context.metricGroup().gauge("clickhouseActiveUrl", (Gauge<String>) access::activeUrl);
         return new ClickHouseCommitter(new ClickHouseCommitTarget(access), commitHook.open(connection.settings()), options,
                 new CommitterMetrics(context.metricGroup()));
     }
