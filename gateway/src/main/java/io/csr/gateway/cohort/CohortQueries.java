@@ -89,8 +89,9 @@ final class CohortQueries {
 
     /**
      * The source for a range: a fixed one, or for {@link Source#CHEAPER} by the rows the two tables hold in the range's
-     * months (active parts in {@code system.parts}, about a millisecond; all companies of the database together, and
-     * rows of a replayed batch not yet merged count too: an estimate, and either choice gives the same answer).
+     * months (active parts in {@code system.parts}, of every shard in the replicated layout, about a millisecond; all
+     * companies of the database together, and rows of a replayed batch not yet merged count too: an estimate, and
+     * either choice gives the same answer).
      */
     Source sourceFor(DateRange range) {
         return sourceFor(range, DAY_ROW_COST);
@@ -104,10 +105,13 @@ final class CohortQueries {
         String to = SqlLiteral.string(String.format("%04d%02d", range.end().getYear(), range.end().getMonthValue()));
         long observations = 0;
         long days = 0;
-        for (JsonNode r : clickHouse.query("SELECT table, sum(rows) AS rows FROM system.parts WHERE database = "
-                + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN ('metrics_timeseries', 'user_daily_metrics')"
+        // in the replicated layout the parts are the local tables' on every shard (a Distributed table has none)
+        String timeseries = clickHouse.localTable("metrics_timeseries");
+        for (JsonNode r : clickHouse.query("SELECT table, sum(rows) AS rows FROM " + clickHouse.systemParts() + " WHERE database = "
+                + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN (" + SqlLiteral.string(timeseries) + ", "
+                + SqlLiteral.string(clickHouse.localTable("user_daily_metrics")) + ")"
                 + " AND partition_id >= " + from + " AND partition_id <= " + to + " GROUP BY table")) {
-            if (r.get("table").asText().equals("metrics_timeseries")) {
+            if (r.get("table").asText().equals(timeseries)) {
                 observations = r.get("rows").asLong();
             } else {
                 days = r.get("rows").asLong();

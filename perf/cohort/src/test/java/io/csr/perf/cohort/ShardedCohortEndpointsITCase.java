@@ -51,14 +51,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 22: the cohort endpoints of a gateway on the 2-shard layout (2 shards x 1 replica, CLICKHOUSE_CLUSTER, a
  * cluster the job module's orchestration starts in a process of its own) answer exactly what a gateway on one server
- * answers for the same rows, with the membership cache on and off: /cohort/{id}/metrics, trends and overview,
- * /cohort/compare and /cohort/top, for every company, its companies spread over both shards.
+ * answers for the same rows, with the membership cache on and off and from both sources of the figures: the
+ * observations (COHORT_DAILY_AGGREGATES=false) and the default, which picks per range from the rows of its months (the
+ * parts of every shard's local tables on the cluster): the per-user days for March, whose rows hold 4 observations per
+ * user-day, far above the 1.6 at which the estimate prefers them, and the observations for April, which holds 1:
+ * /cohort/{id}/metrics, trends and overview, /cohort/compare and /cohort/top, for every company, its companies spread
+ * over both shards.
  */
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class ShardedCohortEndpointsITCase {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final int COMPANIES = 6;
-    private static final String RANGE = "metric=sroi&startDate=2026-03-01&endDate=2026-03-31";
+    /** March holds 4 observations per user-day (the default source reads the user days), April 1 (the observations). */
+    private static final List<String> MONTHS = List.of("2026-03", "2026-04");
 
     @TempDir
     Path tmp;
@@ -70,11 +75,8 @@ class ShardedCohortEndpointsITCase {
         Process clusterProcess = startCluster("it_shc_" + id, tmp.resolve("cluster.log"));
         List<WebServer> servers = new ArrayList<>();
         List<Gateway> gateways = new ArrayList<>();
-        // the observations, both sides: the per-request choice of user days is by row estimates, which a cluster's
-        // parts give otherwise than one server's, and quantiles from user days are within 1 %, not equal
         CsrConfig base = CsrConfig.fromEnvironment().with(Map.of(ConfigKey.CLICKHOUSE_DATABASE.name(), ns,
-                ConfigKey.POSTGRES_SCHEMA.name(), ns, ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":", ConfigKey.GATEWAY_PORT.name(), "0",
-                ConfigKey.COHORT_DAILY_AGGREGATES.name(), "false"));
+                ConfigKey.POSTGRES_SCHEMA.name(), ns, ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":", ConfigKey.GATEWAY_PORT.name(), "0"));
         PostgresSettings pg = PostgresSettings.from(base);
         try (BufferedReader out = new BufferedReader(new InputStreamReader(clusterProcess.getInputStream(), StandardCharsets.UTF_8))) {
             List<String> ready = awaitReady(out, clusterProcess, tmp.resolve("cluster.log"));
@@ -96,23 +98,41 @@ class ShardedCohortEndpointsITCase {
                             assertThat(local.queryLong("SELECT count() FROM metrics_timeseries_local")).as("rows on %s", shard).isPositive();
                         }
                     }
-                    Map<String, String> answers = new LinkedHashMap<>();
-                    for (String cacheRows : List.of("2000000", "0")) {
-                        String single = start(base.with(Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows)), pg, servers, gateways);
-                        String onShards = start(sharded.with(Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows)), pg, servers, gateways);
-                        String secret = GatewaySettings.from(base).jwtSecret();
-                        for (int c = 0; c < COMPANIES; c++) {
-                            String token = token(secret, "co-" + c);
-                            for (String[] call : calls()) {
-                                JsonNode expected = send(single, call, token);
-                                JsonNode actual = send(onShards, call, token);
-                                assertThat(actual).as("co-%d %s %s, cache rows %s", c, call[0], call[1], cacheRows).isEqualTo(expected);
-                                answers.put("co-" + c + " " + call[1], expected.toString());
+                    // per source (COHORT_DAILY_AGGREGATES false: the observations; true: the user days, see above)
+                    Map<String, Map<String, String>> answers = new LinkedHashMap<>();
+                    for (String dailyAggregates : List.of("false", "true")) {
+                        Map<String, String> bySource = answers.computeIfAbsent(dailyAggregates, k -> new LinkedHashMap<>());
+                        for (String cacheRows : List.of("2000000", "0")) {
+                            Map<String, String> settings = Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows,
+                                    ConfigKey.COHORT_DAILY_AGGREGATES.name(), dailyAggregates);
+                            String single = start(base.with(settings), pg, servers, gateways);
+                            String onShards = start(sharded.with(settings), pg, servers, gateways);
+                            String secret = GatewaySettings.from(base).jwtSecret();
+                            for (int c = 0; c < COMPANIES; c++) {
+                                String token = token(secret, "co-" + c);
+                                for (String[] call : calls()) {
+                                    JsonNode expected = send(single, call, token);
+                                    JsonNode actual = send(onShards, call, token);
+                                    assertThat(actual).as("co-%d %s %s, cache rows %s, daily aggregates %s", c, call[0], call[1], cacheRows,
+                                            dailyAggregates).isEqualTo(expected);
+                                    bySource.put("co-" + c + " " + call[1] + (call[2] == null ? "" : " " + call[2]), expected.toString());
+                                }
                             }
                         }
+                        assertThat(bySource.values()).as("the answers are not empty").allMatch(a -> a.contains("\"count\"") || a.contains("\"cohorts\""));
                     }
-                    assertThat(answers.values()).as("the answers are not empty").allMatch(a -> a.contains("\"count\"") || a.contains("\"cohorts\""));
-                    System.out.println("[ShardedCohortEndpointsITCase] " + answers.size() + " answers equal on 2 shards and one server, cache on and off");
+                    // the user days' quantiles come from bins (within 0.5 % of quantilesExact): answers that differ from the
+                    // observations' show that both sides really read the user days for March; April's must be the observations'
+                    // (but /cohort/top's: with one observation per user-day its estimate ties, and a tie reads the user days)
+                    Map<Boolean, Long> differing = answers.get("true").entrySet().stream()
+                            .filter(e -> !e.getValue().equals(answers.get("false").get(e.getKey())))
+                            .filter(e -> e.getKey().contains("2026-03") || !e.getKey().contains("/cohort/top"))
+                            .collect(java.util.stream.Collectors.partitioningBy(e -> e.getKey().contains("2026-03"), java.util.stream.Collectors.counting()));
+                    long fromBins = differing.get(true);
+                    assertThat(fromBins).as("March answers of the default source that differ from the observations' (quantiles from bins)").isPositive();
+                    assertThat(differing.get(false)).as("April answers of the default source that differ from the observations'").isZero();
+                    System.out.println("[ShardedCohortEndpointsITCase] " + answers.get("false").size() + " calls per source, equal on 2 shards and one "
+                            + "server, cache on and off, both sources (" + fromBins + " March answers from the user days differ from the observations')");
                 } finally {
                     for (WebServer s : servers) {
                         s.stop();
@@ -141,17 +161,23 @@ class ShardedCohortEndpointsITCase {
     /** Method, path and body of each call: every cohort endpoint over both cohorts. */
     private static List<String[]> calls() {
         List<String[]> calls = new ArrayList<>();
-        for (int cohort = 1; cohort <= 2; cohort++) {
-            for (String what : List.of("metrics", "trends", "overview")) {
-                calls.add(new String[] {"GET", "/cohort/" + cohort + "/" + what + "?" + RANGE, null});
+        for (String month : MONTHS) {
+            String start = month + "-01";
+            String end = java.time.YearMonth.parse(month).atEndOfMonth().toString();
+            String range = "metric=sroi&startDate=" + start + "&endDate=" + end;
+            for (int cohort = 1; cohort <= 2; cohort++) {
+                for (String what : List.of("metrics", "trends", "overview")) {
+                    calls.add(new String[] {"GET", "/cohort/" + cohort + "/" + what + "?" + range, null});
+                }
             }
+            calls.add(new String[] {"POST", "/cohort/compare", "{\"cohortIds\":[1,2],\"metric\":\"sroi\",\"startDate\":\"" + start
+                    + "\",\"endDate\":\"" + end + "\"}"});
+            calls.add(new String[] {"GET", "/cohort/top?" + range, null});
         }
-        calls.add(new String[] {"POST", "/cohort/compare", "{\"cohortIds\":[1,2],\"metric\":\"sroi\",\"startDate\":\"2026-03-01\",\"endDate\":\"2026-03-31\"}"});
-        calls.add(new String[] {"GET", "/cohort/top?" + RANGE, null});
         return calls;
     }
 
-    /** 6 companies, 2 cohorts each over 12 users (one member who left), 3 days of observations, and their user days. */
+    /** 6 companies, 2 cohorts each over 12 users (one member who left), 3 days of observations a month, and their user days. */
     private static void fill(ClickHouseAccess ch) {
         List<Map<String, Object>> cohorts = new ArrayList<>();
         List<Map<String, Object>> members = new ArrayList<>();
@@ -171,9 +197,13 @@ class ShardedCohortEndpointsITCase {
                     members.add(member(2, company, user, 1));
                 }
                 for (int d = 0; d < 3; d++) {
-                    observations.add(row("company_id", company, "metric", "sroi", "user_id", user,
-                            "ts", "2026-03-1" + d + " 1" + (u % 10) + ":00:00", "ts_ms", 0, "value", c * 100 + u * 3 + d * 0.5,
-                            "event_id", company + "-" + user + "-" + d));
+                    for (int k = 0; k < 4; k++) { // March: 4 a user-day, April: 1 (see MONTHS)
+                        for (String month : k == 0 ? MONTHS : MONTHS.subList(0, 1)) {
+                            observations.add(row("company_id", company, "metric", "sroi", "user_id", user,
+                                    "ts", month + "-1" + d + " 1" + (u % 10) + ":1" + k + ":00", "ts_ms", 0,
+                                    "value", c * 100 + u * 3.17 + d * 0.53 + k * 1.093, "event_id", company + "-" + user + "-" + month + "-" + d + "-" + k));
+                        }
+                    }
                 }
             }
         }
