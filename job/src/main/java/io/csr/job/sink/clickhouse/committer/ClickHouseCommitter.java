@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  *   <li>read the ledger ({@code sink_commits}) for all the call's batches at once; a recorded batch is skipped
  *       ({@code signalAlreadyCommitted});</li>
  *   <li>insert every other batch into its table;</li>
- *   <li>record the inserted batches in the ledger (one insert).</li>
+ *   <li>record the inserted batches in the ledger (one insert; a retry records only those the ledger does not
+ *       hold yet, see {@link #recordOnce}).</li>
  * </ol>
  * A crash after 2 and before 3 makes the next attempt insert those batches again; the tables' ReplacingMergeTree keys
  * collapse the copies under {@code FINAL}. Each step retries a retriable ClickHouse error with exponential backoff;
@@ -131,10 +132,7 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
                 }
                 return null;
             });
-            withRetries(() -> "record " + inserted.size() + " batches in the commit ledger", () -> {
-                target.record(inserted, clock.instant());
-                return null;
-            });
+            recordOnce(inserted);
             for (ClickHouseCommittable batch : inserted) {
                 metrics.committed(batch.rows(), batch.bodyBytes());
             }
@@ -142,6 +140,29 @@ public final class ClickHouseCommitter implements Committer<ClickHouseCommittabl
         long millis = (System.nanoTime() - start) / 1_000_000;
         metrics.commitTook(millis);
         LOG.debug("Committed {} of {} batches in {} ms", inserted.size(), requests.size(), millis);
+    }
+
+    /**
+     * Records the batches in the ledger, each once: a retry first reads which of them the failed attempt did record —
+     * an INSERT ClickHouse stored before it died (or before its answer was lost) — and records only the rest. Without
+     * that read the same ledger row went in twice (found by csr soak: a kill of ClickHouse during the ledger INSERT;
+     * FINAL hides it, the merge-proof ledger count does not). A server that was stopped, not killed, may still run the
+     * first INSERT after the retry read: that window stays.
+     */
+    private void recordOnce(List<ClickHouseCommittable> batches) throws ClickHouseCommitException, InterruptedException {
+        boolean[] retry = {false};
+        withRetries(() -> "record " + batches.size() + " batches in the commit ledger", () -> {
+            List<ClickHouseCommittable> missing = batches;
+            if (retry[0]) {
+                Set<LedgerKey> recorded = target.committed(batches);
+                missing = batches.stream().filter(b -> !recorded.contains(b.ledgerKey())).toList();
+            }
+            retry[0] = true;
+            if (!missing.isEmpty()) {
+                target.record(missing, clock.instant());
+            }
+            return null;
+        });
     }
 
     private <T> T withRetries(Supplier<String> what, Supplier<T> step) throws ClickHouseCommitException, InterruptedException {

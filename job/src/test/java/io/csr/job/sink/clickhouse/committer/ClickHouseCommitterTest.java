@@ -118,6 +118,19 @@ class ClickHouseCommitterTest {
     }
 
     @Test
+    void aLedgerWriteWhoseAnswerWasLostIsNotRecordedTwice() throws Exception {
+        target.failRecordAfterWriting(FakeCommitTarget.retriable("record (ClickHouse killed before it answered)"));
+        List<FakeCommitRequest> reqs = requests(METRICS, EVENTS);
+        commit(committer(), reqs);
+
+        assertThat(target.ledger).as("each batch recorded once, as the merge-proof ledger count sees it")
+                .containsExactly(METRICS.ledgerKey(), EVENTS.ledgerKey());
+        assertThat(target.calls).as("the retry reads the ledger before it writes, and has nothing left to write")
+                .containsExactly(Op.LOOKUP, Op.INSERT, Op.INSERT, Op.RECORD, Op.LOOKUP);
+        assertThat(reqs).extracting(r -> r.outcome).containsOnly(Outcome.NONE);
+    }
+
+    @Test
     void backoffDoublesUpToTheCap() {
         ClickHouseCommitter c = committer();
         assertThat(List.of(c.backoffMs(0), c.backoffMs(1), c.backoffMs(2), c.backoffMs(3), c.backoffMs(30)))

@@ -29,6 +29,7 @@ class FakeCommitTarget implements CommitTarget {
     final List<LedgerKey> ledger = new ArrayList<>();
     final Map<Op, Deque<ClickHouseAccessException>> faults = new HashMap<>();
     final Deque<ClickHouseAccessException> faultsAfterInsert = new ArrayDeque<>();
+    final Deque<ClickHouseAccessException> faultsAfterRecord = new ArrayDeque<>();
     final List<Op> calls = new ArrayList<>();
     boolean closed;
 
@@ -48,6 +49,12 @@ class FakeCommitTarget implements CommitTarget {
     /** The insert reaches the table, then the answer is lost (timeout): the retry inserts the same rows again. */
     FakeCommitTarget failInsertAfterWriting(ClickHouseAccessException e) {
         faultsAfterInsert.add(e);
+        return this;
+    }
+
+    /** The ledger write reaches the table, then the answer is lost (ClickHouse killed before it answered). */
+    FakeCommitTarget failRecordAfterWriting(ClickHouseAccessException e) {
+        faultsAfterRecord.add(e);
         return this;
     }
 
@@ -85,6 +92,9 @@ class FakeCommitTarget implements CommitTarget {
     public void record(Collection<ClickHouseCommittable> batches, Instant committedAt) {
         maybeFail(Op.RECORD);
         batches.forEach(b -> ledger.add(b.ledgerKey()));
+        if (!faultsAfterRecord.isEmpty()) {
+            throw faultsAfterRecord.poll();
+        }
     }
 
     List<String> rows(String table) {
