@@ -54,6 +54,7 @@ final class CohortCallers {
     private final String secret = DevToken.secretFromEnvironment();
     private final List<Cohort> cohorts = new ArrayList<>();
     private final Map<String, Long> answers = new TreeMap<>();
+    private final Map<String, String> examples = new TreeMap<>();
     private final long changeAtMs;
     private volatile boolean stop;
     private volatile boolean changed;
@@ -97,6 +98,11 @@ final class CohortCallers {
         return new TreeMap<>(answers);
     }
 
+    /** The first answer of each status other than 200: what a caller was told during a fault. */
+    synchronized Map<String, String> examples() {
+        return new TreeMap<>(examples);
+    }
+
     boolean membershipChanged() {
         return changed;
     }
@@ -115,16 +121,23 @@ final class CohortCallers {
             String metric = METRICS.get((n / cohorts.size()) % METRICS.size());
             n++;
             String status;
+            String example;
             try {
-                status = Integer.toString(send(c.company, "GET", metricsPath(c, metric, LocalDate.now(ZoneOffset.UTC).minusDays(3),
-                        LocalDate.now(ZoneOffset.UTC)), null).statusCode());
+                HttpResponse<String> r = send(c.company, "GET", metricsPath(c, metric, LocalDate.now(ZoneOffset.UTC).minusDays(3),
+                        LocalDate.now(ZoneOffset.UTC)), null);
+                status = Integer.toString(r.statusCode());
+                example = r.body();
             } catch (IOException e) {
                 status = "error";
+                example = e.toString();
             } catch (InterruptedException e) {
                 return;
             }
             synchronized (this) {
                 answers.merge(status, 1L, Long::sum);
+                if (!status.equals("200")) {
+                    examples.putIfAbsent(status, example.length() > 300 ? example.substring(0, 300) : example);
+                }
             }
             try {
                 Thread.sleep(PERIOD_MS);

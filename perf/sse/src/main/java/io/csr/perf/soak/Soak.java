@@ -594,6 +594,7 @@ final class Soak {
             cohortProblems = cohorts.mismatches(ledger, from, to, compared);
         }
         v.put("cohortCalls", cohorts.answers());
+        v.put("cohortCallExamples", cohorts.examples());
         v.put("cohortMembershipChanged", cohorts.membershipChanged());
         v.put("cohortRange", from + ".." + to);
         v.put("cohortFiguresCompared", compared.size());
