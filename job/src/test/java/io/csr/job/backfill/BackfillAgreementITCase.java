@@ -1,17 +1,12 @@
 package io.csr.job.backfill;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
-import io.csr.job.CsrJob;
-import io.csr.job.config.JobOptions;
-import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -88,11 +83,9 @@ class BackfillAgreementITCase {
         try (TestStream stream = new TestStream()) {
             String ns = "it_bfa_" + stream.id;
             CsrConfig config = HistoryFixture.config(stream, ns, tmp.resolve("state"));
-            ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
-            JobOptions options = JobOptions.from(config);
             try (ClickHouseAccess ch = HistoryFixture.migratedStoresWith(config, history)) {
-                JobClient client = start(config, chSettings, options, null, stream);
+                JobClient client = start(config, null);
                 try {
                     publish(stream, replay);
                     HistoryFixture.awaitWindows("the replayed backlog, live alone", ch, all);
@@ -126,7 +119,7 @@ class BackfillAgreementITCase {
 
                     // a restart from a savepoint taken before any backfill: stragglers and notices are read again
                     client.cancel().get(60, TimeUnit.SECONDS);
-                    client = start(config, chSettings, options, beforeAnyBackfill, stream);
+                    client = start(config, beforeAnyBackfill);
                     publish(stream, stragglers(h1259, 5));
                     HistoryFixture.awaitWindows("restored from before the backfills, then more stragglers", ch, all);
                     awaitUsersFlagged(ns, 8);
@@ -208,16 +201,11 @@ class BackfillAgreementITCase {
                 "--parallelism", "2", "--split-hours", "6"}, config)).isZero();
     }
 
-    private static JobClient start(CsrConfig config, ClickHouseSettings ch, JobOptions options, String savepoint,
-                                   TestStream stream) throws Exception {
-        RuntimeOptions runtime = RuntimeOptions.from(config);
-        CsrJob job = new CsrJob(EventSourceBuilder.fromConfig(config).build(),
-                CsrJob.tableSink(ch, options).options(ClickHouseSinkOptions.from(config)).build(),
-                RedisUpdateSink.builder().options(options).build(), options, runtime, stream.prefix);
-        Configuration flink = FlinkSettings.job(runtime);
+    private static JobClient start(CsrConfig config, String savepoint) throws Exception {
+        Configuration flink = FlinkSettings.job(RuntimeOptions.from(config));
         if (savepoint != null) {
             flink.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
         }
-        return job.executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
+        return JobFixture.job(config).executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
     }
 }

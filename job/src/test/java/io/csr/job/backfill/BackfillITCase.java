@@ -2,17 +2,12 @@ package io.csr.job.backfill;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
-import io.csr.job.CsrJob;
-import io.csr.job.config.JobOptions;
-import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -90,17 +85,12 @@ class BackfillITCase {
         try (TestStream stream = new TestStream()) {
             String ns = "it_bf_" + stream.id;
             CsrConfig config = HistoryFixture.config(stream, ns, tmp.resolve("state"));
-            ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
             try (ClickHouseAccess ch = HistoryFixture.migratedStoresWith(config, history)) {
 
-                JobOptions options = JobOptions.from(config);
-                RuntimeOptions runtime = RuntimeOptions.from(config);
-                CsrJob liveJob = new CsrJob(EventSourceBuilder.fromConfig(config).build(),
-                        CsrJob.tableSink(chSettings, options).options(ClickHouseSinkOptions.from(config)).build(),
-                        RedisUpdateSink.builder().options(options).build(), options, runtime, stream.prefix);
-                StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, FlinkSettings.job(runtime));
-                JobClient client = liveJob.executeAsync(env);
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2,
+                        FlinkSettings.job(RuntimeOptions.from(config)));
+                JobClient client = JobFixture.job(config).executeAsync(env);
                 try {
                     List<Long> sequences = new ArrayList<>();
                     stream.publishAll(live, 0, live.size(), sequences);

@@ -1,18 +1,13 @@
 package io.csr.job.bootstrap;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.postgres.PostgresSettings;
-import io.csr.job.CsrJob;
-import io.csr.job.config.JobOptions;
 import io.csr.job.backfill.BackfillTestAccess;
-import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
+import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -78,10 +73,8 @@ class BootstrapITCase {
         try (TestStream stream = new TestStream()) {
             String ns = "it_bs_" + stream.id;
             CsrConfig config = fx.config(stream, ns, tmp.resolve("state"));
-            ClickHouseSettings chSettings = ClickHouseSettings.from(config);
             PostgresSettings pg = PostgresSettings.from(config);
             try (ClickHouseAccess ch = fx.migratedStoresWith(config, history)) {
-                JobOptions options = JobOptions.from(config);
                 JobClient client = null;
                 try {
                     String savepoint = BootstrapMain.run(new String[] {"--until", day.toString(), "--parallelism", "2"}, config,
@@ -96,10 +89,7 @@ class BootstrapITCase {
                     // what FlinkSettings.embedded and submit do for a bootstrap savepoint (the history source's state)
                     flink.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
                     flink.set(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY, "none"); // a failed restore fails the test
-                    CsrJob liveJob = new CsrJob(EventSourceBuilder.fromConfig(config).build(),
-                            CsrJob.tableSink(chSettings, options).options(ClickHouseSinkOptions.from(config)).build(),
-                            RedisUpdateSink.builder().options(options).build(), options, runtime, stream.prefix);
-                    client = liveJob.executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
+                    client = JobFixture.job(config).executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
                     stream.publishAll(live, 0, live.size(), new ArrayList<>());
                     java.util.concurrent.CompletableFuture<?> ended = client.getJobExecutionResult();
                     await("the live job runs from the bootstrap savepoint").atMost(Duration.ofSeconds(60))

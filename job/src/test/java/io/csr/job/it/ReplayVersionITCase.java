@@ -1,18 +1,12 @@
 package io.csr.job.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.contract.RedisStreams;
 import io.csr.common.json.Json;
-import io.csr.job.CsrJob;
-import io.csr.job.config.JobOptions;
-import io.csr.job.redis.RedisUpdateSink;
 import io.csr.job.runtime.FlinkSettings;
 import io.csr.job.runtime.RuntimeOptions;
-import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
-import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.JobFixture;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -91,7 +85,7 @@ class ReplayVersionITCase {
             List<EventFixture.Message> published = new ArrayList<>();
             List<Long> sequences = new ArrayList<>();
 
-            JobClient died = start(config, fx.clickHouse, null, false);
+            JobClient died = start(config, null, false);
             String savepoint;
             try {
                 publish(fx, published, sequences, counted);
@@ -112,7 +106,7 @@ class ReplayVersionITCase {
             }
             publish(fx, published, sequences, replayed);
 
-            JobClient restored = start(config, fx.clickHouse, savepoint, true);
+            JobClient restored = start(config, savepoint, true);
             try {
                 double sum = 0;
                 for (EventFixture.Message m : counted) {
@@ -215,19 +209,14 @@ class ReplayVersionITCase {
      * The live job in this JVM, from {@code savepoint} when given. Without {@code checkpoints}, none is taken on its
      * own (only the savepoint the test asks for), so what it counts after that savepoint is never committed.
      */
-    private static JobClient start(CsrConfig config, ClickHouseSettings ch, String savepoint, boolean checkpoints) throws Exception {
-        JobOptions options = JobOptions.from(config);
-        RuntimeOptions runtime = RuntimeOptions.from(config);
-        CsrJob job = new CsrJob(EventSourceBuilder.fromConfig(config).build(),
-                CsrJob.tableSink(ch, options).options(ClickHouseSinkOptions.from(config)).build(),
-                RedisUpdateSink.builder().options(options).build(), options, runtime, config.get(ConfigKey.NATS_SUBJECT_PREFIX));
-        Configuration flink = FlinkSettings.job(runtime);
+    private static JobClient start(CsrConfig config, String savepoint, boolean checkpoints) throws Exception {
+        Configuration flink = FlinkSettings.job(RuntimeOptions.from(config));
         if (!checkpoints) {
             flink.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofDays(7));
         }
         if (savepoint != null) {
             flink.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
         }
-        return job.executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
+        return JobFixture.job(config).executeAsync(StreamExecutionEnvironment.createLocalEnvironment(2, flink));
     }
 }

@@ -6,6 +6,12 @@ import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.common.migrate.Migrations;
 import io.csr.common.redis.RedisKeys;
+import io.csr.job.CsrJob;
+import io.csr.job.config.JobOptions;
+import io.csr.job.redis.RedisUpdateSink;
+import io.csr.job.runtime.RuntimeOptions;
+import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
+import io.csr.job.source.EventSourceBuilder;
 import redis.clients.jedis.Jedis;
 
 import java.net.URI;
@@ -96,6 +102,19 @@ public final class JobFixture implements AutoCloseable {
         List<String> args = new ArrayList<>();
         c.forEach((k, v) -> args.add(k + "=" + v));
         return args;
+    }
+
+    /**
+     * The job {@code config} describes — JetStream source, exactly-once ClickHouse sink, Redis update sink — without what
+     * a deployed job adds around it (the sink's lease, the stream-gap guard, cohort replication): what ITCases run in
+     * their own JVM.
+     */
+    public static CsrJob job(CsrConfig config) {
+        JobOptions options = JobOptions.from(config);
+        return new CsrJob(EventSourceBuilder.fromConfig(config).build(),
+                CsrJob.tableSink(ClickHouseSettings.from(config), options).options(ClickHouseSinkOptions.from(config)).build(),
+                RedisUpdateSink.builder().options(options).build(), options, RuntimeOptions.from(config),
+                config.get(ConfigKey.NATS_SUBJECT_PREFIX));
     }
 
     /** Raw rows in {@code events} (copies included); -1 while ClickHouse does not answer. */
