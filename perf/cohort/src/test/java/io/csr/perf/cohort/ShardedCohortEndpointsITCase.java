@@ -54,7 +54,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * answers for the same rows, with the membership cache on and off and from both sources of the figures: the
  * observations (COHORT_DAILY_AGGREGATES=false) and the default, which picks per range from the rows of its months (the
  * parts of every shard's local tables on the cluster): the per-user days for March, whose rows hold 4 observations per
- * user-day, far above the 1.6 at which the estimate prefers them, and the observations for April, which holds 1:
+ * user-day, far above the 1.6 at which the estimate prefers them, and the observations for April, which holds 1; and
+ * the default with the per-cohort months on (COHORT_MONTH_REFRESH_SECONDS), each side's months refreshed before the
+ * calls, writing as many (cohort, month) rows on 2 shards as on one server:
  * /cohort/{id}/metrics, trends and overview, /cohort/compare and /cohort/top, for every company, its companies spread
  * over both shards.
  */
@@ -98,23 +100,32 @@ class ShardedCohortEndpointsITCase {
                             assertThat(local.queryLong("SELECT count() FROM metrics_timeseries_local")).as("rows on %s", shard).isPositive();
                         }
                     }
-                    // per source (COHORT_DAILY_AGGREGATES false: the observations; true: the user days, see above)
+                    // per source: COHORT_DAILY_AGGREGATES false: the observations; true: the default (see above); and with
+                    // COHORT_MONTH_REFRESH_SECONDS on, the per-cohort months (refreshed here, not by the schedule)
                     Map<String, Map<String, String>> answers = new LinkedHashMap<>();
-                    for (String dailyAggregates : List.of("false", "true")) {
-                        Map<String, String> bySource = answers.computeIfAbsent(dailyAggregates, k -> new LinkedHashMap<>());
+                    Map<String, Long> months = new LinkedHashMap<>();
+                    for (String source : List.of("false", "true", "months")) {
+                        Map<String, String> bySource = answers.computeIfAbsent(source, k -> new LinkedHashMap<>());
                         for (String cacheRows : List.of("2000000", "0")) {
                             Map<String, String> settings = Map.of(ConfigKey.COHORT_MEMBERSHIP_CACHE_ROWS.name(), cacheRows,
-                                    ConfigKey.COHORT_DAILY_AGGREGATES.name(), dailyAggregates);
+                                    ConfigKey.COHORT_DAILY_AGGREGATES.name(), String.valueOf(!source.equals("false")),
+                                    ConfigKey.COHORT_MONTH_REFRESH_SECONDS.name(), source.equals("months") ? "86400" : "0");
                             String single = start(base.with(settings), pg, servers, gateways);
                             String onShards = start(sharded.with(settings), pg, servers, gateways);
                             String secret = GatewaySettings.from(base).jwtSecret();
                             for (int c = 0; c < COMPANIES; c++) {
                                 String token = token(secret, "co-" + c);
+                                if (source.equals("months")) {
+                                    int onOne = gateways.get(gateways.size() - 2).cohorts().refreshCohortMonths("co-" + c);
+                                    int onTwo = gateways.get(gateways.size() - 1).cohorts().refreshCohortMonths("co-" + c);
+                                    assertThat(onTwo).as("co-%d cohort months written on 2 shards (%d on one server)", c, onOne).isEqualTo(onOne);
+                                    months.merge("co-" + c, (long) onOne, Long::sum);
+                                }
                                 for (String[] call : calls()) {
                                     JsonNode expected = send(single, call, token);
                                     JsonNode actual = send(onShards, call, token);
-                                    assertThat(actual).as("co-%d %s %s, cache rows %s, daily aggregates %s", c, call[0], call[1], cacheRows,
-                                            dailyAggregates).isEqualTo(expected);
+                                    assertThat(actual).as("co-%d %s %s, cache rows %s, source %s", c, call[0], call[1], cacheRows,
+                                            source).isEqualTo(expected);
                                     bySource.put("co-" + c + " " + call[1] + (call[2] == null ? "" : " " + call[2]), expected.toString());
                                 }
                             }
@@ -131,8 +142,10 @@ class ShardedCohortEndpointsITCase {
                     long fromBins = differing.get(true);
                     assertThat(fromBins).as("March answers of the default source that differ from the observations' (quantiles from bins)").isPositive();
                     assertThat(differing.get(false)).as("April answers of the default source that differ from the observations'").isZero();
+                    assertThat(months.values()).as("cohort months written per company").allMatch(n -> n > 0);
                     System.out.println("[ShardedCohortEndpointsITCase] " + answers.get("false").size() + " calls per source, equal on 2 shards and one "
-                            + "server, cache on and off, both sources (" + fromBins + " March answers from the user days differ from the observations')");
+                            + "server, cache on and off, observations, default and months (" + fromBins + " March answers from the user days "
+                            + "differ from the observations'; cohort months written per company " + months + ")");
                 } finally {
                     for (WebServer s : servers) {
                         s.stop();
