@@ -450,7 +450,7 @@ final class CohortQueries {
      * {@link #fromMonths}.
      */
     private Optional<List<TopRow>> topFromMonths(String companyId, String metric, DateRange range, int limit) {
-        if (months == null) {
+        if (months == null || CohortMonths.wholeMonths(range).isEmpty()) {
             return Optional.empty();
         }
         List<Long> live = new ArrayList<>(cohortsOf(companyId).keySet());
@@ -546,7 +546,7 @@ final class CohortQueries {
             }
         });
         long seen = 0;
-        for (JsonNode r : clickHouse.query("SELECT cohort_id, sum(count) AS count, sum(sum) AS sum, count() AS monthly_rows FROM "
+        for (JsonNode r : months.readMonthRows("SELECT cohort_id, sum(count) AS count, sum(sum) AS sum, count() AS monthly_rows FROM "
                 + CohortMonths.TABLE + plan.where(companyId, metric) + " GROUP BY cohort_id")) {
             seen += r.get("monthly_rows").asLong();
             if (!ranking.addToCohort(r.get("cohort_id").asLong(), r.get("count").asLong(), r.get("sum").asDouble())) {
