@@ -81,6 +81,11 @@ public final class ExactlyOnceCheck {
      * materialized view does not fire on a part the server fetched from a replica (nor, in 18.16, on a block it
      * deduplicated), so the rows of every server add up to the rows ever inserted, each once ({@link #onServers}).
      */
+    /** The commit ledger's key ({@code sql/clickhouse/003_sink_commits.sql}): one batch of one table. */
+    private static final String LEDGER_KEY = "table_name, sink_id, checkpoint_id, subtask, writer_id, batch";
+    private static final String LEDGER_KEY_COLUMNS = "table_name String, sink_id String, checkpoint_id UInt64, subtask UInt32, "
+            + "writer_id String, batch UInt32";
+
     public static void installRawCounters(ClickHouseAccess ch, String sourceSuffix) {
         String db = SqlLiteral.identifier(ch.database()) + ".";
         String events = db + SqlLiteral.identifier("events" + sourceSuffix);
@@ -94,10 +99,10 @@ public final class ExactlyOnceCheck {
                 + "ENGINE = SummingMergeTree ORDER BY (stream, stream_seq)");
         ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_dead_letters_inserted_mv TO " + db
                 + "verify_dead_letters_inserted AS SELECT stream, stream_seq, toUInt64(1) AS n FROM " + deadLetters);
-        ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_ledger_inserted (table_name String, rows UInt64, entries UInt64) "
-                + "ENGINE = SummingMergeTree ORDER BY table_name");
+        ch.execute("CREATE TABLE IF NOT EXISTS " + db + "verify_ledger_inserted (" + LEDGER_KEY_COLUMNS + ", rows UInt64, "
+                + "entries UInt64) ENGINE = SummingMergeTree ORDER BY (" + LEDGER_KEY + ")");
         ch.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + db + "verify_ledger_inserted_mv TO " + db + "verify_ledger_inserted "
-                + "AS SELECT table_name, rows, toUInt64(1) AS entries FROM " + ledger);
+                + "AS SELECT " + LEDGER_KEY + ", rows, toUInt64(1) AS entries FROM " + ledger);
     }
 
     /** The counters of the server the client talks to, in its database ({@link #installRawCounters(ClickHouseAccess)}). */
@@ -132,15 +137,20 @@ public final class ExactlyOnceCheck {
      * "Every event once" without {@code FINAL}, row for row, from the counters of every row ever inserted
      * ({@link #installRawCounters}), so no merge can hide a copy. Empty when it holds.
      * <ul>
-     *   <li>The commit ledger ({@code sink_commits}, every row it was ever given) accounts for every valid event and
-     *       every malformed message exactly once: the rows of the batches it recorded for {@code events} add up to the
-     *       distinct valid events, those for {@code dead_letters} to the malformed messages. A committer that inserts a
-     *       replayed, already committed batch again records it again (or under another key) and breaks the sum — which
-     *       {@code FINAL} hides.</li>
+     *   <li>No commit ledger batch (its key: table, sink, checkpoint, subtask, writer, batch) was recorded twice: the
+     *       counter of every ledger row ever inserted shows each key once. A committer that inserts a replayed, already
+     *       committed batch again and records it again breaks this — which {@code FINAL} and a merge hide.</li>
+     *   <li>The ledger's batches, one per key, account for every valid event and every malformed message exactly once:
+     *       the rows of its {@code events} batches add up to the distinct valid events, those of its
+     *       {@code dead_letters} batches to the malformed messages (a batch recorded under a second key, or never
+     *       recorded, breaks the sum). These are read from the ledger table, not its counter: ClickHouse writes an
+     *       INSERT's block to the table and then to the materialized view, not atomically, so a server killed between
+     *       the two leaves a ledger row its counter never saw — a gap in the counter, not in the ledger.</li>
      *   <li>With {@code faultDuringCommits} false (nothing was killed while a commit could be running: a savepoint
-     *       stop, a clean restart) no row was inserted twice at all. With it true, a batch inserted just before a
-     *       crash and not yet recorded is inserted again on the replay (ClickHouseCommitter's documented window): raw
-     *       copies are then allowed, but only of batches the ledger never recorded, which the sums above check.</li>
+     *       stop, a clean restart) no row was inserted twice at all and every ledger row is in the counter. With it
+     *       true, a batch inserted just before a crash and not yet recorded is inserted again on the replay
+     *       (ClickHouseCommitter's documented window): raw copies are then allowed, but only of batches the ledger never
+     *       recorded, which the sums above check; and a ledger row may be missing from its counter (above).</li>
      * </ul>
      */
     public List<String> rawProblems(ClickHouseAccess ch, boolean faultDuringCommits) {
@@ -150,16 +160,30 @@ public final class ExactlyOnceCheck {
     /** {@link #rawProblems(ClickHouseAccess, boolean)} over the counters {@code counters} names ({@link #onServers}). */
     public List<String> rawProblems(ClickHouseAccess ch, boolean faultDuringCommits, UnaryOperator<String> counters) {
         List<String> problems = new ArrayList<>();
-        String ledger = counters.apply("verify_ledger_inserted");
-        long ledgerEvents = ch.queryLong("SELECT sum(rows) FROM " + ledger + " WHERE table_name = 'events'");
-        long ledgerDeadLetters = ch.queryLong("SELECT sum(rows) FROM " + ledger + " WHERE table_name = 'dead_letters'");
+        String ledgerCounter = counters.apply("verify_ledger_inserted");
+        long recordedTwice = ch.queryLong("SELECT count() FROM (SELECT sum(entries) AS e FROM " + ledgerCounter
+                + " GROUP BY " + LEDGER_KEY + ") WHERE e > 1");
+        if (recordedTwice != 0) {
+            problems.add(recordedTwice + " commit ledger batches recorded twice under the same key (every ledger row ever "
+                    + "inserted counted): a committer that inserted an already committed batch again");
+        }
+        // the batches as the ledger table holds them, one row per key (a merge may have collapsed the copies above)
+        String batches = "(SELECT " + LEDGER_KEY + ", any(rows) AS rows FROM sink_commits GROUP BY " + LEDGER_KEY + ")";
+        long ledgerEvents = ch.queryLong("SELECT sum(rows) FROM " + batches + " WHERE table_name = 'events'");
+        long ledgerDeadLetters = ch.queryLong("SELECT sum(rows) FROM " + batches + " WHERE table_name = 'dead_letters'");
         if (ledgerEvents != distinctValidEvents()) {
-            problems.add("the commit ledger records " + ledgerEvents + " events rows in its batches (every ledger row ever "
-                    + "inserted), not the " + distinctValidEvents() + " distinct valid events: a batch committed twice or never recorded");
+            problems.add("the commit ledger's batches hold " + ledgerEvents + " events rows, not the " + distinctValidEvents()
+                    + " distinct valid events: a batch committed under a second key, or never recorded");
         }
         if (ledgerDeadLetters != malformedSequences().size()) {
-            problems.add("the commit ledger records " + ledgerDeadLetters + " dead_letters rows, not the "
+            problems.add("the commit ledger's batches hold " + ledgerDeadLetters + " dead_letters rows, not the "
                     + malformedSequences().size() + " malformed messages");
+        }
+        long uncounted = ch.queryLong("SELECT count() FROM " + batches) - ch.queryLong("SELECT count() FROM (SELECT "
+                + LEDGER_KEY + " FROM " + ledgerCounter + " GROUP BY " + LEDGER_KEY + ")");
+        if (!faultDuringCommits && uncounted != 0) {
+            problems.add(uncounted + " commit ledger batches in the table but not in its counter, without a crash to "
+                    + "explain them (a server killed between an INSERT's table and its materialized view)");
         }
         long eventCopies = rawEventCopies(ch, counters);
         long deadLetterCopies = rawDeadLetterCopies(ch, counters);
