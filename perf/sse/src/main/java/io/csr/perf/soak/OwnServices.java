@@ -107,7 +107,6 @@ final class OwnServices {
                 "-Dlog4j2.configurationFile=" + root.resolve("job/src/main/config/log4j2-embedded.xml"),
                 "-cp", moduleClasspath(root, "job", "csr-job", true), "io.csr.job.CsrJob", "--embedded"));
         checkpointDir = Files.createDirectories(dir.resolve("state").resolve("checkpoints"));
-        checkpointFsUnavailable = mountSmallFs(checkpointDir, logs.resolve("mount.log"));
         Map<String, String> jobSettings = new LinkedHashMap<>(settings);
         jobSettings.put("CHECKPOINT_DIR", checkpointDir.toString());
         jobSettings.put("CHECKPOINT_INTERVAL_MS", "2000");
@@ -126,6 +125,8 @@ final class OwnServices {
         gateway = new ServiceProcess("gateway", List.of(java, "-XX:MaxGCPauseMillis=10", "-Xmx384m", "--enable-native-access=ALL-UNNAMED",
                 "-Dcsr.root=" + root, "-cp", moduleClasspath(root, "gateway", "csr-gateway", false), "io.csr.gateway.Main"),
                 gatewayEnv, root, logs.resolve("gateway.log"), () -> httpOk("http://127.0.0.1:" + gatewayPort + "/stream/health"), null);
+        // last: nothing after it may throw, or the mount would outlive a soak that never started (no one unmounts it)
+        checkpointFsUnavailable = mountSmallFs(checkpointDir, logs.resolve("mount.log"));
     }
 
     List<ServiceProcess> servers() {
