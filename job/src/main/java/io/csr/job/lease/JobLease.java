@@ -47,6 +47,8 @@ public final class JobLease implements AutoCloseable {
     private static final Map<String, Held> HELD = new HashMap<>();
     private static final Driver DRIVER = new org.postgresql.Driver();
     private static final String STARTED = Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime()).toString();
+    /** How a later job on this host tells this process from a later one under the same pid, whatever the wall clock did. */
+    private static final String START_STAMP = LocalProcess.StartStamp.ofThisProcess().orElse(null);
 
     private final LeaseSettings settings;
     private boolean closed;
@@ -119,11 +121,12 @@ public final class JobLease implements AutoCloseable {
             ensureTable(c, s);
             String deadHolder = deadLocalHolder(c, s);
             try (PreparedStatement p = c.prepareStatement("INSERT INTO " + table(s) + " AS l"
-                    + " (name, holder, job_id, host, pid, process_started, taken_at, renewed_at, expires_at)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, now(), now(), now() + make_interval(secs => ?))"
+                    + " (name, holder, job_id, host, pid, process_started, process_start_stamp, taken_at, renewed_at, expires_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, now(), now(), now() + make_interval(secs => ?))"
                     + " ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder,"
                     + " job_id = coalesce(EXCLUDED.job_id, CASE WHEN l.holder = EXCLUDED.holder THEN l.job_id END),"
                     + " host = EXCLUDED.host, pid = EXCLUDED.pid, process_started = EXCLUDED.process_started,"
+                    + " process_start_stamp = EXCLUDED.process_start_stamp,"
                     + " taken_at = CASE WHEN l.holder = EXCLUDED.holder THEN l.taken_at ELSE now() END,"
                     + " renewed_at = now(), expires_at = EXCLUDED.expires_at"
                     + " WHERE l.holder = EXCLUDED.holder OR l.expires_at <= now() OR l.holder = ?"
@@ -134,8 +137,9 @@ public final class JobLease implements AutoCloseable {
                 p.setString(4, host());
                 p.setLong(5, ProcessHandle.current().pid());
                 p.setString(6, STARTED);
-                p.setLong(7, s.ttlSeconds());
-                p.setString(8, deadHolder);
+                p.setString(7, START_STAMP);
+                p.setLong(8, s.ttlSeconds());
+                p.setString(9, deadHolder);
                 try (ResultSet r = p.executeQuery()) {
                     if (r.next()) {
                         return;
@@ -206,7 +210,7 @@ public final class JobLease implements AutoCloseable {
      * JOB_LEASE_TTL_SECONDS. A holder on another host is judged by its lease alone.
      */
     private static String deadLocalHolder(Connection c, LeaseSettings s) throws SQLException {
-        try (PreparedStatement p = c.prepareStatement("SELECT holder, host, pid, process_started FROM " + table(s)
+        try (PreparedStatement p = c.prepareStatement("SELECT holder, host, pid, process_started, process_start_stamp FROM " + table(s)
                 + " WHERE name = ? AND holder <> ? AND expires_at > now()")) {
             p.setString(1, s.name());
             p.setString(2, s.holder());
@@ -215,7 +219,8 @@ public final class JobLease implements AutoCloseable {
                     return null;
                 }
                 long pid = r.getLong("pid");
-                if (LocalProcess.runs(pid, r.getString("process_started"))) {
+                String stamp = r.getString("process_start_stamp");
+                if (LocalProcess.runs(pid, stamp != null ? stamp : r.getString("process_started"))) {
                     return null;
                 }
                 LOG.info("job lease {}: its holder, pid {} on this host, is gone; taking the lease over", s.name(), pid);
@@ -281,12 +286,36 @@ public final class JobLease implements AutoCloseable {
     private static void ensureTable(Connection c, LeaseSettings s) throws SQLException {
         String ddl = "CREATE TABLE IF NOT EXISTS " + table(s) + " (name text PRIMARY KEY, holder text NOT NULL, job_id text,"
                 + " host text NOT NULL, pid bigint NOT NULL, process_started text NOT NULL, taken_at timestamptz NOT NULL,"
-                + " renewed_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)";
+                + " renewed_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, process_start_stamp text)";
         try (Statement st = c.createStatement()) {
             st.execute(ddl);
         } catch (SQLException e) {
             // two first holders creating it at once: one CREATE loses on the catalog's unique index; the table exists
             if (!"23505".equals(e.getSQLState()) && !"42P07".equals(e.getSQLState())) {
+                throw e;
+            }
+        }
+        addStartStampColumn(c, s);
+    }
+
+    /**
+     * A table made before the start stamp existed gets its column (rows without a stamp are judged by
+     * {@code process_started}); asked of the catalog first, since ALTER TABLE locks the table even when it adds nothing.
+     */
+    private static void addStartStampColumn(Connection c, LeaseSettings s) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM information_schema.columns"
+                + " WHERE table_schema = ? AND table_name = 'job_leases' AND column_name = 'process_start_stamp'")) {
+            p.setString(1, s.schema());
+            try (ResultSet r = p.executeQuery()) {
+                if (r.next()) {
+                    return;
+                }
+            }
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + table(s) + " ADD COLUMN IF NOT EXISTS process_start_stamp text");
+        } catch (SQLException e) {
+            if (!"23505".equals(e.getSQLState()) && !"42701".equals(e.getSQLState())) { // another holder added it meanwhile
                 throw e;
             }
         }

@@ -1,8 +1,13 @@
 package io.csr.job.process;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 
@@ -39,6 +44,41 @@ class LocalProcessTest {
         assertThat(LocalProcess.runs(p.pid(), started)).as("a killed process, zombie or reaped, does not run").isFalse();
         p.waitFor();
         assertThat(LocalProcess.runs(p.pid(), started)).isFalse();
+    }
+
+    @Test
+    void aProcessIsKnownByItsStartStampAndAnotherStartIsAnotherProcess() {
+        LocalProcess.StartStamp self = LocalProcess.StartStamp.of(ProcessHandle.current().pid()).orElseThrow();
+        assertThat(LocalProcess.runs(ProcessHandle.current().pid(), self.toString())).isTrue();
+        String oneTickLater = new LocalProcess.StartStamp(self.bootId(), self.ticks() + 1).toString();
+        assertThat(LocalProcess.runs(ProcessHandle.current().pid(), oneTickLater)).as("a later process under this pid").isFalse();
+        String otherBoot = new LocalProcess.StartStamp("00000000-0000-0000-0000-000000000000", self.ticks()).toString();
+        assertThat(LocalProcess.runs(ProcessHandle.current().pid(), otherBoot)).as("a process of an earlier boot").isFalse();
+    }
+
+    /**
+     * The wall clock stepped by an hour since the pid file was written (a VM resumed from a snapshot, NTP): the start
+     * recorded beside it still names the process; without it, the file's time no longer matches the process's start.
+     */
+    @Test
+    void aRecordedStartSurvivesAWallClockStep(@TempDir Path dir) throws Exception {
+        Process p = new ProcessBuilder("sleep", "60").start();
+        try {
+            Path pidFile = dir.resolve("node.pid");
+            LocalProcess.recordStart(pidFile, p.pid());
+            assertThat(Files.readString(pidFile)).as("the pid file stays one line of digits").isEqualTo(p.pid() + "\n");
+            Files.setLastModifiedTime(pidFile, FileTime.from(Instant.now().minus(Duration.ofHours(1))));
+            assertThat(LocalProcess.recordedIn(pidFile)).contains(p.pid());
+
+            Files.writeString(dir.resolve("node.pid.start"), (p.pid() + 1) + " " + LocalProcess.StartStamp.of(p.pid()).orElseThrow() + "\n");
+            assertThat(LocalProcess.recordedIn(pidFile)).as("a start recorded for another pid is not this one's").isEmpty();
+
+            LocalProcess.forget(pidFile);
+            assertThat(pidFile).doesNotExist();
+            assertThat(dir.resolve("node.pid.start")).doesNotExist();
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
     }
 
     /** A process reaped between runs()'s look at its handle and at /proc counts as gone, not as "start unreadable". */

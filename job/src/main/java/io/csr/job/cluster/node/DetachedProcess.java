@@ -18,8 +18,9 @@ import java.util.function.Consumer;
 /**
  * A process started detached from the CLI that started it (own session through {@code setsid}, output appended to
  * its log, stdin from /dev/null) and recorded in {@code <runDir>/<name>.pid}, the way {@code bin/csr} records its
- * processes, so a later {@code csr cluster status} or {@code down} finds it. Only a pid recorded here is ever
- * signalled.
+ * processes, so a later {@code csr cluster status} or {@code down} finds it; its start is recorded beside the pid
+ * ({@link LocalProcess#recordStart}) so a later pid of the same number is never taken for it. Only a pid recorded here
+ * is ever signalled.
  */
 public record DetachedProcess(String name, Path runDir, Path log) {
     private static final Duration STOP_GRACE = Duration.ofSeconds(30);
@@ -41,7 +42,7 @@ public record DetachedProcess(String name, Path runDir, Path log) {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .start();
-        Files.writeString(pidFile(), p.pid() + "\n");
+        LocalProcess.recordStart(pidFile(), p.pid());
         return p.pid();
     }
 
@@ -70,7 +71,7 @@ public record DetachedProcess(String name, Path runDir, Path log) {
             }
             progress.accept("stopped " + name + " (pid " + p.get().pid() + ")");
         }
-        Files.deleteIfExists(pidFile());
+        LocalProcess.forget(pidFile());
         return p.isPresent();
     }
 
