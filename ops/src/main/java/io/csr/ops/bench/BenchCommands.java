@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
 @Command(name = "bench", description = "Benchmarks; results under perf/results (perf/README.md).",
         subcommands = {BenchCommands.Sse.class, BenchCommands.Cohort.class, BenchCommands.Jmh.class, BenchCommands.Job.class,
                 BenchCommands.Ingest.class, BenchCommands.Backfill.class, BenchCommands.Fanout.class, BenchCommands.E2e.class,
-                BenchCommands.Replay.class})
+                BenchCommands.Replay.class, BenchCommands.RedisMemory.class})
 public final class BenchCommands extends CommandGroup {
     /** Where the benchmark's own servers listen; read when a driver runs (a bad value fails that driver only). */
     private static final class Ports {
@@ -177,17 +177,39 @@ public final class BenchCommands extends CommandGroup {
 
         @Override
         public Integer call() throws Exception {
-            Path testClasses = jvm.root().resolve("job/target/test-classes");
-            if (!Files.isDirectory(testClasses.resolve("io/csr/job/perf"))) {
-                throw new IllegalStateException("job test classes are missing; run bin/csr build");
-            }
+            String classpath = jobBenchClasspath(jvm);
             List<String> options = new ArrayList<>(List.of(Jvm.LOW_PAUSE_GC));
             options.addAll(jvm.flinkOpens());
             options.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                     "-Dlog4j2.configurationFile=" + jvm.root().resolve("job/src/main/config/log4j2-embedded.xml")));
             System.out.println("==> Job ingest benchmark: NATS publish -> committed ClickHouse rows, exactly-once (results under perf/results/)");
-            jvm.runOrFail(jvm.java(options, testClasses + java.io.File.pathSeparator + jvm.classpath("job", "csr-job"),
-                    "io.csr.job.perf.JobIngestBenchmark", benchArgs), Map.of(), null, Long.MAX_VALUE, "the benchmark failed; services up? bin/csr status");
+            jvm.runOrFail(jvm.java(options, classpath, "io.csr.job.perf.JobIngestBenchmark", benchArgs), Map.of(), null, Long.MAX_VALUE, "the benchmark failed; services up? bin/csr status");
+            return 0;
+        }
+    }
+
+    /** The job's benchmarks live in its test classes (io.csr.job.perf), beside the fixtures they share with the tests. */
+    private static String jobBenchClasspath(Jvm jvm) throws java.io.IOException {
+        Path testClasses = jvm.root().resolve("job/target/test-classes");
+        if (!Files.isDirectory(testClasses.resolve("io/csr/job/perf"))) {
+            throw new IllegalStateException("job test classes are missing; run bin/csr build");
+        }
+        return testClasses + java.io.File.pathSeparator + jvm.classpath("job", "csr-job");
+    }
+
+    @Command(name = "redis-memory", mixinStandardHelpOptions = true,
+            description = {"Redis memory of the update streams at a steady rate with a count bound (REDIS_STREAM_MAXLEN), through the "
+                    + "job's writer; exit 1 unless XLEN and the streams' bytes stay flat at the cap; writes perf/results/redis-memory-*.json.",
+                    "Options (--minutes M --rate N --companies N --max-len N --sample-seconds S --redis URL) go to RedisMemoryBenchmark."})
+    static final class RedisMemory extends Driver {
+        @Unmatched
+        List<String> benchArgs = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.println("==> Redis memory benchmark: steady updates through the job's writer, streams capped by MAXLEN ~");
+            jvm.runOrFail(jvm.java(List.of("-Xmx512m"), jobBenchClasspath(jvm), "io.csr.job.perf.RedisMemoryBenchmark", benchArgs),
+                    Map.of(), null, Long.MAX_VALUE, "the streams did not stay flat at the cap, or Redis failed (see above)");
             return 0;
         }
     }
