@@ -12,6 +12,7 @@ public enum ConfigKey {
     // ---- shared services
     NATS_URL(Scope.ALL, "nats://127.0.0.1:4222", "NATS server URL (JetStream enabled)."),
     NATS_STREAM(Scope.ALL, "CSR_EVENTS", "JetStream stream holding metrics.>, journey.>, q2q.> events; created by `csr up` when missing."),
+    NATS_PARTITIONS(Scope.ALL, "1", "Partitions of the NATS subjects: 1 = producers publish metrics.<metric> etc. and the job reads one split per family; N > 1 = producers publish metrics.<p>.<metric> with p = EventSubjects.partitionOf(companyId, N) and the job reads 1 + N splits per family (so up to 3 × (N + 1) source readers). Producers and the job must agree; a checkpoint restores only at the value it was written with."),
     NATS_STREAM_REPLICAS(Scope.CLI, "1", "Replicas of the stream when `csr up` creates it: 1 on one nats-server, 3 on a NATS cluster (e.g. `csr cluster up --ha`'s, NATS_URL listing its nodes), so it survives the loss of any one node (an existing stream keeps its replicas)."),
     REDIS_URL(Scope.ALL, "redis://127.0.0.1:6379", "Redis of the live-update streams: one Redis `redis://[user:pass@]host:port[/db]` (or `rediss://`), a Redis Cluster `redis-cluster://host:port,host:port,…` (any nodes as seeds), or a Sentinel-managed master `redis-sentinel://host:port,…/<master name>[/db]`."),
     REDIS_KEY_PREFIX(Scope.ALL, "csr:", "Prefix of every Redis key the system writes (one company stream is `<prefix>updates:{<companyId>}`, hash-tagged so a company is one Redis Cluster slot)."),

@@ -1,6 +1,7 @@
 package io.csr.job.config;
 
 import io.csr.common.config.ConfigKey;
+import io.csr.common.contract.EventSubjects;
 import io.csr.common.config.CsrConfig;
 
 import java.io.Serializable;
@@ -28,7 +29,7 @@ import java.util.Map;
  */
 public record JobOptions(long updateIntervalMs, long coarseUpdateIntervalMs, long allowedLatenessMs, long outOfOrdernessMs,
                          long idleMs, long dedupTtlMs, String redisUrl, String redisKeyPrefix, long redisFailoverWaitMs,
-                         long redisRetentionHours, long redisStreamMaxLen) implements Serializable {
+                         long redisRetentionHours, long redisStreamMaxLen, int natsPartitions) implements Serializable {
 
     public Duration redisRetention() {
         return Duration.ofHours(redisRetentionHours);
@@ -52,6 +53,7 @@ public record JobOptions(long updateIntervalMs, long coarseUpdateIntervalMs, lon
                 config.get(ConfigKey.REDIS_KEY_PREFIX),
                 config.getLong(ConfigKey.REDIS_FAILOVER_WAIT_MS, 0, 3_600_000L),
                 config.getLong(ConfigKey.REDIS_STREAM_RETENTION_HOURS, 1, 24 * 365),
-                config.getLong(ConfigKey.REDIS_STREAM_MAXLEN, 0, Long.MAX_VALUE));
+                config.getLong(ConfigKey.REDIS_STREAM_MAXLEN, 0, Long.MAX_VALUE),
+                (int) config.getLong(ConfigKey.NATS_PARTITIONS, 1, EventSubjects.MAX_PARTITIONS));
     }
 }

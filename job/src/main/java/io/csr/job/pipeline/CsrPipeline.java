@@ -86,7 +86,7 @@ public final class CsrPipeline {
         // validating it.
         int sourceParallelism = raw.getParallelism();
         SingleOutputStreamOperator<CsrEvent> valid = raw
-                .process(new EventValidator()).name("validate (Contract 1)").uid(UID_VALIDATE)
+                .process(new EventValidator(options.natsPartitions())).name("validate (Contract 1)").uid(UID_VALIDATE)
                 .setParallelism(sourceParallelism);
         DataStream<TableRow> deadLetters = valid.getSideOutput(EventValidator.DEAD_LETTERS);
 

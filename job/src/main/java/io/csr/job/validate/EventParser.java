@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
+import io.csr.common.contract.EventSubjects;
 import io.csr.common.json.Json;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.EventKind;
@@ -39,9 +40,10 @@ public final class EventParser {
     public static final long MAX_FUTURE_SKEW_MS = 5 * 60_000L;
 
     private static final Pattern COMPANY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
-    private static final Pattern NAME = Pattern.compile("[a-z0-9_]{1,64}");
     private static final int SHOWN_VALUE_CHARS = 80;
 
+    /** Partition tokens this job reads ({@code NATS_PARTITIONS}); a token at or above it is a producer's mistake. */
+    private final int partitions;
     private final ObjectReader reader = Json.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** Either {@code event} or {@code error} is set; {@code payloadText} is the raw payload as text in both cases. */
@@ -55,6 +57,16 @@ public final class EventParser {
         Invalid(String reason) {
             super(reason, null, false, false);
         }
+    }
+
+    /** Accepts any partition token below {@link EventSubjects#MAX_PARTITIONS} (history from event_log, tests). */
+    public EventParser() {
+        this(EventSubjects.MAX_PARTITIONS);
+    }
+
+    /** Accepts partition tokens {@code 0 .. partitions - 1}: the job's {@code NATS_PARTITIONS}. */
+    public EventParser(int partitions) {
+        this.partitions = EventSubjects.requirePartitions(partitions);
     }
 
     public Result parse(RawMessage message) {
@@ -84,23 +96,23 @@ public final class EventParser {
 
     private CsrEvent toEvent(RawMessage message, String text) throws Invalid {
         String subject = message.subject;
-        if (subject == null || subject.isEmpty()) {
-            throw new Invalid("message has no subject; expected metrics.<metric>, journey.<flag> or q2q.<dimension>");
+        EventSubjects.Subject parts;
+        try {
+            parts = EventSubjects.parse(subject);
+        } catch (EventSubjects.InvalidSubject e) {
+            throw new Invalid(e.getMessage());
         }
-        int dot = subject.indexOf('.');
-        String family = dot < 0 ? subject : subject.substring(0, dot);
-        String suffix = dot < 0 ? "" : subject.substring(dot + 1);
+        if (parts.partition() >= partitions) {
+            throw new Invalid("subject '" + shown(subject) + "': partition token '" + parts.partition() + "' is outside this job's "
+                    + "partitions 0.." + (partitions - 1) + " (NATS_PARTITIONS=" + partitions + "); the producer uses another "
+                    + "NATS_PARTITIONS: set the same value on producers and the job");
+        }
+        String suffix = parts.name();
         EventKind kind;
-        switch (family) {
+        switch (parts.family()) {
             case "metrics": kind = EventKind.METRIC; break;
             case "journey": kind = EventKind.JOURNEY; break;
-            case "q2q": kind = EventKind.Q2Q; break;
-            default:
-                throw new Invalid("subject '" + shown(subject) + "' is not metrics.<metric>, journey.<flag> or q2q.<dimension>");
-        }
-        if (!NAME.matcher(suffix).matches()) {
-            throw new Invalid("subject '" + shown(subject) + "': name '" + shown(suffix)
-                    + "' must match [a-z0-9_]{1,64} (one token after '" + family + ".')");
+            default: kind = EventKind.Q2Q; break;
         }
         if (text.isBlank()) {
             throw new Invalid("payload is empty; expected one JSON object");

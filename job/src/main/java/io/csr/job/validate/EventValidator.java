@@ -1,5 +1,6 @@
 package io.csr.job.validate;
 
+import io.csr.common.contract.EventSubjects;
 import io.csr.job.model.CsrEvent;
 import io.csr.job.model.RawMessage;
 import io.csr.job.rows.RowFormat;
@@ -21,14 +22,25 @@ public class EventValidator extends ProcessFunction<RawMessage, CsrEvent> {
     public static final OutputTag<TableRow> DEAD_LETTERS = new OutputTag<>("dead-letters") {
     };
 
+    private final int partitions;
     private transient EventParser parser;
     private transient Counter eventsIn;
     private transient Counter eventsValid;
     private transient Counter eventsInvalid;
 
+    /** Any partition token below {@link EventSubjects#MAX_PARTITIONS} (history from event_log). */
+    public EventValidator() {
+        this(EventSubjects.MAX_PARTITIONS);
+    }
+
+    /** Partition tokens {@code 0 .. partitions - 1} only ({@code NATS_PARTITIONS}); others become dead letters. */
+    public EventValidator(int partitions) {
+        this.partitions = EventSubjects.requirePartitions(partitions);
+    }
+
     @Override
     public void open(OpenContext openContext) {
-        parser = new EventParser();
+        parser = new EventParser(partitions);
         eventsIn = getRuntimeContext().getMetricGroup().counter("eventsIn");
         eventsValid = getRuntimeContext().getMetricGroup().counter("eventsValid");
         eventsInvalid = getRuntimeContext().getMetricGroup().counter("eventsInvalid");

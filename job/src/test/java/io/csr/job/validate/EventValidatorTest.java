@@ -136,6 +136,33 @@ class EventValidatorTest {
         assertThat(e.isNumeric()).isFalse();
     }
 
+    @Test
+    void partitionedSubjectsAreTheSameEventsAsTheOriginalForm() throws Exception {
+        CsrEvent metric = accepted("metrics.3.sroi", "\"value\":2,\"metric\":\"sroi\"");
+        assertThat(metric.kind).isEqualTo(EventKind.METRIC);
+        assertThat(metric.name).isEqualTo("sroi");
+        assertThat(metric.subject).as("the subject as received").isEqualTo("metrics.3.sroi");
+        harness.getOutput().clear();
+        assertThat(accepted("q2q.0.confidence", "\"userId\":\"u\",\"score\":0.5").name).isEqualTo("q2q_confidence");
+        harness.getOutput().clear();
+        assertThat(accepted("journey.255.onboarded", "\"userId\":\"u\",\"value\":true").name).isEqualTo("onboarded");
+    }
+
+    @Test
+    void aPartitionTokenOutsideTheJobsPartitionsIsADeadLetterNamingTheSetting() throws Exception {
+        harness.close();
+        harness = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new EventValidator(4)), metrics.environment());
+        harness.open();
+        String body = "{\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\",\"value\":1}";
+        harness.processElement(message("metrics.3.sroi", body), 0);
+        harness.processElement(message("metrics.4.sroi", body), 0);
+
+        assertThat(valid()).singleElement().satisfies(e -> assertThat(e.subject).isEqualTo("metrics.3.sroi"));
+        assertThat(deadLetters()).singleElement().satisfies(r -> assertThat(Json.mapper().readTree(r.json).get("error").asText())
+                .contains("subject 'metrics.4.sroi': partition token '4' is outside this job's partitions 0..3 (NATS_PARTITIONS=4)")
+                .contains("set the same value on producers and the job"));
+    }
+
     static Stream<Arguments> invalidMessages() {
         String ok = "\"eventId\":\"e\",\"companyId\":\"c\",\"occurredAt\":\"" + OCCURRED_AT + "\"";
         return Stream.of(
@@ -161,8 +188,14 @@ class EventValidatorTest {
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"metric\":\"vis\"}", "field 'metric' is \"vis\" but the subject 'metrics.sroi' says 'sroi'"),
                 Arguments.of("metrics.sroi", "{" + ok + ",\"value\":1,\"userId\":5}", "field 'userId' must be a string but is a number 5"),
                 Arguments.of("metrics.Bad-Name", "{" + ok + ",\"value\":1}", "name 'Bad-Name' must match [a-z0-9_]{1,64}"),
-                Arguments.of("metrics.a.b", "{" + ok + ",\"value\":1}", "name 'a.b' must match [a-z0-9_]{1,64}"),
-                Arguments.of("metrics", "{" + ok + ",\"value\":1}", "name '' must match"),
+                Arguments.of("metrics.a.b", "{" + ok + ",\"value\":1}", "partition token 'a' must be a partition number 0..255"),
+                Arguments.of("metrics.03.sroi", "{" + ok + ",\"value\":1}", "partition token '03' must be a partition number 0..255 without leading zeros"),
+                Arguments.of("metrics.256.sroi", "{" + ok + ",\"value\":1}", "subject 'metrics.256.sroi': partition token '256'"),
+                Arguments.of("journey.-1.onboarded", "{" + ok + ",\"userId\":\"u\",\"value\":true}", "partition token '-1'"),
+                Arguments.of("metrics.1.Bad", "{" + ok + ",\"value\":1}", "name 'Bad' must match [a-z0-9_]{1,64}"),
+                Arguments.of("metrics.1.sroi.x", "{" + ok + ",\"value\":1}", "subject 'metrics.1.sroi.x' has 4 tokens; expected metrics.<name> or metrics.<partition>.<name>"),
+                Arguments.of("metrics.2.sroi", "{" + ok + ",\"value\":1,\"metric\":\"vis\"}", "field 'metric' is \"vis\" but the subject 'metrics.2.sroi' says 'sroi'"),
+                Arguments.of("metrics", "{" + ok + ",\"value\":1}", "subject 'metrics' has no name"),
                 Arguments.of("orders.new", "{" + ok + ",\"value\":1}", "subject 'orders.new' is not metrics.<metric>, journey.<flag> or q2q.<dimension>"),
                 Arguments.of("q2q.confidence", "{" + ok + ",\"userId\":\"u\",\"score\":1.5}", "field 'score' must be in [0, 1] but is 1.5"),
                 Arguments.of("q2q.confidence", "{" + ok + ",\"userId\":\"u\",\"score\":-0.1}", "field 'score' must be in [0, 1] but is -0.1"),
