@@ -12,27 +12,35 @@ class RedisMemoryBenchmarkTest {
 
     @Test
     void streamsHeldAtTheCapAreFlat() {
-        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, 1_080), 11, CAP);
+        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, 1_080), 11, CAP, true);
         assertThat(v.flat()).as(v.text()).isTrue();
         assertThat(v.text()).startsWith("FLAT");
     }
 
     @Test
     void streamsThatKeepGrowingAreNotFlat() {
-        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(400, 1_080), 11, CAP);
+        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(400, 1_080), 11, CAP, true);
         assertThat(v.flat()).as(v.text()).isFalse();
         assertThat(v.text()).startsWith("NOT FLAT").contains("%");
     }
 
     @Test
     void aStreamLongerThanTheCapAndOneNodeIsNotFlat() {
-        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, CAP + 101), 11, CAP);
+        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, CAP + 101), 11, CAP, true);
         assertThat(v.flat()).as(v.text()).isFalse();
     }
 
     @Test
+    void aGrowingUsedMemoryFailsOnlyWhereTheRedisIsTheBenchmarksOwn() {
+        ArrayNode samples = samples(0, 1_080);
+        samples.forEach(s -> ((com.fasterxml.jackson.databind.node.ObjectNode) s).put("usedMemory", 9_000_000 + 2_000L * s.get("seconds").asLong()));
+        assertThat(RedisMemoryBenchmark.Verdict.of(samples, 11, CAP, true).flat()).as("own Redis: its used_memory grew 12 %").isFalse();
+        assertThat(RedisMemoryBenchmark.Verdict.of(samples, 11, CAP, false).flat()).as("shared Redis: reported only").isTrue();
+    }
+
+    @Test
     void aRunShorterThanTheFillIsTooShort() {
-        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, 1_050), 10_000, CAP);
+        RedisMemoryBenchmark.Verdict v = RedisMemoryBenchmark.Verdict.of(samples(0, 1_050), 10_000, CAP, true);
         assertThat(v.flat()).isFalse();
         assertThat(v.text()).contains("too short").contains("--minutes");
     }
