@@ -10,7 +10,8 @@ import java.util.concurrent.Executors;
 
 /**
  * The origin Pushpin asks on every subscribe: it answers {@code GET /sub/<channel>} with a GRIP stream hold on that
- * channel, so Pushpin keeps the client connection and pushes what is published to the channel. Loopback only.
+ * channel, so Pushpin keeps the client connection and pushes what is published to the channel, and a GRIP keep-alive
+ * (a heartbeat comment after 15 s idle, as ours sends). Loopback only.
  */
 final class GripOrigin implements AutoCloseable {
     private final HttpServer server;
@@ -23,6 +24,8 @@ final class GripOrigin implements AutoCloseable {
             ex.getResponseHeaders().add("Content-Type", "text/event-stream");
             ex.getResponseHeaders().add("Grip-Hold", "stream");
             ex.getResponseHeaders().add("Grip-Channel", channel);
+            // GRIP's keep-alive for a held stream (sent after 15 s without data): the same comment heartbeat as ours
+            ex.getResponseHeaders().add("Grip-Keep-Alive", ": heartbeat\\n\\n; format=cstring; timeout=15");
             ex.sendResponseHeaders(200, body.length);
             try (OutputStream out = ex.getResponseBody()) {
                 out.write(body);
