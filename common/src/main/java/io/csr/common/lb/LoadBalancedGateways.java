@@ -33,12 +33,20 @@ public final class LoadBalancedGateways implements AutoCloseable {
     private final int[] ports;
     private final Process[] gateways;
     private final int lbPort;
+    private final List<String> jvmOptions;
+    private final int maxConn;
     private Process haproxy;
 
-    private LoadBalancedGateways(String classpath, Map<String, String> env, Path dir, int nodes) throws IOException {
+    /** What the tests run each gateway with: a small heap, the serial collector (three JVMs on a shared machine). */
+    public static final List<String> TEST_JVM_OPTIONS = List.of("-Xmx384m", "-XX:+UseSerialGC");
+
+    private LoadBalancedGateways(String classpath, Map<String, String> env, Path dir, int nodes, List<String> jvmOptions,
+                                 int maxConn) throws IOException {
         this.classpath = classpath;
         this.env = Map.copyOf(env);
         this.dir = dir;
+        this.jvmOptions = List.copyOf(jvmOptions);
+        this.maxConn = maxConn;
         this.ports = new int[nodes];
         this.gateways = new Process[nodes];
         for (int i = 0; i < nodes; i++) {
@@ -56,11 +64,25 @@ public final class LoadBalancedGateways implements AutoCloseable {
      * @param dir       where configuration and logs go (created)
      */
     public static LoadBalancedGateways start(String classpath, Map<String, String> env, Path dir, int nodes) throws IOException, InterruptedException {
+        // 4,000 connections: HAProxy needs two descriptors per connection, and a test machine's limit may be 20,000
+        return start(classpath, env, dir, nodes, TEST_JVM_OPTIONS, 4_000);
+    }
+
+    /**
+     * As {@link #start(String, Map, Path, int)}, each gateway JVM with {@code jvmOptions} (a benchmark gives them the
+     * options {@code bin/csr run gateway} uses) and HAProxy holding up to {@code maxConn} connections (each stream is one
+     * on each side: HAProxy needs two descriptors per connection, so about 2 × maxConn under its open-file limit).
+     */
+    public static LoadBalancedGateways start(String classpath, Map<String, String> env, Path dir, int nodes, List<String> jvmOptions,
+                                             int maxConn) throws IOException, InterruptedException {
+        if (maxConn < 1) {
+            throw new IllegalArgumentException("maxConn " + maxConn + " must be at least 1 (the connections the balancer holds)");
+        }
         if (!Files.isExecutable(Path.of(HAPROXY))) {
             throw new IllegalStateException(HAPROXY + " is missing: install Debian's haproxy (apt-get install -y haproxy; bin/csr test does)");
         }
         Files.createDirectories(dir);
-        LoadBalancedGateways lb = new LoadBalancedGateways(classpath, env, dir, nodes);
+        LoadBalancedGateways lb = new LoadBalancedGateways(classpath, env, dir, nodes, jvmOptions, maxConn);
         try {
             for (int i = 0; i < nodes; i++) {
                 lb.startGateway(i);
@@ -100,10 +122,22 @@ public final class LoadBalancedGateways implements AutoCloseable {
         return gateways[i] != null && gateways[i].isAlive();
     }
 
+    /** The process id of gateway {@code i} (the one started last). */
+    public long pid(int i) {
+        return gateways[i].pid();
+    }
+
+    /** The process id of HAProxy. */
+    public long haproxyPid() {
+        return haproxy.pid();
+    }
+
     /** Starts gateway {@code i} (again) on its port; returns at once (await its readiness yourself). */
     public void startGateway(int i) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", classpath, "io.csr.gateway.Main"));
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classpath, "io.csr.gateway.Main"));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log(i).toFile()));
         Map<String, String> e = new HashMap<>(env);
@@ -131,9 +165,8 @@ public final class LoadBalancedGateways implements AutoCloseable {
             servers.add("127.0.0.1:" + port);
         }
         Path cfg = dir.resolve("haproxy.cfg");
-        // 4,000 connections: HAProxy needs two descriptors per connection, and a test machine's limit may be 20,000
         Path socket = dir.resolve("haproxy.sock");
-        Files.writeString(cfg, new HaproxyConfig("127.0.0.1:" + lbPort, servers, 4_000, socket.toString()).render());
+        Files.writeString(cfg, new HaproxyConfig("127.0.0.1:" + lbPort, servers, maxConn, socket.toString()).render());
         haproxy = new ProcessBuilder(HAPROXY, "-db", "-f", cfg.toString()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("haproxy.log").toFile())).start();
         // every server passed a health check of its own (at start HAProxy deems them up before any check ran)

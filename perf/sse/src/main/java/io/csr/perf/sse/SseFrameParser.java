@@ -16,6 +16,10 @@ public final class SseFrameParser {
         void onEvent(String id, String event, String data);
 
         void onComment(String comment);
+
+        /** A {@code retry} field: the reconnect delay the server asks for, ms (ignored unless a client reconnects). */
+        default void onRetry(long millis) {
+        }
     }
 
     private enum State { HEADERS, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, BODY }
@@ -169,7 +173,12 @@ public final class SseFrameParser {
                     data.append('\n').append(value);
                 }
             }
-            default -> { /* retry and unknown fields are ignored */ }
+            case "retry" -> {
+                if (!value.isEmpty() && value.chars().allMatch(Character::isDigit) && value.length() < 10) {
+                    listener.onRetry(Long.parseLong(value));
+                }
+            }
+            default -> { /* unknown fields are ignored */ }
         }
     }
 }

@@ -28,6 +28,11 @@ class SseFrameParserTest {
         public void onComment(String comment) {
             seen.add(": " + comment);
         }
+
+        @Override
+        public void onRetry(long millis) {
+            seen.add("retry " + millis);
+        }
     });
 
     @Test
@@ -42,7 +47,7 @@ class SseFrameParserTest {
         for (int i = 0; i < bytes.length; i += 3) { // feed in tiny pieces
             parser.feed(bytes, i, Math.min(3, bytes.length - i));
         }
-        assertThat(seen).containsExactly("status 200", "1-0|metric_updated|{\"a\":1}", ": heartbeat", "2-0|reset|x");
+        assertThat(seen).containsExactly("status 200", "retry 3000", "1-0|metric_updated|{\"a\":1}", ": heartbeat", "2-0|reset|x");
     }
 
     @Test
@@ -57,6 +62,13 @@ class SseFrameParserTest {
             assertThat(reader.isAlive()).as("the reader ends with the stream").isFalse();
             assertThat(seen).containsExactly("status 200", "1-0|metric_updated|{}");
         }
+    }
+
+    @Test
+    void aRetryThatIsNotANumberOfMillisecondsIsIgnored() {
+        byte[] bytes = "HTTP/1.1 200 OK\r\n\r\nretry: soon\n\nretry: 1500\n\n".getBytes(StandardCharsets.UTF_8);
+        parser.feed(bytes, 0, bytes.length);
+        assertThat(seen).containsExactly("status 200", "retry 1500");
     }
 
     @Test
