@@ -5,6 +5,8 @@ import io.csr.common.cli.ConfigOverrides;
 import io.csr.common.cli.CsrCommand;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
+import io.csr.common.lb.LoadBalancedGateways;
 import io.csr.ops.MigrateCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +30,7 @@ import java.util.regex.Pattern;
 @Command(name = "bench", description = "Benchmarks; results under perf/results (perf/README.md).",
         subcommands = {BenchCommands.Sse.class, BenchCommands.Cohort.class, BenchCommands.Jmh.class, BenchCommands.Job.class,
                 BenchCommands.Ingest.class, BenchCommands.Backfill.class, BenchCommands.Fanout.class, BenchCommands.E2e.class,
-                BenchCommands.Replay.class, BenchCommands.RedisMemory.class})
+                BenchCommands.Replay.class, BenchCommands.RedisMemory.class, BenchCommands.Failover.class})
 public final class BenchCommands extends CommandGroup {
     /** Where the benchmark's own servers listen; read when a driver runs (a bad value fails that driver only). */
     private static final class Ports {
@@ -261,6 +263,12 @@ public final class BenchCommands extends CommandGroup {
 
         enum Target { ours, nchan, pushpin }
 
+        @Option(names = "--gateways", split = ",", paramLabel = "N,N",
+                description = {"ours only, through HAProxy in front of N gateways of its own, one set of runs per N (e.g. 1,3):",
+                        "connections held, p99, Redis entries read per published entry, RSS per connection; writes "
+                        + "perf/results/fanout-lb-*.json (the peers are not run). Without it: ours vs the peers, one gateway"})
+        List<Integer> gateways = new ArrayList<>();
+
         /** SseBench's --url, --publish-url and --server-pids for a target. */
         private static List<String> targetArgs(Target t, Services services) throws Exception {
             return switch (t) {
@@ -277,13 +285,13 @@ public final class BenchCommands extends CommandGroup {
         private static final Pattern SHOWN = Pattern.compile("streaming after|per idle connection|\"p99\"|INCOMPLETE|counted for");
 
         /** One SseBench run against a target at this load, its output in {@code log} (replaced); its exit code. */
-        private int sseBench(Services services, Target t, int connections, int seconds, int warmup, int settle, String companyPrefix,
+        private int sseBench(Target t, List<String> targetArgs, int connections, int seconds, int warmup, int settle, String companyPrefix,
                              Path out, Path log) throws Exception {
             List<String> args = new ArrayList<>(List.of("--target", t.name(), "--connections", String.valueOf(connections),
                     "--companies", String.valueOf(load.companies), "--rate", String.valueOf(rate), "--seconds", String.valueOf(seconds),
                     "--warmup", String.valueOf(warmup), "--settle", String.valueOf(settle), "--company-prefix", companyPrefix,
                     "--out", out.toString()));
-            args.addAll(targetArgs(t, services));
+            args.addAll(targetArgs);
             Files.deleteIfExists(log);
             // ours' serving path includes Redis: SseBench adds Redis's pid to the gateway's for CPU and memory
             return jvm.run(jvm.java(List.of("-Xmx2g"), perfSse(), "io.csr.perf.sse.SseBench", args),
@@ -297,6 +305,9 @@ public final class BenchCommands extends CommandGroup {
                     && os.getMaxFileDescriptorCount() < 2L * most + 100) {
                 System.err.println("    warning: open-file limit " + os.getMaxFileDescriptorCount() + " is below what " + most
                         + " connections need (client + server side)");
+            }
+            if (!gateways.isEmpty()) {
+                return throughTheBalancer(most);
             }
             String stamp = Stamp.now();
             Path run = Files.createDirectories(jvm.results().resolve("fanout-" + stamp + ".d"));
@@ -313,7 +324,7 @@ public final class BenchCommands extends CommandGroup {
                     for (Target t : targets) {
                         System.out.printf("==> fanout warm-up (not measured): %d connections, %d events/s, %d s — %s%n", n, rate, prewarm, t);
                         Path log = jvm.logDir().resolve("bench-fanout-warmup-" + t + ".log");
-                        if (sseBench(services, t, n, prewarm, 0, 1, "fanwarm", jvm.logDir().resolve("bench-fanout-warmup-" + t + ".json"), log) != 0) {
+                        if (sseBench(t, targetArgs(t, services), n, prewarm, 0, 1, "fanwarm", jvm.logDir().resolve("bench-fanout-warmup-" + t + ".json"), log) != 0) {
                             System.err.println("    warning: the " + t + " warm-up did not complete (log " + log + "); measuring anyway");
                         }
                     }
@@ -323,7 +334,7 @@ public final class BenchCommands extends CommandGroup {
                         System.out.printf("==> fanout: %d connections, %d events/s over %d companies, %d s measured — %s%n", n, rate,
                                 load.companies, load.seconds, t);
                         Path log = jvm.logDir().resolve("bench-fanout-" + t + "-" + n + ".log");
-                        if (sseBench(services, t, n, load.seconds, load.warmup, 3, "fan", run.resolve(String.format("fanout-%05dc-%s.json", n, t)), log) != 0) {
+                        if (sseBench(t, targetArgs(t, services), n, load.seconds, load.warmup, 3, "fan", run.resolve(String.format("fanout-%05dc-%s.json", n, t)), log) != 0) {
                             incomplete++;
                             System.err.println("    warning: the " + t + " run at " + n + " connections was incomplete, failed or timed out "
                                     + "(log " + log + "); the report marks it");
@@ -338,6 +349,67 @@ public final class BenchCommands extends CommandGroup {
                     String.join(",", targets.stream().map(Enum::name).toList()));
             if (incomplete > 0) {
                 throw new IllegalStateException(incomplete + " of the runs were incomplete, failed or timed out; the table and the report mark them (complete: false)");
+            }
+            return 0;
+        }
+
+        /**
+         * Ours through HAProxy in front of N gateways, for each N of --gateways: fresh gateways (the options bin/csr run
+         * gateway gives one, the benchmark's Redis prefix and limits) and HAProxy with the shipped configuration per N, the
+         * same warm-up and runs as the peers get, then one summary with the ratios of the most gateways to the fewest.
+         */
+        private int throughTheBalancer(int most) throws Exception {
+            for (int n : gateways) {
+                if (n < 1) {
+                    throw new IllegalArgumentException("--gateways " + n + ": give at least 1 gateway per run (e.g. --gateways 1,3)");
+                }
+            }
+            String stamp = Stamp.now();
+            Path run = Files.createDirectories(jvm.results().resolve("fanout-lb-" + stamp + ".d"));
+            String classpath = jvm.classpath("gateway", "csr-gateway");
+            Map<String, String> env = Map.of("REDIS_KEY_PREFIX", Ports.REDIS_PREFIX, "STREAM_MAX_CONNECTIONS", "30000",
+                    "STREAM_MAX_CONNECTIONS_PER_COMPANY", "30000", "ANALYTICS_REFRESH_SECONDS", "0", "COHORT_RULE_REFRESH_SECONDS", "0",
+                    "COHORT_MONTH_REFRESH_SECONDS", "0");
+            List<Path> results = new ArrayList<>();
+            int incomplete = 0;
+            for (int n : gateways) {
+                Path dir = jvm.logDir().resolve("bench-fanout-lb-" + stamp + "-" + n + "g");
+                System.out.printf("==> %d gateway(s) behind HAProxy (logs %s)%n", n, dir);
+                try (LoadBalancedGateways lb = LoadBalancedGateways.start(classpath, env, dir, n,
+                        List.of(Jvm.LOW_PAUSE_GC, "--enable-native-access=ALL-UNNAMED"), most + 500)) {
+                    List<String> args = BalancedFanout.clientArgs(lb);
+                    if (prewarm > 0) {
+                        int c = connections.get(0);
+                        System.out.printf("==> fanout warm-up (not measured): %d connections, %d events/s, %d s — %d gateway(s)%n", c, rate, prewarm, n);
+                        Path log = jvm.logDir().resolve("bench-fanout-lb-warmup-" + n + "g.log");
+                        if (sseBench(Target.ours, args, c, prewarm, 0, 1, "fanwarm", jvm.logDir().resolve("bench-fanout-lb-warmup.json"), log) != 0) {
+                            System.err.println("    warning: the warm-up did not complete (log " + log + "); measuring anyway");
+                        }
+                    }
+                    for (int c : connections) {
+                        System.out.printf("==> fanout through the balancer: %d connections, %d events/s over %d companies, %d s measured — %d gateway(s)%n",
+                                c, rate, load.companies, load.seconds, n);
+                        Path log = jvm.logDir().resolve("bench-fanout-lb-" + n + "g-" + c + ".log");
+                        Path out = run.resolve(String.format("fanout-lb-%02dg-%05dc.json", n, c));
+                        if (sseBench(Target.ours, args, c, load.seconds, load.warmup, 3, "fan", out, log) != 0) {
+                            incomplete++;
+                            System.err.println("    warning: the run at " + c + " connections on " + n + " gateway(s) was incomplete, failed or timed out (log " + log + ")");
+                        }
+                        if (Files.isRegularFile(out)) {
+                            results.add(out);
+                        }
+                        Files.readAllLines(log).stream().filter(l -> SHOWN.matcher(l).find()).forEach(l -> System.out.println("    " + l.strip()));
+                    }
+                }
+            }
+            Map<String, Object> summary = BalancedFanout.summary(results);
+            String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(summary);
+            Path file = jvm.results().resolve("fanout-lb-" + stamp + ".json");
+            Files.writeString(file, json + "\n");
+            System.out.println("==> Fan-out through the balancer (" + file + ")");
+            System.out.println(json);
+            if (incomplete > 0) {
+                throw new IllegalStateException(incomplete + " of the runs were incomplete, failed or timed out; " + file + " marks them (complete: false)");
             }
             return 0;
         }
@@ -387,6 +459,33 @@ public final class BenchCommands extends CommandGroup {
                     String.join(",", targets.stream().map(Enum::name).toList()));
             if (incomplete > 0) {
                 throw new IllegalStateException(incomplete + " of the replays were incomplete, failed or timed out; the table and the report mark them (complete: false)");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "failover", mixinStandardHelpOptions = true,
+            description = {"kill -9 of the busiest of N gateways behind HAProxy with S streams open and the publisher running: every",
+                    "stream must resume by Last-Event-ID with exactly its company's ids (no gap, no repeat); how long until all resumed.",
+                    "Writes perf/results/failover-*.json. Client options (--gateways 3 --streams 3000 --companies 150 --interval-ms 500 "
+                    + "--before-seconds 5 --after-seconds 5 --timeout-seconds 90, --without-last-event-id to see the check fail) go to "
+                    + "io.csr.perf.replay.FailoverBench, which starts the gateways and HAProxy itself (own Redis key prefix)."})
+    static final class Failover extends Driver {
+        @Unmatched
+        List<String> clientArgs = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            String stamp = Stamp.now();
+            Path out = jvm.results().resolve("failover-" + stamp + ".json");
+            List<String> args = new ArrayList<>(List.of("--gateway-classpath", jvm.classpath("gateway", "csr-gateway"),
+                    "--work-dir", jvm.logDir().resolve("bench-failover-" + stamp).toString(), "--out", out.toString()));
+            args.addAll(clientArgs);
+            System.out.println("==> Failover: kill -9 of a gateway behind HAProxy under load (results under perf/results/)");
+            int rc = jvm.run(jvm.java(List.of("-Xmx1g"), perfSse(), "io.csr.perf.replay.FailoverBench", args), Map.of(), null, Long.MAX_VALUE);
+            if (rc != 0) {
+                throw new IllegalStateException("the failover check failed (exit " + rc + "; output above, result " + out
+                        + "): a stream lost or repeated an event, or did not resume");
             }
             return 0;
         }

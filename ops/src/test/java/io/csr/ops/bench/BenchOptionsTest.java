@@ -36,6 +36,15 @@ class BenchOptionsTest {
         assertThat(Cli.commandLine(new BenchCommands.E2e()).getUsageMessage()).contains("--start-seconds=S");
     }
 
+    @Test
+    void fanoutRunsThroughTheBalancerOnlyWhenGatewaysAreGivenAndFailoverIsABenchOfItsOwn() {
+        assertThat(parse(new BenchCommands.Fanout()).gateways).isEmpty();
+        assertThat(parse(new BenchCommands.Fanout(), "--gateways", "1,3").gateways).containsExactly(1, 3);
+        assertThat(Cli.commandLine(new BenchCommands()).getSubcommands()).containsKey("failover");
+        assertThat(parse(new BenchCommands.Failover(), "--streams", "300").clientArgs).as("the client's options pass through")
+                .containsExactly("--streams", "300");
+    }
+
     private static <T> T parse(T command, String... args) {
         new CommandLine(command).parseArgs(args);
         return command;

@@ -174,6 +174,7 @@ public final class SseBench {
 
         long heapBefore = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
         ProcessStats serverBefore = ProcessStats.of(o.serverPids);
+        Map<Long, ProcessStats> rssBefore = byProcess(o.serverPids);
         System.out.printf("gateway heap after GC before connecting: %s%n", heapBefore < 0 ? "n/a (no --gateway-pid)" : heapBefore / 1024 + " KiB");
 
         Selector selector = Selector.open();
@@ -233,6 +234,7 @@ public final class SseBench {
         long heapPerConn = heapBefore >= 0 && ready > 0 ? (heapAfter - heapBefore) / ready : -1;
         System.out.printf("heap per idle connection: %s%n", heapPerConn < 0 ? "n/a" : heapPerConn + " bytes");
         ProcessStats serverIdle = ProcessStats.of(o.serverPids);
+        Map<Long, ProcessStats> rssIdle = byProcess(o.serverPids);
         long rssPerConn = o.serverPids.isEmpty() || ready == 0 ? -1 : (serverIdle.rssBytes() - serverBefore.rssBytes()) / ready;
         System.out.printf("server RSS per idle connection: %s%n", rssPerConn < 0 ? "n/a (no --server-pids)" : rssPerConn + " bytes");
         long closesBeforeMeasure = serverCloses.get();
@@ -268,6 +270,7 @@ public final class SseBench {
             publishers.add(p);
             return p;
         });
+        RedisReads readsBefore = o.target == Target.OURS ? RedisReads.of(o.gatewayMetrics, config.get(ConfigKey.REDIS_URL)) : null;
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(o.publishThreads);
         for (long n = 0; ; n++) {
             long due = start + n * periodNanos;
@@ -321,6 +324,7 @@ public final class SseBench {
             Thread.sleep(50);
         }
         measuring = false;
+        RedisReads readsAfter = readsBefore == null ? null : RedisReads.of(o.gatewayMetrics, config.get(ConfigKey.REDIS_URL));
         ProcessStats serverMeasureEnd = ProcessStats.of(o.serverPids);
         double serverCpu = serverMeasureStart == null ? -1 : serverMeasureEnd.cpuSeconds() - serverMeasureStart.cpuSeconds();
         Map<String, Object> result = new LinkedHashMap<>();
@@ -360,6 +364,11 @@ public final class SseBench {
                 : round(serverCpu / deliveredMeasured.get() * 100_000));
         result.put("serverRssPerIdleConnectionBytes", rssPerConn);
         result.put("serverRssAfterBytes", serverMeasureEnd.rssBytes());
+        result.put("serverRssByProcess", rssByProcess(serverProcesses, rssBefore, rssIdle, ready));
+        if (readsAfter != null) {
+            // the whole publishing (warm-up and measured): every entry published was read by whoever tails its company
+            result.put("redisReads", readsAfter.since(readsBefore, published, o.gatewayMetrics.size()));
+        }
         result.put("evictionsOrServerCloses", serverCloses.get() - closesBeforeMeasure);
         List<Map<String, Object>> timeline = new ArrayList<>();
         synchronized (latencyMicros) {
@@ -409,6 +418,27 @@ public final class SseBench {
             System.out.println("INCOMPLETE: " + lost + " — the result is marked complete: false");
         }
         System.exit(complete ? 0 : 3);
+    }
+
+    private static Map<Long, ProcessStats> byProcess(List<Long> pids) {
+        Map<Long, ProcessStats> m = new LinkedHashMap<>();
+        pids.forEach(pid -> m.put(pid, ProcessStats.of(List.of(pid))));
+        return m;
+    }
+
+    /** Each serving process's RSS before connecting and with the connections idle, and its growth per connection. */
+    static List<Map<String, Object>> rssByProcess(List<String> names, Map<Long, ProcessStats> before, Map<Long, ProcessStats> idle, int ready) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (String name : names) {
+            long pid = Long.parseLong(name.substring(0, name.indexOf(' ')));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("process", name);
+            row.put("rssBeforeBytes", before.get(pid).rssBytes());
+            row.put("rssIdleBytes", idle.get(pid).rssBytes());
+            row.put("rssPerIdleConnectionBytes", ready == 0 ? null : (idle.get(pid).rssBytes() - before.get(pid).rssBytes()) / ready);
+            rows.add(row);
+        }
+        return rows;
     }
 
     /** What a run did not measure of what was asked: every count must be 0 for the run to be complete. */
@@ -652,6 +682,10 @@ public final class SseBench {
         int connectBatch = 250;
         @Option(names = "--publish-threads", paramLabel = "N", description = "publishing threads (default: ${DEFAULT-VALUE})")
         int publishThreads = 4;
+
+        @Option(names = "--gateway-metrics", split = ",", paramLabel = "URL,URL",
+                description = "base URL of each gateway behind the URL (ours): Redis entries read per published entry from their /metrics")
+        List<String> gatewayMetrics = new ArrayList<>();
 
         @Option(names = "--server-pids", paramLabel = "PID,PID", description = "the server's processes, for CPU and memory (blanks ignored)")
         void serverPids(String pids) {

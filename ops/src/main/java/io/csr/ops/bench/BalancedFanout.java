@@ -1,0 +1,112 @@
+package io.csr.ops.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.csr.common.json.Json;
+import io.csr.common.lb.LoadBalancedGateways;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code bin/csr bench fanout --gateways 1,3}: ours through HAProxy in front of N gateways of its own, the same client
+ * and load for every N. What each run is given ({@link #clientArgs}) and the one summary of all runs
+ * ({@link #summary}): per gateways × connections the connections held, p50/p99, Redis entries read per published
+ * entry (the gateways' own counter: ≈ 1 when the balancer's affinity by company sends each company to one gateway),
+ * RSS per idle connection of the gateways together and of HAProxy, CPU per 100k deliveries; and for every connection
+ * count the ratios of the most gateways to the fewest.
+ */
+final class BalancedFanout {
+    private BalancedFanout() {
+    }
+
+    /** The client's --url, --server-pids (every gateway and HAProxy; SseBench adds Redis) and --gateway-metrics. */
+    static List<String> clientArgs(LoadBalancedGateways lb) {
+        List<String> pids = new ArrayList<>();
+        List<String> urls = new ArrayList<>();
+        for (int i = 0; i < lb.nodes(); i++) {
+            pids.add(Long.toString(lb.pid(i)));
+            urls.add(lb.gatewayUrl(i));
+        }
+        pids.add(Long.toString(lb.haproxyPid()));
+        return List.of("--url", lb.url() + "/stream/updates", "--server-pids", String.join(",", pids),
+                "--gateway-metrics", String.join(",", urls));
+    }
+
+    /** The summary of the runs' result files ({@code fanout-lb-<N>g-<C>c.json}), with the ratios most/fewest gateways. */
+    static Map<String, Object> summary(List<Path> files) throws IOException {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        Map<Integer, TreeMap<Integer, Map<String, Object>>> byConnections = new TreeMap<>();
+        for (Path f : files) {
+            Map<String, Object> row = row(Json.mapper().readTree(Files.readString(f)), f);
+            rows.add(row);
+            byConnections.computeIfAbsent((Integer) row.get("connections"), c -> new TreeMap<>()).put((Integer) row.get("gateways"), row);
+        }
+        List<Map<String, Object>> ratios = new ArrayList<>();
+        byConnections.forEach((connections, byGateways) -> {
+            if (byGateways.size() < 2) {
+                return;
+            }
+            Map<String, Object> few = byGateways.firstEntry().getValue();
+            Map<String, Object> many = byGateways.lastEntry().getValue();
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("connections", connections);
+            r.put("of", many.get("gateways") + " gateways / " + few.get("gateways"));
+            for (String k : List.of("p99Ms", "entriesReadPerPublishedEntry", "gatewaysRssPerIdleConnectionBytes", "serverCpuSecondsPer100kDeliveries")) {
+                r.put(k, ratio(many.get(k), few.get(k)));
+            }
+            ratios.add(r);
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("complete", rows.stream().allMatch(r -> Boolean.TRUE.equals(r.get("complete"))));
+        out.put("runs", rows);
+        out.put("ratios", ratios);
+        return out;
+    }
+
+    private static Map<String, Object> row(JsonNode run, Path file) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("gateways", run.at("/redisReads/gateways").asInt());
+        r.put("connections", run.path("connectionsRequested").asInt());
+        r.put("complete", run.path("complete").asBoolean());
+        r.put("connectionsStreaming", run.path("connectionsStreaming").asInt());
+        r.put("p50Ms", number(run.at("/latencyMs/p50")));
+        r.put("p99Ms", number(run.at("/latencyMs/p99")));
+        r.put("deliveriesPerSec", number(run.path("deliveriesPerSec")));
+        r.put("entriesReadPerPublishedEntry", number(run.at("/redisReads/entriesReadPerPublishedEntry")));
+        r.put("redisReadCallsPerPublishedEntry", number(run.at("/redisReads/redisReadCallsPerPublishedEntry")));
+        long gateways = 0;
+        Long haproxy = null;
+        for (JsonNode p : run.path("serverRssByProcess")) {
+            String name = p.path("process").asText();
+            long perConnection = p.path("rssPerIdleConnectionBytes").asLong();
+            if (name.endsWith(" java")) {
+                gateways += perConnection;
+            } else if (name.endsWith(" haproxy")) {
+                haproxy = perConnection;
+            }
+        }
+        r.put("gatewaysRssPerIdleConnectionBytes", gateways);
+        r.put("haproxyRssPerIdleConnectionBytes", haproxy);
+        r.put("serverCpuSecondsPer100kDeliveries", number(run.path("serverCpuSecondsPer100kDeliveries")));
+        r.put("loadAverage", run.path("loadAverage").asText());
+        r.put("file", file.getFileName().toString());
+        return r;
+    }
+
+    private static Double number(JsonNode n) {
+        return n.isNumber() ? n.asDouble() : null;
+    }
+
+    private static Double ratio(Object many, Object few) {
+        if (!(many instanceof Number m) || !(few instanceof Number f) || f.doubleValue() == 0) {
+            return null;
+        }
+        return Math.round(m.doubleValue() / f.doubleValue() * 100) / 100.0;
+    }
+}

@@ -1,0 +1,54 @@
+package io.csr.ops.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The summary of bench fanout --gateways: a row per run, the ratios of the most gateways to the fewest. */
+class BalancedFanoutTest {
+    @TempDir
+    Path dir;
+
+    private Path run(int gateways, int connections, double p99, double entriesPerEntry, long gatewayRssPerConnection, boolean complete) throws Exception {
+        Path f = dir.resolve("fanout-lb-" + gateways + "g-" + connections + "c.json");
+        Files.writeString(f, """
+                {"complete": %s, "connectionsRequested": %d, "connectionsStreaming": %d, "latencyMs": {"p50": 1.0, "p99": %s},
+                 "deliveriesPerSec": 4000.0, "serverCpuSecondsPer100kDeliveries": 3.0, "loadAverage": "1.0 1.0 1.0",
+                 "redisReads": {"gateways": %d, "entriesReadPerPublishedEntry": %s, "redisReadCallsPerPublishedEntry": 0.5},
+                 "serverRssByProcess": [
+                   {"process": "11 java", "rssPerIdleConnectionBytes": %d},
+                   {"process": "12 java", "rssPerIdleConnectionBytes": %d},
+                   {"process": "13 haproxy", "rssPerIdleConnectionBytes": 900},
+                   {"process": "14 redis-server", "rssPerIdleConnectionBytes": 5}]}
+                """.formatted(complete, connections, connections, p99, gateways, entriesPerEntry, gatewayRssPerConnection / 2, gatewayRssPerConnection / 2));
+        return f;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void eachRunIsARowAndTheMostGatewaysAreComparedWithTheFewestAtEachLoad() throws Exception {
+        Map<String, Object> s = BalancedFanout.summary(List.of(run(1, 3000, 20.0, 1.0, 30_000, true), run(3, 3000, 30.0, 1.02, 60_000, true),
+                run(3, 5000, 40.0, 1.0, 60_000, true)));
+
+        assertThat(s.get("complete")).isEqualTo(true);
+        List<Map<String, Object>> runs = (List<Map<String, Object>>) s.get("runs");
+        assertThat(runs.get(1)).containsEntry("gateways", 3).containsEntry("p99Ms", 30.0).containsEntry("entriesReadPerPublishedEntry", 1.02)
+                .containsEntry("gatewaysRssPerIdleConnectionBytes", 60_000L).containsEntry("haproxyRssPerIdleConnectionBytes", 900L);
+        List<Map<String, Object>> ratios = (List<Map<String, Object>>) s.get("ratios");
+        assertThat(ratios).as("5,000 connections ran on one set of gateways only: nothing to compare").hasSize(1);
+        assertThat(ratios.get(0)).containsEntry("connections", 3000).containsEntry("of", "3 gateways / 1").containsEntry("p99Ms", 1.5)
+                .containsEntry("entriesReadPerPublishedEntry", 1.02).containsEntry("gatewaysRssPerIdleConnectionBytes", 2.0);
+    }
+
+    @Test
+    void oneIncompleteRunMakesTheSummaryIncomplete() throws Exception {
+        assertThat(BalancedFanout.summary(List.of(run(1, 3000, 20.0, 1.0, 30_000, true), run(3, 3000, 30.0, 1.0, 60_000, false))).get("complete"))
+                .isEqualTo(false);
+    }
+}
