@@ -38,6 +38,41 @@ final class BalancedFanout {
                 "--gateway-metrics", String.join(",", urls));
     }
 
+    /**
+     * RSS of each serving process (every gateway and HAProxy) as started, before any connection: the base of memory per
+     * connection. The client's own "before" is taken when it starts, after the warm-up grew the processes.
+     */
+    static Map<Long, Long> freshRss(LoadBalancedGateways lb) throws IOException {
+        Map<Long, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < lb.nodes(); i++) {
+            m.put(lb.pid(i), rss(lb.pid(i)));
+        }
+        m.put(lb.haproxyPid(), rss(lb.haproxyPid()));
+        return m;
+    }
+
+    private static long rss(long pid) throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (l.startsWith("VmRSS:")) {
+                return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/" + pid + "/status");
+    }
+
+    /** Adds {@code rssFreshBytes} (from {@link #freshRss}) to each process of a run's result file. */
+    static void addFreshRss(Path result, Map<Long, Long> fresh) throws IOException {
+        JsonNode run = Json.mapper().readTree(Files.readString(result));
+        for (JsonNode p : run.path("serverRssByProcess")) {
+            String name = p.path("process").asText();
+            Long rss = fresh.get(Long.parseLong(name.substring(0, name.indexOf(' '))));
+            if (rss != null) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) p).put("rssFreshBytes", rss);
+            }
+        }
+        Files.writeString(result, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(run) + "\n");
+    }
+
     /** The summary of the runs' result files ({@code fanout-lb-<N>g-<C>c.json}), with the ratios most/fewest gateways. */
     static Map<String, Object> summary(List<Path> files) throws IOException {
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -82,9 +117,12 @@ final class BalancedFanout {
         r.put("redisReadCallsPerPublishedEntry", number(run.at("/redisReads/redisReadCallsPerPublishedEntry")));
         long gateways = 0;
         Long haproxy = null;
+        int streaming = Math.max(1, run.path("connectionsStreaming").asInt());
         for (JsonNode p : run.path("serverRssByProcess")) {
             String name = p.path("process").asText();
-            long perConnection = p.path("rssPerIdleConnectionBytes").asLong();
+            // from the process as started when known (the warm-up before the run already grew it), else the client's
+            long perConnection = p.has("rssFreshBytes") ? (p.path("rssIdleBytes").asLong() - p.path("rssFreshBytes").asLong()) / streaming
+                    : p.path("rssPerIdleConnectionBytes").asLong();
             if (name.endsWith(" java")) {
                 gateways += perConnection;
             } else if (name.endsWith(" haproxy")) {

@@ -378,6 +378,7 @@ public final class BenchCommands extends CommandGroup {
                 try (LoadBalancedGateways lb = LoadBalancedGateways.start(classpath, env, dir, n,
                         List.of(Jvm.LOW_PAUSE_GC, "--enable-native-access=ALL-UNNAMED"), most + 500)) {
                     List<String> args = BalancedFanout.clientArgs(lb);
+                    Map<Long, Long> fresh = BalancedFanout.freshRss(lb);
                     if (prewarm > 0) {
                         int c = connections.get(0);
                         System.out.printf("==> fanout warm-up (not measured): %d connections, %d events/s, %d s — %d gateway(s)%n", c, rate, prewarm, n);
@@ -396,6 +397,7 @@ public final class BenchCommands extends CommandGroup {
                             System.err.println("    warning: the run at " + c + " connections on " + n + " gateway(s) was incomplete, failed or timed out (log " + log + ")");
                         }
                         if (Files.isRegularFile(out)) {
+                            BalancedFanout.addFreshRss(out, fresh);
                             results.add(out);
                         }
                         Files.readAllLines(log).stream().filter(l -> SHOWN.matcher(l).find()).forEach(l -> System.out.println("    " + l.strip()));

@@ -47,6 +47,18 @@ class BalancedFanoutTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void memoryPerConnectionCountsFromTheProcessAsStartedWhenThatIsKnown() throws Exception {
+        Path f = run(1, 3000, 20.0, 1.0, 30_000, true);
+        Files.writeString(f, Files.readString(f).replace("\"process\": \"11 java\",", "\"process\": \"11 java\", \"rssFreshBytes\": 100000000, \"rssIdleBytes\": 190000000,"));
+
+        Map<String, Object> row = ((List<Map<String, Object>>) BalancedFanout.summary(List.of(f)).get("runs")).get(0);
+
+        assertThat(row).as("(190 MB - 100 MB) / 3,000 for the first gateway, 15,000 from the client for the second")
+                .containsEntry("gatewaysRssPerIdleConnectionBytes", 30_000L + 15_000L);
+    }
+
+    @Test
     void oneIncompleteRunMakesTheSummaryIncomplete() throws Exception {
         assertThat(BalancedFanout.summary(List.of(run(1, 3000, 20.0, 1.0, 30_000, true), run(3, 3000, 30.0, 1.0, 60_000, false))).get("complete"))
                 .isEqualTo(false);
