@@ -52,6 +52,7 @@ final class FailoverVerdict {
         List<Double> catchUpMs = new ArrayList<>();
         List<Double> droppedMs = new ArrayList<>();
         List<Double> answeredMs = new ArrayList<>();
+        List<Double> attempts = new ArrayList<>();
         java.util.Set<String> movedCompanies = new java.util.TreeSet<>();
         for (Stream s : streams) {
             List<String> expected = published.getOrDefault(s.company(), List.of());
@@ -72,6 +73,7 @@ final class FailoverVerdict {
             movedCompanies.add(s.company());
             reconnectMs.add((reconnect - killAtNanos) / 1e6);
             s.droppedAtNanos().stream().filter(t -> t > killAtNanos).findFirst().ifPresent(t -> droppedMs.add((t - killAtNanos) / 1e6));
+            attempts.add((double) s.requestedAtNanos().stream().filter(t -> t > killAtNanos && t < reconnect).count());
             // the request that was answered by the reconnect: the last one asked before it
             s.requestedAtNanos().stream().filter(t -> t > killAtNanos && t < reconnect).reduce((a, b) -> b)
                     .ifPresent(t -> answeredMs.add((reconnect - t) / 1e6));
@@ -108,6 +110,8 @@ final class FailoverVerdict {
         row.put("reconnectMs", percentiles(reconnectMs));
         row.put("dropSeenMs", percentiles(droppedMs));
         row.put("requestToAnswerMs", percentiles(answeredMs));
+        // connection attempts from the kill to the reconnect (1: the first went through; more: it failed, then retry again)
+        row.put("attemptsToReconnect", percentiles(attempts));
         row.put("resumeMs", percentiles(resumeMs));
         // the part of the resume after the reconnect: the replay of what the stream missed (the rest is the client's retry)
         row.put("catchUpAfterReconnectMs", percentiles(catchUpMs));
