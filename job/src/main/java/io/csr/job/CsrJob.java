@@ -24,6 +24,7 @@ import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
 import io.csr.job.sink.clickhouse.TableRow;
 import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSink;
 import io.csr.job.sink.clickhouse.exactlyonce.ClickHouseSinkBuilder;
+import io.csr.job.source.BoundedJetStreamSource;
 import io.csr.job.source.EventSourceBuilder;
 import io.csr.job.source.StreamGapGuard;
 import io.csr.job.source.StripSubjectPrefix;
@@ -196,7 +197,10 @@ public final class CsrJob {
     public void wire(StreamExecutionEnvironment env) {
         env.setMaxParallelism(runtime.maxParallelism());
         env.setParallelism(runtime.parallelism());
-        int sourceParallelism = JobLaunch.sourceParallelism(runtime.parallelism());
+        // one reader per split at most: 3 splits, or 3 × (NATS_PARTITIONS + 1) with partitioned subjects
+        int sourceParallelism = source instanceof BoundedJetStreamSource jetStream
+                ? JobLaunch.sourceParallelism(runtime.parallelism(), jetStream.splitCount())
+                : JobLaunch.sourceParallelism(runtime.parallelism());
         DataStream<RawMessage> raw = env
                 // no generator of Flink's: the reader stamps each record with its JetStream timestamp and emits the
                 // watermarks of that stream time itself (BoundedJetStreamReader); WindowAggregator reads both

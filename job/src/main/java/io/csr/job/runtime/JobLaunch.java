@@ -145,6 +145,11 @@ public final class JobLaunch {
 
     /** The source parallelism: one reader per subject family at most (the connector's unit of split). */
     public static int sourceParallelism(int parallelism) {
-        return Math.min(parallelism, EventSourceBuilder.FAMILIES.size());
+        return sourceParallelism(parallelism, EventSourceBuilder.FAMILIES.size());
+    }
+
+    /** The source parallelism: at most one reader per split (more would idle). */
+    public static int sourceParallelism(int parallelism, int splits) {
+        return Math.max(1, Math.min(parallelism, splits));
     }
 }

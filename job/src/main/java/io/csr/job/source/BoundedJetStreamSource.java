@@ -12,30 +12,39 @@ import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 
-import java.util.Collection;
+import java.util.Set;
 
 /**
- * The connector's {@link JetStreamSource} (its splits, enumerator and checkpoint format, unchanged) with a reader of
- * our own, {@link BoundedJetStreamReader}, that holds at most a bounded number of fetched messages. The connector's
+ * The connector's {@link JetStreamSource} splits (and their checkpoint format, unchanged) cut as {@link SplitLayout}
+ * says, handed out by {@link PartitionedSplitEnumerator}, and read by a reader of our own, {@link BoundedJetStreamReader}, that holds at most a bounded number of fetched messages. The connector's
  * reader consumes with jnats's {@code consume()}, which pulls again as soon as messages reach the client, not when
  * the job has taken them: from a backlog it read ~250,000 messages ahead into the heap (measured), and a long enough
  * backlog would run a task manager out of memory.
  */
-public final class BoundedJetStreamSource implements Source<RawMessage, JetStreamSplit, Collection<JetStreamSplit>>,
+public final class BoundedJetStreamSource implements Source<RawMessage, JetStreamSplit, SourceEnumState>,
         ResultTypeQueryable<RawMessage> {
     private static final long serialVersionUID = 1L;
 
     private final JetStreamSource<RawMessage> connector;
+    private final SplitLayout layout;
     private final int fetchBatch;
 
     /**
-     * @param connector  the source whose splits this one reads (NoAck subject configurations only)
+     * @param connector  the connector's source: its connection factory, converter and split serializer
+     * @param layout     the splits to read (NoAck subject configurations only)
      * @param fetchBatch messages per pull, per split; also what each split may hold fetched but not yet taken
      */
-    public BoundedJetStreamSource(JetStreamSource<RawMessage> connector, int fetchBatch) {
+    BoundedJetStreamSource(JetStreamSource<RawMessage> connector, SplitLayout layout, int fetchBatch) {
         this.connector = connector;
+        this.layout = layout;
         this.fetchBatch = fetchBatch;
+    }
+
+    /** How many source readers get a split; more subtasks than this would idle. */
+    public int splitCount() {
+        return layout.splitCount();
     }
 
     @Override
@@ -44,15 +53,30 @@ public final class BoundedJetStreamSource implements Source<RawMessage, JetStrea
     }
 
     @Override
-    public SplitEnumerator<JetStreamSplit, Collection<JetStreamSplit>> createEnumerator(
-            SplitEnumeratorContext<JetStreamSplit> context) throws Exception {
-        return connector.createEnumerator(context);
+    public SplitEnumerator<JetStreamSplit, SourceEnumState> createEnumerator(SplitEnumeratorContext<JetStreamSplit> context) {
+        return new PartitionedSplitEnumerator(context, layout, connector.connectionFactory, layout.splits(), Set.of());
     }
 
+    /**
+     * Restores the enumerator, refusing a checkpoint whose splits were cut for another partition count: readers bring
+     * back the splits they held (each with its stream position), so with another {@code NATS_PARTITIONS} some
+     * partitions would be read by nobody (more partitions) or by the old splits regardless (fewer).
+     */
     @Override
-    public SplitEnumerator<JetStreamSplit, Collection<JetStreamSplit>> restoreEnumerator(
-            SplitEnumeratorContext<JetStreamSplit> context, Collection<JetStreamSplit> checkpoint) throws Exception {
-        return connector.restoreEnumerator(context, checkpoint);
+    public SplitEnumerator<JetStreamSplit, SourceEnumState> restoreEnumerator(
+            SplitEnumeratorContext<JetStreamSplit> context, SourceEnumState checkpoint) {
+        if (checkpoint.partitions() != layout.partitions) {
+            throw new SuppressRestartsException(new IllegalStateException(partitionsChanged(checkpoint.partitions(), layout.partitions)));
+        }
+        return new PartitionedSplitEnumerator(context, layout, connector.connectionFactory, checkpoint.unassigned(), checkpoint.strays());
+    }
+
+    static String partitionsChanged(int restored, int configured) {
+        return "the checkpoint or savepoint being restored was written with NATS_PARTITIONS=" + restored + " but this job has "
+                + "NATS_PARTITIONS=" + configured + ": the NATS source's splits (one per subject family and partition, each with "
+                + "its stream position) are part of that state and cannot be cut again. Set NATS_PARTITIONS=" + restored
+                + " to resume from it; a new partition count needs a deployment that starts without this state "
+                + "(docs/scaling.md, \"NATS: partitioned subjects\")";
     }
 
     @Override
@@ -61,8 +85,8 @@ public final class BoundedJetStreamSource implements Source<RawMessage, JetStrea
     }
 
     @Override
-    public SimpleVersionedSerializer<Collection<JetStreamSplit>> getEnumeratorCheckpointSerializer() {
-        return connector.getEnumeratorCheckpointSerializer();
+    public SimpleVersionedSerializer<SourceEnumState> getEnumeratorCheckpointSerializer() {
+        return new SourceEnumState.Serializer();
     }
 
     @Override
