@@ -32,6 +32,8 @@ final class ClusterJobHarness implements AutoCloseable {
     final TestStream stream;
     final LocalCluster cluster;
     final ClickHouseAccess ch;
+    /** Settings every submission and control of this test gets on top of the namespace's (e.g. NATS_PARTITIONS). */
+    final Map<String, String> config = new java.util.LinkedHashMap<>();
 
     ClusterJobHarness(Path tmp) throws Exception {
         requireZooKeeper();
@@ -44,12 +46,15 @@ final class ClusterJobHarness implements AutoCloseable {
 
     /** KEY=VALUE arguments of the submitted job: the test's namespace, 1 s checkpoints, the given parallelism. */
     List<String> jobArgs(int parallelism) {
-        return ns.jobArgs(Map.of(ConfigKey.JOB_PARALLELISM.name(), String.valueOf(parallelism)));
+        Map<String, String> more = new java.util.LinkedHashMap<>(config);
+        more.put(ConfigKey.JOB_PARALLELISM.name(), String.valueOf(parallelism));
+        return ns.jobArgs(more);
     }
 
     /** The client side, as bin/csr submit runs it with FLINK_REST_URL pointing at this cluster. */
     ClusterControl control(int parallelism) throws Exception {
         Map<String, String> c = ns.jobConfig();
+        c.putAll(config);
         c.put(ConfigKey.JOB_PARALLELISM.name(), String.valueOf(parallelism));
         c.put(ConfigKey.FLINK_REST_URL.name(), cluster.settings().restUrl());
         return new ClusterControl(RuntimeOptions.from(CsrConfig.fromEnvironment().with(c)));
@@ -69,6 +74,16 @@ final class ClusterJobHarness implements AutoCloseable {
             out.add(Integer.parseInt(m.group(1)));
         }
         return out;
+    }
+
+    /** The parallelism of a running job's NATS source vertex ("Source: nats-jetstream …"), from GET /jobs/:id. */
+    int sourceParallelism(JobID job) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"name\"\\s*:\\s*\"Source: nats-jetstream[^\"]*\"[^}]*?\"parallelism\"\\s*:\\s*(\\d+)")
+                .matcher(cluster.get("/jobs/" + job));
+        if (!m.find()) {
+            throw new AssertionError("job " + job + " has no vertex named Source: nats-jetstream");
+        }
+        return Integer.parseInt(m.group(1));
     }
 
     long committedEvents() {

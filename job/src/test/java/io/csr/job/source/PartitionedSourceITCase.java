@@ -48,6 +48,7 @@ class PartitionedSourceITCase {
     @TempDir
     Path tmp;
     private TestStream stream;
+    private final List<JobClient> started = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -57,6 +58,13 @@ class PartitionedSourceITCase {
 
     @AfterEach
     void tearDown() throws Exception {
+        for (JobClient job : started) {
+            try {
+                job.cancel().get(30, TimeUnit.SECONDS); // a failed assertion must not leave a job reading
+            } catch (Exception alreadyOver) {
+                // finished, stopped or failed: nothing to cancel
+            }
+        }
         stream.close();
     }
 
@@ -125,7 +133,9 @@ class PartitionedSourceITCase {
         env.fromSource(builder.build(), WatermarkStrategy.noWatermarks(), "nats").uid("nats-source").setParallelism(parallelism)
                 .map(builder.prefixStripper()).uid("strip-prefix")
                 .addSink(new Collect()).uid("collect");
-        return env.executeAsync("partitioned-source-it");
+        JobClient job = env.executeAsync("partitioned-source-it");
+        started.add(job);
+        return job;
     }
 
     private static final class Collect implements SinkFunction<RawMessage> {
