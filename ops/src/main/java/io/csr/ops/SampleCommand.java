@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.csr.common.cli.CsrCommand;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.common.contract.EventSubjects;
 import io.csr.common.json.Json;
 import io.csr.common.postgres.PostgresSettings;
 import io.nats.client.Connection;
@@ -29,7 +30,8 @@ import java.util.concurrent.CompletableFuture;
  * for a few demo companies to JetStream at a steady rate, so a newcomer sees live dashboards move. Like the platform's
  * producers it records every event it publishes in PostgreSQL {@code event_log} ({@link EventLogWriter}), and it
  * makes sure the demo companies have participants ({@link DemoParticipants}), so the analytics views and backfills
- * have data.
+ * have data. With {@code NATS_PARTITIONS} &gt; 1 it publishes partitioned subjects ({@code metrics.<p>.sroi}, the
+ * partition from the companyId) and still records the original subject in event_log.
  * <pre>
  *   csr sample [--rate 20] [--count N | --seconds S] [--companies acme,globex,initech] [--subject-prefix P] [--seed 42]
  * </pre>
@@ -104,8 +106,13 @@ final class SampleCommand extends CsrCommand {
                     + "): " + e.getMessage() + " (events are recorded in event_log too, so PostgreSQL must be up and migrated: bin/csr up)", e);
         }
         System.out.printf("    participants of %s: %d added (existing ones kept)%n", String.join(",", o.companies), added);
+        int partitions = EventSubjects.requirePartitions(config.getInt(ConfigKey.NATS_PARTITIONS));
         try (Connection nc = Nats.connect(config.get(ConfigKey.NATS_URL)); EventLogWriter eventLog = EventLogWriter.open(pg)) {
             JetStream js = nc.jetStream();
+            if (partitions > 1) {
+                System.out.printf("    partitioned subjects: NATS_PARTITIONS=%d (e.g. %s)%n", partitions,
+                        publishSubject(new Sample("metrics.sroi", "", "", o.companies.get(0), Instant.now()), partitions));
+            }
             System.out.printf("    publishing %s events at %d/s for %s to %s (Ctrl-C stops)%n",
                     o.count > 0 ? o.count : "endless", o.rate, String.join(",", o.companies), config.get(ConfigKey.NATS_URL));
             for (long i = 0; o.count <= 0 || i < o.count; i++) {
@@ -113,7 +120,7 @@ final class SampleCommand extends CsrCommand {
                     break;
                 }
                 Sample s = next(random, o.companies, Instant.now());
-                inFlight.add(js.publishAsync(o.subjectPrefix + s.subject, s.json.getBytes(StandardCharsets.UTF_8)));
+                inFlight.add(js.publishAsync(o.subjectPrefix + publishSubject(s, partitions), s.json.getBytes(StandardCharsets.UTF_8)));
                 eventLog.add(s.eventId, s.subject, s.companyId, s.occurredAt, s.json);
                 while (inFlight.size() > 1000 || (!inFlight.isEmpty() && inFlight.peek().isDone())) {
                     inFlight.poll().get();
@@ -139,7 +146,18 @@ final class SampleCommand extends CsrCommand {
         return 0;
     }
 
+    /** {@code subject} is Contract 1's original form, as event_log records it; {@link #publishSubject} adds the partition. */
     record Sample(String subject, String json, String eventId, String companyId, Instant occurredAt) {
+    }
+
+    /**
+     * The subject a sample is published to: the original form with one partition, else {@code <family>.<p>.<name>}
+     * with {@code p} chosen from the companyId, as every producer does ({@link EventSubjects}), so each company's
+     * events stay in order on one partition.
+     */
+    static String publishSubject(Sample s, int partitions) {
+        EventSubjects.Subject parts = EventSubjects.parse(s.subject);
+        return EventSubjects.subject(parts.family(), parts.name(), s.companyId, partitions);
     }
 
     /** One random but plausible event: 60% metrics, 25% q2q, 15% journey. */

@@ -15,6 +15,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SampleCommandTest {
 
     @Test
+    void withPartitionsEachCompanyIsPublishedOnItsOwnPartition() {
+        Random r = new Random(7);
+        for (int i = 0; i < 500; i++) {
+            SampleCommand.Sample s = SampleCommand.next(r, List.of("acme", "globex", "initech"), Instant.parse("2026-11-27T10:00:00Z"));
+            assertThat(SampleCommand.publishSubject(s, 1)).as("one partition: the original form").isEqualTo(s.subject());
+            String partitioned = SampleCommand.publishSubject(s, 4);
+            io.csr.common.contract.EventSubjects.Subject parts = io.csr.common.contract.EventSubjects.parse(partitioned);
+            assertThat(parts.partition()).isEqualTo(io.csr.common.contract.EventSubjects.partitionOf(s.companyId(), 4));
+            assertThat(parts.family() + "." + parts.name()).isEqualTo(s.subject());
+        }
+    }
+
+    @Test
     void samplesFollowContractOne() throws Exception {
         Random r = new Random(7);
         Set<String> families = new HashSet<>();
