@@ -48,7 +48,7 @@ public enum ConfigKey {
     NATS_SOURCE_BATCH_SIZE(Scope.JOB, "1000", "Messages the JetStream source pulls per request, per subject family; also the most it reads ahead of the job per family, so a backlog of any length takes bounded memory."),
     JOB_NAME(Scope.JOB, "csr-stream-analytics", "Flink job name (shown by the Flink REST API and used by `csr savepoint` to find the job)."),
     FLINK_BUFFER_TIMEOUT_MS(Scope.JOB, "100", "Longest time a record that is not live waits in a Flink network buffer before it goes to the next operator (each keyBy is one such hop), ms; 0 sends every record at once. Live events (at most 10 s old) do not wait for it: they are sent on at once (LiveFlush), so this only trades backlog and backfill throughput against buffer memory; Flink's 100 ms is the default (perf/results/e2e.md)."),
-    JOB_PARALLELISM(Scope.JOB, "3", "Default parallelism of the job's operators. The NATS source runs at most one reader per subject family (3); 3 measured best on 2 cores (perf/job-ingest)."),
+    JOB_PARALLELISM(Scope.JOB, "3", "Default parallelism of the job's operators. The NATS source runs at most one reader per split: 3 (one per subject family), or 3 × (NATS_PARTITIONS + 1) with partitioned subjects; 3 measured best on 2 cores (perf/job-ingest)."),
     MAX_PARALLELISM(Scope.JOB, "128", "Flink max parallelism (number of key groups). Set once; changing it makes existing checkpoints unusable."),
     CHECKPOINT_INTERVAL_MS(Scope.JOB, "5000", "Exactly-once checkpoint interval; ClickHouse rows become visible when the checkpoint covering them completes."),
     CHECKPOINT_TIMEOUT_MS(Scope.JOB, "120000", "A checkpoint not completed within this time is aborted (the job keeps running)."),
