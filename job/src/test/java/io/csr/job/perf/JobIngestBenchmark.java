@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * job runs; the clock stops when ClickHouse shows every valid event committed. Reports events/s, the checkpoint
  * interval used, and where the CPU went (per Flink task thread). Results go to perf/results/job-ingest-DATE.json.
  *
- * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 3] [--mode live|backlog]
+ * <p>Run: {@code bin/csr bench job [--events 300000] [--checkpoint-ms 5000] [--parallelism 3] [--partitions 1] [--mode live|backlog]
  * [--state-backend hashmap|rocksdb] [--preload-ids N [--preload-savepoint DIR] [--preload-format native|canonical]]
  * [--label TEXT] [--max-minutes 15]}.
  * {@code live} (default): the publisher pushes while the job runs, the clock runs from the first publish to the last
@@ -74,6 +74,9 @@ public final class JobIngestBenchmark {
         String checkpointMs = "5000";
         @Option(names = "--parallelism", paramLabel = "P", description = "JOB_PARALLELISM of the run (default: ${DEFAULT-VALUE})")
         String parallelism = "3";
+        @Option(names = "--partitions", paramLabel = "N", description = "NATS_PARTITIONS of the run: with N > 1 the publisher uses "
+                + "partitioned subjects and the source runs min(parallelism, 3 × (N + 1)) readers (default: ${DEFAULT-VALUE})")
+        int partitions = 1;
         @Option(names = "--mode", paramLabel = "live|backlog", description = "publish while the job runs, or all before it starts (default: ${DEFAULT-VALUE})")
         String mode = "live";
         @Option(names = "--results", paramLabel = "DIR", description = "where the result goes (default: ${DEFAULT-VALUE})")
@@ -121,7 +124,10 @@ public final class JobIngestBenchmark {
         long eventTimeStart = Instant.now().minus(Duration.ofMinutes(60)).toEpochMilli();
         EventFixture fixture = new EventFixture(events, DedupStatePreload.COMPANIES, eventTimeStart,
                 Duration.ofMinutes(55).toMillis(), 0.05, 0.02, 2026);
-        List<EventFixture.Message> messages = fixture.messages();
+        int partitions = io.csr.common.contract.EventSubjects.requirePartitions(o.partitions);
+        List<EventFixture.Message> messages = EventFixture.withPartitions(fixture.messages(), partitions);
+        int sourceParallelism = io.csr.job.runtime.JobLaunch.sourceParallelism(Integer.parseInt(parallelism),
+                partitions == 1 ? 3 : 3 * (partitions + 1));
         int probes = 0;
         long probesExpected = 0;
         if (preload) { // probes spread over the first 90% of the stream, so the last commit comes after all of them
@@ -145,6 +151,7 @@ public final class JobIngestBenchmark {
                     ConfigKey.REDIS_KEY_PREFIX.name(), "bench_" + stream.id + ":",
                     ConfigKey.CHECKPOINT_INTERVAL_MS.name(), checkpointMs,
                     ConfigKey.JOB_PARALLELISM.name(), parallelism,
+                    ConfigKey.NATS_PARTITIONS.name(), String.valueOf(partitions),
                     ConfigKey.STATE_BACKEND.name(), backend,
                     ConfigKey.CSR_STATE_DIR.name(), state.toString(),
                     ConfigKey.FLINK_REST_URL.name(), "http://127.0.0.1:" + freePort()));
@@ -249,11 +256,13 @@ public final class JobIngestBenchmark {
                                         : "the same number of valid events with new ids: all must arrive (control run)"));
                     }
                     sections.put("disk", disk.json(state));
+                    sections.put("source", String.format(Locale.ROOT, "{\"natsPartitions\": %d, \"splits\": %d, \"sourceParallelism\": %d}",
+                            partitions, partitions == 1 ? 3 : 3 * (partitions + 1), sourceParallelism));
                     String json = report(outcome, backlog ? "backlog" : "live", messageCount, distinctValid, finalCount, checkpointMs, parallelism, backend,
                             publishNanos / 1e9, seconds, steadyRate(samples), cpu, loadAtStart, checkpoints, preloadIds, startup, sections);
                     Files.createDirectories(results);
                     Path out = results.resolve("job-ingest-" + LocalDate.now() + "-" + (backlog ? "backlog" : "live") + "-p" + parallelism
-                            + "-cp" + checkpointMs + "-n" + events + (preload ? "-preload" + preloadIds : "") + (label == null ? "" : "-" + label)
+                            + (partitions > 1 ? "-parts" + partitions : "") + "-cp" + checkpointMs + "-n" + events + (preload ? "-preload" + preloadIds : "") + (label == null ? "" : "-" + label)
                             + (complete ? "" : "-INCOMPLETE") + ".json");
                     Files.writeString(out, json);
                     System.out.println(json);

@@ -18,6 +18,10 @@ class JobIngestBenchmarkCliTest {
         assertThat(List.<Object>of(o.events, o.preloadIds, o.mode, o.preloadSavepoint, o.checkpointMs, o.parallelism, o.maxMinutes, o.preloadFormat))
                 .containsExactly(1000, "86_400_000", "backlog", Path.of("sp"), "5000", "3", 15L, "native");
         assertThat(o.stateBackend).as("chosen by the run: rocksdb with --preload-ids").isNull();
+        assertThat(o.partitions).as("unpartitioned subjects unless asked").isEqualTo(1);
+        JobIngestBenchmark.Options partitioned = new JobIngestBenchmark.Options();
+        Cli.commandLine(partitioned).parseArgs("--parallelism", "4", "--partitions", "4");
+        assertThat(partitioned.partitions).isEqualTo(4);
     }
 
     @Test

@@ -97,6 +97,24 @@ public final class EventFixture {
         return new Message("metrics.sroi", bodies[r.nextInt(bodies.length)], null, null, null, 0, 0, false, false);
     }
 
+    /**
+     * The messages as producers with {@code NATS_PARTITIONS=partitions} publish them: every valid one on
+     * {@code <family>.<partitionOf(companyId)>.<name>}, malformed ones unchanged; the same list when partitions is 1.
+     */
+    public static List<Message> withPartitions(List<Message> messages, int partitions) {
+        List<Message> out = new ArrayList<>(messages.size());
+        for (Message m : messages) {
+            String subject = m.subject();
+            if (m.valid() && partitions > 1) {
+                io.csr.common.contract.EventSubjects.Subject s = io.csr.common.contract.EventSubjects.parse(subject);
+                subject = io.csr.common.contract.EventSubjects.subject(s.family(), s.name(), m.companyId(), partitions);
+            }
+            out.add(new Message(subject, m.body(), m.companyId(), m.eventId(), m.metric(), m.occurredAtMs(), m.value(), m.valid(),
+                    m.duplicate()));
+        }
+        return out;
+    }
+
     public List<Message> messages() {
         return messages;
     }

@@ -170,7 +170,7 @@ public final class BenchCommands extends CommandGroup {
 
     @Command(name = "job", mixinStandardHelpOptions = true,
             description = {"End-to-end job ingest (NATS publish -> committed ClickHouse rows, exactly-once); writes perf/results/job-ingest-*.json.",
-                    "Options (--events N --checkpoint-ms MS --parallelism P --mode live|backlog --state-backend "
+                    "Options (--events N --checkpoint-ms MS --parallelism P --partitions N --mode live|backlog --state-backend "
                     + "hashmap|rocksdb --preload-ids N [--preload-savepoint DIR] [--preload-format native|canonical]) go to "
                     + "JobIngestBenchmark (perf/job-ingest/README.md)."})
     static class Job extends Driver {
