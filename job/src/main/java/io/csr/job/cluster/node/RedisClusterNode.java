@@ -42,7 +42,12 @@ public final class RedisClusterNode implements Node {
         return layout.url();
     }
 
-    private DetachedProcess process(int port) {
+    /** The ports of its nodes, masters and replicas. */
+    List<Integer> ports() {
+        return layout.ports();
+    }
+
+    DetachedProcess process(int port) {
         return new DetachedProcess("redis-" + port, stateDir.resolve("run"), stateDir.resolve("logs/redis-" + port + ".log"));
     }
 
