@@ -40,19 +40,24 @@ public final class LoadBalancedGateways implements AutoCloseable {
     /** What the tests run each gateway with: a small heap, the serial collector (three JVMs on a shared machine). */
     public static final List<String> TEST_JVM_OPTIONS = List.of("-Xmx384m", "-XX:+UseSerialGC");
 
-    private LoadBalancedGateways(String classpath, Map<String, String> env, Path dir, int nodes, List<String> jvmOptions,
-                                 int maxConn) throws IOException {
+    private LoadBalancedGateways(String classpath, Map<String, String> env, Path dir, int[] ports, int lbPort, List<String> jvmOptions,
+                                 int maxConn) {
         this.classpath = classpath;
         this.env = Map.copyOf(env);
         this.dir = dir;
         this.jvmOptions = List.copyOf(jvmOptions);
         this.maxConn = maxConn;
-        this.ports = new int[nodes];
-        this.gateways = new Process[nodes];
-        for (int i = 0; i < nodes; i++) {
-            ports[i] = freePort();
+        this.ports = ports.clone();
+        this.gateways = new Process[ports.length];
+        this.lbPort = lbPort;
+    }
+
+    private static int[] freePorts(int n) throws IOException {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = freePort();
         }
-        this.lbPort = freePort();
+        return out;
     }
 
     /**
@@ -75,6 +80,22 @@ public final class LoadBalancedGateways implements AutoCloseable {
      */
     public static LoadBalancedGateways start(String classpath, Map<String, String> env, Path dir, int nodes, List<String> jvmOptions,
                                              int maxConn) throws IOException, InterruptedException {
+        return start(classpath, env, dir, freePorts(nodes), freePort(), jvmOptions, maxConn);
+    }
+
+    /**
+     * {@link #start(String, Map, Path, int)} on given ports: a gateway that is killed and started again must get its port
+     * back, which a free port the system picked (one of the ephemeral range) may not be by then — an outgoing
+     * connection can have taken it meanwhile. A caller that restarts gateways passes ports below that range.
+     */
+    public static LoadBalancedGateways start(String classpath, Map<String, String> env, Path dir, int[] ports, int lbPort)
+            throws IOException, InterruptedException {
+        return start(classpath, env, dir, ports, lbPort, TEST_JVM_OPTIONS, 4_000);
+    }
+
+    private static LoadBalancedGateways start(String classpath, Map<String, String> env, Path dir, int[] ports, int lbPort,
+                                              List<String> jvmOptions, int maxConn) throws IOException, InterruptedException {
+        int nodes = ports.length;
         if (maxConn < 1) {
             throw new IllegalArgumentException("maxConn " + maxConn + " must be at least 1 (the connections the balancer holds)");
         }
@@ -82,7 +103,7 @@ public final class LoadBalancedGateways implements AutoCloseable {
             throw new IllegalStateException(HAPROXY + " is missing: install Debian's haproxy (apt-get install -y haproxy; bin/csr test does)");
         }
         Files.createDirectories(dir);
-        LoadBalancedGateways lb = new LoadBalancedGateways(classpath, env, dir, nodes, jvmOptions, maxConn);
+        LoadBalancedGateways lb = new LoadBalancedGateways(classpath, env, dir, ports, lbPort, jvmOptions, maxConn);
         try {
             for (int i = 0; i < nodes; i++) {
                 lb.startGateway(i);
