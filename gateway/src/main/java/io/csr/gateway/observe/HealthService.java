@@ -9,6 +9,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.UnifiedJedis;
 
 import java.util.LinkedHashMap;
@@ -87,7 +88,7 @@ public final class HealthService implements HttpService {
 
     private void ready(ServerRequest req, ServerResponse res) {
         Map<String, Object> checks = new LinkedHashMap<>();
-        checks.put("redis", check("redis", redis::ping));
+        checks.put("redis", check("redis", () -> ping(redis)));
         boolean readers = readiness.readersHealthy();
         checks.put("readers", Map.of("status", readers ? "UP" : "DOWN"));
         boolean draining = readiness.draining();
@@ -149,7 +150,7 @@ public final class HealthService implements HttpService {
             return null;
         }));
         checks.put("redis", check("redis", () -> {
-            return redis.ping();
+            return ping(redis);
         }));
         checks.put("postgres", check("postgres", () -> {
             postgres.ping();
@@ -161,6 +162,20 @@ public final class HealthService implements HttpService {
         body.put("status", up ? "UP" : "DOWN");
         body.put("checks", checks);
         return new Probe(up, body);
+    }
+
+    /** Sent as a key's command, so a Redis Cluster client routes it to that key's master and follows a failover. */
+    static final byte[] PROBE_KEY = "csr:health".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /**
+     * PING as a keyed command: one node answers (a Redis Cluster's master of {@link #PROBE_KEY}'s slot, found through
+     * redirections and failovers like any command's). Not {@code UnifiedJedis.ping()}: on a cluster client that
+     * broadcasts to every master in the client's cache (Jedis 7.2: {@code getPrimaryNodesConnectionMap}), and after one
+     * master was killed, failed over and restarted as a replica it failed on every call for the rest of the run, on
+     * every gateway at once (found by {@code csr soak --topology ha}: HAProxy had no ready gateway left).
+     */
+    static Object ping(UnifiedJedis redis) {
+        return redis.sendCommand(PROBE_KEY, Protocol.Command.PING);
     }
 
     private static Map<String, Object> check(String name, Callable<?> probe) {
