@@ -25,7 +25,9 @@ import java.util.stream.Stream;
  * ops/local/clickhouse like bin/csr does), a PostgreSQL cluster of its own (initdb + postgres, as user postgres when
  * run as root, which PostgreSQL refuses), the embedded job (CsrJob --embedded, as bin/csr start runs it) and a
  * gateway — each on its own loopback port and data directory under the soak's work dir, so the shared services of the
- * machine are never touched.
+ * machine are never touched. In the HA topology ({@code ha} endpoints given) Redis, NATS and ClickHouse are the
+ * {@link HaNodes}' clusters instead (no process of those kinds here: {@link #redis}, {@link #nats}, {@link #clickhouse}
+ * are null) and the gateways are several behind HAProxy, started by the soak ({@link #gateway} null).
  */
 final class OwnServices {
     /** The newest PostgreSQL server binaries Debian installed (/usr/lib/postgresql/<version>/bin). */
@@ -54,6 +56,11 @@ final class OwnServices {
     final String checkpointFsUnavailable;
 
     OwnServices(Path root, Path dir, Map<String, String> extraJobSettings) throws IOException, InterruptedException {
+        this(root, dir, extraJobSettings, null);
+    }
+
+    /** {@code ha}: the {@link HaNodes#endpoints} of the HA topology's clusters, null for the single topology. */
+    OwnServices(Path root, Path dir, Map<String, String> extraJobSettings, Map<String, String> ha) throws IOException, InterruptedException {
         this.root = root;
         this.dir = dir;
         Path logs = Files.createDirectories(dir.resolve("logs"));
@@ -70,14 +77,20 @@ final class OwnServices {
         settings.put("JOB_NAME", "csr-soak");
         settings.put("GATEWAY_HOST", "127.0.0.1");
         settings.put("GATEWAY_PORT", Integer.toString(gatewayPort));
+        if (ha != null) {
+            settings.put("NATS_URL", ha.get("NATS_URL"));
+            settings.put("REDIS_URL", ha.get("REDIS_URL"));
+            settings.put("CLICKHOUSE_URL", ha.get("CLICKHOUSE_URL"));
+            settings.put("CLICKHOUSE_CLUSTER", ha.get("CLICKHOUSE_CLUSTER"));
+        }
 
         Path redisDir = Files.createDirectories(dir.resolve("redis"));
-        redis = new ServiceProcess("redis", List.of("redis-server", "--bind", "127.0.0.1", "--port", Integer.toString(redisPort),
+        redis = ha != null ? null : new ServiceProcess("redis", List.of("redis-server", "--bind", "127.0.0.1", "--port", Integer.toString(redisPort),
                 "--dir", redisDir.toString(), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
                 "--protected-mode", "no"), Map.of(), redisDir, logs.resolve("redis.log"), () -> answers(redisPort), null);
 
         Path natsDir = Files.createDirectories(dir.resolve("nats"));
-        nats = new ServiceProcess("nats", List.of(binary("nats-server"), "-a", "127.0.0.1", "-p", Integer.toString(natsPort), "-js",
+        nats = ha != null ? null : new ServiceProcess("nats", List.of(binary("nats-server"), "-a", "127.0.0.1", "-p", Integer.toString(natsPort), "-js",
                 "-sd", natsDir.toString()), Map.of(), natsDir, logs.resolve("nats.log"), () -> answers(natsPort), null);
 
         Path chDir = Files.createDirectories(dir.resolve("clickhouse"));
@@ -89,7 +102,7 @@ final class OwnServices {
                 .replace("@DIR@", chDir.toString()).replace("@HTTP_PORT@", Integer.toString(chHttpPort))
                 .replace("@TCP_PORT@", Integer.toString(chTcpPort)).replace("@HOST@", "127.0.0.1"));
         Files.copy(templates.resolve("users.xml"), chDir.resolve("users.xml"));
-        clickhouse = new ServiceProcess("clickhouse", List.of(binary("clickhouse-server"), "--config-file=" + chDir.resolve("config.xml")),
+        clickhouse = ha != null ? null : new ServiceProcess("clickhouse", List.of(binary("clickhouse-server"), "--config-file=" + chDir.resolve("config.xml")),
                 Map.of(), chDir, logs.resolve("clickhouse.log"), () -> httpOk("http://127.0.0.1:" + chHttpPort + "/ping"), null);
 
         Path pgDir = dir.resolve("postgres");
@@ -122,20 +135,36 @@ final class OwnServices {
         gatewayEnv.put("STREAM_HEARTBEAT_SECONDS", "2");
         gatewayEnv.put("STREAM_BUFFER_EVENTS", "50");
         gatewayEnv.put("ANALYTICS_REFRESH_SECONDS", "3600");
-        gateway = new ServiceProcess("gateway", List.of(java, "-XX:MaxGCPauseMillis=10", "-Xmx384m", "--enable-native-access=ALL-UNNAMED",
+        gateway = ha != null ? null : new ServiceProcess("gateway", List.of(java, "-XX:MaxGCPauseMillis=10", "-Xmx384m", "--enable-native-access=ALL-UNNAMED",
                 "-Dcsr.root=" + root, "-cp", moduleClasspath(root, "gateway", "csr-gateway", false), "io.csr.gateway.Main"),
                 gatewayEnv, root, logs.resolve("gateway.log"), () -> httpOk("http://127.0.0.1:" + gatewayPort + "/stream/health"), null);
         // last: nothing after it may throw, or the mount would outlive a soak that never started (no one unmounts it)
         checkpointFsUnavailable = mountSmallFs(checkpointDir, logs.resolve("mount.log"));
     }
 
+    /** The servers of this machine's own to start before the migrations (HA: PostgreSQL only). */
     List<ServiceProcess> servers() {
-        return List.of(redis, nats, clickhouse, postgres);
+        return Stream.of(redis, nats, clickhouse, postgres).filter(java.util.Objects::nonNull).toList();
     }
 
     /** Everything, in the order it is stopped at the end: what depends on the servers first. */
     List<ServiceProcess> all() {
-        return List.of(gateway, job, postgres, clickhouse, nats, redis);
+        return Stream.of(gateway, job, postgres, clickhouse, nats, redis).filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** The gateway's class path as its build wrote it (the HA topology's gateways behind HAProxy). */
+    String gatewayClasspath() throws IOException {
+        return moduleClasspath(root, "gateway", "csr-gateway", false);
+    }
+
+    /** The settings of every gateway (beside its own port): the process settings, short heartbeats, a small replay buffer. */
+    Map<String, String> gatewayEnv() {
+        Map<String, String> gatewayEnv = new LinkedHashMap<>(settings);
+        gatewayEnv.remove("GATEWAY_PORT");
+        gatewayEnv.put("STREAM_HEARTBEAT_SECONDS", "2");
+        gatewayEnv.put("STREAM_BUFFER_EVENTS", "50");
+        gatewayEnv.put("ANALYTICS_REFRESH_SECONDS", "3600");
+        return gatewayEnv;
     }
 
     /** Size of the checkpoint file system: room for the retained checkpoints of a 15-minute soak, small enough to fill. */

@@ -12,7 +12,10 @@ import io.nats.client.Connection;
 import io.nats.client.Nats;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.csr.common.lb.LoadBalancedGateways;
+import io.csr.common.redis.RedisEndpoint;
 import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
@@ -33,11 +36,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code csr soak}: the single-machine topology on processes of its own ({@link OwnServices}), traffic with a ledger
@@ -50,9 +55,17 @@ import java.util.function.BooleanSupplier;
 final class Soak {
     static final Duration RECOVERY_LIMIT = Duration.ofSeconds(120);
 
+    /** {@code ha}: the HA topology ({@link HaNodes}, gateways behind HAProxy) and its fault kinds ({@link Fault#HA}). */
     record Options(double minutes, int faults, long seed, int rate, int companies, Path root, Path workDir, Path resultsDir,
-                   Duration settleLimit) {
+                   Duration settleLimit, boolean ha) {
+        Options(double minutes, int faults, long seed, int rate, int companies, Path root, Path workDir, Path resultsDir,
+                Duration settleLimit) {
+            this(minutes, faults, seed, rate, companies, root, workDir, resultsDir, settleLimit, false);
+        }
     }
+
+    /** Gateways behind HAProxy in the HA topology: 2 on this 2-core machine (GatewaysNode runs 3 on a bigger one). */
+    static final int HA_GATEWAYS = 2;
 
     /** One fault as it happened and what recovery took (ms after the fault was injected; null = not within the limit). */
     record Happened(int index, String fault, double plannedAtSeconds, double atSeconds, double restoredAfterMs,
@@ -63,6 +76,10 @@ final class Soak {
     private final Options o;
     private final String run;
     private OwnServices services;
+    private HaNodes ha;
+    private LoadBalancedGateways gateways;
+    /** The raw-copy counters the verdict reads: this server's, or (HA) every replica's through remote(). */
+    private UnaryOperator<String> counters = ExactlyOnceCheck.THIS_SERVER;
     private Traffic traffic;
     private ClickHouseAccess ch;
     private final List<SseClient> clients = new ArrayList<>();
@@ -72,6 +89,8 @@ final class Soak {
     private final List<Map<String, Object>> timeline = new ArrayList<>();
     private volatile boolean sampling = true;
     private long trafficStartMs;
+    private int gatewayStarts;
+    private int replicaKills;
 
     Soak(Options o) {
         this.o = o;
@@ -81,7 +100,18 @@ final class Soak {
     /** Runs the soak; the report is written whatever the verdict. Returns true when every check held. */
     boolean run() throws Exception {
         Files.createDirectories(o.workDir());
-        services = new OwnServices(o.root(), o.workDir(), Map.of());
+        if (o.ha()) {
+            say("starting the HA topology's clusters (ZooKeeper, ClickHouse 1x2, Redis Cluster 3+3, NATS x3) under " + o.workDir().resolve("ha"));
+            ha = new HaNodes(o.root(), o.workDir().resolve("ha"), o.seed());
+        }
+        try {
+            services = new OwnServices(o.root(), o.workDir(), Map.of(), ha == null ? null : ha.endpoints);
+        } catch (IOException | RuntimeException e) {
+            if (ha != null) {
+                ha.close();
+            }
+            throw e;
+        }
         try {
             return runWithServices();
         } finally {
@@ -98,12 +128,18 @@ final class Soak {
             if (ch != null) {
                 ch.close();
             }
+            if (gateways != null) {
+                gateways.close();
+            }
             for (ServiceProcess p : services.all()) {
                 try {
                     p.stop();
                 } catch (RuntimeException e) {
                     System.out.println("    could not stop " + p.name() + ": " + e.getMessage());
                 }
+            }
+            if (ha != null) {
+                ha.close();
             }
             try {
                 services.unmountCheckpointFs();
@@ -114,32 +150,58 @@ final class Soak {
     }
 
     private boolean runWithServices() throws Exception {
-        say("own services under " + o.workDir() + " (redis :" + services.redisPort + ", nats :" + services.natsPort + ", clickhouse :"
-                + services.chHttpPort + ", postgres :" + services.pgPort + ", job REST :" + services.flinkPort + ", gateway :" + services.gatewayPort + ")");
+        if (ha == null) {
+            say("own services under " + o.workDir() + " (redis :" + services.redisPort + ", nats :" + services.natsPort + ", clickhouse :"
+                    + services.chHttpPort + ", postgres :" + services.pgPort + ", job REST :" + services.flinkPort + ", gateway :" + services.gatewayPort + ")");
+        } else {
+            say("HA topology under " + o.workDir() + ": " + ha.endpoints + ", postgres :" + services.pgPort + ", job REST :" + services.flinkPort);
+        }
         for (ServiceProcess p : services.servers()) {
             p.start(Duration.ofSeconds(90));
         }
         CsrConfig config = CsrConfig.of(services.settings);
         try (Connection nc = Nats.connect(services.settings.get("NATS_URL"))) {
             nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(services.settings.get("NATS_STREAM"))
-                    .storageType(StorageType.File).subjects("metrics.>", "journey.>", "q2q.>").build());
+                    .storageType(StorageType.File).replicas(ha == null ? 1 : 3).subjects("metrics.>", "journey.>", "q2q.>").build());
         }
         ClickHouseSettings chSettings = ClickHouseSettings.from(config.with(io.csr.common.config.ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS, "5000"));
         try (ClickHouseAccess admin = ClickHouseAccess.open(chSettings)) {
             Migrations.clickHouse(admin, Migrations.sqlRoot(), s -> { }).migrate();
-            ExactlyOnceCheck.installRawCounters(admin); // raw copies counted merge-proof for the verdict
+            if (ha == null) {
+                ExactlyOnceCheck.installRawCounters(admin); // raw copies counted merge-proof for the verdict
+            } else {
+                // each replica counts the rows INSERTs stored on it (a fetched part is not counted): read together they
+                // are every row ever inserted, each once
+                for (String url : ha.clickHouseUrls()) {
+                    try (ClickHouseAccess direct = ClickHouseAccess.open(new ClickHouseSettings(url, "default", "", chSettings.database(),
+                            false, 30_000))) {
+                        ExactlyOnceCheck.installRawCounters(direct, "_local");
+                    }
+                }
+                counters = ExactlyOnceCheck.onServers(List.of(ha.endpoints.get("CLICKHOUSE_TCP").split(",")), chSettings.database());
+            }
         }
         Migrations.postgres(PostgresSettings.from(config), Migrations.sqlRoot(), s -> { }).migrate();
         ch = ClickHouseAccess.open(chSettings);
         say("migrated; starting the job and the gateway");
         services.job.start(Duration.ofSeconds(180));
-        services.gateway.start(Duration.ofSeconds(90));
+        URI gw;
+        if (ha == null) {
+            services.gateway.start(Duration.ofSeconds(90));
+            gw = URI.create("http://127.0.0.1:" + services.gatewayPort);
+        } else {
+            // ports of the HA nodes' block, below the ephemeral range: a gateway killed and started again gets its port back
+            int[] ports = java.util.Arrays.stream(ha.endpoints.get("GATEWAY_PORTS").split(",")).mapToInt(Integer::parseInt).toArray();
+            gateways = LoadBalancedGateways.start(services.gatewayClasspath(), services.gatewayEnv(), o.workDir().resolve("gateways"),
+                    java.util.Arrays.copyOf(ports, HA_GATEWAYS), ports[ports.length - 1]);
+            gw = URI.create(gateways.url());
+            say(HA_GATEWAYS + " gateways behind HAProxy at " + gw);
+        }
 
         List<String> companies = new ArrayList<>();
         for (int i = 1; i <= o.companies(); i++) {
             companies.add("soak" + i);
         }
-        URI gw = URI.create("http://127.0.0.1:" + services.gatewayPort);
         int n = 0;
         for (String c : companies) {
             for (SseClient.Behaviour b : SseClient.Behaviour.values()) {
@@ -158,7 +220,7 @@ final class Soak {
                 + CohortCallers.PERIOD_MS + " ms");
 
         traffic = new Traffic(services.settings.get("NATS_URL"), run, companies, o.rate(), o.seed(), o.workDir().resolve("ledger.jsonl"));
-        List<Fault.Planned> plan = Fault.plan(o.faults(), o.minutes(), o.seed());
+        List<Fault.Planned> plan = Fault.plan(o.faults(), o.minutes(), o.seed(), o.ha());
         say("traffic " + o.rate() + " events/s over " + companies.size() + " companies for " + o.minutes() + " min, "
                 + plan.size() + " faults (seed " + o.seed() + ")");
         trafficStartMs = System.currentTimeMillis();
@@ -208,7 +270,12 @@ final class Soak {
         for (Object f : (List<?>) verdict.get("failures")) {
             say("FAILED: " + f);
         }
-        SoakReport.write(o, run, services, traffic, happened, timeline, verdict, clients);
+        Map<String, Integer> otherStarts = new LinkedHashMap<>();
+        if (ha != null) {
+            otherStarts.putAll(ha.starts());
+            otherStarts.put("gateways (" + HA_GATEWAYS + ")", HA_GATEWAYS + gatewayStarts);
+        }
+        SoakReport.write(o, run, services, traffic, happened, timeline, verdict, clients, otherStarts);
         return ok;
     }
 
@@ -252,6 +319,39 @@ final class Soak {
                 Thread.sleep((long) (p.seconds() * 1000));
                 restart(services.clickhouse, Duration.ofSeconds(90));
             }
+            case CLICKHOUSE_REPLICA_KILL -> {
+                // the first such fault kills s1r1, the replica every process uses first (its failover is the point), then
+                // they alternate: a process stays on the replica it failed over to, so the next one kills that
+                String node = "clickhouse-s1r" + (1 + replicaKills++ % 2);
+                ha.kill(node);
+                Thread.sleep((long) (p.seconds() * 1000));
+                ha.start(node);
+                detail = node + " killed and started again";
+            }
+            case REDIS_MASTER_KILL -> detail = killRedisMaster(p);
+            case NATS_NODE_KILL -> {
+                String node = "nats-n" + new Random(o.seed() * 31 + p.index()).nextInt(3);
+                ha.kill(node);
+                Thread.sleep((long) (p.seconds() * 1000));
+                ha.start(node);
+                detail = node + " killed and started again";
+            }
+            case GATEWAY_NODE_KILL -> {
+                int i = new Random(o.seed() * 31 + p.index()).nextInt(gateways.nodes());
+                gateways.kill(i);
+                Thread.sleep((long) (p.seconds() * 1000));
+                long started = System.nanoTime();
+                gateways.startGateway(i);
+                while (LoadBalancedGateways.status(gateways.gatewayUrl(i) + "/health/ready") != 200) {
+                    if (!gateways.alive(i) || System.nanoTime() - started > Duration.ofSeconds(120).toNanos()) {
+                        throw new IllegalStateException("gateway " + i + " was not ready again within 120 s (or exited); see " + gateways.log(i));
+                    }
+                    Thread.sleep(200);
+                }
+                gatewayStarts++;
+                detail = "gateway " + i + " of " + gateways.nodes() + " killed; ready again " + (System.nanoTime() - started) / 1_000_000
+                        + " ms after its start";
+            }
         }
         long t1 = System.currentTimeMillis();
         long framesDuring = probeClient.frames() - framesBefore;
@@ -272,6 +372,63 @@ final class Soak {
         say(String.format("    restored after %d ms; events flow %s, dashboard current %s, ClickHouse current %s%s", t1 - t0,
                 ms(flow), ms(dashboard), ms(clickhouse), detail == null ? "" : "; " + detail));
         return h;
+    }
+
+    /**
+     * kill -9 of the Redis Cluster master that serves one company's updates stream (the seed picks the company, the probe
+     * included), then — once its replica took over the slot, so the restarted node cannot come back as an empty master —
+     * the down time, and the node started again: it rejoins as a replica of the new master and resyncs.
+     */
+    private String killRedisMaster(Fault.Planned p) throws Exception {
+        List<String> companies = new ArrayList<>(clients.stream().map(c -> c.company).distinct().sorted().toList());
+        String company = companies.get(new Random(o.seed() * 31 + p.index()).nextInt(companies.size()));
+        String key = RedisStreams.updatesKey("soak:", company);
+        int slot = redis.clients.jedis.util.JedisClusterCRC16.getSlot(key);
+        int master = slotOwner(slot, -1);
+        long t = System.nanoTime();
+        ha.kill("redis-" + master);
+        int took = -1;
+        while (took < 0 && System.nanoTime() - t < RECOVERY_LIMIT.toNanos()) {
+            Thread.sleep(100);
+            took = slotOwner(slot, master);
+        }
+        long takeoverMs = (System.nanoTime() - t) / 1_000_000;
+        Thread.sleep((long) (p.seconds() * 1000));
+        ha.start("redis-" + master);
+        return "master " + master + " of " + company + "'s stream (slot " + slot + ") killed; "
+                + (took < 0 ? "no replica took over within " + RECOVERY_LIMIT.toSeconds() + " s" : "replica " + took + " took over after " + takeoverMs + " ms")
+                + "; " + master + " started again as a replica";
+    }
+
+    /** The port of the live master serving {@code slot} as the cluster sees it, not {@code except}; -1 when none does yet. */
+    private int slotOwner(int slot, int except) {
+        for (int port : ha.redisPorts()) {
+            if (port == except) {
+                continue;
+            }
+            try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", port, 1_000)) {
+                for (String line : j.clusterNodes().split("\n")) {
+                    String[] f = line.split(" ");
+                    if (f.length < 9 || !f[2].contains("master") || f[2].contains("fail")) {
+                        continue;
+                    }
+                    int owner = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1, f[1].indexOf('@') > 0 ? f[1].indexOf('@') : f[1].length()));
+                    for (int i = 8; i < f.length; i++) {
+                        if (f[i].startsWith("[")) {
+                            continue;
+                        }
+                        String[] ab = f[i].split("-");
+                        if (slot >= Integer.parseInt(ab[0]) && slot <= Integer.parseInt(ab.length > 1 ? ab[1] : ab[0])) {
+                            return owner == except ? -1 : owner;
+                        }
+                    }
+                }
+                return -1; // this live node's view is the cluster's: no live master has the slot yet
+            } catch (RuntimeException e) {
+                // not answering: ask the next
+            }
+        }
+        return -1;
     }
 
     private static void killAndRestart(ServiceProcess p, double downSeconds, Duration startLimit) throws Exception {
@@ -543,12 +700,12 @@ final class Soak {
         ledger.forEach(e -> kinds.merge(e.kind(), 1L, Long::sum));
         v.put("messagesByKind", kinds);
         v.put("eventsFinal", eventsFinal);
-        v.put("rawEventCopies", ExactlyOnceCheck.rawEventCopies(ch));
-        v.put("rawDeadLetterCopies", check.rawDeadLetterCopies(ch));
+        v.put("rawEventCopies", ExactlyOnceCheck.rawEventCopies(ch, counters));
+        v.put("rawDeadLetterCopies", check.rawDeadLetterCopies(ch, counters));
         if (eventsFinal != distinct) {
             failures.add("events FINAL holds " + eventsFinal + " events, the ledger " + distinct + " distinct valid ones");
         }
-        List<String> ledgerProblems = check.rawProblems(ch, true);
+        List<String> ledgerProblems = check.rawProblems(ch, true, counters);
         v.put("commitLedgerProblems", ledgerProblems);
         failures.addAll(ledgerProblems);
         v.put("windowMismatches", windows.size() > 50 ? windows.subList(0, 50) : windows);
@@ -569,7 +726,7 @@ final class Soak {
 
         // dashboards: slow clients read at full speed now; wait until every one has its company's newest entry
         clients.forEach(SseClient::catchUp);
-        try (JedisPooled redis = new JedisPooled(URI.create(services.settings.get("REDIS_URL")))) {
+        try (UnifiedJedis redis = redisClient(services.settings.get("REDIS_URL"))) {
             long sseDeadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (System.nanoTime() < sseDeadline && !clients.stream().allMatch(c -> caughtUp(redis, c))) {
                 Thread.sleep(500);
@@ -612,12 +769,18 @@ final class Soak {
         return s.stream().limit(10).toList() + (s.size() > 10 ? " (" + s.size() + " in all)" : "");
     }
 
-    private boolean caughtUp(JedisPooled redis, SseClient c) {
+    /** One Redis, or a Redis Cluster (redis-cluster://, the HA topology) through any of its nodes. */
+    private static UnifiedJedis redisClient(String url) {
+        RedisEndpoint e = RedisEndpoint.parse(url);
+        return e.cluster() ? new redis.clients.jedis.JedisCluster(new java.util.HashSet<>(e.nodes())) : new JedisPooled(URI.create(url));
+    }
+
+    private boolean caughtUp(UnifiedJedis redis, SseClient c) {
         List<StreamEntry> newest = redis.xrevrange(RedisStreams.updatesKey("soak:", c.company), (StreamEntryID) null, null, 1);
         return newest.isEmpty() || newest.get(0).getID().toString().equals(c.lastId());
     }
 
-    private Map<String, Object> judgeClient(JedisPooled redis, SseClient c, List<String> failures) {
+    private Map<String, Object> judgeClient(UnifiedJedis redis, SseClient c, List<String> failures) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("client", c.name);
         r.put("behaviour", c.behaviour.name());

@@ -29,7 +29,9 @@ public final class SoakCommand extends CsrCommand {
     @Option(names = "--seed", description = "seed of traffic, fault times and kinds (default: the current time, printed)")
     Long seed;
 
-    @Option(names = "--topology", description = "single (this machine, one of each process); ha is not wired yet (default: ${DEFAULT-VALUE})",
+    @Option(names = "--topology", description = "single (one process of each kind) or ha (ClickHouse 1x2 + ZooKeeper, Redis Cluster 3+3, "
+            + "NATS x3 with the stream at R3, 2 gateways behind HAProxy; faults kill one replica, Redis master, NATS node or gateway at a "
+            + "time, besides the job, PostgreSQL, bursts and a full checkpoint disk) (default: ${DEFAULT-VALUE})",
             defaultValue = "single")
     String topology;
 
@@ -51,13 +53,8 @@ public final class SoakCommand extends CsrCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (topology.equals("ha")) {
-            throw usage("--topology ha: not yet — the soak drives its own single-machine processes only; its faults are not "
-                    + "wired to the HA topology of bin/csr cluster up --ha (one replica, Redis master, NATS node, gateway at a "
-                    + "time). Run --topology single");
-        }
-        if (!topology.equals("single")) {
-            throw usage("--topology '" + topology + "': use single (or ha, once cluster up --ha exists)");
+        if (!topology.equals("single") && !topology.equals("ha")) {
+            throw usage("--topology '" + topology + "': use single (one process of each kind) or ha (replicas, clusters, gateways behind HAProxy)");
         }
         if (minutes <= 0 || faults < 0 || rate <= 0 || companies <= 0 || settleSeconds <= 0) {
             throw usage("--minutes, --rate, --companies and --settle-seconds must be positive, --faults 0 or more");
@@ -70,7 +67,7 @@ public final class SoakCommand extends CsrCommand {
         }
         Soak.say("soak seed " + s + " (re-run with --seed " + s + ")");
         boolean ok = new Soak(new Soak.Options(minutes, faults, s, rate, companies, root, work,
-                results != null ? results : root.resolve("perf/results"), Duration.ofSeconds(settleSeconds))).run();
+                results != null ? results : root.resolve("perf/results"), Duration.ofSeconds(settleSeconds), topology.equals("ha"))).run();
         Soak.say(ok ? "PASS: every check held" : "FAIL: see the failures above and in the results");
         return ok ? 0 : 1;
     }

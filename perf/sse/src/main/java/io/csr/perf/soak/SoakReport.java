@@ -19,18 +19,19 @@ final class SoakReport {
     }
 
     static void write(Soak.Options o, String run, OwnServices services, Traffic traffic, List<Soak.Happened> happened,
-                      List<Map<String, Object>> timeline, Map<String, Object> verdict, List<SseClient> clients) throws IOException {
+                      List<Map<String, Object>> timeline, Map<String, Object> verdict, List<SseClient> clients,
+                      Map<String, Integer> otherStarts) throws IOException {
         ObjectNode result = Json.mapper().createObjectNode();
         result.put("scenario", "soak");
         result.put("timestamp", Instant.now().toString());
-        result.put("topology", "single");
+        result.put("topology", o.ha() ? "ha" : "single");
         result.put("seed", o.seed());
         result.put("minutes", o.minutes());
         result.put("faultsPlanned", o.faults());
         result.put("rate", o.rate());
         result.put("companies", o.companies());
         result.put("rerun", "bin/csr soak --minutes " + fmt(o.minutes()) + " --faults " + o.faults() + " --seed " + o.seed()
-                + " --rate " + o.rate() + " --companies " + o.companies());
+                + " --rate " + o.rate() + " --companies " + o.companies() + (o.ha() ? " --topology ha" : ""));
         result.put("loadAverageAtEnd", loadAverage());
         result.put("note", "all processes on one 2-core machine; figures depend on what else ran beside (see loadAverageAtEnd)");
         result.put("pass", Boolean.TRUE.equals(verdict.get("pass")));
@@ -38,6 +39,7 @@ final class SoakReport {
         for (ServiceProcess p : services.all()) {
             starts.put(p.name(), p.starts());
         }
+        starts.putAll(otherStarts);
         result.set("processStarts", Json.mapper().valueToTree(starts));
         result.set("recoveryByFault", Json.mapper().valueToTree(summary(happened)));
         result.set("faults", Json.mapper().valueToTree(happened));

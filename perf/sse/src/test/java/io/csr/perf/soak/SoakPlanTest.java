@@ -16,7 +16,7 @@ class SoakPlanTest {
         List<Fault.Planned> a = Fault.plan(12, 3, 26001);
         assertThat(Fault.plan(12, 3, 26001)).isEqualTo(a);
         assertThat(Fault.plan(12, 3, 26002)).isNotEqualTo(a);
-        assertThat(new HashSet<>(a.stream().map(Fault.Planned::fault).toList())).containsExactlyInAnyOrder(Fault.values());
+        assertThat(new HashSet<>(a.stream().map(Fault.Planned::fault).toList())).containsExactlyInAnyOrderElementsOf(Fault.SINGLE);
         // inside the traffic, after a warm-up and before the last 20 s, in order
         assertThat(a).allSatisfy(p -> assertThat(p.atSeconds()).isBetween(27.0, 160.0));
         assertThat(a.stream().map(Fault.Planned::atSeconds).toList()).isSorted();
@@ -24,6 +24,18 @@ class SoakPlanTest {
                 .allSatisfy(p -> assertThat(p.seconds()).isBetween(3.0, 15.0));
         assertThat(a).filteredOn(p -> p.fault() == Fault.CHECKPOINT_DISK_FULL).allSatisfy(p -> assertThat(p.seconds()).isBetween(10.0, 30.0));
         assertThat(Fault.plan(120, 60, 1)).hasSize(120);
+    }
+
+    @Test
+    void theHaPlanDealsEveryHaKindInAnyFourFaultsAndNoSingleOnlyKind() {
+        for (long seed = 1; seed <= 20; seed++) {
+            List<Fault.Planned> four = Fault.plan(4, 3, seed, true);
+            assertThat(four.stream().map(Fault.Planned::fault).toList()).containsExactlyInAnyOrderElementsOf(Fault.HA_ONLY);
+            assertThat(Fault.plan(16, 10, seed, true)).allSatisfy(p -> assertThat(Fault.HA).contains(p.fault()));
+            assertThat(new HashSet<>(Fault.plan(8, 10, seed, true).stream().map(Fault.Planned::fault).toList()))
+                    .containsExactlyInAnyOrderElementsOf(Fault.HA);
+        }
+        assertThat(Fault.plan(12, 3, 26001, false)).isEqualTo(Fault.plan(12, 3, 26001));
     }
 
     @Test
