@@ -66,9 +66,41 @@ public final class BoundedJetStreamSource implements Source<RawMessage, JetStrea
     public SplitEnumerator<JetStreamSplit, SourceEnumState> restoreEnumerator(
             SplitEnumeratorContext<JetStreamSplit> context, SourceEnumState checkpoint) {
         if (checkpoint.partitions() != layout.partitions) {
-            throw new SuppressRestartsException(new IllegalStateException(partitionsChanged(checkpoint.partitions(), layout.partitions)));
+            // refused when the enumerator starts, not here: a restore runs before the scheduler has started, and a
+            // failure raised then was lost under load (the job neither failed nor ran); one raised from start() goes
+            // through the coordinator's event loop into a global failure, which SuppressRestartsException makes final
+            return new Refusal(partitionsChanged(checkpoint.partitions(), layout.partitions));
         }
         return new PartitionedSplitEnumerator(context, layout, connector.connectionFactory, checkpoint.unassigned(), checkpoint.strays());
+    }
+
+    /** The enumerator of a refused restore: fails the job for good as soon as it starts, naming the fix. */
+    record Refusal(String reason) implements SplitEnumerator<JetStreamSplit, SourceEnumState> {
+        @Override
+        public void start() {
+            throw new SuppressRestartsException(new IllegalStateException(reason));
+        }
+
+        @Override
+        public void handleSplitRequest(int subtaskId, String requesterHostname) {
+        }
+
+        @Override
+        public void addSplitsBack(java.util.List<JetStreamSplit> splits, int subtaskId) {
+        }
+
+        @Override
+        public void addReader(int subtaskId) {
+        }
+
+        @Override
+        public SourceEnumState snapshotState(long checkpointId) {
+            throw new IllegalStateException(reason);
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     static String partitionsChanged(int restored, int configured) {
