@@ -18,6 +18,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +51,8 @@ public final class JobLease implements AutoCloseable {
     private static final String STARTED = Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime()).toString();
     /** How a later job on this host tells this process from a later one under the same pid, whatever the wall clock did. */
     private static final String START_STAMP = LocalProcess.StartStamp.ofThisProcess().orElse(null);
+    /** Database and schema whose job_leases has the start-stamp column: asked once per process, not per lease operation. */
+    private static final Set<String> STAMPED_SCHEMAS = ConcurrentHashMap.newKeySet();
 
     private final LeaseSettings settings;
     private boolean closed;
@@ -300,23 +304,32 @@ public final class JobLease implements AutoCloseable {
 
     /**
      * A table made before the start stamp existed gets its column (rows without a stamp are judged by
-     * {@code process_started}); asked of the catalog first, since ALTER TABLE locks the table even when it adds nothing.
+     * {@code process_started}); asked of the catalog first, since ALTER TABLE locks the table even when it adds nothing,
+     * and only once per process for each database and schema ({@link #STAMPED_SCHEMAS}), not on every lease operation.
      */
     private static void addStartStampColumn(Connection c, LeaseSettings s) throws SQLException {
+        String stamped = s.jdbcUrl() + "|" + s.schema();
+        if (STAMPED_SCHEMAS.contains(stamped)) {
+            return;
+        }
+        if (!hasStartStampColumn(c, s)) {
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE " + table(s) + " ADD COLUMN IF NOT EXISTS process_start_stamp text");
+            } catch (SQLException e) {
+                if (!"23505".equals(e.getSQLState()) && !"42701".equals(e.getSQLState())) { // another holder added it meanwhile
+                    throw e;
+                }
+            }
+        }
+        STAMPED_SCHEMAS.add(stamped);
+    }
+
+    private static boolean hasStartStampColumn(Connection c, LeaseSettings s) throws SQLException {
         try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM information_schema.columns"
                 + " WHERE table_schema = ? AND table_name = 'job_leases' AND column_name = 'process_start_stamp'")) {
             p.setString(1, s.schema());
             try (ResultSet r = p.executeQuery()) {
-                if (r.next()) {
-                    return;
-                }
-            }
-        }
-        try (Statement st = c.createStatement()) {
-            st.execute("ALTER TABLE " + table(s) + " ADD COLUMN IF NOT EXISTS process_start_stamp text");
-        } catch (SQLException e) {
-            if (!"23505".equals(e.getSQLState()) && !"42701".equals(e.getSQLState())) { // another holder added it meanwhile
-                throw e;
+                return r.next();
             }
         }
     }

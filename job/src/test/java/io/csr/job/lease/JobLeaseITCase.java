@@ -254,6 +254,42 @@ class JobLeaseITCase {
         }
     }
 
+    /**
+     * A job_leases table made before the start stamp existed (in a schema of the test's own) gets its
+     * process_start_stamp column from the first lease taken there, and the lease row carries the stamp.
+     */
+    @Test
+    void aTableWithoutTheStartStampColumnGetsItFromTheFirstLease() throws Exception {
+        String schema = "lease_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String url = ENV.get(ConfigKey.POSTGRES_URL);
+        try (Connection c = DriverManager.getConnection(url, ENV.get(ConfigKey.POSTGRES_USER), ENV.get(ConfigKey.POSTGRES_PASSWORD))) {
+            try (var st = c.createStatement()) {
+                st.execute("CREATE SCHEMA " + schema);
+                st.execute("CREATE TABLE " + schema + ".job_leases (name text PRIMARY KEY, holder text NOT NULL, job_id text,"
+                        + " host text NOT NULL, pid bigint NOT NULL, process_started text NOT NULL, taken_at timestamptz NOT NULL,"
+                        + " renewed_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)");
+            }
+            try {
+                LeaseSettings s = new LeaseSettings(url, ENV.get(ConfigKey.POSTGRES_USER), ENV.get(ConfigKey.POSTGRES_PASSWORD), schema,
+                        "it-" + UUID.randomUUID() + "/csr-clickhouse", "holder-old-table", 30);
+                JobLease.tryTake(s, null);
+                JobLease.tryTake(s, null); // renewed: the column is known now
+                try (PreparedStatement p = c.prepareStatement("SELECT process_start_stamp FROM " + schema + ".job_leases WHERE name = ?")) {
+                    p.setString(1, s.name());
+                    try (ResultSet r = p.executeQuery()) {
+                        assertThat(r.next()).as("the lease row").isTrue();
+                        assertThat(r.getString(1)).as("the stamp of this process (null only where /proc has none)")
+                                .isEqualTo(io.csr.job.process.LocalProcess.StartStamp.ofThisProcess().orElse(null));
+                    }
+                }
+            } finally {
+                try (var st = c.createStatement()) {
+                    st.execute("DROP SCHEMA " + schema + " CASCADE");
+                }
+            }
+        }
+    }
+
     private static Instant renewedAt(PreparedStatement renewedAt) throws Exception {
         try (ResultSet r = renewedAt.executeQuery()) {
             assertThat(r.next()).as("the lease row").isTrue();
