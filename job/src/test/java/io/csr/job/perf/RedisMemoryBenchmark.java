@@ -10,6 +10,7 @@ import io.csr.common.redis.RedisEndpoint;
 import io.csr.job.model.RedisUpdate;
 import io.csr.job.redis.UpdateStreams;
 import io.csr.job.rows.RowFormat;
+import io.csr.job.testing.TestClusters;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import redis.clients.jedis.UnifiedJedis;
@@ -246,10 +247,7 @@ public final class RedisMemoryBenchmark {
         }
 
         static OwnRedis start() throws Exception {
-            int port;
-            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = s.getLocalPort();
-            }
+            int port = TestClusters.freePort();
             Path dir = Files.createTempDirectory("csr-bench-redis");
             Process p = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--dir", dir.toString()).redirectErrorStream(true)
