@@ -100,13 +100,23 @@ public final class BenchCommands extends CommandGroup {
         }
     }
 
-    @Command(name = "sse", mixinStandardHelpOptions = true,
-            description = {"SSE fan-out against the running gateway (bin/csr start); writes perf/results/sse-*.json.",
-                    "Client options (--connections 5000 --companies 50 --rate 1000 --seconds 60 …) go to io.csr.perf.sse.SseBench."})
-    static final class Sse extends Driver {
+    /** A driver that hands every option it does not name to its client ({@code clientArgs}). */
+    abstract static class PassThrough extends Driver {
         @Unmatched
         List<String> clientArgs = new ArrayList<>();
 
+        /** Announces the run and runs the client with its options; fails with {@code failure} unless it exits 0. */
+        Integer runClient(String banner, List<String> jvmOptions, String classpath, String mainClass, String failure) throws Exception {
+            System.out.println("==> " + banner);
+            jvm.runOrFail(jvm.java(jvmOptions, classpath, mainClass, clientArgs), Map.of(), null, Long.MAX_VALUE, failure);
+            return 0;
+        }
+    }
+
+    @Command(name = "sse", mixinStandardHelpOptions = true,
+            description = {"SSE fan-out against the running gateway (bin/csr start); writes perf/results/sse-*.json.",
+                    "Client options (--connections 5000 --companies 50 --rate 1000 --seconds 60 …) go to io.csr.perf.sse.SseBench."})
+    static final class Sse extends PassThrough {
         @Override
         public Integer call() throws Exception {
             CsrConfig c = config();
@@ -133,32 +143,25 @@ public final class BenchCommands extends CommandGroup {
                     "Client options (--rows 10000000 --users 100000 --cohorts 200 --requests 40 --range-days 30|365 "
                     + "--figures auto|observations --regenerate --layout compacted|as-inserted) go to "
                     + "io.csr.perf.cohort.CohortBench."})
-    static final class Cohort extends Driver {
-        @Unmatched
-        List<String> clientArgs = new ArrayList<>();
-
+    static final class Cohort extends PassThrough {
         @Override
         public Integer call() throws Exception {
-            System.out.println("==> Cohort API benchmark: generated data, in-process gateway (results under perf/results/)");
-            jvm.runOrFail(jvm.java(List.of("--enable-native-access=ALL-UNNAMED"), jvm.classpath("perf/cohort", "csr-perf-cohort"),
-                    "io.csr.perf.cohort.CohortBench", clientArgs), Map.of(), null, Long.MAX_VALUE, "the benchmark failed; services up? bin/csr status");
-            return 0;
+            return runClient("Cohort API benchmark: generated data, in-process gateway (results under perf/results/)",
+                    List.of("--enable-native-access=ALL-UNNAMED"), jvm.classpath("perf/cohort", "csr-perf-cohort"), "io.csr.perf.cohort.CohortBench",
+                    "the benchmark failed; services up? bin/csr status");
         }
     }
 
     @Command(name = "jmh", mixinStandardHelpOptions = true,
             description = {"Microbenchmarks of the hot paths with allocation rates (-prof gc); writes perf/results/jmh-*.{json,md}.",
                     "JMH options (-wi 2 -i 3, a benchmark regex) go to JMH."})
-    static final class Jmh extends Driver {
-        @Unmatched
-        List<String> jmhArgs = new ArrayList<>();
-
+    static final class Jmh extends PassThrough {
         @Override
         public Integer call() throws Exception {
             String stamp = Stamp.now();
             Path json = jvm.logDir().resolve("jmh-" + stamp + ".json");
             List<String> args = new ArrayList<>(List.of("-prof", "gc", "-rf", "json", "-rff", json.toString()));
-            args.addAll(jmhArgs);
+            args.addAll(clientArgs);
             System.out.println("==> JMH: event parse + validate, sketch update, SSE frame encode, JSONEachRow encode (allocation with -prof gc)");
             String cp = jvm.root().resolve("perf/jmh/target/classes") + java.io.File.pathSeparator
                     + Files.readString(jvm.root().resolve("perf/jmh/target/classpath.txt")).strip();
@@ -173,10 +176,7 @@ public final class BenchCommands extends CommandGroup {
                     "Options (--events N --checkpoint-ms MS --parallelism P --partitions N --mode live|backlog --state-backend "
                     + "hashmap|rocksdb --preload-ids N [--preload-savepoint DIR] [--preload-format native|canonical]) go to "
                     + "JobIngestBenchmark (perf/job-ingest/README.md)."})
-    static class Job extends Driver {
-        @Unmatched
-        List<String> benchArgs = new ArrayList<>();
-
+    static class Job extends PassThrough {
         @Override
         public Integer call() throws Exception {
             String classpath = jobBenchClasspath(jvm);
@@ -184,9 +184,8 @@ public final class BenchCommands extends CommandGroup {
             options.addAll(jvm.flinkOpens());
             options.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                     "-Dlog4j2.configurationFile=" + jvm.root().resolve("job/src/main/config/log4j2-embedded.xml")));
-            System.out.println("==> Job ingest benchmark: NATS publish -> committed ClickHouse rows, exactly-once (results under perf/results/)");
-            jvm.runOrFail(jvm.java(options, classpath, "io.csr.job.perf.JobIngestBenchmark", benchArgs), Map.of(), null, Long.MAX_VALUE, "the benchmark failed; services up? bin/csr status");
-            return 0;
+            return runClient("Job ingest benchmark: NATS publish -> committed ClickHouse rows, exactly-once (results under perf/results/)",
+                    options, classpath, "io.csr.job.perf.JobIngestBenchmark", "the benchmark failed; services up? bin/csr status");
         }
     }
 
@@ -203,16 +202,11 @@ public final class BenchCommands extends CommandGroup {
             description = {"Redis memory of the update streams at a steady rate with a count bound (REDIS_STREAM_MAXLEN), through the "
                     + "job's writer; exit 1 unless XLEN and the streams' bytes stay flat at the cap; writes perf/results/redis-memory-*.json.",
                     "Options (--minutes M --rate N --companies N --max-len N --sample-seconds S --redis URL) go to RedisMemoryBenchmark."})
-    static final class RedisMemory extends Driver {
-        @Unmatched
-        List<String> benchArgs = new ArrayList<>();
-
+    static final class RedisMemory extends PassThrough {
         @Override
         public Integer call() throws Exception {
-            System.out.println("==> Redis memory benchmark: steady updates through the job's writer, streams capped by MAXLEN ~");
-            jvm.runOrFail(jvm.java(List.of("-Xmx512m"), jobBenchClasspath(jvm), "io.csr.job.perf.RedisMemoryBenchmark", benchArgs),
-                    Map.of(), null, Long.MAX_VALUE, "the streams did not stay flat at the cap, or Redis failed (see above)");
-            return 0;
+            return runClient("Redis memory benchmark: steady updates through the job's writer, streams capped by MAXLEN ~", List.of("-Xmx512m"),
+                    jobBenchClasspath(jvm), "io.csr.job.perf.RedisMemoryBenchmark", "the streams did not stay flat at the cap, or Redis failed (see above)");
         }
     }
 
@@ -223,14 +217,11 @@ public final class BenchCommands extends CommandGroup {
     @Command(name = "backfill", mixinStandardHelpOptions = true,
             description = {"Backfill throughput: event_log rows -> committed ClickHouse rows (own schema and database); writes",
                     "perf/results/backfill-*.json. Options (--rows 500000) go to perf/backfill/run.sh."})
-    static final class Backfill extends Driver {
-        @Unmatched
-        List<String> scriptArgs = new ArrayList<>();
-
+    static final class Backfill extends PassThrough {
         @Override
         public Integer call() throws Exception {
             List<String> cmd = new ArrayList<>(List.of(jvm.root().resolve("perf/backfill/run.sh").toString()));
-            cmd.addAll(scriptArgs);
+            cmd.addAll(clientArgs);
             jvm.runOrFail(cmd, Map.of(), null, Long.MAX_VALUE, "the backfill benchmark failed");
             return 0;
         }
@@ -472,10 +463,7 @@ public final class BenchCommands extends CommandGroup {
                     "Writes perf/results/failover-*.json. Client options (--gateways 3 --streams 3000 --companies 150 --interval-ms 500 "
                     + "--before-seconds 5 --after-seconds 5 --timeout-seconds 90, --without-last-event-id to see the check fail) go to "
                     + "io.csr.perf.replay.FailoverBench, which starts the gateways and HAProxy itself (own Redis key prefix)."})
-    static final class Failover extends Driver {
-        @Unmatched
-        List<String> clientArgs = new ArrayList<>();
-
+    static final class Failover extends PassThrough {
         @Override
         public Integer call() throws Exception {
             String stamp = Stamp.now();
