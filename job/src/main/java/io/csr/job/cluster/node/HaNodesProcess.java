@@ -98,8 +98,7 @@ public final class HaNodesProcess {
         out.put("CLICKHOUSE_CLUSTER", layout.cluster());
         out.put("CLICKHOUSE_TCP", clickhouse.stream().map(c -> "127.0.0.1:" + c.server().tcpPort()).collect(Collectors.joining(",")));
         out.put("REDIS_URL", redis.url());
-        out.put("REDIS_PORTS", ports(redisBase).subList(0, 12).stream().filter(p -> p < redisBase + 10_000).map(String::valueOf)
-                .collect(Collectors.joining(",")));
+        out.put("REDIS_PORTS", redis.ports().stream().map(String::valueOf).collect(Collectors.joining(",")));
         out.put("NATS_URL", nats.url());
         out.put("ZOOKEEPER", zookeeper.address());
         List<String> gatewayPorts = new ArrayList<>();
