@@ -86,6 +86,23 @@ final class ClusterJobHarness implements AutoCloseable {
         return Integer.parseInt(m.group(1));
     }
 
+    /** A test's steps on the cluster. */
+    @FunctionalInterface
+    interface Steps {
+        void run() throws Exception;
+    }
+
+    /** Starts the cluster and runs the test's steps; when they fail, the cluster's log tail goes to stderr first. */
+    void onCluster(Steps steps) throws Exception {
+        try {
+            cluster.up();
+            steps.run();
+        } catch (Throwable t) {
+            System.err.println(cluster.logTail(80));
+            throw t;
+        }
+    }
+
     long committedEvents() {
         return ns.committedEvents();
     }

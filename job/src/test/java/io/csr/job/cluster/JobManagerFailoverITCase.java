@@ -34,11 +34,9 @@ class JobManagerFailoverITCase {
 
     @Test
     void aKilledJobManagerRestartedResumesTheJobByItselfFromItsLatestCheckpoint() throws Exception {
-        List<EventFixture.Message> messages = new EventFixture(TOTAL, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
-                Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 23).messages();
+        List<EventFixture.Message> messages = EventFixture.recent(TOTAL, 3, 23).messages();
         try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
-            try {
-                h.cluster.up();
+            h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();
                 h.stream.publishAll(messages, 0, 1_200, sequences);
                 JobID job = h.submit(3, null);
@@ -71,10 +69,7 @@ class JobManagerFailoverITCase {
                     control.stopWithSavepoint(job);
                     assertThat(control.status(job)).isEqualTo(JobStatus.FINISHED);
                 }
-            } catch (Throwable t) {
-                System.err.println(h.cluster.logTail(80));
-                throw t;
-            }
+            });
         }
     }
 

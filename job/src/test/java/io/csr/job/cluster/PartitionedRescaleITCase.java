@@ -12,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -39,16 +38,14 @@ class PartitionedRescaleITCase {
 
     @Test
     void rescaleTwoFourTwoWithPartitionedSubjectsIsExact() throws Exception {
-        List<EventFixture.Message> messages = partitioned(new EventFixture(TOTAL, 6, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
-                Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 23).messages());
+        List<EventFixture.Message> messages = partitioned(EventFixture.recent(TOTAL, 6, 23).messages());
         assertThat(messages).extracting(EventFixture.Message::subject).anyMatch(s -> s.matches("metrics\\.[0-3]\\.\\w+"))
                 .anyMatch(s -> s.matches("metrics\\.[a-z_]+")).anyMatch(s -> s.startsWith("metrics.x."));
         int[] parts = {0, TOTAL / 3, 2 * TOTAL / 3, TOTAL};
         int[] parallelism = {2, 4, 2};
         try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
             h.config.put(ConfigKey.NATS_PARTITIONS.name(), String.valueOf(PARTITIONS));
-            try {
-                h.cluster.up();
+            h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();
                 String savepoint = null;
                 for (int step = 0; step < 3; step++) {
@@ -72,10 +69,7 @@ class PartitionedRescaleITCase {
                         }
                     }
                 }
-            } catch (Throwable t) {
-                System.err.println(h.cluster.logTail(80));
-                throw t;
-            }
+            });
         }
     }
 

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -43,11 +42,9 @@ class RescaleITCase {
 
     @Test
     void savepointThenResubmitWithAnotherParallelismLosesAndDuplicatesNothing() throws Exception {
-        List<EventFixture.Message> messages = new EventFixture(TOTAL, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
-                Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 11).messages();
+        List<EventFixture.Message> messages = EventFixture.recent(TOTAL, 3, 11).messages();
         try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
-            try {
-                h.cluster.up();
+            h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();
                 h.stream.publishAll(messages, 0, FIRST_PART, sequences);
                 JobID first = h.submit(2, null);
@@ -91,10 +88,7 @@ class RescaleITCase {
                 try (ClusterControl control = h.control(3)) {
                     control.stopWithSavepoint(second);
                 }
-            } catch (Throwable t) {
-                System.err.println(h.cluster.logTail(60));
-                throw t;
-            }
+            });
         }
     }
 }

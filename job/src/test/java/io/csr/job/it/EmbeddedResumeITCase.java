@@ -16,7 +16,6 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,8 +40,7 @@ class EmbeddedResumeITCase {
     @ParameterizedTest
     @ValueSource(strings = {"hashmap", "rocksdb"})
     void killedEmbeddedJobResumesFromTheLastCheckpointByItself(String stateBackend) throws Exception {
-        EventFixture fixture = new EventFixture(6_000, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
-                Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 11);
+        EventFixture fixture = EventFixture.recent(6_000, 3, 11);
         List<EventFixture.Message> messages = fixture.messages();
         try (JobFixture ns = new JobFixture(tmp)) {
             TestStream stream = ns.stream;

@@ -1,5 +1,6 @@
 package io.csr.job.testing;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,15 @@ public final class EventFixture {
     }
 
     private final List<Message> messages = new ArrayList<>();
+
+    /**
+     * The mix the cluster and resume tests publish: event time from 10 minutes ago over 5 minutes (every window closes
+     * while the test runs), 5 % re-published duplicates and 2 % malformed messages.
+     */
+    public static EventFixture recent(int total, int companies, long seed) {
+        return new EventFixture(total, companies, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(), Duration.ofMinutes(5).toMillis(),
+                0.05, 0.02, seed);
+    }
 
     /**
      * @param total          messages to produce (duplicates and malformed included)
