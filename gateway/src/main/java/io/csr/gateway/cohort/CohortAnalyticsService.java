@@ -122,8 +122,14 @@ record CohortAnalyticsService(CohortCalls calls, CohortQueries queries, RequestB
         String metric = CohortParams.metric(textField(body, "metric"));
         DateRange range = CohortParams.range(textField(body, "startDate"), textField(body, "endDate"), today());
         List<CohortRef> cohorts = new ArrayList<>();
-        for (long id : wanted) {
-            cohorts.add(cohort(call, id));
+        Map<Long, CohortRef> found = queries.find(wanted, call.companyId);
+        for (long id : wanted) { // the first one missing, in the order asked, answers 404
+            call.cohort(id);
+            CohortRef c = found.get(id);
+            if (c == null) {
+                throw notFound(call, id);
+            }
+            cohorts.add(c);
         }
         Map<Long, Figures> figures = queries.compare(call.companyId, cohorts.stream().map(CohortRef::id).toList(), metric, range);
         call.aboutNoSingleCohort();
@@ -190,8 +196,11 @@ record CohortAnalyticsService(CohortCalls calls, CohortQueries queries, RequestB
     /** The cohort if it belongs to the company the call acts for; 404 otherwise (also for deleted and unknown ids). */
     private CohortRef cohort(Call call, long id) {
         call.cohort(id);
-        return queries.find(id, List.of(call.companyId)).orElseThrow(() -> new ApiError(404, "cohort_not_found",
-                "cohort " + id + " does not exist, was deleted, or is not a cohort of " + call.companyId));
+        return queries.find(id, List.of(call.companyId)).orElseThrow(() -> notFound(call, id));
+    }
+
+    private static ApiError notFound(Call call, long id) {
+        return new ApiError(404, "cohort_not_found", "cohort " + id + " does not exist, was deleted, or is not a cohort of " + call.companyId);
     }
 
     static Map<String, Object> metricsShape(long cohortId, String metric, DateRange range, Figures f) {

@@ -225,6 +225,24 @@ final class CohortQueries {
                 .map(r -> new CohortRef(r.get("id").asLong(), r.get("company_id").asText(), r.get("name").asText()));
     }
 
+    /**
+     * Those of {@code ids} that exist, are not deleted and belong to {@code companyId}, by id: one query for all of
+     * them (compare asks for up to 10, which were 10 round trips of a {@code cohorts FINAL} each).
+     */
+    Map<Long, CohortRef> find(Collection<Long> ids, String companyId) {
+        Map<Long, CohortRef> out = new LinkedHashMap<>();
+        if (ids.isEmpty()) {
+            return out;
+        }
+        String sql = "SELECT id, company_id, name FROM (SELECT id, company_id, name, deleted FROM cohorts FINAL"
+                + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND id IN " + SqlLiteral.numberList(ids) + ")"
+                + " WHERE deleted = 0";
+        for (JsonNode r : clickHouse.query(sql)) {
+            out.put(r.get("id").asLong(), new CohortRef(r.get("id").asLong(), r.get("company_id").asText(), r.get("name").asText()));
+        }
+        return out;
+    }
+
     /** Live cohorts of a company by id. */
     Map<Long, CohortRef> cohortsOf(String companyId) {
         String sql = "SELECT id, company_id, name FROM (SELECT id, company_id, name, deleted FROM cohorts FINAL"
@@ -413,12 +431,14 @@ final class CohortQueries {
             for (DateRange r : plan.rest()) {
                 rest.add(memberObservations(companyId, cohortIds, metric, r, columns));
             }
+            // joined to the memberships by the user's hash, as the months' users are: 18.16 joins a UInt64 key
+            // several times faster than a String, and p_us holds the hashes anyway
             String source = byCohort
-                    ? "(SELECT user_id, value, qk FROM (" + rest + ")) ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id")
-                    + ") USING user_id"
-                    : "(" + rest + ")";
+                    ? "(SELECT cityHash64(user_id) AS u, value, qk FROM (" + rest + ")) ALL INNER JOIN ("
+                    + members(companyId, cohortIds, "cohort_id, cityHash64(user_id) AS u") + ") USING u"
+                    : "(SELECT metric, cityHash64(user_id) AS u, value, qk FROM (" + rest + "))";
             parts.append(" UNION ALL SELECT ").append(groupColumns)
-                    .append("count() AS p_count, groupUniqArray(cityHash64(user_id)) AS p_us, sum(value) AS p_sum, min(value) AS p_min,"
+                    .append("count() AS p_count, groupUniqArray(u) AS p_us, sum(value) AS p_sum, min(value) AS p_min,"
                             + " max(value) AS p_max, sum(value * value) AS p_sum_sq, (sumMap([qk], [toUInt64(1)]) AS p_qs).1 AS p_keys,"
                             + " p_qs.2 AS p_counts, toUInt64(0) AS p_rows FROM ").append(source)
                     // grouped also for one row (by its one metric): an aggregate without GROUP BY over no rows still

@@ -466,6 +466,15 @@ class CohortAnalyticsITCase {
         assertThat(cmp.status()).isEqualTo(404);
         assertThat(cmp.error()).isEqualTo("cohort_not_found");
         assertThat(cmp.message()).contains("cohort 4");
+        // the cohorts of a compare are looked up in one query: the first missing one in the asked order is named,
+        // whether deleted (3), of another company (4) or unknown (999)
+        for (String[] c : new String[][]{{"[1,3,999]", "cohort 3 "}, {"[2,999,1]", "cohort 999 "}, {"[4,3]", "cohort 4 "}}) {
+            Answer missing = http.send("POST", "/cohort/compare", tokenA, "{\"cohortIds\":" + c[0] + ",\"metric\":\"sroi\"}");
+            assertThat(missing.status()).as(c[0]).isEqualTo(404);
+            assertThat(missing.message()).as(c[0]).startsWith(c[1]);
+        }
+        assertThat(http.send("POST", "/cohort/compare", tokenA, "{\"cohortIds\":[2,1],\"metric\":\"sroi\"}").status())
+                .as("both live cohorts of coA").isEqualTo(200);
         assertThat(http.get("/cohort/1/metrics?metric=sroi", null).status()).isEqualTo(401);
         assertThat(http.get("/cohort/top?metric=sroi&companyId=coB", tokenA).status()).isEqualTo(403);
     }
