@@ -1,30 +1,18 @@
 package io.csr.job.source;
 
 import io.csr.job.model.RawMessage;
-import io.csr.job.testing.TestStream;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.SinkFunction;
 import org.apache.flink.util.ExceptionUtils;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -43,30 +31,10 @@ import static org.awaitility.Awaitility.await;
 class PartitionedSourceITCase {
     private static final int PARTITIONS = 4;
     private static final int ROUNDS = 40;
-    private static final Queue<RawMessage> SEEN = new ConcurrentLinkedQueue<>();
+    private static final Queue<RawMessage> SEEN = SourceJobs.SEEN;
 
-    @TempDir
-    Path tmp;
-    private TestStream stream;
-    private final List<JobClient> started = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() throws Exception {
-        SEEN.clear();
-        stream = new TestStream();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (JobClient job : started) {
-            try {
-                job.cancel().get(30, TimeUnit.SECONDS); // a failed assertion must not leave a job reading
-            } catch (Exception alreadyOver) {
-                // finished, stopped or failed: nothing to cancel
-            }
-        }
-        stream.close();
-    }
+    @RegisterExtension
+    final SourceJobs jobs = new SourceJobs();
 
     @Test
     void readsEveryPartitionAndStrayOnceInOrderAcrossARescaleAndRefusesAnotherPartitionCount() throws Exception {
@@ -75,15 +43,13 @@ class PartitionedSourceITCase {
 
         JobClient first = start(null, PARTITIONS, 4);
         await("everything read, strays included").atMost(Duration.ofSeconds(90)).until(() -> SEEN.size() >= published.size());
-        String savepoint = first.stopWithSavepoint(false, tmp.resolve("sp").toUri().toString(), SavepointFormatType.CANONICAL)
-                .get(60, TimeUnit.SECONDS);
+        String savepoint = jobs.stopWithSavepoint(first, "sp");
         assertThat(SEEN).extracting(m -> m.streamSeq).containsExactlyInAnyOrderElementsOf(published.keySet());
 
         publish(published, List.of("metrics.x.sroi", "q2q.07.clarity"));
         JobClient second = start(savepoint, PARTITIONS, 2);
         await("the rest read after a rescale to 2").atMost(Duration.ofSeconds(90)).until(() -> SEEN.size() >= published.size());
-        String secondSavepoint = second.stopWithSavepoint(false, tmp.resolve("sp2").toUri().toString(), SavepointFormatType.CANONICAL)
-                .get(60, TimeUnit.SECONDS);
+        String secondSavepoint = jobs.stopWithSavepoint(second, "sp2");
 
         assertThat(SEEN).extracting(m -> m.streamSeq).as("every message once").containsExactlyInAnyOrderElementsOf(published.keySet());
         assertThat(SEEN).allSatisfy(m -> assertThat(m.subject).isEqualTo(published.get(m.streamSeq)));
@@ -107,41 +73,21 @@ class PartitionedSourceITCase {
             for (String family : EventSourceBuilder.FAMILIES) {
                 for (int p = -1; p < PARTITIONS; p++) {
                     String subject = p < 0 ? family + ".x" : family + "." + p + ".x";
-                    published.put(stream.publish(subject, "{}"), subject);
+                    published.put(jobs.stream().publish(subject, "{}"), subject);
                 }
             }
         }
         for (String subject : strays) {
             for (int i = 0; i < 2; i++) {
-                published.put(stream.publish(subject, "{}"), subject);
+                published.put(jobs.stream().publish(subject, "{}"), subject);
             }
         }
     }
 
     private JobClient start(String savepoint, int partitions, int parallelism) throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(500));
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, tmp.resolve("chk").toUri().toString());
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
-        if (savepoint != null) {
-            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
-        }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
-        EventSourceBuilder builder = new EventSourceBuilder().natsUrl(TestStream.NATS_URL).streamName(stream.stream)
-                .subjectPrefix(stream.prefix).partitions(partitions);
-        env.fromSource(builder.build(), WatermarkStrategy.noWatermarks(), "nats").uid("nats-source").setParallelism(parallelism)
-                .map(builder.prefixStripper()).uid("strip-prefix")
-                .addSink(new Collect()).uid("collect");
-        JobClient job = env.executeAsync("partitioned-source-it");
-        started.add(job);
-        return job;
-    }
-
-    private static final class Collect implements SinkFunction<RawMessage> {
-        @Override
-        public void invoke(RawMessage value, Context context) {
-            SEEN.add(value);
-        }
+        Configuration restarts = new Configuration();
+        restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 100);
+        return jobs.start("partitioned-source-it", savepoint, parallelism, source -> source.partitions(partitions), restarts);
     }
 }
