@@ -1,5 +1,6 @@
 package io.csr.common.redis;
 
+import io.csr.common.net.LocalPorts;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.util.JedisClusterCRC16;
 
@@ -36,6 +37,25 @@ public final class LocalRedisCluster implements AutoCloseable {
     private final int replicas;
     private final int nodeTimeoutMs;
     private final Map<Integer, Process> processes = new LinkedHashMap<>();
+
+    /**
+     * A cluster (not started) on a base port from 11000–13990 where every node's port and cluster bus port is free now:
+     * all below Linux's range for outgoing connections, where a node a test restarts could find its port taken.
+     */
+    public static LocalRedisCluster onFreePorts(Path dir, int masters, int replicas, int nodeTimeoutMs) throws IOException {
+        return new LocalRedisCluster(dir, LocalPorts.freeBase(11_000, 300, portOffsets(masters, replicas)), masters, replicas, nodeTimeoutMs);
+    }
+
+    /** The ports of the nodes, and their cluster bus ports (+10000), as offsets from the base port. */
+    public static int[] portOffsets(int masters, int replicas) {
+        int nodes = masters * (1 + replicas);
+        int[] offsets = new int[2 * nodes];
+        for (int i = 0; i < nodes; i++) {
+            offsets[i] = i;
+            offsets[nodes + i] = 10_000 + i;
+        }
+        return offsets;
+    }
 
     public LocalRedisCluster(Path dir, int basePort, int masters, int replicas, int nodeTimeoutMs) {
         if (masters < 3) {

@@ -16,7 +16,6 @@ import redis.clients.jedis.params.XAddParams;
 import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,7 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -55,7 +53,7 @@ class RedisClusterFailoverITCase {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("csr-redis-cluster-it");
-        cluster = new LocalRedisCluster(dir, freeBasePort(), 3, 1, 1_000).start();
+        cluster = LocalRedisCluster.onFreePorts(dir, 3, 1, 1_000).start();
         fx = new GatewayFixture(Map.of(ConfigKey.REDIS_URL.name(), cluster.url(), ConfigKey.STREAM_READERS.name(), "2"));
         writer = RedisEndpoint.parse(cluster.url()).open("it-writer", 2_000, 4);
     }
@@ -73,31 +71,6 @@ class RedisClusterFailoverITCase {
         }
     }
 
-    /**
-     * A base port with 6 free ports and their cluster bus ports (+10000), all below Linux's range for outgoing
-     * connections (32768-60999), where a node restarted by a test could find its port taken by a client socket.
-     */
-    private static int freeBasePort() throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int base = 11_000 + ThreadLocalRandom.current().nextInt(0, 300) * 10;
-            boolean free = true;
-            for (int i = 0; i < 6 && free; i++) {
-                free = isFree(base + i) && isFree(base + i + 10_000);
-            }
-            if (free) {
-                return base;
-            }
-        }
-        throw new IOException("no free range of 6 ports (and bus ports) between 11000 and 14000");
-    }
-
-    private static boolean isFree(int port) {
-        try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
 
     private static String company(int i) {
         return "fo" + i;

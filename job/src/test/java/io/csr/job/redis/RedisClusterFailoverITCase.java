@@ -4,7 +4,6 @@ import io.csr.common.contract.RedisStreams;
 import io.csr.common.redis.LocalRedisCluster;
 import io.csr.common.redis.RedisEndpoint;
 import io.csr.job.model.RedisUpdate;
-import io.csr.job.testing.LocalServers;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
@@ -59,9 +58,7 @@ class RedisClusterFailoverITCase {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("csr-redis-cluster-job-it");
-        // 3 masters and 3 replicas, each with its cluster bus port (+10000)
-        int base = LocalServers.freeBase(11_000, 300, 0, 1, 2, 3, 4, 5, 10_000, 10_001, 10_002, 10_003, 10_004, 10_005);
-        cluster = new LocalRedisCluster(dir, base, 3, 1, 1_000).start();
+        cluster = LocalRedisCluster.onFreePorts(dir, 3, 1, 1_000).start(); // 3 masters and 3 replicas
         redis = RedisEndpoint.parse(cluster.url()).open("it-check", 2_000, 2);
     }
 

@@ -2,6 +2,7 @@ package io.csr.job.testing;
 
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.clickhouse.ClickHouseSettings;
+import io.csr.common.net.LocalPorts;
 import io.csr.job.cluster.node.ClickHouseLayout;
 import io.csr.job.cluster.node.ClickHouseNode;
 import io.csr.job.cluster.node.Node;
@@ -47,7 +48,7 @@ public final class ClickHouseClusterFixture implements AutoCloseable {
         }
         // below Linux's ephemeral range (32768-60999): a port of a killed server must not be handed to some process's
         // outgoing connection, whose socket would keep the restarted server from listening there
-        int base = LocalServers.freeBase(24_000, 600, offsets);
+        int base = LocalPorts.freeBase(24_000, 600, offsets);
         layout = new ClickHouseLayout(name, shards, replicas, base, base + n, base + 2 * n, "/csr-clickhouse-test/" + name);
         servers = ClickHouseNode.all(layout, zookeeper, dir, line -> System.out.println("[" + name + "] " + line));
         nodes.addAll(servers);

@@ -1,6 +1,6 @@
 package io.csr.job.cluster.node;
 
-import io.csr.job.testing.LocalServers;
+import io.csr.common.net.LocalPorts;
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
 import io.nats.client.JetStreamManagement;
@@ -43,7 +43,7 @@ class NatsClusterNodeITCase {
     @BeforeEach
     void setUp() throws IOException {
         // 3 client ports, their route (+100) and monitoring (+200) ports
-        node = new NatsClusterNode(LocalServers.freeBase(14_000, 300, 0, 1, 2, 100, 101, 102, 200, 201, 202), state, progress::add);
+        node = new NatsClusterNode(LocalPorts.freeBase(14_000, 300, 0, 1, 2, 100, 101, 102, 200, 201, 202), state, progress::add);
     }
 
     @AfterEach

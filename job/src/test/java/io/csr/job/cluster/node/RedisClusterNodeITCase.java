@@ -1,8 +1,8 @@
 package io.csr.job.cluster.node;
 
+import io.csr.common.net.LocalPorts;
 import io.csr.common.redis.LocalRedisCluster;
 import io.csr.common.redis.RedisEndpoint;
-import io.csr.job.testing.LocalServers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,7 @@ class RedisClusterNodeITCase {
     @BeforeEach
     void setUp() throws IOException {
         // 3 masters and 3 replicas, each with its cluster bus port (+10000)
-        int base = LocalServers.freeBase(11_000, 300, 0, 1, 2, 3, 4, 5, 10_000, 10_001, 10_002, 10_003, 10_004, 10_005);
+        int base = LocalPorts.freeBase(11_000, 300, LocalRedisCluster.portOffsets(3, 1));
         node = new RedisClusterNode(base, state, progress::add);
     }
 
