@@ -112,9 +112,7 @@ class ClickHouseCommitterTest {
         target.failInsertAfterWriting(FakeCommitTarget.retriable("insert (read timeout)"));
         commit(committer(), requests(METRICS));
 
-        assertThat(target.rows("metrics_timeseries")).as("the retry wrote the rows again").hasSize(4);
-        assertThat(target.distinctRows("metrics_timeseries")).as("what FINAL shows").hasSize(2);
-        assertThat(target.ledger).containsExactly(METRICS.ledgerKey());
+        assertInsertedTwiceOnceUnderFinal("the retry wrote the rows again");
     }
 
     @Test
@@ -205,8 +203,13 @@ class ClickHouseCommitterTest {
 
         commit(committer(), requests(METRICS));
 
-        assertThat(target.rows("metrics_timeseries")).as("inserted twice").hasSize(4);
-        assertThat(target.distinctRows("metrics_timeseries")).as("once under FINAL").hasSize(2);
+        assertInsertedTwiceOnceUnderFinal("the replay inserted them again");
+    }
+
+    /** The METRICS rows were inserted twice ({@code why}), FINAL shows them once, and the ledger holds the commit once. */
+    private void assertInsertedTwiceOnceUnderFinal(String why) {
+        assertThat(target.rows("metrics_timeseries")).as(why).hasSize(4);
+        assertThat(target.distinctRows("metrics_timeseries")).as("what FINAL shows").hasSize(2);
         assertThat(target.ledger).containsExactly(METRICS.ledgerKey());
     }
 
