@@ -279,14 +279,10 @@ public final class EventParser {
 
     /** Empty string when absent or null; a present userId must be a non-empty string. */
     private static String optionalUserId(JsonNode root) throws Invalid {
-        JsonNode node = root.get("userId");
-        if (node == null || node.isNull()) {
+        String userId = optionalString(root, "userId");
+        if (userId == null) {
             return "";
         }
-        if (!node.isTextual()) {
-            throw mistyped("userId", "a string", node);
-        }
-        String userId = node.textValue();
         if (userId.isEmpty() || userId.length() > MAX_USER_ID_CHARS) {
             throw new Invalid("field 'userId' must be 1-" + MAX_USER_ID_CHARS + " characters but has " + userId.length());
         }
@@ -294,9 +290,18 @@ public final class EventParser {
     }
 
     private static String requiredString(JsonNode root, String field) throws Invalid {
+        String value = optionalString(root, field);
+        if (value == null) {
+            throw new Invalid("field '" + field + "' is missing");
+        }
+        return value;
+    }
+
+    /** Null when absent or null; a present field must be a string. */
+    private static String optionalString(JsonNode root, String field) throws Invalid {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
-            throw new Invalid("field '" + field + "' is missing");
+            return null;
         }
         if (!node.isTextual()) {
             throw mistyped(field, "a string", node);
