@@ -43,6 +43,11 @@ public final class CsrConfig {
         return with(Map.of(key.name(), value));
     }
 
+    /** Whether {@code key} was given (environment, {@code -D} or an override), as opposed to falling back to its default. */
+    public boolean isSet(ConfigKey key) {
+        return values.containsKey(key.name());
+    }
+
     public String get(ConfigKey key) {
         String v = values.get(key.name());
         return v == null ? key.defaultValue() : v;

@@ -86,7 +86,7 @@ public final class ClusterCommands {
                 System.out.println("submitting " + jarFile.getName() + " to " + options.restUrl());
                 if (savepoint != null) {
                     System.out.println("restoring " + savepoint + " with parallelism " + options.parallelism()
-                            + " (max parallelism " + options.maxParallelism() + ")" + (allowNonRestored ? ", dropping state without an operator" : ""));
+                            + (allowNonRestored ? ", dropping state without an operator" : ""));
                 }
                 JobID id = control.submit(jarFile, programArgs, savepoint, allowNonRestored);
                 System.out.println("submitted job " + id + " to " + options.restUrl() + ", running with parallelism " + options.parallelism()

@@ -19,13 +19,19 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.util.SerializedThrowable;
 import io.csr.job.lease.JobLease;
 import io.csr.job.lease.LeaseSettings;
+import io.csr.common.config.ConfigKey;
+import io.csr.common.config.CsrConfig;
+import io.csr.job.upgrade.MaxParallelismChoice;
 import io.csr.job.upgrade.RestoreProgress;
 import io.csr.job.upgrade.SavepointCompatibility;
 
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,6 +65,14 @@ public final class ClusterControl implements AutoCloseable {
             throw new IllegalArgumentException("job jar " + jar + " does not exist; build it with: mvn -pl job -am package -DskipTests");
         }
         Configuration conf = FlinkSettings.job(options);
+        if (fromSavepoint != null) {
+            MaxParallelismChoice.Choice maxParallelism = maxParallelism(programArgs, fromSavepoint);
+            System.out.println("max parallelism " + maxParallelism.maxParallelism() + ": " + maxParallelism.reason());
+            if (!explicitMaxParallelism(programArgs)) { // the graph is built by the jar's main, from these arguments
+                programArgs = new ArrayList<>(programArgs);
+                programArgs.add(ConfigKey.MAX_PARALLELISM.name() + "=" + maxParallelism.maxParallelism());
+            }
+        }
         // a bootstrap savepoint's history-source state has no operator in the live job, by design
         allowNonRestoredState |= RestorePoints.isBootstrap(fromSavepoint);
         SavepointRestoreSettings restore = fromSavepoint == null ? SavepointRestoreSettings.none()
@@ -133,6 +147,36 @@ public final class ClusterControl implements AutoCloseable {
             Thread.currentThread().interrupt();
             return "";
         }
+    }
+
+    /**
+     * The max parallelism a job submitted with {@code programArgs} gets when it restores {@code fromSavepoint}: the
+     * savepoint's unless MAX_PARALLELISM is set (in this process's environment or as an argument); a set value that
+     * differs is refused, naming both ({@link MaxParallelismChoice}).
+     */
+    static MaxParallelismChoice.Choice maxParallelism(List<String> programArgs, String fromSavepoint) {
+        OptionalInt explicit = OptionalInt.empty();
+        if (explicitMaxParallelism(programArgs)) {
+            explicit = OptionalInt.of(RuntimeOptions.from(withArgs(programArgs)).maxParallelism());
+        }
+        return MaxParallelismChoice.choose(explicit, fromSavepoint,
+                MaxParallelismChoice.of(SavepointCompatibility.load(fromSavepoint)));
+    }
+
+    private static boolean explicitMaxParallelism(List<String> programArgs) {
+        return withArgs(programArgs).isSet(ConfigKey.MAX_PARALLELISM);
+    }
+
+    /** The configuration the jar's main sees: this process's environment with the KEY=VALUE arguments on top. */
+    private static CsrConfig withArgs(List<String> programArgs) {
+        Map<String, String> overrides = new HashMap<>();
+        for (String arg : programArgs) {
+            int eq = arg.indexOf('=');
+            if (eq > 0 && !arg.startsWith("-")) {
+                overrides.put(arg.substring(0, eq), arg.substring(eq + 1));
+            }
+        }
+        return CsrConfig.fromEnvironment().with(overrides);
     }
 
     /** {@link #submit(File, List, String, boolean)} refusing state without an operator. */

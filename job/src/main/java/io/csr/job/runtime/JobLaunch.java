@@ -1,7 +1,10 @@
 package io.csr.job.runtime;
 
+import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.job.source.EventSourceBuilder;
+import io.csr.job.upgrade.MaxParallelismChoice;
+import io.csr.job.upgrade.SavepointCompatibility;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.RestoreMode;
@@ -13,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The command line of {@code CsrJob.main} (options in {@link JobLaunchCommand}): where the job runs and what it restores.
@@ -31,7 +35,7 @@ import java.util.Optional;
 public final class JobLaunch {
     private static final Logger LOG = LoggerFactory.getLogger(JobLaunch.class);
 
-    private final CsrConfig config;
+    private CsrConfig config;
     private final boolean embedded;
     private final boolean fresh;
     private final String fromSavepoint;
@@ -51,6 +55,10 @@ public final class JobLaunch {
         return command.launch();
     }
 
+    /**
+     * The launch's configuration; once {@link #environment()} ran, with MAX_PARALLELISM as chosen for its restore point
+     * ({@link MaxParallelismChoice}), so the job built from it has the key groups of the state it restores.
+     */
     public CsrConfig config() {
         return config;
     }
@@ -109,6 +117,10 @@ public final class JobLaunch {
             RestorePoints.fileSystem(o.savepointDir(), "SAVEPOINT_DIR");
         }
         String restore = restorePath(o).orElse(null);
+        MaxParallelismChoice.Choice maxParallelism = chooseMaxParallelism(config, restore);
+        LOG.info("max parallelism {}: {}", maxParallelism.maxParallelism(), maxParallelism.reason());
+        config = config.with(ConfigKey.MAX_PARALLELISM, String.valueOf(maxParallelism.maxParallelism()));
+        o = RuntimeOptions.from(config);
         if (embedded) {
             Configuration conf = FlinkSettings.embedded(o, restore);
             if (claimsRestore(restore)) {
@@ -129,6 +141,18 @@ public final class JobLaunch {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.configure(conf, JobLaunch.class.getClassLoader());
         return env;
+    }
+
+    /**
+     * The max parallelism for a start from {@code restore} (null: fresh): MAX_PARALLELISM when set, else the restored
+     * state's, else the fresh default; a set value that differs from the restored state's is refused, naming both.
+     */
+    static MaxParallelismChoice.Choice chooseMaxParallelism(CsrConfig config, String restore) {
+        OptionalInt explicit = config.isSet(ConfigKey.MAX_PARALLELISM)
+                ? OptionalInt.of(RuntimeOptions.from(config).maxParallelism()) : OptionalInt.empty();
+        OptionalInt restored = restore == null ? OptionalInt.empty()
+                : MaxParallelismChoice.of(SavepointCompatibility.load(restore));
+        return MaxParallelismChoice.choose(explicit, restore, restored);
     }
 
     /**

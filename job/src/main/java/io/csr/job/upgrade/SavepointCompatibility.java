@@ -132,7 +132,8 @@ public final class SavepointCompatibility {
             if (op.maxParallelism() > 0 && s.getMaxParallelism() != op.maxParallelism()) {
                 problems.add("operator " + op.describe() + ": the savepoint's state was written with max parallelism "
                         + s.getMaxParallelism() + ", this job uses " + op.maxParallelism()
-                        + "; keyed state cannot move between the two. Set MAX_PARALLELISM=" + s.getMaxParallelism()
+                        + "; keyed state cannot move between the two. Leave MAX_PARALLELISM unset (the job then adopts the"
+                        + " savepoint's) or set MAX_PARALLELISM=" + s.getMaxParallelism()
                         + " (it must never change once state exists), or start without this savepoint");
             }
             if (op.parallelism() > s.getMaxParallelism()) {

@@ -91,6 +91,25 @@ class JobLaunchTest {
     }
 
     @Test
+    void maxParallelismIsAdoptedFromTheRestoredSavepointUnlessSetAndTheDefaultOtherwise() throws Exception {
+        String savepoint = io.csr.job.testing.SavepointFiles.keyed(state.resolve("savepoint-old"), 128).toUri().toString();
+        JobLaunch fresh = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config());
+        fresh.environment();
+        assertThat(fresh.config().get(ConfigKey.MAX_PARALLELISM)).isEqualTo("4096");
+
+        JobLaunch restored = JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint}, config());
+        restored.environment();
+        assertThat(RuntimeOptions.from(restored.config()).maxParallelism()).as("adopted, MAX_PARALLELISM not set").isEqualTo(128);
+
+        JobLaunch same = JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint, "MAX_PARALLELISM=128"}, config());
+        same.environment();
+        assertThat(same.config().get(ConfigKey.MAX_PARALLELISM)).isEqualTo("128");
+
+        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint, "MAX_PARALLELISM=4096"},
+                config()).environment()).hasMessageContaining("max parallelism 128").hasMessageContaining("MAX_PARALLELISM=4096 is set");
+    }
+
+    @Test
     void badRuntimeSettingsNameTheKey() {
         assertThatThrownBy(() -> RuntimeOptions.from(config().with(ConfigKey.STATE_BACKEND, "memory")))
                 .hasMessageContaining("STATE_BACKEND='memory'");
