@@ -9,7 +9,6 @@ import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.JobFixture;
 import io.csr.job.testing.PipelineExpectations;
-import io.csr.job.testing.TestClusters;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.api.common.JobID;
 import org.junit.jupiter.api.Test;
@@ -24,11 +23,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -55,12 +55,7 @@ class MaxParallelismUpgradeITCase {
         List<EventFixture.Message> messages = new EventFixture(TOTAL, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
                 Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 23).messages();
         try (JobFixture ns = new JobFixture(tmp)) {
-            String rest = "http://127.0.0.1:" + TestClusters.freePort();
-            Map<String, String> settings = new HashMap<>(Map.of(ConfigKey.FLINK_REST_URL.name(), rest));
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", settings);
-            Map<String, String> all = ns.jobConfig();
-            all.putAll(settings);
-            RuntimeOptions options = RuntimeOptions.from(CsrConfig.of(all));
+            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of());
             List<Long> sequences = new ArrayList<>();
             Process job = null;
             try {
@@ -70,14 +65,9 @@ class MaxParallelismUpgradeITCase {
                 Process run1 = job;
                 runs.awaitWhileRunning(run1, "run-1.log", "the first half committed", Duration.ofSeconds(150),
                         () -> first.eventsFinal(ns.ch) == first.distinctValidEvents());
-                assertThat(maxParallelisms(rest)).containsExactly(128);
-                String savepoint;
-                try (ClusterControl control = new ClusterControl(options)) {
-                    List<JobID> running = control.runningJobs();
-                    assertThat(running).hasSize(1);
-                    savepoint = control.stopWithSavepoint(running.get(0));
-                }
-                assertThat(job.waitFor(60, TimeUnit.SECONDS)).as("run 1 ends after its savepoint").isTrue();
+                RuntimeOptions run1Rest = restOf(ns, runs.log("run-1.log"));
+                assertThat(maxParallelisms(run1Rest)).containsExactly(128);
+                String savepoint = stopWithSavepoint(run1Rest, job, ns);
 
                 ns.stream.publishAll(messages, FIRST_PART, TOTAL, sequences);
                 job = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 4096
@@ -88,13 +78,11 @@ class MaxParallelismUpgradeITCase {
                 assertThat(runs.log("run-2.log")).contains("resuming from savepoint")
                         .contains("max parallelism 128: adopted from")
                         .contains(Path.of(URI.create(savepoint)).getFileName().toString());
-                assertThat(maxParallelisms(rest)).as("every vertex at the savepoint's key groups").containsExactly(128);
+                RuntimeOptions run2Rest = restOf(ns, runs.log("run-2.log"));
+                assertThat(maxParallelisms(run2Rest)).as("every vertex at the savepoint's key groups").containsExactly(128);
                 whole.assertExactlyOnce(ns.ch, false, "a savepoint at max parallelism 128 restored under the 4096 default",
                         Duration.ofSeconds(120));
-                try (ClusterControl control = new ClusterControl(options)) { // a clean stop: the job lease is released
-                    control.stopWithSavepoint(control.runningJobs().get(0));
-                }
-                assertThat(job.waitFor(60, TimeUnit.SECONDS)).as("run 2 ends after its savepoint").isTrue();
+                stopWithSavepoint(run2Rest, job, ns); // a clean stop: the job lease is released
 
                 // set explicitly to another value: refused before anything runs, naming both values and the fix
                 Process refused = runs.start("run-3.log", ConfigKey.MAX_PARALLELISM.name() + "=4096");
@@ -112,8 +100,44 @@ class MaxParallelismUpgradeITCase {
         }
     }
 
+    /**
+     * {@code csr savepoint} on the embedded job: stops it with a savepoint under SAVEPOINT_DIR and waits for the process
+     * to end (it exits once its job finished). The process may exit before the REST client has read the savepoint's
+     * path, so the path is the newest complete savepoint under SAVEPOINT_DIR.
+     */
+    private static String stopWithSavepoint(RuntimeOptions run, Process job, JobFixture ns) throws Exception {
+        try (ClusterControl control = new ClusterControl(run)) {
+            List<JobID> running = control.runningJobs();
+            assertThat(running).hasSize(1);
+            try {
+                control.stopWithSavepoint(running.get(0));
+            } catch (java.util.concurrent.ExecutionException e) {
+                // the embedded process exited with its finished job, taking the REST endpoint with it
+            }
+        }
+        assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job process ends after its savepoint").isTrue();
+        assertThat(job.exitValue()).isZero();
+        Path dir = Path.of(URI.create(run.savepointDir()));
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+            return s.filter(p -> java.nio.file.Files.isRegularFile(p.resolve("_metadata")))
+                    .max(java.util.Comparator.comparingLong(p -> p.resolve("_metadata").toFile().lastModified()))
+                    .orElseThrow(() -> new AssertionError("no complete savepoint under " + dir)).toUri().toString();
+        }
+    }
+
+    /** The run's settings with the REST endpoint its log names (each run binds a free port of its own). */
+    private static RuntimeOptions restOf(JobFixture ns, String log) {
+        Matcher m = Pattern.compile("REST on (http://\\S+)").matcher(log);
+        assertThat(m.find()).as("REST endpoint in the log:\n%s", log).isTrue();
+        Map<String, String> c = ns.jobConfig();
+        c.put(ConfigKey.CSR_STATE_DIR.name(), ns.stateDir.toString());
+        c.put(ConfigKey.FLINK_REST_URL.name(), m.group(1));
+        return RuntimeOptions.from(CsrConfig.of(c));
+    }
+
     /** The distinct max parallelism of the running job's vertices, from the embedded cluster's REST API. */
-    private static TreeSet<Integer> maxParallelisms(String rest) throws Exception {
+    private static TreeSet<Integer> maxParallelisms(RuntimeOptions run) throws Exception {
+        String rest = run.restUrl().toString().replaceAll("/+$", "");
         HttpClient http = HttpClient.newHttpClient();
         JsonNode jobs = Json.mapper().readTree(http.send(HttpRequest.newBuilder(URI.create(rest + "/jobs")).build(),
                 HttpResponse.BodyHandlers.ofString()).body());
