@@ -34,12 +34,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * An older deployment's state keeps working under the default chosen for growth (MAX_PARALLELISM 4096 for a fresh
+ * An older deployment's state keeps working under the default chosen for growth (MAX_PARALLELISM 1024 for a fresh
  * start): the embedded job runs at MAX_PARALLELISM=128 (what every deployment had before), stops with a savepoint
  * ({@code csr savepoint}); started again without MAX_PARALLELISM it resumes from that savepoint by itself, adopts 128
  * (its vertices run at 128 key groups) and every window continues from its state: each equals a recomputation over
  * all events of both runs, and every event is counted once (the dedup ids came through too). Started once more with
- * MAX_PARALLELISM=4096 set, it refuses before running, naming both values and the fix.
+ * MAX_PARALLELISM=1024 (the new default, set explicitly), it refuses before running, naming both values and the fix.
  */
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
 class MaxParallelismUpgradeITCase {
@@ -60,7 +60,7 @@ class MaxParallelismUpgradeITCase {
             Process job = null;
             try {
                 ns.stream.publishAll(messages, 0, FIRST_PART, sequences);
-                job = runs.start("run-1.log", ConfigKey.MAX_PARALLELISM.name() + "=128"); // as every deployment before 4096
+                job = runs.start("run-1.log", ConfigKey.MAX_PARALLELISM.name() + "=128"); // as every deployment before 1024
                 PipelineExpectations first = new PipelineExpectations(messages.subList(0, FIRST_PART), sequences, ns.stream.stream);
                 Process run1 = job;
                 runs.awaitWhileRunning(run1, "run-1.log", "the first half committed", Duration.ofSeconds(150),
@@ -70,7 +70,7 @@ class MaxParallelismUpgradeITCase {
                 String savepoint = stopWithSavepoint(run1Rest, job, ns);
 
                 ns.stream.publishAll(messages, FIRST_PART, TOTAL, sequences);
-                job = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 4096
+                job = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 1024
                 Process run2 = job;
                 PipelineExpectations whole = new PipelineExpectations(messages, sequences, ns.stream.stream);
                 runs.awaitWhileRunning(run2, "run-2.log", "every event committed", Duration.ofSeconds(150),
@@ -80,16 +80,16 @@ class MaxParallelismUpgradeITCase {
                         .contains(Path.of(URI.create(savepoint)).getFileName().toString());
                 RuntimeOptions run2Rest = restOf(ns, runs.log("run-2.log"));
                 assertThat(maxParallelisms(run2Rest)).as("every vertex at the savepoint's key groups").containsExactly(128);
-                whole.assertExactlyOnce(ns.ch, false, "a savepoint at max parallelism 128 restored under the 4096 default",
+                whole.assertExactlyOnce(ns.ch, false, "a savepoint at max parallelism 128 restored under the 1024 default",
                         Duration.ofSeconds(120));
                 stopWithSavepoint(run2Rest, job, ns); // a clean stop: the job lease is released
 
                 // set explicitly to another value: refused before anything runs, naming both values and the fix
-                Process refused = runs.start("run-3.log", ConfigKey.MAX_PARALLELISM.name() + "=4096");
+                Process refused = runs.start("run-3.log", ConfigKey.MAX_PARALLELISM.name() + "=1024");
                 assertThat(refused.waitFor(120, TimeUnit.SECONDS)).as("run 3 exits; log:\n%s", runs.log("run-3.log")).isTrue();
                 assertThat(refused.exitValue()).isEqualTo(1);
                 assertThat(runs.log("run-3.log")).contains("error [job]:").contains("was written with max parallelism 128")
-                        .contains("MAX_PARALLELISM=4096 is set").contains("Leave MAX_PARALLELISM unset")
+                        .contains("MAX_PARALLELISM=1024 is set").contains("Leave MAX_PARALLELISM unset")
                         .doesNotContain("Completed checkpoint");
             } catch (Throwable t) {
                 System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));

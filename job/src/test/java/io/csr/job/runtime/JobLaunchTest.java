@@ -95,7 +95,7 @@ class JobLaunchTest {
         String savepoint = io.csr.job.testing.SavepointFiles.keyed(state.resolve("savepoint-old"), 128).toUri().toString();
         JobLaunch fresh = JobLaunch.parse(new String[]{"--embedded", "--fresh"}, config());
         fresh.environment();
-        assertThat(fresh.config().get(ConfigKey.MAX_PARALLELISM)).isEqualTo("4096");
+        assertThat(fresh.config().get(ConfigKey.MAX_PARALLELISM)).isEqualTo("1024");
 
         JobLaunch restored = JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint}, config());
         restored.environment();
@@ -105,8 +105,8 @@ class JobLaunchTest {
         same.environment();
         assertThat(same.config().get(ConfigKey.MAX_PARALLELISM)).isEqualTo("128");
 
-        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint, "MAX_PARALLELISM=4096"},
-                config()).environment()).hasMessageContaining("max parallelism 128").hasMessageContaining("MAX_PARALLELISM=4096 is set");
+        assertThatThrownBy(() -> JobLaunch.parse(new String[]{"--embedded", "--from-savepoint", savepoint, "MAX_PARALLELISM=1024"},
+                config()).environment()).hasMessageContaining("max parallelism 128").hasMessageContaining("MAX_PARALLELISM=1024 is set");
     }
 
     @Test

@@ -28,7 +28,7 @@ class MaxParallelismChoiceTest {
     @Test
     void aFreshStartTakesTheDefaultChosenForGrowthUnlessSet() {
         assertThat(MaxParallelismChoice.choose(OptionalInt.empty(), null, OptionalInt.empty()).maxParallelism())
-                .isEqualTo(MaxParallelismChoice.FRESH_DEFAULT).isEqualTo(4096);
+                .isEqualTo(MaxParallelismChoice.FRESH_DEFAULT).isEqualTo(1024);
         assertThat(MaxParallelismChoice.choose(OptionalInt.of(256), null, OptionalInt.empty()).maxParallelism()).isEqualTo(256);
         assertThat(ConfigKey.MAX_PARALLELISM.defaultValue()).as("the README's table says what a fresh start takes")
                 .isEqualTo(String.valueOf(MaxParallelismChoice.FRESH_DEFAULT));
