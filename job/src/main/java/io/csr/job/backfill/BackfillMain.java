@@ -15,6 +15,7 @@ import io.csr.job.correction.CorrectionPublisher;
 import io.csr.job.correction.UserDayRecompute;
 import io.csr.job.correction.WindowRecompute;
 import io.csr.job.runtime.FlinkSettings;
+import io.csr.job.runtime.JobLaunch;
 import io.csr.job.runtime.RestorePoints;
 import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.sink.clickhouse.ClickHouseSinkOptions;
@@ -153,12 +154,14 @@ public final class BackfillMain extends CsrCommand {
         Configuration flink = FlinkSettings.job(runtime);
         flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, stateRoot.resolve("checkpoints").toUri().toString());
         flink.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, stateRoot.resolve("savepoints").toUri().toString());
-        RestorePoints.latest(stateRoot.resolve("checkpoints"), null).ifPresent(c -> {
-            EventLogRun.say("resuming the interrupted backfill from " + c.dir());
-            flink.set(StateRecoveryOptions.SAVEPOINT_PATH, c.dir());
-        });
+        String restore = RestorePoints.latest(stateRoot.resolve("checkpoints"), null).map(RestorePoints.Candidate::dir).orElse(null);
+        if (restore != null) {
+            EventLogRun.say("resuming the interrupted backfill from " + restore);
+            flink.set(StateRecoveryOptions.SAVEPOINT_PATH, restore);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(plan.parallelism(), flink);
-        env.setMaxParallelism(runtime.maxParallelism());
+        // a backfill interrupted before an upgrade resumes at the max parallelism its checkpoints were written with
+        env.setMaxParallelism(JobLaunch.chooseMaxParallelism(config, restore).maxParallelism());
 
         JobOptions options = JobOptions.from(config);
         CorrectionPublisher publisher = publishUpdates ? CorrectionPublisher.redis(options) : CorrectionPublisher.NONE;

@@ -147,7 +147,7 @@ public final class JobLaunch {
      * The max parallelism for a start from {@code restore} (null: fresh): MAX_PARALLELISM when set, else the restored
      * state's, else the fresh default; a set value that differs from the restored state's is refused, naming both.
      */
-    static MaxParallelismChoice.Choice chooseMaxParallelism(CsrConfig config, String restore) {
+    public static MaxParallelismChoice.Choice chooseMaxParallelism(CsrConfig config, String restore) {
         OptionalInt explicit = config.isSet(ConfigKey.MAX_PARALLELISM)
                 ? OptionalInt.of(RuntimeOptions.from(config).maxParallelism()) : OptionalInt.empty();
         OptionalInt restored = restore == null ? OptionalInt.empty()
