@@ -45,6 +45,12 @@ final class CohortMonths implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CohortMonths.class);
     static final String TABLE = "cohort_month_metrics";
     static final String MASKS = "user_month_masks";
+    /**
+     * Up to this many cohorts with members, a request's plan reads the months' rows of every cohort of the company
+     * (at most 500 × 12 months × 6 rows held in memory per table state and range of months), beyond it those of the
+     * asked cohorts.
+     */
+    static final int COMPANY_WIDE_HEADERS = 500;
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final ClickHouseAccess clickHouse;
@@ -258,18 +264,21 @@ final class CohortMonths implements AutoCloseable {
         // a request reads the rows of every cohort of the company and keeps the asked ones: one read per state of the
         // table and range of months, answered from memory by readMonthRows afterwards, where a read of the asked
         // cohorts alone misses the memory for nearly every new set of cohorts (a FINAL over the table: 30-250 ms per
-        // request on the benchmark's data, loaded machine). The refresh, which writes between its reads, asks for its
-        // cohort alone.
+        // request on the benchmark's data, loaded machine). Only the headers carry the marks (a metric row's are
+        // read as ''), and a company of more than COMPANY_WIDE_HEADERS cohorts with members reads the asked cohorts
+        // alone, as does the refresh, which writes between its reads.
+        boolean companyWide = withMasks && companyMemberMarks(companyId).size() <= COMPANY_WIDE_HEADERS;
         java.util.Set<Long> asked = java.util.Set.copyOf(cohortIds);
-        List<JsonNode> rows = readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count, input_mark, member_mark"
+        List<JsonNode> rows = readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count,"
+                + " if(metric = '', input_mark, '') AS h_input, if(metric = '', member_mark, '') AS h_members"
                 + " FROM " + TABLE + " FINAL WHERE company_id = " + SqlLiteral.string(companyId)
-                + (withMasks ? "" : " AND cohort_id IN " + SqlLiteral.numberList(cohortIds))
+                + (companyWide ? "" : " AND cohort_id IN " + SqlLiteral.numberList(cohortIds))
                 + " AND month IN (" + months.stream().map(m -> SqlLiteral.date(m.atDay(1))).collect(Collectors.joining(", ")) + ")")
                 .stream().filter(r -> asked.contains(r.get("cohort_id").asLong())).toList();
         for (JsonNode r : rows) {
             if (r.get("metric").asText().isEmpty()) {
                 headers.put(r.get("cohort_id").asLong() + "/" + r.get("m").asText(), new Header(r.get("refresh").asLong(),
-                        r.get("count").asLong(), r.get("input_mark").asText(), r.get("member_mark").asText()));
+                        r.get("count").asLong(), r.get("h_input").asText(), r.get("h_members").asText()));
             }
         }
         for (JsonNode r : rows) {
