@@ -5,10 +5,12 @@ import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -17,8 +19,13 @@ import java.util.List;
  * subscriber's buffer, deduplicated by id at the hand-over. Each wake-up drains the whole buffer, writes it and
  * flushes once, so every event leaves the server as soon as it is written. The writer waits without a timer; the
  * node's ticker wakes it for heartbeats, token expiry and the idle timeout. Ends at token expiry, idle timeout, eviction, shutdown or a failed write.
+ *
+ * <p>When the body has a socket of its own ({@link FrameBody#directSink}), the live writer lends it to the tail readers
+ * while it waits ({@link Subscriber#writeDirectlyWhenIdle}): a live event then goes out on the reader's thread in one
+ * non-blocking write ({@link #deliverNow}), deduplicated and counted as here, and this thread wakes only for what the
+ * socket did not take, heartbeats, resets, deadlines and the end.
  */
-final class SseSession {
+final class SseSession implements Subscriber.DirectWriter {
     static final int REPLAY_PAGE = 500;
     private static final int MAX_UNFLUSHED = 16;
 
@@ -39,6 +46,9 @@ final class SseSession {
     private StreamEntryID lastSent;
     private final long[] unflushedXadd = new long[MAX_UNFLUSHED];
     private int unflushed;
+    /** The body's socket, lent to the tail readers while the live writer waits; null when it has none. */
+    private DirectSink sink;
+    private final ByteBuffer[] one = new ByteBuffer[1];
 
     SseSession(StreamHub hub, StreamMetrics metrics, Subscriber sub, StreamHub.ResumeCheck resume, Instant tokenExpiry,
                Duration heartbeat, Duration idleTimeout, Clock clock) {
@@ -84,6 +94,10 @@ final class SseSession {
         lastEventAt = now;
         List<Subscriber.Item> batch = new ArrayList<>();
         FrameBody frames = out instanceof FrameBody f ? f : null;
+        sink = frames == null ? null : frames.directSink();
+        if (sink != null) {
+            sub.writeDirectlyWhenIdle(this);
+        }
         while (true) {
             String end = dueBeforeWait(out);
             if (end != null) {
@@ -153,11 +167,102 @@ final class SseSession {
                 out.write(SseFrames.reset(r.reason(), r.detail()));
                 lastSent = null;
                 wrote = true;
+            } else if (item instanceof Subscriber.Unsent rest) {
+                // first in the batch: the rest of chunks a reader began on the socket, before anything else goes out
+                if (rest.failure() != null) {
+                    throw rest.failure();
+                }
+                frames.writeRaw(rest.bytes());
+                for (long xadd : rest.xaddMillis()) {
+                    if (unflushed == MAX_UNFLUSHED) {
+                        flush(out);
+                    }
+                    unflushedXadd[unflushed++] = xadd;
+                }
+                wrote = true;
             }
         }
         if (wrote) {
             lastEventAt = clock.millis();
             flush(out);
+        }
+    }
+
+    /**
+     * A tail reader's delivery while this writer waits with nothing queued, under the subscriber's lock (which orders
+     * it with this writer's own use of {@code lastSent}, {@code lastEventAt} and the socket): the events newer than the
+     * last written, in one non-blocking write of their shared HTTP chunks. Null when the socket took all of it; else
+     * what is left, which this writer writes first when it wakes.
+     */
+    @Override
+    public Subscriber.Unsent deliverNow(List<Update> updates) {
+        int n = updates.size();
+        ByteBuffer[] chunks = n == 1 ? one : new ByteBuffer[n];
+        int k = 0;
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            Update u = updates.get(i);
+            if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
+                continue; // ids ascend: the skipped ones come first, the k written are the last k
+            }
+            byte[] chunk = u.httpChunk() != null ? u.httpChunk() : u.withHttpChunk().httpChunk();
+            chunks[k++] = ByteBuffer.wrap(chunk);
+            total += chunk.length;
+            lastSent = u.id();
+        }
+        if (k == 0) {
+            return null;
+        }
+        try {
+            long written;
+            try {
+                written = sink.tryWrite(k == chunks.length ? chunks : Arrays.copyOf(chunks, k));
+            } catch (IOException e) {
+                return new Subscriber.Unsent(null, null, e);
+            }
+            long now = clock.millis();
+            lastEventAt = now;
+            for (int i = 0; i < k; i++) {
+                StreamMetrics.delivered(stats, false);
+            }
+            metrics.readerWrote(written != total);
+            if (written == total) {
+                for (int i = n - k; i < n; i++) {
+                    metrics.latency().observe(now - updates.get(i).xaddMillis());
+                }
+                return null;
+            }
+            byte[] rest = new byte[Math.toIntExact(total - written)];
+            int at = 0;
+            long[] xadds = new long[k];
+            for (int i = 0; i < k; i++) {
+                xadds[i] = updates.get(n - k + i).xaddMillis();
+                int r = chunks[i].remaining();
+                chunks[i].get(rest, at, r);
+                at += r;
+            }
+            return new Subscriber.Unsent(rest, xadds, null);
+        } finally {
+            one[0] = null;
+        }
+    }
+
+    @Override
+    public boolean lend() {
+        try {
+            sink.nonBlocking(true);
+            return true;
+        } catch (IOException e) {
+            return false; // closed: this writer finds out on its next write
+        }
+    }
+
+    @Override
+    public void reclaim() {
+        try {
+            sink.nonBlocking(false);
+        } catch (IOException e) {
+            // closed: this writer finds out on its next write
         }
     }
 

@@ -47,6 +47,8 @@ public final class StreamMetrics {
     private final AtomicLong redisErrors = new AtomicLong();
     private final AtomicLong entriesRead = new AtomicLong();
     private final AtomicLong directStreams = new AtomicLong();
+    private final LongAdder readerWrites = new LongAdder();
+    private final LongAdder readerUnsent = new LongAdder();
     private final LatencyHistogram latency = new LatencyHistogram();
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusRegistry totals = new PrometheusRegistry();
@@ -110,6 +112,14 @@ public final class StreamMetrics {
         return directStreams.get();
     }
 
+    /** A tail reader wrote live events to a waiting stream's socket itself; {@code unsent}: the socket did not take all. */
+    void readerWrote(boolean unsent) {
+        readerWrites.increment();
+        if (unsent) {
+            readerUnsent.increment();
+        }
+    }
+
     public void rejected(int status) {
         (status == 429 ? rejected429 : rejected503).incrementAndGet();
     }
@@ -157,6 +167,10 @@ public final class StreamMetrics {
                 .callback(cb -> companies.values().forEach(c -> cb.call(c.connections.get(), c.companyId))).register(registry);
         counter(totals, "csr_stream_connections_total", "SSE connections accepted.", () -> total(c -> c.connectionsTotal.get()));
         counter(registry, "csr_stream_direct_connections_total", "SSE connections served directly on their connection (the first request of a connection); the others went through the routing.", directStreams::get);
+        counter(registry, "csr_stream_reader_writes_total", "Writes of live events that a tail reader made to a waiting stream's socket itself, "
+                + "instead of waking the stream's thread (one write per fan-out batch and connection).", readerWrites::sum);
+        counter(registry, "csr_stream_reader_writes_unsent_total", "Of those, writes the socket did not take whole (the client reads slowly): "
+                + "the stream's own thread wrote the rest and the events after it.", readerUnsent::sum);
         counter(registry, "csr_stream_events_delivered_total", "Events written to SSE clients (live and replayed).", () -> total(c -> c.eventsDelivered.sum()));
         counter(registry, "csr_stream_replays_total", "Connections that resumed by Last-Event-ID with a replay.", () -> total(c -> c.replays.get()));
         counter(registry, "csr_stream_replayed_events_total", "Events written by replays.", () -> total(c -> c.replayedEvents.sum()));

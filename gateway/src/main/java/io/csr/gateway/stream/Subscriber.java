@@ -10,10 +10,40 @@ import java.util.concurrent.locks.ReentrantLock;
  * thread (consumer). While the connection replays history, an overflow only drops the buffer and asks the writer
  * to catch up again from Redis; once live, an overflow evicts the connection (its writer thread is interrupted,
  * which also unblocks a write stuck on a client that stopped reading). The client then resumes by id.
+ *
+ * <p>A live writer with a socket of its own ({@link #writeDirectlyWhenIdle}) lends it to the readers while it is
+ * parked with nothing queued: a reader then writes the events itself, without blocking ({@link DirectWriter}), and
+ * wakes the writer only when the socket did not take all of it ({@link Unsent}, queued first) or failed. Without that,
+ * every delivery woke the writer's virtual thread (unpark, a carrier scheduled, the stack thawed and frozen again)
+ * for one socket write. Only one of them writes at a time: the reader under this lock while the socket is lent, the
+ * writer after it took the socket back under this lock; the queue, its bound and eviction are as before.
  */
 public final class Subscriber {
     /** What the writer takes from the buffer. */
-    public sealed interface Item permits Update, Reset, Closed {
+    public sealed interface Item permits Update, Reset, Closed, Unsent {
+    }
+
+    /**
+     * A reader's direct write that the socket did not take whole: {@code bytes} (the rest of the HTTP chunks begun on the
+     * socket, to be written as they are before anything else) with the XADD times of the events in them, or the
+     * write's {@code failure} (the client is gone).
+     */
+    public record Unsent(byte[] bytes, long[] xaddMillis, java.io.IOException failure) implements Item {
+    }
+
+    /** The writer's side of writing live events directly ({@link #writeDirectlyWhenIdle}). */
+    interface DirectWriter {
+        /**
+         * Called by a reader under the subscriber's lock while the socket is lent: writes the events (those newer than
+         * the last written) without blocking; null when all of it was written, else what is left for the writer.
+         */
+        Unsent deliverNow(List<Update> updates);
+
+        /** Called by the writer before it lends the socket: non-blocking mode; false when the socket cannot be lent. */
+        boolean lend();
+
+        /** Called by the writer when it takes the socket back: blocking mode again. */
+        void reclaim();
     }
 
     /** History of the company's stream was lost (stream deleted, Redis restarted without it): tell the client. */
@@ -34,6 +64,11 @@ public final class Subscriber {
     private Closed closed;
     private boolean writerDone;
     private boolean ticked;
+    /** Set once live by a writer that has a socket of its own; the socket is lent while {@code lent}. */
+    private DirectWriter direct;
+    private boolean lent;
+    /** The writer's: the socket is in non-blocking mode (lent now, or lent until a reader left something unsent). */
+    private boolean released;
     /** When the writer next has something to do without events (heartbeat, token expiry, idle timeout), epoch ms. */
     private volatile long deadlineMillis = Long.MAX_VALUE;
     /**
@@ -67,6 +102,16 @@ public final class Subscriber {
         lock.lock();
         try {
             if (closed != null) {
+                return true;
+            }
+            if (lent && queue.isEmpty()) {
+                Unsent unsent = direct.deliverNow(updates);
+                if (unsent == null) {
+                    return true; // written: the writer sleeps on
+                }
+                lent = false;
+                queue.addLast(unsent);
+                wake();
                 return true;
             }
             for (Update update : updates) {
@@ -146,6 +191,19 @@ public final class Subscriber {
     }
 
     /**
+     * Writer side, once live: from now on the socket is lent to the readers whenever this writer waits with nothing
+     * queued ({@link DirectWriter}).
+     */
+    void writeDirectlyWhenIdle(DirectWriter writer) {
+        lock.lock();
+        try {
+            direct = writer;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Writer side: waits (untimed: no timer per wait) until events are queued, the node's ticker says the writer's
      * {@code deadlineMillis} has passed, or the subscriber is closed. Queued items are moved into {@code out} in one
      * lock acquisition. Returns the {@link Closed} item once closed, else null.
@@ -162,6 +220,7 @@ public final class Subscriber {
                 try {
                     if (closed != null || !queue.isEmpty() || ticked) {
                         ticked = false;
+                        lent = false;
                         if (closed != null) {
                             return closed;
                         }
@@ -169,6 +228,11 @@ public final class Subscriber {
                             out.add(item);
                         }
                         return null;
+                    }
+                    if (direct != null && !lent && !replaying) {
+                        // lent under the lock, after the socket is non-blocking: a reader never writes in blocking mode
+                        released = released || direct.lend();
+                        lent = released;
                     }
                 } finally {
                     lock.unlock();
@@ -178,7 +242,23 @@ public final class Subscriber {
             }
         } finally {
             waiter = null;
+            takeBack();
         }
+    }
+
+    /** The writer takes the socket back (no reader writes to it after this) in blocking mode. */
+    private void takeBack() {
+        if (!released) {
+            return;
+        }
+        lock.lock();
+        try {
+            lent = false;
+        } finally {
+            lock.unlock();
+        }
+        released = false;
+        direct.reclaim();
     }
 
     /** Unparks the writer if it waits in {@link #awaitItems}; called after the state it waits for was changed under the lock. */

@@ -109,4 +109,81 @@ class SubscriberTest {
         assertThat(s.offerAll(List.of(update(3), update(4)))).as("4 > capacity 3").isFalse();
         assertThat(drain(s)).containsExactly(new Subscriber.Closed("slow_consumer"));
     }
+
+    /** A stream's side of the readers' direct writes: records what it is asked, leaves {@code unsentNext} unsent once. */
+    private static final class FakeDirect implements Subscriber.DirectWriter {
+        final List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<StreamEntryID> written = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile Subscriber.Unsent unsentNext;
+
+        @Override
+        public Subscriber.Unsent deliverNow(List<Update> updates) {
+            calls.add("deliver");
+            updates.forEach(u -> written.add(u.id()));
+            Subscriber.Unsent u = unsentNext;
+            unsentNext = null;
+            return u;
+        }
+
+        @Override
+        public boolean lend() {
+            calls.add("lend");
+            return true;
+        }
+
+        @Override
+        public void reclaim() {
+            calls.add("reclaim");
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aWaitingLiveWriterLendsItsSocketAndReadersWriteWithoutWakingIt() throws Exception {
+        Subscriber s = new Subscriber("acme", CAPACITY, null);
+        FakeDirect direct = new FakeDirect();
+        s.writeDirectlyWhenIdle(direct);
+        s.offer(update(1));
+        assertThat(direct.calls).as("replaying: no lending").isEmpty();
+        s.finishReplay();
+        List<Subscriber.Item> items = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Subscriber.Unsent rest = new Subscriber.Unsent(new byte[] {1}, new long[] {3}, null);
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                s.awaitItems(items, Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        // queued before the writer waited: taken by the writer itself, no lending while something is queued
+        org.awaitility.Awaitility.await().until(() -> !writer.isAlive());
+        assertThat(items).hasSize(1);
+        assertThat(direct.calls).isEmpty();
+
+        items.clear();
+        Thread waiting = Thread.ofVirtual().start(() -> {
+            try {
+                s.awaitItems(items, Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        org.awaitility.Awaitility.await().until(() -> direct.calls.contains("lend") && waiting.getState() == Thread.State.WAITING);
+        s.offerAll(List.of(update(2)));
+        s.offerAll(List.of(update(3)));
+        waiting.join(300);
+        assertThat(waiting.isAlive()).as("written by the reader: the writer sleeps on").isTrue();
+        assertThat(direct.written).containsExactly(new StreamEntryID(2, 0), new StreamEntryID(3, 0));
+        assertThat(items).isEmpty();
+
+        direct.unsentNext = rest;
+        s.offerAll(List.of(update(4)));
+        waiting.join(5_000);
+        assertThat(waiting.isAlive()).as("woken for what the socket did not take").isFalse();
+        assertThat(items).as("the rest, for the writer").containsExactly(rest);
+        s.offerAll(List.of(update(5))); // the socket is the writer's again: queued
+        assertThat(drain(s)).containsExactly(new StreamEntryID(5, 0));
+        assertThat(direct.written).containsExactly(new StreamEntryID(2, 0), new StreamEntryID(3, 0), new StreamEntryID(4, 0));
+        assertThat(direct.calls).containsExactly("lend", "deliver", "deliver", "deliver", "reclaim");
+    }
 }

@@ -1,5 +1,6 @@
 package io.csr.gateway.stream.direct;
 
+import io.csr.gateway.stream.DirectSink;
 import io.csr.gateway.stream.FrameBody;
 import io.csr.gateway.stream.Update;
 import io.helidon.common.buffers.BufferData;
@@ -23,6 +24,9 @@ import java.util.Objects;
  * <p>A live event alone in its flush (the common case: one event, one flush) is not copied at all: its ready-made chunk
  * ({@link Update#httpChunk}), built once by the tail reader and shared by every connection of the company, is what
  * is written. Anything else written before the flush turns it back into a gathered chunk.
+ *
+ * <p>Between flushes the socket may be written by the tail readers directly ({@link #directSink}, whole chunks only),
+ * and the rest of a chunk they began goes out first with {@link #writeRaw}.
  */
 final class ChunkedBody extends OutputStream implements FrameBody {
     /** Room for a chunk-size line in front of the data: up to 8 hex digits and CRLF. */
@@ -43,11 +47,32 @@ final class ChunkedBody extends OutputStream implements FrameBody {
     private boolean closed;
     /** A live update whose shared chunk is the whole of what the next flush writes; null when there is none. */
     private Update shared;
+    /** The socket under {@code writer} for the tail readers' direct writes; null when there is none (TLS). */
+    private final DirectSink sink;
 
     ChunkedBody(DataWriter writer, byte[] head, int maxChunkBytes) {
+        this(writer, head, maxChunkBytes, null);
+    }
+
+    ChunkedBody(DataWriter writer, byte[] head, int maxChunkBytes, DirectSink sink) {
         this.writer = writer;
         this.head = head;
         this.maxChunkBytes = maxChunkBytes;
+        this.sink = sink;
+    }
+
+    @Override
+    public DirectSink directSink() {
+        return sink;
+    }
+
+    @Override
+    public void writeRaw(byte[] bytes) throws IOException {
+        if (closed || head != null) {
+            throw new IOException(closed ? "the answer's body is closed" : "the answer's head has not been written");
+        }
+        send(false); // nothing gathered in the common case; if there is, it was written before
+        writer.writeNow(BufferData.create(bytes));
     }
 
     @Override

@@ -153,7 +153,7 @@ final class DirectStreamConnection implements ServerConnection, InterruptableTas
         }
         node.metrics().directStreamOpened();
         boolean keepAlive = head.keepAlive();
-        ChunkedBody body = new ChunkedBody(ctx.dataWriter(), answerHead(head, keepAlive), DirectStreams.MAX_CHUNK_BYTES);
+        ChunkedBody body = new ChunkedBody(ctx.dataWriter(), answerHead(head, keepAlive), DirectStreams.MAX_CHUNK_BYTES, ChannelSink.of(ctx));
         return new Taken(opened.get(), body, keepAlive, accepted.token());
     }
 
