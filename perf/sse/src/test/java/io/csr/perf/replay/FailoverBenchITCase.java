@@ -1,5 +1,6 @@
 package io.csr.perf.replay;
 
+import io.csr.common.migrate.Migrations;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -19,11 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FailoverBenchITCase {
     @Test
     void killMinus9OfTheBusiestOfThreeGatewaysWith3000StreamsEveryStreamResumesExactly() throws Exception {
-        Path root = Path.of("").toAbsolutePath();
-        while (root != null && !Files.isDirectory(root.resolve("gateway/src"))) {
-            root = root.getParent();
-        }
-        assertThat(root).as("the repository root above %s", Path.of("").toAbsolutePath()).isNotNull();
+        Path root = Migrations.sqlRoot().getParent();
         Path work = Path.of("target").toAbsolutePath().resolve("failover-" + System.currentTimeMillis());
         Map<String, Object> row = FailoverBench.run(new FailoverBench.Settings(FailoverBench.gatewayClasspath(root), 3, 3_000, 150,
                 500, 5, 3, 60, true, work));

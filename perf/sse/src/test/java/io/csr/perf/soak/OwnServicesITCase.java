@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
+
+import io.csr.common.migrate.Migrations;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,11 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OwnServicesITCase {
     @Test
     void aSoakThatCannotBeSetUpLeavesNoFileSystemMounted(@TempDir Path tmp) throws IOException {
-        Path repo = Path.of("").toAbsolutePath();
-        while (repo != null && !Files.isDirectory(repo.resolve("ops/local/clickhouse"))) {
-            repo = repo.getParent();
-        }
-        assertThat(repo).as("the repository root above %s", Path.of("").toAbsolutePath()).isNotNull();
+        Path repo = Migrations.sqlRoot().getParent();
         // the repository as it is, but for a gateway that was never built
         Path root = Files.createDirectories(tmp.resolve("root"));
         try (Stream<Path> entries = Files.list(repo)) {

@@ -22,16 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SoakHaITCase {
     @Test
     void twoMinutesOneFaultOfEachHaKindEverythingExact() throws Exception {
-        Path root = Path.of("").toAbsolutePath();
-        while (root != null && !Files.isDirectory(root.resolve("ops/local/clickhouse"))) {
-            root = root.getParent();
-        }
-        assertThat(root).as("the repository root above %s", Path.of("").toAbsolutePath()).isNotNull();
-        Path target = Path.of("target").toAbsolutePath();
-        Path work = target.resolve("soak-ha-" + System.currentTimeMillis());
-        Path results = target.resolve("soak-ha-results-" + System.currentTimeMillis());
-        boolean pass = new Soak(new Soak.Options(2, 4, 26401, 20, 2, root, work, results, Duration.ofSeconds(150), true)).run();
-        assertThat(pass).as("the HA soak's verdict (failures in %s and the JSON under %s)", work, results).isTrue();
+        Path results = TestSoaks.target("soak-ha-results-" + System.currentTimeMillis());
+        TestSoaks.passes("soak-ha", results, 2, 4, 26401, 20, 2, Duration.ofSeconds(150), true);
 
         Path json;
         try (Stream<Path> files = Files.list(results)) {
