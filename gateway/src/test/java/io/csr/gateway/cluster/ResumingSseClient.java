@@ -1,5 +1,6 @@
 package io.csr.gateway.cluster;
 
+import io.csr.common.net.Reconnecting;
 import io.csr.gateway.SseTestClient;
 
 import java.io.IOException;
@@ -30,8 +31,7 @@ final class ResumingSseClient implements AutoCloseable {
     final List<Integer> refusals = new CopyOnWriteArrayList<>();
     final AtomicInteger connects = new AtomicInteger();
     private final String url;
-    private final Thread loop;
-    private volatile boolean running = true;
+    private final Reconnecting loop;
     private volatile boolean streaming;
     private volatile InputStream current;
     private volatile int retryMillis = 3000;
@@ -39,7 +39,7 @@ final class ResumingSseClient implements AutoCloseable {
     ResumingSseClient(String baseUrl, String companyId, String token) {
         this.companyId = companyId;
         this.url = baseUrl + "/stream/updates?companyId=" + companyId + "&access_token=" + token;
-        this.loop = Thread.ofVirtual().name("sse-" + companyId).start(this::run);
+        this.loop = new Reconnecting(Thread.ofVirtual().name("sse-" + companyId).factory(), this::connectAndRead, () -> retryMillis);
     }
 
     /** Connected and past the first frame at least once. */
@@ -47,66 +47,40 @@ final class ResumingSseClient implements AutoCloseable {
         return streaming;
     }
 
-    private void run() {
-        while (running) {
-            long waitMillis = retryMillis;
-            try {
-                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream");
-                if (!ids.isEmpty()) {
-                    b.header("Last-Event-ID", ids.get(ids.size() - 1));
+    /** One connection, read until it ends; the wait before the next: the server's retry, or its Retry-After when refused. */
+    private long connectAndRead() throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream");
+        if (!ids.isEmpty()) {
+            b.header("Last-Event-ID", ids.get(ids.size() - 1));
+        }
+        HttpResponse<InputStream> res = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream in = res.body()) {
+            if (res.statusCode() != 200) {
+                refusals.add(res.statusCode());
+                in.readAllBytes();
+                return res.headers().firstValue("Retry-After").map(s -> Long.parseLong(s) * 1000).orElse(1000L);
+            }
+            connects.incrementAndGet();
+            current = in;
+            SseTestClient.parse(in, f -> {
+                if (f.retry() != null) {
+                    retryMillis = f.retry();
+                    streaming = true;
                 }
-                HttpResponse<InputStream> res = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-                try (InputStream in = res.body()) {
-                    if (res.statusCode() != 200) {
-                        refusals.add(res.statusCode());
-                        waitMillis = res.headers().firstValue("Retry-After").map(s -> Long.parseLong(s) * 1000).orElse(1000L);
-                        in.readAllBytes();
-                    } else {
-                        connects.incrementAndGet();
-                        current = in;
-                        SseTestClient.parse(in, f -> {
-                            if (f.retry() != null) {
-                                retryMillis = f.retry();
-                                streaming = true;
-                            }
-                            if ("reset".equals(f.event())) {
-                                resets.add(f.data());
-                            } else if ("close".equals(f.event())) {
-                                closes.add(f.data());
-                            } else if (f.id() != null && f.event() != null) {
-                                ids.add(f.id());
-                            }
-                        });
-                        waitMillis = retryMillis;
-                    }
+                if ("reset".equals(f.event())) {
+                    resets.add(f.data());
+                } else if ("close".equals(f.event())) {
+                    closes.add(f.data());
+                } else if (f.id() != null && f.event() != null) {
+                    ids.add(f.id());
                 }
-            } catch (IOException e) {
-                // the gateway went away mid-stream, or refused the connection: reconnect after retry
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (!running) {
-                return;
-            }
-            try {
-                Thread.sleep(waitMillis);
-            } catch (InterruptedException e) {
-                return;
-            }
+            });
+            return retryMillis;
         }
     }
 
     @Override
     public void close() {
-        running = false;
-        InputStream in = current;
-        if (in != null) {
-            try {
-                in.close();
-            } catch (IOException ignored) {
-                // closing
-            }
-        }
-        loop.interrupt();
+        loop.stop(current);
     }
 }

@@ -1,5 +1,6 @@
 package io.csr.perf.replay;
 
+import io.csr.common.net.Reconnecting;
 import io.csr.perf.sse.SseBench;
 import io.csr.perf.sse.SseFrameParser;
 
@@ -38,10 +39,9 @@ final class ResumingStream implements SseFrameParser.Listener {
     private int resets;
     private int refusals;
     private volatile long retryMillis = 3_000; // EventSource's default until the server says its own
-    private volatile boolean running = true;
     private volatile boolean connected;
     private volatile Socket socket;
-    private Thread thread;
+    private Reconnecting loop;
 
     /**
      * @param url        the subscribe URL without its query ({@code http://balancer/stream/updates})
@@ -55,47 +55,37 @@ final class ResumingStream implements SseFrameParser.Listener {
     }
 
     void start() {
-        thread = Thread.ofVirtual().name("failover-" + company).start(this::loop);
+        loop = new Reconnecting(Thread.ofVirtual().name("failover-" + company).factory(), this::connectAndRead, () -> retryMillis);
     }
 
-    private void loop() {
-        while (running) {
-            try (Socket s = new Socket()) {
-                socket = s;
-                synchronized (this) {
-                    requestedAtNanos.add(System.nanoTime());
-                }
-                s.connect(new InetSocketAddress(url.getHost(), url.getPort()), 5_000);
-                s.setTcpNoDelay(true);
-                OutputStream out = s.getOutputStream();
-                out.write(request().getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                SseFrameParser parser = new SseFrameParser(this);
-                byte[] buf = new byte[READ_BUFFER];
-                InputStream in = s.getInputStream();
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    parser.feed(buf, 0, n);
-                }
-            } catch (IOException e) {
-                // the gateway went away mid-stream, refused the connection, or we closed it: reconnect after retry
-            } finally {
-                synchronized (this) {
-                    if (connected) {
-                        droppedAtNanos.add(System.nanoTime());
-                    }
-                    connected = false;
-                }
+    /** One connection, read until it ends (a gateway killed or drained, a refusal, or {@link #stop}); then wait the retry. */
+    private long connectAndRead() throws IOException {
+        try (Socket s = new Socket()) {
+            socket = s;
+            synchronized (this) {
+                requestedAtNanos.add(System.nanoTime());
             }
-            if (!running) {
-                return;
+            s.connect(new InetSocketAddress(url.getHost(), url.getPort()), 5_000);
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            out.write(request().getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            SseFrameParser parser = new SseFrameParser(this);
+            byte[] buf = new byte[READ_BUFFER];
+            InputStream in = s.getInputStream();
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                parser.feed(buf, 0, n);
             }
-            try {
-                Thread.sleep(retryMillis);
-            } catch (InterruptedException e) {
-                return;
+        } finally {
+            synchronized (this) {
+                if (connected) {
+                    droppedAtNanos.add(System.nanoTime());
+                }
+                connected = false;
             }
         }
+        return retryMillis;
     }
 
     private String request() {
@@ -180,10 +170,8 @@ final class ResumingStream implements SseFrameParser.Listener {
     }
 
     void stop() {
-        running = false;
-        closeSocket();
-        if (thread != null) {
-            thread.interrupt();
+        if (loop != null) {
+            loop.stop(socket);
         }
     }
 
