@@ -11,6 +11,9 @@ import org.apache.flink.client.program.rest.RestClusterClient;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.core.fs.FileStatus;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
@@ -26,12 +29,16 @@ import io.csr.job.upgrade.RestoreProgress;
 import io.csr.job.upgrade.SavepointCompatibility;
 
 import java.io.File;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,8 +53,13 @@ public final class ClusterControl implements AutoCloseable {
     private final RestClusterClient<StandaloneClusterId> client;
 
     public ClusterControl(RuntimeOptions options) throws Exception {
+        this(options, new Configuration());
+    }
+
+    /** With {@code client} settings of the REST client on top (tests: fewer retries of an endpoint that is gone). */
+    ClusterControl(RuntimeOptions options, Configuration client) throws Exception {
         this.options = options;
-        Configuration c = new Configuration();
+        Configuration c = new Configuration(client);
         c.set(RestOptions.ADDRESS, options.restUrl().getHost());
         c.set(RestOptions.PORT, options.restUrl().getPort());
         this.client = new RestClusterClient<>(c, StandaloneClusterId.getInstance());
@@ -215,10 +227,83 @@ public final class ClusterControl implements AutoCloseable {
         return out;
     }
 
-    /** Stops the job with a savepoint under SAVEPOINT_DIR (a final exactly-once commit included); returns its path. */
+    /**
+     * Stops the job with a savepoint under SAVEPOINT_DIR (a final exactly-once commit included); returns its path.
+     *
+     * <p>The embedded job's MiniCluster shuts down, REST endpoint included, as soon as its job finished, which a
+     * stop-with-savepoint makes it do: the trigger's result can be gone before this client polled it ("retries
+     * exhausted") although the savepoint was written. When the endpoint no longer answers after the trigger, the
+     * savepoint is the one the job wrote: the only directory under SAVEPOINT_DIR named for this job
+     * ({@code savepoint-<first 6 hex digits of the id>-…}) that was not there before the trigger and has a loadable
+     * {@code _metadata} (written last, once the savepoint is complete). None or several such: the original error,
+     * naming what was found. An endpoint that still answers: the original error (the savepoint failed).
+     */
     public String stopWithSavepoint(JobID job) throws Exception {
-        return client.stopWithSavepoint(job, false, options.savepointDir(), SavepointFormatType.CANONICAL)
-                .get(options.checkpointTimeoutMs() + 60_000, TimeUnit.MILLISECONDS);
+        Set<String> before = savepointDirs();
+        try {
+            return client.stopWithSavepoint(job, false, options.savepointDir(), SavepointFormatType.CANONICAL)
+                    .get(options.checkpointTimeoutMs() + 60_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (answers()) {
+                throw e;
+            }
+            List<String> written = writtenSince(before, job);
+            if (written.size() != 1) {
+                throw new IllegalStateException("the cluster at " + options.restUrl() + " stopped answering before it reported"
+                        + " the savepoint of job " + job + ", and SAVEPOINT_DIR " + options.savepointDir() + " holds "
+                        + (written.isEmpty() ? "no new complete savepoint of it" : "several new ones: " + written)
+                        + "; check the job's log for 'Savepoint stored in'", e);
+            }
+            System.out.println("the cluster at " + options.restUrl() + " shut down with its finished job before it reported the"
+                    + " savepoint (the embedded job exits once stopped); the savepoint it wrote under SAVEPOINT_DIR is "
+                    + written.get(0));
+            return written.get(0);
+        }
+    }
+
+    /** The savepoint directories under SAVEPOINT_DIR now (complete or not); empty if it cannot be listed. */
+    private Set<String> savepointDirs() {
+        try {
+            Set<String> out = new HashSet<>();
+            Path root = new Path(options.savepointDir());
+            FileSystem fs = root.getFileSystem();
+            if (fs.exists(root)) {
+                FileStatus[] listed = fs.listStatus(root);
+                for (FileStatus f : listed == null ? new FileStatus[0] : listed) {
+                    out.add(f.getPath().getName());
+                }
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            return Set.of();
+        }
+    }
+
+    /** Complete, loadable savepoints of {@code job} under SAVEPOINT_DIR that were not there {@code before}. */
+    private List<String> writtenSince(Set<String> before, JobID job) {
+        String prefix = "savepoint-" + job.toHexString().substring(0, 6) + "-";
+        List<String> out = new ArrayList<>();
+        for (RestorePoints.Candidate c : RestorePoints.savepoints(options.savepointDir())) {
+            if (c.name().startsWith(prefix) && !before.contains(c.name()) && RestorePoints.loads(c.dir())) {
+                out.add(c.dir());
+            }
+        }
+        return out;
+    }
+
+    /** Whether the cluster's REST endpoint answers at all (any HTTP status). */
+    private boolean answers() {
+        try {
+            java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(options.restUrl().resolve("/config")).timeout(java.time.Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+            return true;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
     }
 
     public JobStatus status(JobID job) throws Exception {

@@ -170,7 +170,8 @@ public final class RestorePoints {
         return Optional.empty();
     }
 
-    private static boolean loads(String dir) {
+    /** Whether {@code dir}'s {@code _metadata} loads (a complete checkpoint or savepoint). */
+    static boolean loads(String dir) {
         Path metadata = new Path(new Path(dir), "_metadata");
         try (InputStream in = metadata.getFileSystem().open(metadata)) {
             Checkpoints.loadCheckpointMetadata(new DataInputStream(in), RestorePoints.class.getClassLoader(), dir);
