@@ -67,7 +67,7 @@ class MaxParallelismUpgradeITCase {
                         () -> first.eventsFinal(ns.ch) == first.distinctValidEvents());
                 RuntimeOptions run1Rest = restOf(ns, runs.log("run-1.log"));
                 assertThat(maxParallelisms(run1Rest)).containsExactly(128);
-                String savepoint = stopWithSavepoint(run1Rest, job, ns);
+                String savepoint = stopWithSavepoint(run1Rest, job);
 
                 ns.stream.publishAll(messages, FIRST_PART, TOTAL, sequences);
                 job = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 1024
@@ -82,7 +82,7 @@ class MaxParallelismUpgradeITCase {
                 assertThat(maxParallelisms(run2Rest)).as("every vertex at the savepoint's key groups").containsExactly(128);
                 whole.assertExactlyOnce(ns.ch, false, "a savepoint at max parallelism 128 restored under the 1024 default",
                         Duration.ofSeconds(120));
-                stopWithSavepoint(run2Rest, job, ns); // a clean stop: the job lease is released
+                stopWithSavepoint(run2Rest, job); // a clean stop: the job lease is released
 
                 // set explicitly to another value: refused before anything runs, naming both values and the fix
                 Process refused = runs.start("run-3.log", ConfigKey.MAX_PARALLELISM.name() + "=1024");
@@ -102,27 +102,20 @@ class MaxParallelismUpgradeITCase {
 
     /**
      * {@code csr savepoint} on the embedded job: stops it with a savepoint under SAVEPOINT_DIR and waits for the process
-     * to end (it exits once its job finished). The process may exit before the REST client has read the savepoint's
-     * path, so the path is the newest complete savepoint under SAVEPOINT_DIR.
+     * to end (it exits once its job finished). The path is the one the command reports, also when the process exited
+     * (its REST endpoint with it) before the client read the trigger's result.
      */
-    private static String stopWithSavepoint(RuntimeOptions run, Process job, JobFixture ns) throws Exception {
+    private static String stopWithSavepoint(RuntimeOptions run, Process job) throws Exception {
+        String savepoint;
         try (ClusterControl control = new ClusterControl(run)) {
             List<JobID> running = control.runningJobs();
             assertThat(running).hasSize(1);
-            try {
-                control.stopWithSavepoint(running.get(0));
-            } catch (java.util.concurrent.ExecutionException e) {
-                // the embedded process exited with its finished job, taking the REST endpoint with it
-            }
+            savepoint = control.stopWithSavepoint(running.get(0));
         }
+        assertThat(Path.of(URI.create(savepoint)).resolve("_metadata")).as("the reported savepoint is complete").isRegularFile();
         assertThat(job.waitFor(120, TimeUnit.SECONDS)).as("the job process ends after its savepoint").isTrue();
         assertThat(job.exitValue()).isZero();
-        Path dir = Path.of(URI.create(run.savepointDir()));
-        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
-            return s.filter(p -> java.nio.file.Files.isRegularFile(p.resolve("_metadata")))
-                    .max(java.util.Comparator.comparingLong(p -> p.resolve("_metadata").toFile().lastModified()))
-                    .orElseThrow(() -> new AssertionError("no complete savepoint under " + dir)).toUri().toString();
-        }
+        return savepoint;
     }
 
     /** The run's settings with the REST endpoint its log names (each run binds a free port of its own). */
