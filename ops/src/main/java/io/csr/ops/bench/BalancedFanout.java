@@ -25,6 +25,19 @@ final class BalancedFanout {
     private BalancedFanout() {
     }
 
+    /**
+     * The companies of measured run {@code run} (1, 2, … in the order of --connections) of {@code connections}: a prefix
+     * of its own, so each run subscribes to streams no earlier run of the same gateways used. SseBench deletes its
+     * companies' streams before it connects; a gateway still tails a company while it holds subscribers there, and the
+     * previous run's clients are closed but still held: a gateway notices a closed stream at its next write only (an
+     * event or the heartbeat, STREAM_HEARTBEAT_SECONDS), and the next run's first clients join that tail meanwhile. The
+     * entry under the tail's cursor is then gone, which the gateway rightly reports as lost history: every stream of the
+     * run got a reset (resets=8000 of 8000 at --connections 3000,8000, the second run only). Used by both fan-out drivers.
+     */
+    static String companyPrefix(int run, int connections) {
+        return "fan" + run + "_" + connections + "c_";
+    }
+
     /** The client's --url, --server-pids (every gateway and HAProxy; SseBench adds Redis) and --gateway-metrics. */
     static List<String> clientArgs(LoadBalancedGateways lb) {
         List<String> pids = new ArrayList<>();

@@ -320,12 +320,14 @@ public final class BenchCommands extends CommandGroup {
                         }
                     }
                 }
-                for (int n : connections) {
+                for (int i = 0; i < connections.size(); i++) {
+                    int n = connections.get(i);
+                    String companies = BalancedFanout.companyPrefix(i + 1, n);
                     for (Target t : targets) {
                         System.out.printf("==> fanout: %d connections, %d events/s over %d companies, %d s measured — %s%n", n, rate,
                                 load.companies, load.seconds, t);
                         Path log = jvm.logDir().resolve("bench-fanout-" + t + "-" + n + ".log");
-                        if (sseBench(t, targetArgs(t, services), n, load.seconds, load.warmup, 3, "fan", run.resolve(String.format("fanout-%05dc-%s.json", n, t)), log) != 0) {
+                        if (sseBench(t, targetArgs(t, services), n, load.seconds, load.warmup, 3, companies, run.resolve(String.format("fanout-%05dc-%s.json", n, t)), log) != 0) {
                             incomplete++;
                             System.err.println("    warning: the " + t + " run at " + n + " connections was incomplete, failed or timed out "
                                     + "(log " + log + "); the report marks it");
@@ -378,12 +380,13 @@ public final class BenchCommands extends CommandGroup {
                             System.err.println("    warning: the warm-up did not complete (log " + log + "); measuring anyway");
                         }
                     }
-                    for (int c : connections) {
+                    for (int i = 0; i < connections.size(); i++) {
+                        int c = connections.get(i);
                         System.out.printf("==> fanout through the balancer: %d connections, %d events/s over %d companies, %d s measured — %d gateway(s)%n",
                                 c, rate, load.companies, load.seconds, n);
                         Path log = jvm.logDir().resolve("bench-fanout-lb-" + n + "g-" + c + ".log");
                         Path out = run.resolve(String.format("fanout-lb-%02dg-%05dc.json", n, c));
-                        if (sseBench(Target.ours, args, c, load.seconds, load.warmup, 3, "fan", out, log) != 0) {
+                        if (sseBench(Target.ours, args, c, load.seconds, load.warmup, 3, BalancedFanout.companyPrefix(i + 1, c), out, log) != 0) {
                             incomplete++;
                             System.err.println("    warning: the run at " + c + " connections on " + n + " gateway(s) was incomplete, failed or timed out (log " + log + ")");
                         }

@@ -63,4 +63,18 @@ class BalancedFanoutTest {
         assertThat(BalancedFanout.summary(List.of(run(1, 3000, 20.0, 1.0, 30_000, true), run(3, 3000, 30.0, 1.0, 60_000, false))).get("complete"))
                 .isEqualTo(false);
     }
+
+    @Test
+    void eachMeasuredRunHasCompaniesOfItsOwnEvenAtARepeatedConnectionCount() {
+        // --connections 3000,8000,3000: a run on the companies of an earlier one deletes streams the gateways still tail
+        List<String> prefixes = List.of(BalancedFanout.companyPrefix(1, 3000), BalancedFanout.companyPrefix(2, 8000),
+                BalancedFanout.companyPrefix(3, 3000));
+
+        assertThat(prefixes).doesNotHaveDuplicates().noneMatch(p -> p.startsWith("fanwarm"));
+        for (String p : prefixes) {
+            assertThat(io.csr.common.contract.RedisStreams.updatesKey("csrbench:", p + 49)).as("a valid company id").endsWith(p + "49}");
+            // no company of one run is a company of another (prefix + index): "fan1_3000c_1" + "0" vs "fan1_3000c_10"
+            assertThat(p).matches("[a-z]+[0-9]+_[0-9]+c_");
+        }
+    }
 }
