@@ -118,22 +118,27 @@ class EventValidatorTest {
         assertThat(accepted("metrics.hours", "\"value\":-2").userId).isEmpty();
     }
 
-    @Test
-    void q2qIsCountedAsMetricWithPrefixedName() throws Exception {
-        CsrEvent e = accepted("q2q.confidence", "\"userId\":\"u\",\"score\":1");
-        assertThat(e.kind).isEqualTo(EventKind.Q2Q);
-        assertThat(e.name).isEqualTo("q2q_confidence");
-        assertThat(e.value).isEqualTo(1.0);
-        assertThat(e.isNumeric()).isTrue();
+    static Stream<Arguments> readings() {
+        return Stream.of(
+                Arguments.of("q2q.confidence", "\"userId\":\"u\",\"score\":1", EventKind.Q2Q, "q2q_confidence", 1.0),
+                Arguments.of("journey.onboarded", "\"userId\":\"u\",\"value\":false", EventKind.JOURNEY, "onboarded", false),
+                Arguments.of("journey.onboarded", "\"userId\":\"u\",\"value\":true", EventKind.JOURNEY, "onboarded", true));
     }
 
-    @Test
-    void journeyEventCarriesFlag() throws Exception {
-        CsrEvent e = accepted("journey.onboarded", "\"userId\":\"u\",\"value\":false");
-        assertThat(e.kind).isEqualTo(EventKind.JOURNEY);
-        assertThat(e.name).isEqualTo("onboarded");
-        assertThat(e.flag).isFalse();
-        assertThat(e.isNumeric()).isFalse();
+    /**
+     * A q2q event is counted as a metric under a prefixed name, its score the reading (a Double); a journey event is not
+     * numeric and carries its flag (a Boolean).
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("readings")
+    void q2qAndJourneyEventsGetTheirKindNameAndReading(String subject, String fields, EventKind kind, String name, Object reading)
+            throws Exception {
+        CsrEvent e = accepted(subject, fields);
+        assertThat(e.kind).isEqualTo(kind);
+        assertThat(e.name).isEqualTo(name);
+        assertThat(e.isNumeric()).as("numeric").isEqualTo(reading instanceof Double);
+        Object shown = e.isNumeric() ? (Object) e.value : (Object) e.flag;
+        assertThat(shown).isEqualTo(reading);
     }
 
     @Test
@@ -224,24 +229,25 @@ class EventValidatorTest {
         assertThat(fieldNames(json)).containsExactlyInAnyOrder("received_at", "stream", "subject", "stream_seq", "error", "payload");
     }
 
-    @Test
-    void invalidUtf8IsKeptWithReplacementCharacters() throws Exception {
-        byte[] payload = {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
-        harness.processElement(message("metrics.sroi", payload), 0);
-
-        JsonNode json = Json.mapper().readTree(deadLetters().get(0).json);
-        assertThat(json.get("error").asText()).contains("not valid UTF-8");
-        assertThat(json.get("payload").asText()).isEqualTo("{\"a\":\"\uFFFD(\"}");
+    static Stream<Arguments> unreadablePayloads() {
+        String big = "{\"eventId\":\"e\",\"pad\":\"" + "x".repeat(EventParser.MAX_PAYLOAD_BYTES) + "\"}";
+        return Stream.of(
+                Arguments.of(new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'}, "not valid UTF-8",
+                        "{\"a\":\"\uFFFD(\"}"),
+                Arguments.of(big.getBytes(StandardCharsets.UTF_8), "more than the 65536-byte limit",
+                        big.substring(0, EventParser.MAX_PAYLOAD_BYTES)));
     }
 
-    @Test
-    void oversizePayloadIsRejectedAndStoredTruncated() throws Exception {
-        String big = "{\"eventId\":\"e\",\"pad\":\"" + "x".repeat(EventParser.MAX_PAYLOAD_BYTES) + "\"}";
-        harness.processElement(message("metrics.sroi", big), 0);
+    /** Invalid UTF-8 is kept with replacement characters; an oversize payload is rejected and stored truncated. */
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("unreadablePayloads")
+    void anUnreadablePayloadIsADeadLetterKeptAsFarAsItReads(byte[] payload, String reason, String stored) throws Exception {
+        harness.processElement(message("metrics.sroi", payload), 0);
 
+        assertThat(valid()).isEmpty();
         JsonNode json = Json.mapper().readTree(deadLetters().get(0).json);
-        assertThat(json.get("error").asText()).contains("more than the 65536-byte limit");
-        assertThat(json.get("payload").asText()).hasSize(EventParser.MAX_PAYLOAD_BYTES);
+        assertThat(json.get("error").asText()).contains(reason);
+        assertThat(json.get("payload").asText()).isEqualTo(stored);
     }
 
     @Test
