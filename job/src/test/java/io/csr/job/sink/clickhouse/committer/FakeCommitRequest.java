@@ -41,7 +41,7 @@ public final class FakeCommitRequest implements CommitRequest<ClickHouseCommitta
 
     @Override
     public void updateAndRetryLater(ClickHouseCommittable committable) {
-        outcome = Outcome.RETRY_LATER;
+        retryLater(); // the committable is not kept: what counts is that a retry was asked for
     }
 
     @Override
