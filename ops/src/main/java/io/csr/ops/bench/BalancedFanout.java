@@ -38,6 +38,51 @@ final class BalancedFanout {
         return "fan" + run + "_" + connections + "c_";
     }
 
+    /** Prometheus gauge of each gateway: its open SSE streams. */
+    static final String OPEN_STREAMS = "csr_stream_connections";
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(java.time.Duration.ofSeconds(5)).build();
+
+    /**
+     * Waits, at most {@code max}, until the gateways hold no stream; the streams still held then (0: drained). A run's
+     * client closes its connections when it ends, but HAProxy and the gateway hold each one until the gateway's next
+     * write to it fails (an event or the heartbeat, STREAM_HEARTBEAT_SECONDS): started before that, the next run shares
+     * HAProxy's maxconn (the largest count + 500) and the gateways with up to a whole previous run of dead streams (the
+     * 8,000-connection runs after the 3,000 ones took 22 s to connect and, on one gateway, met a failed health check).
+     */
+    static long awaitNoStreams(LoadBalancedGateways lb, java.time.Duration max) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        long open;
+        while ((open = openStreams(lb)) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        return open;
+    }
+
+    private static long openStreams(LoadBalancedGateways lb) throws IOException, InterruptedException {
+        long sum = 0;
+        for (int i = 0; i < lb.nodes(); i++) {
+            java.net.http.HttpResponse<String> res = HTTP.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(lb.gatewayUrl(i) + "/metrics")).timeout(java.time.Duration.ofSeconds(20)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (res.statusCode() != 200) {
+                throw new IllegalStateException(lb.gatewayUrl(i) + "/metrics answered " + res.statusCode());
+            }
+            sum += gauge(res.body(), OPEN_STREAMS);
+        }
+        return sum;
+    }
+
+    /** The value of an unlabelled gauge in Prometheus text; an error when it is missing (a figure of 0 would lie). */
+    static long gauge(String prometheusText, String name) {
+        for (String line : prometheusText.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return (long) Double.parseDouble(line.substring(name.length() + 1).trim().split(" ")[0]);
+            }
+        }
+        throw new IllegalStateException("no " + name + " in the gateway's /metrics: is it a CSR gateway of this build?");
+    }
+
     /** The client's --url, --server-pids (every gateway and HAProxy; SseBench adds Redis) and --gateway-metrics. */
     static List<String> clientArgs(LoadBalancedGateways lb) {
         List<String> pids = new ArrayList<>();

@@ -351,6 +351,17 @@ public final class BenchCommands extends CommandGroup {
          * gateway gives one, the benchmark's Redis prefix and limits) and HAProxy with the shipped configuration per N, the
          * same warm-up and runs as the peers get, then one summary with the ratios of the most gateways to the fewest.
          */
+        /** Before a run on gateways a warm-up or a run used: until they hold none of its streams (see BalancedFanout#awaitNoStreams). */
+        private static void drained(LoadBalancedGateways lb) throws Exception {
+            long s = System.nanoTime();
+            long open = BalancedFanout.awaitNoStreams(lb, java.time.Duration.ofSeconds(40));
+            if (open > 0) {
+                System.err.println("    warning: the gateways still hold " + open + " streams of the previous run after 40 s; measuring anyway");
+            } else {
+                System.out.printf("    the gateways hold no stream of the previous run (waited %.1f s)%n", (System.nanoTime() - s) / 1e9);
+            }
+        }
+
         private int throughTheBalancer(int most) throws Exception {
             for (int n : gateways) {
                 if (n < 1) {
@@ -382,6 +393,7 @@ public final class BenchCommands extends CommandGroup {
                     }
                     for (int i = 0; i < connections.size(); i++) {
                         int c = connections.get(i);
+                        drained(lb);
                         System.out.printf("==> fanout through the balancer: %d connections, %d events/s over %d companies, %d s measured — %d gateway(s)%n",
                                 c, rate, load.companies, load.seconds, n);
                         Path log = jvm.logDir().resolve("bench-fanout-lb-" + n + "g-" + c + ".log");

@@ -77,4 +77,19 @@ class BalancedFanoutTest {
             assertThat(p).matches("[a-z]+[0-9]+_[0-9]+c_");
         }
     }
+
+    @Test
+    void theOpenStreamsAreTheUnlabelledGaugeNotItsCounterNorThePerCompanySeries() {
+        String metrics = """
+                # HELP csr_stream_connections_total SSE connections accepted.
+                csr_stream_connections_total 11000.0
+                csr_stream_company_connections{company="fan1_3000c_0"} 60.0
+                # HELP csr_stream_connections Open SSE connections on this node.
+                csr_stream_connections 2940.0
+                """;
+
+        assertThat(BalancedFanout.gauge(metrics, BalancedFanout.OPEN_STREAMS)).isEqualTo(2940);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BalancedFanout.gauge("up 1\n", BalancedFanout.OPEN_STREAMS))
+                .hasMessageContaining("no csr_stream_connections");
+    }
 }
