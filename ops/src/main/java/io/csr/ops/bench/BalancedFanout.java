@@ -46,7 +46,8 @@ final class BalancedFanout {
     /**
      * Waits, at most {@code max}, until the gateways hold no stream; the streams still held then (0: drained). A run's
      * client closes its connections when it ends, but HAProxy and the gateway hold each one until the gateway's next
-     * write to it fails (an event or the heartbeat, STREAM_HEARTBEAT_SECONDS): started before that, the next run shares
+     * write to it fails (an event or the heartbeat, STREAM_HEARTBEAT_SECONDS; the first write after the close still
+     * succeeds, so up to three heartbeats: 39 s after a 3,000-connection warm-up): started before that, the next run shares
      * HAProxy's maxconn (the largest count + 500) and the gateways with up to a whole previous run of dead streams (the
      * 8,000-connection runs after the 3,000 ones took 22 s to connect and, on one gateway, met a failed health check).
      */

@@ -354,9 +354,9 @@ public final class BenchCommands extends CommandGroup {
         /** Before a run on gateways a warm-up or a run used: until they hold none of its streams (see BalancedFanout#awaitNoStreams). */
         private static void drained(LoadBalancedGateways lb) throws Exception {
             long s = System.nanoTime();
-            long open = BalancedFanout.awaitNoStreams(lb, java.time.Duration.ofSeconds(40));
+            long open = BalancedFanout.awaitNoStreams(lb, java.time.Duration.ofSeconds(75));
             if (open > 0) {
-                System.err.println("    warning: the gateways still hold " + open + " streams of the previous run after 40 s; measuring anyway");
+                System.err.println("    warning: the gateways still hold " + open + " streams of the previous run after 75 s; measuring anyway");
             } else {
                 System.out.printf("    the gateways hold no stream of the previous run (waited %.1f s)%n", (System.nanoTime() - s) / 1e9);
             }
