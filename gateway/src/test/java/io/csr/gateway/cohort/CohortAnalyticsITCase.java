@@ -12,10 +12,10 @@ import org.junit.jupiter.api.Test;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.csr.gateway.TestRows.row;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.withinPercentage;
@@ -88,41 +88,30 @@ class CohortAnalyticsITCase {
                 + " 40, 4000, -5, 500, 1, [1048576], [40], 1, now())");
     }
 
+    /**
+     * What the replication (cohorts, memberships) and the job (observations and their user-day rows, issue 25) would have
+     * written to ClickHouse.
+     */
+    static void insertAsWritten(ClickHouseAccess ch, List<Map<String, Object>> cohorts, List<Map<String, Object>> members,
+                                List<Map<String, Object>> observations) {
+        ch.insertRows("cohorts", cohorts);
+        ch.insertRows("user_cohorts", members);
+        ch.insertRows("metrics_timeseries", observations);
+        ch.execute(UserDailyMetrics.fillAll());
+    }
+
     static Map<String, Object> cohort(long id, String company, String name, int deleted, long version) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("id", id);
-        r.put("company_id", company);
-        r.put("name", name);
-        r.put("description", "");
-        r.put("created_at", "2026-01-01 00:00:00");
-        r.put("updated_at", "2026-01-01 00:00:00");
-        r.put("deleted", deleted);
-        r.put("version", version);
-        return r;
+        return row("id", id, "company_id", company, "name", name, "description", "", "created_at", "2026-01-01 00:00:00",
+                "updated_at", "2026-01-01 00:00:00", "deleted", deleted, "version", version);
     }
 
     static Map<String, Object> member(long cohort, String company, String user, int active, long version) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("cohort_id", cohort);
-        r.put("company_id", company);
-        r.put("user_id", user);
-        r.put("joined_at", "2026-01-01 00:00:00");
-        r.put("left_at", active == 1 ? "0000-00-00 00:00:00" : "2026-01-02 00:00:00");
-        r.put("active", active);
-        r.put("version", version);
-        return r;
+        return row("cohort_id", cohort, "company_id", company, "user_id", user, "joined_at", "2026-01-01 00:00:00",
+                "left_at", active == 1 ? "0000-00-00 00:00:00" : "2026-01-02 00:00:00", "active", active, "version", version);
     }
 
     static Map<String, Object> obs(String company, String metric, String user, String ts, double value, String eventId) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("company_id", company);
-        r.put("metric", metric);
-        r.put("user_id", user);
-        r.put("ts", ts);
-        r.put("ts_ms", 0);
-        r.put("value", value);
-        r.put("event_id", eventId);
-        return r;
+        return row("company_id", company, "metric", metric, "user_id", user, "ts", ts, "ts_ms", 0, "value", value, "event_id", eventId);
     }
 
     @Test
@@ -398,16 +387,10 @@ class CohortAnalyticsITCase {
     }
 
     private static Map<String, Object> observation(String user, long epochSecond, double value, String eventId) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("company_id", "coA");
-        r.put("metric", "sroi");
-        r.put("user_id", user);
-        r.put("ts", java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC)
-                .format(java.time.Instant.ofEpochSecond(epochSecond)));
-        r.put("ts_ms", epochSecond * 1000);
-        r.put("value", value);
-        r.put("event_id", eventId);
-        return r;
+        String ts = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.ofEpochSecond(epochSecond));
+        return row("company_id", "coA", "metric", "sroi", "user_id", user, "ts", ts, "ts_ms", epochSecond * 1000, "value", value,
+                "event_id", eventId);
     }
 
     private static CohortParams.DateRange range(String from, String to) {

@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.csr.gateway.cohort.CohortAnalyticsITCase.cohort;
+import static io.csr.gateway.cohort.CohortAnalyticsITCase.insertAsWritten;
 import static io.csr.gateway.cohort.CohortAnalyticsITCase.member;
 import static io.csr.gateway.cohort.CohortAnalyticsITCase.obs;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,15 +38,11 @@ class DocsAnalyticsCurlITCase {
     static void start() {
         fx = new GatewayFixture(Map.of());
         ch = fx.clickHouse(); // dropped by fx.close()
-        // what the replication would have written for the documented cohorts 1 and 2 of acme
-        ch.insertRows("cohorts", List.of(cohort(1, "acme", "Mentors 2026", 0, 1), cohort(2, "acme", "Learners 2026", 0, 1)));
-        ch.insertRows("user_cohorts", List.of(member(1, "acme", "u1", 1, 1), member(1, "acme", "u2", 1, 1), member(2, "acme", "u3", 1, 1)));
-        ch.insertRows("metrics_timeseries", List.of(
-                obs("acme", "sroi", "u1", "2026-01-05 09:00:00", 2, "d1"),
-                obs("acme", "sroi", "u2", "2026-01-12 09:00:00", 4, "d2"),
-                obs("acme", "sroi", "u1", "2026-01-20 09:00:00", 6, "d3"),
-                obs("acme", "sroi", "u3", "2026-01-20 09:00:00", 10, "d4")));
-        ch.execute(io.csr.common.userdays.UserDailyMetrics.fillAll()); // what the job writes beside them (issue 25)
+        // the documented cohorts 1 and 2 of acme, their members and observations
+        insertAsWritten(ch, List.of(cohort(1, "acme", "Mentors 2026", 0, 1), cohort(2, "acme", "Learners 2026", 0, 1)),
+                List.of(member(1, "acme", "u1", 1, 1), member(1, "acme", "u2", 1, 1), member(2, "acme", "u3", 1, 1)),
+                List.of(obs("acme", "sroi", "u1", "2026-01-05 09:00:00", 2, "d1"), obs("acme", "sroi", "u2", "2026-01-12 09:00:00", 4, "d2"),
+                        obs("acme", "sroi", "u1", "2026-01-20 09:00:00", 6, "d3"), obs("acme", "sroi", "u3", "2026-01-20 09:00:00", 10, "d4")));
     }
 
     @Test

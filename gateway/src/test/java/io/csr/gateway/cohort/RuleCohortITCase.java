@@ -21,13 +21,13 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.csr.gateway.TestRows.row;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -112,30 +112,15 @@ class RuleCohortITCase {
     }
 
     static Map<String, Object> event(String type, String subject, String user, Instant at, String payload) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("event_id", "e" + (++eventSeq));
-        r.put("event_type", type);
-        r.put("subject", subject);
-        r.put("company_id", CO);
-        r.put("user_id", user);
-        r.put("occurred_at", CH_TIME.format(at));
-        r.put("occurred_at_ms", at.toEpochMilli());
-        r.put("payload", payload);
-        r.put("stream_seq", eventSeq);
-        r.put("ingested_at", CH_TIME.format(at));
-        return r;
+        int seq = ++eventSeq;
+        return row("event_id", "e" + seq, "event_type", type, "subject", subject, "company_id", CO, "user_id", user,
+                "occurred_at", CH_TIME.format(at), "occurred_at_ms", at.toEpochMilli(), "payload", payload, "stream_seq", seq,
+                "ingested_at", CH_TIME.format(at));
     }
 
     static Map<String, Object> obs(String user, Instant at, double value, String eventId) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("company_id", CO);
-        r.put("metric", "sroi");
-        r.put("user_id", user);
-        r.put("ts", CH_TIME.format(at));
-        r.put("ts_ms", at.toEpochMilli());
-        r.put("value", value);
-        r.put("event_id", eventId);
-        return r;
+        return row("company_id", CO, "metric", "sroi", "user_id", user, "ts", CH_TIME.format(at), "ts_ms", at.toEpochMilli(),
+                "value", value, "event_id", eventId);
     }
 
     private static List<String> preview(String rule) throws Exception {

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.csr.gateway.TestRows.row;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,25 +36,9 @@ class SnapshotITCase {
     }
 
     private static Map<String, Object> window(String company, String metric, String size, String start, long count, double avg, long version) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("company_id", company);
-        r.put("metric", metric);
-        r.put("window_size", size);
-        r.put("window_start", start);
-        r.put("window_end", start);
-        r.put("count", count);
-        r.put("sum", avg * count);
-        r.put("min", 0.0);
-        r.put("max", 2 * avg);
-        r.put("avg", avg);
-        r.put("p50", avg);
-        r.put("p75", avg);
-        r.put("p95", avg);
-        r.put("stddev", 0.5);
-        r.put("version", version);
-        r.put("final", 0);
-        r.put("updated_at", start);
-        return r;
+        return row("company_id", company, "metric", metric, "window_size", size, "window_start", start, "window_end", start,
+                "count", count, "sum", avg * count, "min", 0.0, "max", 2 * avg, "avg", avg, "p50", avg, "p75", avg, "p95", avg,
+                "stddev", 0.5, "version", version, "final", 0, "updated_at", start);
     }
 
     private HttpResponse<String> get(String path, String token) throws Exception {
