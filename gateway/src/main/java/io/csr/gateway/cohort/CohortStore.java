@@ -44,9 +44,8 @@ final class CohortStore {
 
     /** A new cohort; {@code rule} (validated JSON text) makes it a rule cohort, null a static one. */
     StoredCohort create(String companyId, String name, String description, String rule) throws SQLException, NameTaken {
-        try (Connection c = postgres.getConnection();
-             PreparedStatement ps = c.prepareStatement("INSERT INTO cohorts (company_id, name, description, rule, created_at, updated_at)"
-                     + " VALUES (?, ?, ?, ?::jsonb, clock_timestamp(), clock_timestamp()) RETURNING id, created_at, rule::text")) {
+        return naming(companyId, name, "INSERT INTO cohorts (company_id, name, description, rule, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?::jsonb, clock_timestamp(), clock_timestamp()) RETURNING id, created_at, rule::text", ps -> {
             ps.setString(1, companyId);
             ps.setString(2, name);
             ps.setString(3, description);
@@ -55,17 +54,7 @@ final class CohortStore {
                 rs.next();
                 return new StoredCohort(rs.getLong(1), companyId, name, description, rs.getTimestamp(2).toInstant(), 0, rs.getString(3));
             }
-        } catch (SQLException e) {
-            throw nameTaken(e, companyId, name);
-        }
-    }
-
-    private static SQLException nameTaken(SQLException e, String companyId, String name) throws NameTaken {
-        if ("23505".equals(e.getSQLState())) {
-            throw new NameTaken("company " + companyId + " already has a cohort named '" + CohortParams.shown(name)
-                    + "'; choose another name or delete that cohort first");
-        }
-        return e;
+        });
     }
 
     /**
@@ -73,17 +62,35 @@ final class CohortStore {
      * null rule makes it static, its current members kept). False when the cohort is gone.
      */
     boolean update(String companyId, long id, String name, String description, boolean changeRule, String rule) throws SQLException, NameTaken {
-        try (Connection c = postgres.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE cohorts SET name = coalesce(?, name), description = coalesce(?, description),"
-                     + " rule = CASE WHEN ? THEN ?::jsonb ELSE rule END, updated_at = clock_timestamp() WHERE id = ? AND deleted_at IS NULL")) {
+        return naming(companyId, name, "UPDATE cohorts SET name = coalesce(?, name), description = coalesce(?, description),"
+                + " rule = CASE WHEN ? THEN ?::jsonb ELSE rule END, updated_at = clock_timestamp() WHERE id = ? AND deleted_at IS NULL", ps -> {
             ps.setString(1, name);
             ps.setString(2, description);
             ps.setBoolean(3, changeRule);
             ps.setString(4, rule);
             ps.setLong(5, id);
             return ps.executeUpdate() == 1;
+        });
+    }
+
+    /** A statement's work, given the prepared statement. */
+    private interface StatementWork<T> {
+        T run(PreparedStatement ps) throws SQLException;
+    }
+
+    /**
+     * Runs {@code sql} that writes a cohort's {@code name} on a connection of its own: a unique violation is that name
+     * taken by a live cohort of the company ({@link NameTaken}), any other failure stays what it is.
+     */
+    private <T> T naming(String companyId, String name, String sql, StatementWork<T> work) throws SQLException, NameTaken {
+        try (Connection c = postgres.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            return work.run(ps);
         } catch (SQLException e) {
-            throw nameTaken(e, companyId, name);
+            if ("23505".equals(e.getSQLState())) {
+                throw new NameTaken("company " + companyId + " already has a cohort named '" + CohortParams.shown(name)
+                        + "'; choose another name or delete that cohort first");
+            }
+            throw e;
         }
     }
 

@@ -149,6 +149,11 @@ class CohortManagementITCase {
         }
         Answer dup = http.send("POST", "/cohorts", adminA, "{\"name\":\"validation\"}");
         assertThat(dup.status()).isEqualTo(409);
+        long other = create(adminA, "validation-renamed");
+        Answer renamed = http.send("PUT", "/cohorts/" + other, adminA, "{\"name\":\"validation\"}");
+        assertThat(renamed.status()).as(renamed.body()).isEqualTo(409);
+        assertThat(renamed.error()).isEqualTo("cohort_name_taken");
+        assertThat(renamed.message()).contains("company mgA already has a cohort named 'validation'");
         String many = IntStream.range(0, CohortManagementService.MAX_MEMBERS_PER_CALL + 1).mapToObj(i -> "\"u" + i + "\"")
                 .collect(Collectors.joining(",", "{\"add\":[", "]}"));
         Answer tooMany = http.send("PUT", "/cohorts/" + id + "/members", adminA, many);
