@@ -27,11 +27,8 @@ public final class AnalyticsRefreshSchedule implements AutoCloseable {
     private final AnalyticsRefreshStatus status;
     private final Duration interval;
     private final Clock clock;
-    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "csr-analytics-refresh");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("csr-analytics-refresh").factory());
 
     public AnalyticsRefreshSchedule(AnalyticsViewRefresher refresher, AnalyticsRefreshStatus status, Duration interval, Clock clock) {
         if (interval.isZero() || interval.isNegative()) {

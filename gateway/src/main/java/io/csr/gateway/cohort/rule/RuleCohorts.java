@@ -48,11 +48,8 @@ public final class RuleCohorts implements AutoCloseable {
     private final DataSource postgres;
     private final RuleEvaluator evaluator;
     private final Duration every;
-    private final ExecutorService background = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "csr-rule-cohorts");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService background = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("csr-rule-cohorts").factory());
     private final Set<String> pending = ConcurrentHashMap.newKeySet();
     private volatile Thread scheduler;
 
