@@ -4,6 +4,7 @@ import io.csr.common.analytics.AnalyticsViewRefresher;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.postgres.PostgresSettings;
 import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.TestQueries;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -51,10 +52,8 @@ class AnalyticsRefreshScheduleITCase {
     }
 
     private static long scheduledRefreshes(AnalyticsSeed seed) throws Exception {
-        try (Connection c = seed.pg.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM view_refreshes WHERE trigger = 'schedule' AND status = 'ok'")) {
-            rs.next();
-            return rs.getLong(1);
+        try (Connection c = seed.pg.connect()) {
+            return TestQueries.queryLong(c, "SELECT count(*) FROM view_refreshes WHERE trigger = 'schedule' AND status = 'ok'");
         }
     }
 }

@@ -12,6 +12,7 @@ import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.GatewaySettings;
 import io.csr.gateway.Main;
 import io.csr.gateway.SseTestClient;
+import io.csr.gateway.TestQueries;
 import io.helidon.webserver.WebServer;
 import org.junit.jupiter.api.Test;
 
@@ -20,8 +21,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -58,13 +57,8 @@ class ClusterLimitsITCase {
     }
 
     private static long auditRows(GatewayFixture fx, String company) throws Exception {
-        try (Connection c = PostgresSettings.from(fx.config).connect();
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM cohort_audit_log WHERE company_id = ?")) {
-            ps.setString(1, company);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+        try (Connection c = PostgresSettings.from(fx.config).connect()) {
+            return TestQueries.queryLong(c, "SELECT count(*) FROM cohort_audit_log WHERE company_id = ?", company);
         }
     }
 

@@ -27,6 +27,8 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.csr.gateway.TestQueries.queryColumn;
+import static io.csr.gateway.TestQueries.queryLong;
 import static io.csr.gateway.TestRows.row;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -168,28 +170,14 @@ class RuleCohortITCase {
     }
 
     private static TreeSet<String> openStints(long cohortId) throws Exception {
-        try (Connection c = pg.connect();
-             PreparedStatement ps = c.prepareStatement("SELECT user_id FROM user_cohorts WHERE cohort_id = ? AND left_at IS NULL")) {
-            ps.setLong(1, cohortId);
-            TreeSet<String> out = new TreeSet<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-            }
-            return out;
+        try (Connection c = pg.connect()) {
+            return new TreeSet<>(queryColumn(c, String.class, "SELECT user_id FROM user_cohorts WHERE cohort_id = ? AND left_at IS NULL", cohortId));
         }
     }
 
     private static long closedStints(long cohortId, String user) throws Exception {
-        try (Connection c = pg.connect();
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM user_cohorts WHERE cohort_id = ? AND user_id = ? AND left_at IS NOT NULL")) {
-            ps.setLong(1, cohortId);
-            ps.setString(2, user);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+        try (Connection c = pg.connect()) {
+            return queryLong(c, "SELECT count(*) FROM user_cohorts WHERE cohort_id = ? AND user_id = ? AND left_at IS NOT NULL", cohortId, user);
         }
     }
 

@@ -3,6 +3,7 @@ package io.csr.gateway.http;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
 import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.TestQueries;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -11,8 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -133,15 +132,8 @@ class PostgresPoolITCase {
 
     /** The pids of the gateway's backends ({@code app}) that match {@code condition} too. */
     private static Set<Integer> backends(Connection c, String app, String condition) {
-        try (PreparedStatement st = c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?" + condition)) {
-            st.setString(1, app);
-            Set<Integer> pids = new HashSet<>();
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    pids.add(rs.getInt(1));
-                }
-            }
-            return pids;
+        try {
+            return new HashSet<>(TestQueries.queryColumn(c, Integer.class, "SELECT pid FROM pg_stat_activity WHERE application_name = ?" + condition, app));
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
