@@ -45,18 +45,17 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
                 config.getBoolean(ConfigKey.RETENTION_COMPACT_MONTHS));
     }
 
+    /** The tables that keep {@code months}, in the order they are processed. */
+    private static final List<String> DATA_TABLES = List.of("events", "metrics_timeseries", "metric_windows", "user_daily_metrics",
+            "cohort_month_metrics", "sink_commits");
+    /** The tables that keep {@code deadLetterMonths}, processed after the data tables. */
+    private static final List<String> DEAD_LETTER_TABLES = List.of("dead_letters", "late_events", "window_recomputes");
+
     /** Table name to months kept, in the order they are processed. All are partitioned by toYYYYMM(…). */
     public Map<String, Integer> tables() {
         Map<String, Integer> out = new LinkedHashMap<>();
-        out.put("events", months);
-        out.put("metrics_timeseries", months);
-        out.put("metric_windows", months);
-        out.put("user_daily_metrics", months);
-        out.put("cohort_month_metrics", months);
-        out.put("sink_commits", months);
-        out.put("dead_letters", deadLetterMonths);
-        out.put("late_events", deadLetterMonths);
-        out.put("window_recomputes", deadLetterMonths);
+        DATA_TABLES.forEach(t -> out.put(t, months));
+        DEAD_LETTER_TABLES.forEach(t -> out.put(t, deadLetterMonths));
         return out;
     }
 

@@ -14,6 +14,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 class RetentionOptionsTest {
     static final Clock NOV_2026 = Clock.fixed(Instant.parse("2026-11-27T01:00:00Z"), ZoneOffset.UTC);
@@ -26,6 +27,10 @@ class RetentionOptionsTest {
         assertThat(d.tables()).containsEntry("events", 13).containsEntry("dead_letters", 6).containsEntry("late_events", 6)
                 .containsKeys("metrics_timeseries", "metric_windows", "sink_commits")
                 .doesNotContainKeys("hourly_metrics", "daily_event_counts"); // dropped by sql/clickhouse/005 (they over-counted replays)
+        assertThat(new RetentionOptions(2, 1, Duration.ZERO, false).tables()).as("in processing order, dead letters last")
+                .containsExactly(entry("events", 2), entry("metrics_timeseries", 2), entry("metric_windows", 2),
+                        entry("user_daily_metrics", 2), entry("cohort_month_metrics", 2), entry("sink_commits", 2),
+                        entry("dead_letters", 1), entry("late_events", 1), entry("window_recomputes", 1));
 
         RetentionOptions off = RetentionOptions.from(CsrConfig.of(Map.of(
                 ConfigKey.RETENTION_MONTHS.name(), "2", ConfigKey.RETENTION_CHECK_HOURS.name(), "0")));
