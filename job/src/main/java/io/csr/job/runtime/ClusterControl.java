@@ -36,7 +36,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -78,9 +77,11 @@ public final class ClusterControl implements AutoCloseable {
         }
         Configuration conf = FlinkSettings.job(options);
         if (fromSavepoint != null) {
-            MaxParallelismChoice.Choice maxParallelism = maxParallelism(programArgs, fromSavepoint);
+            // the rule an embedded start follows, on the configuration the jar's main will see
+            CsrConfig jobConfig = withArgs(programArgs);
+            MaxParallelismChoice.Choice maxParallelism = JobLaunch.chooseMaxParallelism(jobConfig, fromSavepoint);
             System.out.println("max parallelism " + maxParallelism.maxParallelism() + ": " + maxParallelism.reason());
-            if (!explicitMaxParallelism(programArgs)) { // the graph is built by the jar's main, from these arguments
+            if (!jobConfig.isSet(ConfigKey.MAX_PARALLELISM)) { // the graph is built by the jar's main, from these arguments
                 programArgs = new ArrayList<>(programArgs);
                 programArgs.add(ConfigKey.MAX_PARALLELISM.name() + "=" + maxParallelism.maxParallelism());
             }
@@ -159,24 +160,6 @@ public final class ClusterControl implements AutoCloseable {
             Thread.currentThread().interrupt();
             return "";
         }
-    }
-
-    /**
-     * The max parallelism a job submitted with {@code programArgs} gets when it restores {@code fromSavepoint}: the
-     * savepoint's unless MAX_PARALLELISM is set (in this process's environment or as an argument); a set value that
-     * differs is refused, naming both ({@link MaxParallelismChoice}).
-     */
-    static MaxParallelismChoice.Choice maxParallelism(List<String> programArgs, String fromSavepoint) {
-        OptionalInt explicit = OptionalInt.empty();
-        if (explicitMaxParallelism(programArgs)) {
-            explicit = OptionalInt.of(RuntimeOptions.from(withArgs(programArgs)).maxParallelism());
-        }
-        return MaxParallelismChoice.choose(explicit, fromSavepoint,
-                MaxParallelismChoice.of(SavepointCompatibility.load(fromSavepoint)));
-    }
-
-    private static boolean explicitMaxParallelism(List<String> programArgs) {
-        return withArgs(programArgs).isSet(ConfigKey.MAX_PARALLELISM);
     }
 
     /** The configuration the jar's main sees: this process's environment with the KEY=VALUE arguments on top. */
