@@ -152,6 +152,11 @@ final class OwnServices {
         return Stream.of(gateway, job, postgres, clickhouse, nats, redis).filter(java.util.Objects::nonNull).toList();
     }
 
+    /** What depends on the {@link #servers()}: stopped before them at the end. */
+    List<ServiceProcess> dependents() {
+        return Stream.of(gateway, job).filter(java.util.Objects::nonNull).toList();
+    }
+
     /** The gateway's class path as its build wrote it (the HA topology's gateways behind HAProxy). */
     String gatewayClasspath() throws IOException {
         return moduleClasspath(root, "gateway", "csr-gateway", false);

@@ -4,8 +4,14 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
@@ -120,6 +126,56 @@ final class ServiceProcess {
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Starts every one of {@code processes} at once and returns when all are ready: processes that need nothing of each
+     * other (the servers; then the job and the gateway) need not wait for each other's start-up, which is most of a
+     * soak's set-up time. Fails as {@link #start} does, with the first failure.
+     */
+    static void startTogether(List<ServiceProcess> processes, Duration timeout) throws Exception {
+        together(processes.stream().<Callable<Void>>map(p -> () -> {
+            p.start(timeout);
+            return null;
+        }).toList());
+    }
+
+    /** {@link #stop()} of every one of {@code processes} at once: each may take seconds to shut down. */
+    static void stopTogether(List<ServiceProcess> processes) throws Exception {
+        together(processes.stream().<Callable<Void>>map(p -> () -> {
+            try {
+                p.stop();
+            } catch (RuntimeException e) {
+                System.out.println("    could not stop " + p.name() + ": " + e.getMessage());
+            }
+            return null;
+        }).toList());
+    }
+
+    /** Runs the tasks on threads of their own and waits for all; rethrows the first failure, the others suppressed. */
+    static void together(List<Callable<Void>> tasks) throws Exception {
+        List<Future<Void>> futures = new ArrayList<>();
+        Exception first = null;
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Callable<Void> t : tasks) {
+                futures.add(pool.submit(t));
+            }
+            for (Future<Void> f : futures) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    Exception cause = e.getCause() instanceof Exception x ? x : e;
+                    if (first == null) {
+                        first = cause;
+                    } else {
+                        first.addSuppressed(cause);
+                    }
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 

@@ -131,16 +131,20 @@ final class Soak {
             if (gateways != null) {
                 gateways.close();
             }
-            for (ServiceProcess p : services.all()) {
-                try {
-                    p.stop();
-                } catch (RuntimeException e) {
-                    System.out.println("    could not stop " + p.name() + ": " + e.getMessage());
-                }
-            }
+            // what depends on the servers first, then the servers (and the HA nodes) together
+            ServiceProcess.stopTogether(services.dependents());
+            List<java.util.concurrent.Callable<Void>> last = new ArrayList<>();
+            last.add(() -> {
+                ServiceProcess.stopTogether(services.servers());
+                return null;
+            });
             if (ha != null) {
-                ha.close();
+                last.add(() -> {
+                    ha.close();
+                    return null;
+                });
             }
+            ServiceProcess.together(last);
             try {
                 services.unmountCheckpointFs();
             } catch (IOException | RuntimeException e) {
@@ -156,9 +160,7 @@ final class Soak {
         } else {
             say("HA topology under " + o.workDir() + ": " + ha.endpoints + ", postgres :" + services.pgPort + ", job REST :" + services.flinkPort);
         }
-        for (ServiceProcess p : services.servers()) {
-            p.start(Duration.ofSeconds(90));
-        }
+        ServiceProcess.startTogether(services.servers(), Duration.ofSeconds(90));
         CsrConfig config = CsrConfig.of(services.settings);
         try (Connection nc = Nats.connect(services.settings.get("NATS_URL"))) {
             nc.jetStreamManagement().addStream(StreamConfiguration.builder().name(services.settings.get("NATS_STREAM"))
@@ -184,16 +186,22 @@ final class Soak {
         Migrations.postgres(PostgresSettings.from(config), Migrations.sqlRoot(), s -> { }).migrate();
         ch = ClickHouseAccess.open(chSettings);
         say("migrated; starting the job and the gateway");
-        services.job.start(Duration.ofSeconds(180));
+        // the job and the gateway(s) need the migrated servers, not each other: they start together
         URI gw;
         if (ha == null) {
-            services.gateway.start(Duration.ofSeconds(90));
+            ServiceProcess.startTogether(List.of(services.job, services.gateway), Duration.ofSeconds(180));
             gw = URI.create("http://127.0.0.1:" + services.gatewayPort);
         } else {
             // ports of the HA nodes' block, below the ephemeral range: a gateway killed and started again gets its port back
             int[] ports = java.util.Arrays.stream(ha.endpoints.get("GATEWAY_PORTS").split(",")).mapToInt(Integer::parseInt).toArray();
-            gateways = LoadBalancedGateways.start(services.gatewayClasspath(), services.gatewayEnv(), o.workDir().resolve("gateways"),
-                    java.util.Arrays.copyOf(ports, HA_GATEWAYS), ports[ports.length - 1]);
+            ServiceProcess.together(List.of(() -> {
+                services.job.start(Duration.ofSeconds(180));
+                return null;
+            }, () -> {
+                gateways = LoadBalancedGateways.start(services.gatewayClasspath(), services.gatewayEnv(), o.workDir().resolve("gateways"),
+                        java.util.Arrays.copyOf(ports, HA_GATEWAYS), ports[ports.length - 1]);
+                return null;
+            }));
             gw = URI.create(gateways.url());
             say(HA_GATEWAYS + " gateways behind HAProxy at " + gw);
         }
