@@ -219,13 +219,32 @@ public final class ClusterControl implements AutoCloseable {
      * savepoint is the one the job wrote: the only directory under SAVEPOINT_DIR named for this job
      * ({@code savepoint-<first 6 hex digits of the id>-…}) that was not there before the trigger and has a loadable
      * {@code _metadata} (written last, once the savepoint is complete). None or several such: the original error,
-     * naming what was found. An endpoint that still answers: the original error (the savepoint failed).
+     * naming what was found. An endpoint that still answers: the original error (the savepoint failed). Looked for
+     * each second while the result is awaited, not only once the REST client gave up: its retries of a gone endpoint
+     * take about a minute.
      */
     public String stopWithSavepoint(JobID job) throws Exception {
         Set<String> before = savepointDirs();
+        java.util.concurrent.CompletableFuture<String> result =
+                client.stopWithSavepoint(job, false, options.savepointDir(), SavepointFormatType.CANONICAL);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.checkpointTimeoutMs() + 60_000);
         try {
-            return client.stopWithSavepoint(job, false, options.savepointDir(), SavepointFormatType.CANONICAL)
-                    .get(options.checkpointTimeoutMs() + 60_000, TimeUnit.MILLISECONDS);
+            while (true) {
+                try {
+                    return result.get(1, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException pending) {
+                    // the client retries a gone endpoint for about a minute before it fails: look for the savepoint
+                    // meanwhile, once the endpoint is gone
+                    List<String> written = answers() ? List.of() : writtenSince(before, job);
+                    if (written.size() == 1) {
+                        result.cancel(true);
+                        return reportWritten(written.get(0));
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw pending;
+                    }
+                }
+            }
         } catch (ExecutionException e) {
             if (answers()) {
                 throw e;
@@ -237,11 +256,14 @@ public final class ClusterControl implements AutoCloseable {
                         + (written.isEmpty() ? "no new complete savepoint of it" : "several new ones: " + written)
                         + "; check the job's log for 'Savepoint stored in'", e);
             }
-            System.out.println("the cluster at " + options.restUrl() + " shut down with its finished job before it reported the"
-                    + " savepoint (the embedded job exits once stopped); the savepoint it wrote under SAVEPOINT_DIR is "
-                    + written.get(0));
-            return written.get(0);
+            return reportWritten(written.get(0));
         }
+    }
+
+    private String reportWritten(String savepoint) {
+        System.out.println("the cluster at " + options.restUrl() + " shut down with its finished job before it reported the"
+                + " savepoint (the embedded job exits once stopped); the savepoint it wrote under SAVEPOINT_DIR is " + savepoint);
+        return savepoint;
     }
 
     /** The savepoint directories under SAVEPOINT_DIR now (complete or not); empty if it cannot be listed. */

@@ -48,8 +48,11 @@ class ClusterControlSavepointTest {
         return state.resolve("savepoints");
     }
 
-    /** An endpoint whose trigger runs {@code onTrigger} (the job writing its savepoint), answers, then goes away. */
-    private ClusterControl endpointGoneAfterTrigger(IoAction onTrigger) throws Exception {
+    /**
+     * An endpoint whose trigger runs {@code onTrigger} (the job writing its savepoint), answers, then goes away; its
+     * port.
+     */
+    private int endpointGoneAfterTrigger(IoAction onTrigger) throws Exception {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
             if (exchange.getRequestURI().getPath().endsWith("/jobs/" + JOB + "/stop")) {
@@ -61,16 +64,19 @@ class ClusterControlSavepointTest {
             }
         });
         server.start();
-        return control(server.getAddress().getPort());
+        return server.getAddress().getPort();
     }
 
     private ClusterControl control(int port) throws Exception {
-        RuntimeOptions options = RuntimeOptions.from(CsrConfig.of(Map.of(ConfigKey.CSR_STATE_DIR.name(), state.toString(),
-                ConfigKey.FLINK_REST_URL.name(), "http://127.0.0.1:" + port)));
         Configuration quickRetries = new Configuration();
         quickRetries.set(RestOptions.RETRY_MAX_ATTEMPTS, 2);
         quickRetries.set(RestOptions.RETRY_DELAY, java.time.Duration.ofMillis(50));
-        return new ClusterControl(options, quickRetries);
+        return new ClusterControl(options(port), quickRetries);
+    }
+
+    private RuntimeOptions options(int port) {
+        return RuntimeOptions.from(CsrConfig.of(Map.of(ConfigKey.CSR_STATE_DIR.name(), state.toString(),
+                ConfigKey.FLINK_REST_URL.name(), "http://127.0.0.1:" + port)));
     }
 
     private static void answer(HttpExchange exchange, int status, String json) throws IOException {
@@ -89,20 +95,34 @@ class ClusterControlSavepointTest {
     @Test
     void reportsTheSavepointTheJobWroteWhenTheEndpointIsGoneBeforeTheResultWasRead() throws Exception {
         SavepointFiles.keyed(savepoints().resolve(savepointName(JOB, "000000000001")), 128); // an earlier stop of this job
-        try (ClusterControl control = endpointGoneAfterTrigger(() -> {
+        try (ClusterControl control = control(endpointGoneAfterTrigger(() -> {
             SavepointFiles.keyed(savepoints().resolve(savepointName(OTHER, "000000000002")), 128); // not this job's
             SavepointFiles.keyed(savepoints().resolve(savepointName(JOB, "0000000000ab")), 128);
-        })) {
+        }))) {
             String path = control.stopWithSavepoint(JOB);
 
             assertThat(Path.of(java.net.URI.create(path))).isEqualTo(savepoints().resolve(savepointName(JOB, "0000000000ab")));
         }
     }
 
+    /** With the REST client's own retries (about a minute against a gone endpoint), as {@code csr savepoint} runs it. */
+    @Test
+    void reportsTheSavepointWithoutWaitingOutTheClientsRetries() throws Exception {
+        int port = endpointGoneAfterTrigger(() -> SavepointFiles.keyed(savepoints().resolve(savepointName(JOB, "0000000000ac")), 128));
+        long start = System.nanoTime();
+        try (ClusterControl control = new ClusterControl(options(port))) {
+            String path = control.stopWithSavepoint(JOB);
+
+            assertThat(Path.of(java.net.URI.create(path))).isEqualTo(savepoints().resolve(savepointName(JOB, "0000000000ac")));
+        }
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).as("reported once the endpoint was gone")
+                .isLessThan(java.time.Duration.ofSeconds(15));
+    }
+
     @Test
     void failsNamingTheCauseWhenTheEndpointIsGoneAndNoSavepointWasWritten() throws Exception {
-        try (ClusterControl control = endpointGoneAfterTrigger(() ->
-                java.nio.file.Files.createDirectories(savepoints().resolve(savepointName(JOB, "0000000000cd"))))) { // no _metadata
+        try (ClusterControl control = control(endpointGoneAfterTrigger(() ->
+                java.nio.file.Files.createDirectories(savepoints().resolve(savepointName(JOB, "0000000000cd")))))) { // no _metadata
             assertThatThrownBy(() -> control.stopWithSavepoint(JOB))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("stopped answering before it reported the savepoint of job " + JOB)
