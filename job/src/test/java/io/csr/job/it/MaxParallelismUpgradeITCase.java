@@ -54,24 +54,20 @@ class MaxParallelismUpgradeITCase {
         // events over 5 minutes of event time, published in two halves: every 1-minute window gets events of both runs
         List<EventFixture.Message> messages = new EventFixture(TOTAL, 3, Instant.now().minus(Duration.ofMinutes(10)).toEpochMilli(),
                 Duration.ofMinutes(5).toMillis(), 0.05, 0.02, 23).messages();
-        try (JobFixture ns = new JobFixture(tmp)) {
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of());
-            List<Long> sequences = new ArrayList<>();
-            Process job = null;
-            try {
+        try (JobFixture ns = new JobFixture(tmp); EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of())) {
+            runs.play(() -> {
+                List<Long> sequences = new ArrayList<>();
                 ns.stream.publishAll(messages, 0, FIRST_PART, sequences);
-                job = runs.start("run-1.log", ConfigKey.MAX_PARALLELISM.name() + "=128"); // as every deployment before 1024
+                Process run1 = runs.start("run-1.log", ConfigKey.MAX_PARALLELISM.name() + "=128"); // as every deployment before 1024
                 PipelineExpectations first = new PipelineExpectations(messages.subList(0, FIRST_PART), sequences, ns.stream.stream);
-                Process run1 = job;
                 runs.awaitWhileRunning(run1, "run-1.log", "the first half committed", Duration.ofSeconds(150),
                         () -> first.eventsFinal(ns.ch) == first.distinctValidEvents());
                 RuntimeOptions run1Rest = restOf(ns, runs.log("run-1.log"));
                 assertThat(maxParallelisms(run1Rest)).containsExactly(128);
-                String savepoint = stopWithSavepoint(run1Rest, job);
+                String savepoint = stopWithSavepoint(run1Rest, run1);
 
                 ns.stream.publishAll(messages, FIRST_PART, TOTAL, sequences);
-                job = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 1024
-                Process run2 = job;
+                Process run2 = runs.start("run-2.log"); // MAX_PARALLELISM not set: a fresh start would take 1024
                 PipelineExpectations whole = new PipelineExpectations(messages, sequences, ns.stream.stream);
                 runs.awaitWhileRunning(run2, "run-2.log", "every event committed", Duration.ofSeconds(150),
                         () -> whole.eventsFinal(ns.ch) == whole.distinctValidEvents());
@@ -82,7 +78,7 @@ class MaxParallelismUpgradeITCase {
                 assertThat(maxParallelisms(run2Rest)).as("every vertex at the savepoint's key groups").containsExactly(128);
                 whole.assertExactlyOnce(ns.ch, false, "a savepoint at max parallelism 128 restored under the 1024 default",
                         Duration.ofSeconds(120));
-                stopWithSavepoint(run2Rest, job); // a clean stop: the job lease is released
+                stopWithSavepoint(run2Rest, run2); // a clean stop: the job lease is released
 
                 // set explicitly to another value: refused before anything runs, naming both values and the fix
                 Process refused = runs.start("run-3.log", ConfigKey.MAX_PARALLELISM.name() + "=1024");
@@ -91,12 +87,7 @@ class MaxParallelismUpgradeITCase {
                 assertThat(runs.log("run-3.log")).contains("error [job]:").contains("was written with max parallelism 128")
                         .contains("MAX_PARALLELISM=1024 is set").contains("Leave MAX_PARALLELISM unset")
                         .doesNotContain("Completed checkpoint");
-            } catch (Throwable t) {
-                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
-                throw t;
-            } finally {
-                EmbeddedJobProcess.stop(job);
-            }
+            });
         }
     }
 

@@ -20,11 +20,14 @@ import static org.awaitility.Awaitility.await;
 /**
  * The job as {@code bin/csr run job} starts it — {@code CsrJob --embedded} in a JVM of its own, so a test can kill it
  * with SIGKILL and start the very same command line again — against a test's own stream, database and Redis prefix.
- * Logs go to files under the test's directory.
+ * Logs go to files under the test's directory. What the embedded-job ITCases share around their runs: {@link #play}
+ * prints every run's log when the test fails, and {@link #close()} ends every run still alive.
  */
-public final class EmbeddedJobProcess {
+public final class EmbeddedJobProcess implements AutoCloseable {
     private final List<String> command;
     private final Path dir;
+    /** Every run started here, in order, with its log's name. */
+    private final Map<Process, String> started = new java.util.LinkedHashMap<>();
 
     /** In the namespace of {@code ns}, with {@code settings} on top of {@link JobFixture#jobConfig()}. */
     public EmbeddedJobProcess(JobFixture ns, Path dir, String heap, Map<String, String> settings) throws Exception {
@@ -60,14 +63,41 @@ public final class EmbeddedJobProcess {
 
     /** Starts the command, its output to {@code logName} in the test's directory. */
     public Process start(String logName) throws Exception {
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
+        return started(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start(), logName);
     }
 
     /** Starts the command with one more KEY=VALUE setting (e.g. a flag the next run confirms). */
     public Process start(String logName, String extraSetting) throws Exception {
         List<String> cmd = new ArrayList<>(command);
         cmd.add(extraSetting);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start();
+        return started(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile()).start(), logName);
+    }
+
+    private synchronized Process started(Process p, String logName) {
+        started.put(p, logName);
+        return p;
+    }
+
+    /** A test's steps with the runs started here. */
+    @FunctionalInterface
+    public interface Steps {
+        void run() throws Exception;
+    }
+
+    /** Runs the test's steps; when they fail, the log of every run started here goes to stderr first. */
+    public void play(Steps steps) throws Exception {
+        try {
+            steps.run();
+        } catch (Throwable t) {
+            List<String> logs;
+            synchronized (this) {
+                logs = List.copyOf(started.values());
+            }
+            for (String name : logs) {
+                System.err.println("----- " + name + "\n" + log(name));
+            }
+            throw t;
+        }
     }
 
     /**
@@ -84,6 +114,18 @@ public final class EmbeddedJobProcess {
             return Files.readString(dir.resolve(name), StandardCharsets.UTF_8);
         } catch (Exception e) {
             return "(no " + name + ")";
+        }
+    }
+
+    /** Ends every run started here that is still alive ({@link #stop}). */
+    @Override
+    public void close() throws InterruptedException {
+        List<Process> runs;
+        synchronized (this) {
+            runs = List.copyOf(started.keySet());
+        }
+        for (Process p : runs) {
+            stop(p);
         }
     }
 
