@@ -258,6 +258,12 @@ public final class BenchReport {
         }
         s.append("\nmax connections held: ");
         held.forEach((k, v) -> s.append(k).append(' ').append(String.format(Locale.ROOT, "%,d", v)).append("; "));
+        List<String> retried = runs.stream().filter(r -> r.path("subscribesRetried").asLong() > 0)
+                .map(r -> String.format(Locale.ROOT, "%s at %,d conns %,d", r.path("target").asText(), r.path("connectionsRequested").asInt(),
+                        r.path("subscribesRetried").asLong())).toList();
+        if (!retried.isEmpty()) { // a refused subscribe is opened again, as a reconnecting client does (SseBench --subscribe-retries)
+            s.append("\nsubscribes answered other than 200 and opened again: ").append(String.join("; ", retried)).append(';');
+        }
         s.append("\np99 ratio ours / best peer: ");
         for (int n : new TreeSet<>(runs.stream().map(r -> r.path("connectionsRequested").asInt()).toList())) {
             Optional<Double> ours = p99(runs, n, true);

@@ -54,7 +54,12 @@ public final class SseBench {
     private final AtomicLong deliveredMeasured = new AtomicLong();
     private final AtomicLong serverCloses = new AtomicLong();
     private final AtomicLong connectErrors = new AtomicLong();
-    private final AtomicLong non200 = new AtomicLong();
+    /** Connections whose every attempt was answered other than 200 (given up). */
+    final AtomicLong non200 = new AtomicLong();
+    /** Subscribes answered other than 200 and opened again (see Options#subscribeRetries). */
+    final AtomicLong retried = new AtomicLong();
+    /** Connections answered other than 200 with attempts left: the connecting thread opens them again. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Conn> refused = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final AtomicLong resets = new AtomicLong();
     private final AtomicLong heartbeats = new AtomicLong();
     /** Events a connection had already received: not counted as deliveries. */
@@ -62,9 +67,10 @@ public final class SseBench {
     /** Events without the benchmark's sequence number: not counted as deliveries. */
     private final AtomicLong invalid = new AtomicLong();
     private volatile boolean measuring;
+    private Selector selector;
     private final List<Conn> conns = new ArrayList<>();
 
-    private SseBench(Options o, CsrConfig config) {
+    SseBench(Options o, CsrConfig config) {
         this.o = o;
         this.config = config;
     }
@@ -76,6 +82,7 @@ public final class SseBench {
     final class Conn implements SseFrameParser.Listener {
         final int index;
         final String company;
+        final int attempt;
         final SocketChannel channel;
         final SseFrameParser parser = new SseFrameParser(this);
         volatile int status;
@@ -88,9 +95,10 @@ public final class SseBench {
          */
         final java.util.BitSet seen = new java.util.BitSet();
 
-        Conn(int index, String company, SocketChannel channel) {
+        Conn(int index, String company, int attempt, SocketChannel channel) {
             this.index = index;
             this.company = company;
+            this.attempt = attempt;
             this.channel = channel;
         }
 
@@ -98,7 +106,11 @@ public final class SseBench {
         public void onStatus(int s) {
             status = s;
             if (s != 200) {
-                non200.incrementAndGet();
+                if (attempt < o.subscribeRetries) {
+                    refused.add(this);
+                } else {
+                    non200.incrementAndGet();
+                }
             } else {
                 ready = true;
             }
@@ -177,57 +189,12 @@ public final class SseBench {
         Map<Long, ProcessStats> rssBefore = byProcess(o.serverPids);
         System.out.printf("gateway heap after GC before connecting: %s%n", heapBefore < 0 ? "n/a (no --gateway-pid)" : heapBefore / 1024 + " KiB");
 
-        Selector selector = Selector.open();
-        Thread loop = new Thread(() -> selectLoop(selector), "sse-bench-selector");
-        loop.setDaemon(true);
         long connectStart = System.nanoTime();
-        for (int i = 0; i < o.connections; i++) {
-            String company = companies.get(i % companies.size());
-            SocketChannel ch = SocketChannel.open();
-            ch.configureBlocking(true);
-            try {
-                ch.connect(new InetSocketAddress(host, port));
-            } catch (IOException e) {
-                connectErrors.incrementAndGet();
-                ch.close();
-                continue;
-            }
-            String req = "GET " + o.target.subscribePath(url.getRawPath(), company) + " HTTP/1.1\r\nHost: " + host + ":" + port
-                    + "\r\nAccept: text/event-stream\r\n"
-                    + (o.target.needsToken() ? "Authorization: Bearer " + tokens.get(company) + "\r\n" : "") + "\r\n";
-            ByteBuffer rb = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
-            while (rb.hasRemaining()) {
-                ch.write(rb);
-            }
-            ch.configureBlocking(false);
-            Conn conn = new Conn(i, company, ch);
-            synchronized (conns) {
-                conns.add(conn);
-            }
-            selector.wakeup();
-            pending.add(conn);
-            if (i == 0) {
-                loop.start();
-            }
-            if ((i + 1) % 1000 == 0) {
-                System.out.printf("  %d connections opened%n", i + 1);
-            }
-            if ((i + 1) % o.connectBatch == 0) { // ramp in batches: every server sees the same bounded burst of new streams
-                long batchDeadline = System.currentTimeMillis() + 10_000;
-                while (System.currentTimeMillis() < batchDeadline && readyCount() + non200.get() < conns.size()) {
-                    Thread.sleep(10);
-                }
-            }
-        }
-        selector.wakeup();
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline && readyCount() + non200.get() < conns.size()) {
-            Thread.sleep(100);
-        }
+        connectAll(host, port, companies, tokens);
         double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
         int ready = readyCount();
-        System.out.printf("%d/%d connections streaming after %.1f s (%d non-200, %d connect errors)%n",
-                ready, o.connections, connectSeconds, non200.get(), connectErrors.get());
+        System.out.printf("%d/%d connections streaming after %.1f s (%d non-200, %d connect errors, %d subscribes retried after a non-200)%n",
+                ready, o.connections, connectSeconds, non200.get(), connectErrors.get(), retried.get());
 
         Thread.sleep(o.settleSeconds * 1000L);
         long heapAfter = o.gatewayPid > 0 ? heapUsedAfterGc(o.gatewayPid) : -1;
@@ -390,6 +357,7 @@ public final class SseBench {
         result.put("resets", resets.get());
         result.put("heartbeatsSeen", heartbeats.get());
         result.put("non200", non200.get());
+        result.put("subscribesRetried", retried.get());
         result.put("connectErrors", connectErrors.get());
         Map<String, Long> lost = lost(o.connections, ready, expectedMeasured, deliveredMeasured.get(), publishErrors,
                 serverCloses.get() - closesBeforeMeasure, resets.get());
@@ -564,7 +532,79 @@ public final class SseBench {
         }
     }
 
-    private int readyCount() {
+    /**
+     * Opens the connections round-robin over the companies, in batches of --connect-batch each awaited (≤ 10 s), and
+     * awaits the answers of all (≤ 60 s); a selector thread reads every stream from the first connection on.
+     */
+    void connectAll(String host, int port, List<String> companies, Map<String, String> tokens) throws Exception {
+        selector = Selector.open();
+        Thread loop = new Thread(() -> selectLoop(selector), "sse-bench-selector");
+        loop.setDaemon(true);
+        loop.start();
+        for (int i = 0; i < o.connections; i++) {
+            open(i, companies.get(i % companies.size()), 0, host, port, tokens);
+            if ((i + 1) % 1000 == 0) {
+                System.out.printf("  %d connections opened%n", i + 1);
+            }
+            if ((i + 1) % o.connectBatch == 0) { // ramp in batches: every server sees the same bounded burst of new streams
+                awaitAnswers(System.currentTimeMillis() + 10_000, host, port, tokens);
+            }
+        }
+        awaitAnswers(System.currentTimeMillis() + 60_000, host, port, tokens);
+    }
+
+    /**
+     * Opens connection {@code index} to the company's stream (attempt 0 first, a higher one after a refusal) and hands it
+     * to the selector loop; false (counted) when the TCP connect fails.
+     */
+    private boolean open(int index, String company, int attempt, String host, int port, Map<String, String> tokens) throws IOException {
+        SocketChannel ch = SocketChannel.open();
+        ch.configureBlocking(true);
+        try {
+            ch.connect(new InetSocketAddress(host, port));
+        } catch (IOException e) {
+            connectErrors.incrementAndGet();
+            ch.close();
+            return false;
+        }
+        String req = "GET " + o.target.subscribePath(URI.create(o.url).getRawPath(), company) + " HTTP/1.1\r\nHost: " + host + ":" + port
+                + "\r\nAccept: text/event-stream\r\n"
+                + (o.target.needsToken() ? "Authorization: Bearer " + tokens.get(company) + "\r\n" : "") + "\r\n";
+        ByteBuffer rb = ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII));
+        while (rb.hasRemaining()) {
+            ch.write(rb);
+        }
+        ch.configureBlocking(false);
+        Conn conn = new Conn(index, company, attempt, ch);
+        synchronized (conns) {
+            if (attempt == 0) {
+                conns.add(conn);
+            } else {
+                conns.replaceAll(c -> c.index == index ? conn : c);
+            }
+        }
+        pending.add(conn);
+        selector.wakeup();
+        return true;
+    }
+
+    /**
+     * Until every connection opened so far streams or was given up, or the deadline: a subscribe refused (other than 200)
+     * with attempts left is closed and opened again, as a reconnecting client would.
+     */
+    private void awaitAnswers(long deadline, String host, int port, Map<String, String> tokens) throws Exception {
+        while (System.currentTimeMillis() < deadline && readyCount() + non200.get() < conns.size()) {
+            Conn c;
+            while ((c = refused.poll()) != null) {
+                c.channel.close();
+                retried.incrementAndGet();
+                open(c.index, c.company, c.attempt + 1, host, port, tokens);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    int readyCount() {
         int n = 0;
         synchronized (conns) {
             for (Conn c : conns) {
@@ -677,9 +717,15 @@ public final class SseBench {
         List<Long> serverPids = new ArrayList<>();
         @Option(names = "--origin-port", paramLabel = "PORT", description = "Pushpin's origin port (default: ${DEFAULT-VALUE})")
         int originPort = 18109;
-        /** Connections opened before waiting for their answers; Pushpin's origin path (zurl) refused bursts of ≈ 1,000. */
+        /** Connections opened before waiting for their answers; Pushpin's proxy refused more of bursts of ≈ 1,000 (see --subscribe-retries). */
         @Option(names = "--connect-batch", paramLabel = "N", description = "connections opened before awaiting their answers (default: ${DEFAULT-VALUE})")
         int connectBatch = 250;
+        /**
+         * Subscribes answered other than 200 opened again (per connection), as a reconnecting client does: Pushpin's proxy
+         * answers 502/500 to a few percent of a burst of subscribes when its ZeroMQ hand-off to zurl or its handler is full.
+         */
+        @Option(names = "--subscribe-retries", paramLabel = "N", description = "times a subscribe answered other than 200 is opened again (default: ${DEFAULT-VALUE})")
+        int subscribeRetries = 3;
         @Option(names = "--publish-threads", paramLabel = "N", description = "publishing threads (default: ${DEFAULT-VALUE})")
         int publishThreads = 4;
 

@@ -25,7 +25,7 @@ class BenchReportTest {
              "loadAverage":"1.00 1.00 1.00 1/1 1","timeline":[{"second":0,"deliveries":4000,"p50Ms":1.0,"p99Ms":10.0}]}""";
     private static final String PUSHPIN_LOSSY = """
             {"target":"pushpin","connectionsRequested":1000,"connectionsStreaming":800,"deliveriesPerSec":100,
-             "deliveredRatio":0.5,"latencyMs":{"p50":0.5,"p99":1.0},"timeline":[]}""";
+             "deliveredRatio":0.5,"latencyMs":{"p50":0.5,"p99":1.0},"subscribesRetried":37,"timeline":[]}""";
 
     @Test
     void tableNamesEveryServerAndTheRatioToTheBestPeerThatDeliveredEverything() throws Exception {
@@ -39,6 +39,8 @@ class BenchReportTest {
         // pushpin's p99 is lower but it lost half the deliveries, so nchan is the best peer: 20 / 10
         assertThat(table).contains("1,000 conns 2.00×");
         assertThat(table).contains("max connections held: ours 1,000; nchan 1,000; pushpin 800;");
+        assertThat(table).contains("subscribes answered other than 200 and opened again: pushpin at 1,000 conns 37;")
+                .doesNotContain("ours at 1,000 conns");
     }
 
     @Test
