@@ -104,39 +104,36 @@ class JobLeaseITCase {
 
     @Test
     void aSecondEmbeddedJobExitsNamingTheFirstACrashedFirstsLeaseLapsesWithinTheTtlAndAnotherSinkRunsBeside() throws Exception {
-        try (JobFixture ns = new JobFixture(tmp)) {
+        Map<String, String> settings = Map.of(ConfigKey.JOB_LEASE_TTL_SECONDS.name(), Long.toString(TTL_SECONDS));
+        Map<String, String> besideSettings = new java.util.HashMap<>(settings);
+        besideSettings.put(ConfigKey.CLICKHOUSE_SINK_ID.name(), "csr-clickhouse-beside");
+        Path besideDir = java.nio.file.Files.createDirectories(tmp.resolve("beside"));
+        besideSettings.put(ConfigKey.CSR_STATE_DIR.name(), besideDir.resolve("state").toString());
+        try (JobFixture ns = new JobFixture(tmp);
+             EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", settings);
+             EmbeddedJobProcess besideRuns = new EmbeddedJobProcess(ns, besideDir, "384m", besideSettings)) {  // its own REST port and state
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
-            Map<String, String> settings = Map.of(ConfigKey.JOB_LEASE_TTL_SECONDS.name(), Long.toString(TTL_SECONDS));
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", settings);
             String name = ns.clickHouse.database() + "/csr-clickhouse";
-            Process first = null;
-            Process beside = null;
-            Process again = null;
-            try {
+            besideRuns.play(() -> runs.play(() -> {
                 stream.publishMetrics("before-", 20);
-                first = runs.start("first.log");
+                Process first = runs.start("first.log");
                 runs.awaitWhileRunning(first, "first.log", "the first job's 20 events committed", Duration.ofSeconds(150),
                         () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'before-%'") == 20);
                 assertThat(leaseJobId(name)).as("the first job's writer holds the lease with its Flink job id").isPresent();
 
+                // the second job (refused before its MiniCluster starts) and the one with another sink id, at once
                 Process second = runs.start("second.log");
+                Process beside = besideRuns.start("beside.log");
                 assertThat(second.waitFor(60, TimeUnit.SECONDS)).as("the second job stops by itself; log:\n%s", runs.log("second.log")).isTrue();
                 assertThat(second.exitValue()).isEqualTo(1);
                 assertThat(runs.log("second.log")).contains("error [job]: another job already runs with sink " + name)
                         .contains("pid " + first.pid()).contains("s left of JOB_LEASE_TTL_SECONDS=" + TTL_SECONDS)
                         .contains("Stop that job first").doesNotContain("MiniCluster");
 
-                Map<String, String> besideSettings = new java.util.HashMap<>(settings);
-                besideSettings.put(ConfigKey.CLICKHOUSE_SINK_ID.name(), "csr-clickhouse-beside");
-                Path besideDir = java.nio.file.Files.createDirectories(tmp.resolve("beside"));
-                besideSettings.put(ConfigKey.CSR_STATE_DIR.name(), besideDir.resolve("state").toString());
-                EmbeddedJobProcess besideRuns = new EmbeddedJobProcess(ns, besideDir, "384m", besideSettings);  // its own REST port and state
-                beside = besideRuns.start("beside.log");
                 besideRuns.awaitWhileRunning(beside, "beside.log", "a lease for another sink id beside the first job",
                         Duration.ofSeconds(150), () -> leaseJobId(ns.clickHouse.database() + "/csr-clickhouse-beside").isPresent());
-                EmbeddedJobProcess.stop(beside);
-                beside = null;
+                beside.destroyForcibly().waitFor();         // its lease (another name) plays no part below
                 assertThat(first.isAlive()).as("the first job ran on beside it").isTrue();
 
                 first.destroyForcibly().waitFor();           // SIGKILL: no shutdown hook, the lease stays behind
@@ -145,7 +142,7 @@ class JobLeaseITCase {
 
                 stream.publishMetrics("after-", 10);
                 Instant killed = Instant.now();
-                again = runs.start("again.log");     // at once, as bin/csr start right after a crash
+                Process again = runs.start("again.log");     // at once, as bin/csr start right after a crash
                 runs.awaitWhileRunning(again, "again.log", "the lease taken over at once by a new instance on the crashed "
                         + "one's host, and its 10 events committed", Duration.ofSeconds(150),
                         () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
@@ -154,17 +151,7 @@ class JobLeaseITCase {
                         .contains("pid " + first.pid() + " on this host, is gone; taking the lease over");
                 Duration lapsed = Duration.between(killed, Instant.now());
                 System.out.println("new instance ran " + lapsed.toMillis() + " ms after kill -9 (TTL " + TTL_SECONDS + " s)");
-            } catch (Throwable t) {
-                System.err.println("----- beside/beside.log\n" + runs.log("beside/beside.log"));
-                for (String log : new String[] {"first.log", "second.log", "again.log"}) {
-                    System.err.println("----- " + log + "\n" + runs.log(log));
-                }
-                throw t;
-            } finally {
-                EmbeddedJobProcess.stop(first);
-                EmbeddedJobProcess.stop(beside);
-                EmbeddedJobProcess.stop(again);
-            }
+            }));
         }
     }
 
