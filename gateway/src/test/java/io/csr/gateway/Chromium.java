@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -87,17 +88,35 @@ public final class Chromium {
 
     /** The live dashboard of {@code company} with {@code token}, once its stream says it is live (fails with the state it shows). */
     public static Page openLiveDashboard(Path profile, GatewayFixture fx, String company, String token) throws Exception {
-        Page page = open(profile, fx.base() + "/#token=" + token + "&companyId=" + company);
+        Page page = open(profile, dashboardUrl(fx, company, token));
         try {
-            await().atMost(WAIT).until(() -> "live".equals(page.eval("document.getElementById('state').textContent")));
+            awaitLive(page);
             return page;
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            String state = page.eval("document.getElementById('state').textContent");
-            page.close();
-            throw new AssertionError("the dashboard never went live: state '" + state + "'", e);
         } catch (Exception | Error e) {
             page.close();
             throw e;
+        }
+    }
+
+    /**
+     * Navigates an open {@code page} to the live dashboard of {@code company} with {@code token} and returns once its
+     * stream says it is live: for a token whose lifetime must not include the browser's start-up.
+     */
+    public static void showLiveDashboard(Page page, GatewayFixture fx, String company, String token) throws Exception {
+        assertThat(page.eval("(location.href = '" + dashboardUrl(fx, company, token) + "', 'navigating')")).isEqualTo("navigating");
+        awaitLive(page);
+    }
+
+    private static String dashboardUrl(GatewayFixture fx, String company, String token) {
+        return fx.base() + "/#token=" + token + "&companyId=" + company;
+    }
+
+    private static void awaitLive(Page page) throws Exception {
+        try {
+            await().atMost(WAIT).until(() -> "live".equals(page.eval("document.getElementById('state') && document.getElementById('state').textContent")));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String state = page.eval("document.getElementById('state') && document.getElementById('state').textContent");
+            throw new AssertionError("the dashboard never went live: state '" + state + "' at " + page.eval("location.pathname"), e);
         }
     }
 
