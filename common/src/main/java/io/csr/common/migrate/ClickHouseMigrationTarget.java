@@ -75,8 +75,12 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
     @Override
     public void apply(Migration migration) {
         long start = System.currentTimeMillis();
-        for (String statement : statements(migration)) {
-            clickHouse.execute(statement);
+        for (String statement : migration.statements()) {
+            if (!columnsAdded(statement)) {
+                for (String s : statements(List.of(statement))) {
+                    clickHouse.execute(s);
+                }
+            }
         }
         clickHouse.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms) VALUES ("
                 + SqlLiteral.number(migration.version()) + ", " + SqlLiteral.string(migration.name()) + ", "
@@ -86,7 +90,27 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
 
     /** The statements run for a migration: as written on one server, their ON CLUSTER forms on a cluster. */
     public List<String> statements(Migration migration) {
-        return clickHouse.settings().replicated() ? cluster().translateAll(migration.statements()) : migration.statements();
+        return statements(migration.statements());
+    }
+
+    private List<String> statements(List<String> statements) {
+        return clickHouse.settings().replicated() ? cluster().translateAll(statements) : statements;
+    }
+
+    /**
+     * Whether the statement adds columns ({@code ALTER TABLE t ADD COLUMN c …}) and its first column is there already:
+     * a migration interrupted after that ALTER (one statement, applied whole) completes when run again, as the
+     * {@code IF NOT EXISTS} statements do (18.16 has no {@code ADD COLUMN IF NOT EXISTS}). On a cluster the
+     * Distributed table, altered last, is the one asked.
+     */
+    private boolean columnsAdded(String statement) {
+        java.util.regex.Matcher m = ClusterDdl.ADD_COLUMNS.matcher(statement.strip());
+        if (!m.matches()) {
+            return false;
+        }
+        String column = m.group(2).replaceFirst("(?is)ADD\\s+COLUMN\\s+(\\w+).*", "$1");
+        return clickHouse.queryLong("SELECT count() AS c FROM system.columns WHERE database = " + SqlLiteral.string(clickHouse.database())
+                + " AND table = " + SqlLiteral.string(m.group(1)) + " AND name = " + SqlLiteral.string(column)) > 0;
     }
 
     private ClusterDdl cluster() {

@@ -23,6 +23,8 @@ import java.util.regex.Pattern;
  *   <li>{@code CREATE MATERIALIZED VIEW … TO t AS … FROM s} runs on every server between the local tables;
  *       {@code DROP TABLE IF EXISTS t} drops the Distributed table and its local table everywhere.</li>
  *   <li>{@code INSERT … SELECT} goes through the Distributed tables as written.</li>
+ *   <li>{@code ALTER TABLE t ADD COLUMN …[, ADD COLUMN …]} alters the local table and then the Distributed table, both
+ *       ON CLUSTER (a Distributed table whose columns the local one lacks would fail its reads).</li>
  * </ul>
  * Anything else fails loudly, naming the statement: a new kind of DDL needs its cluster form here first.
  */
@@ -32,6 +34,8 @@ public final class ClusterDdl {
     private static final Pattern CREATE_VIEW = Pattern.compile(
             "(?is)CREATE\\s+MATERIALIZED\\s+VIEW\\s+IF\\s+NOT\\s+EXISTS\\s+(\\w+)\\s+TO\\s+(\\w+)\\s+AS\\s+(.*)");
     private static final Pattern DROP_TABLE = Pattern.compile("(?is)DROP\\s+TABLE\\s+IF\\s+EXISTS\\s+(\\w+)\\s*");
+    /** One ALTER adding columns (18.16 has no {@code IF NOT EXISTS} there; {@link ClickHouseMigrationTarget} skips it once applied). */
+    static final Pattern ADD_COLUMNS = Pattern.compile("(?is)ALTER\\s+TABLE\\s+(\\w+)\\s+(ADD\\s+COLUMN\\s.*)");
     private static final Pattern INSERT_SELECT = Pattern.compile("(?is)INSERT\\s+INTO\\s+\\w+\\s*(\\([^)]*\\))?\\s*SELECT\\s.*");
     private static final Pattern FROM_TABLE = Pattern.compile("(?i)\\bFROM\\s+(\\w+)");
     private static final Pattern ORDER_BY_FIRST = Pattern.compile("(?is)ORDER\\s+BY\\s*\\(?\\s*(\\w+)");
@@ -63,6 +67,11 @@ public final class ClusterDdl {
         }
         if (INSERT_SELECT.matcher(sql).matches()) {
             return List.of(sql);
+        }
+        m = ADD_COLUMNS.matcher(sql);
+        if (m.matches()) {
+            return List.of("ALTER TABLE " + qualified(m.group(1) + "_local") + " ON CLUSTER " + cluster + " " + m.group(2),
+                    "ALTER TABLE " + qualified(m.group(1)) + " ON CLUSTER " + cluster + " " + m.group(2));
         }
         throw new MigrationException("no replicated form for this migration statement (CLICKHOUSE_CLUSTER=" + cluster
                 + "): " + abbreviate(sql) + " — add its translation to ClusterDdl");

@@ -46,9 +46,16 @@ class ClusterDdlTest {
     }
 
     @Test
+    void addedColumnsGoToTheLocalTableFirstThenTheDistributedOne() {
+        assertThat(ddl.translate("ALTER TABLE t ADD COLUMN a Array(UInt8), ADD COLUMN b Float64")).containsExactly(
+                "ALTER TABLE csr.t_local ON CLUSTER csr ADD COLUMN a Array(UInt8), ADD COLUMN b Float64",
+                "ALTER TABLE csr.t ON CLUSTER csr ADD COLUMN a Array(UInt8), ADD COLUMN b Float64");
+    }
+
+    @Test
     void aStatementWithoutAReplicatedFormFailsNamingIt() {
-        assertThatThrownBy(() -> ddl.translate("ALTER TABLE events ADD COLUMN x UInt8"))
-                .isInstanceOf(MigrationException.class).hasMessageContaining("ALTER TABLE events ADD COLUMN x UInt8")
+        assertThatThrownBy(() -> ddl.translate("ALTER TABLE events DROP COLUMN x"))
+                .isInstanceOf(MigrationException.class).hasMessageContaining("ALTER TABLE events DROP COLUMN x")
                 .hasMessageContaining("ClusterDdl");
     }
 

@@ -94,6 +94,25 @@ class MigrationRunnerITCase {
     }
 
     @Test
+    void anAddColumnMigrationInterruptedBeforeItsLedgerRowCompletesWhenRunAgain(@TempDir Path sql) throws Exception {
+        Path dir = Files.createDirectories(sql.resolve("clickhouse"));
+        Files.writeString(dir.resolve("001_first.sql"), "CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = MergeTree ORDER BY x;");
+        MigrationRunner runner = Migrations.clickHouse(ch, sql, progress::add);
+        assertThat(runner.migrate()).extracting(Migration::version).containsExactly(1);
+        String alter = "ALTER TABLE a ADD COLUMN y Array(UInt8), ADD COLUMN z Float64";
+        ch.execute(alter); // the ALTER ran, then the runner died before recording it
+        Files.writeString(dir.resolve("002_columns.sql"), alter + ";");
+        assertThat(runner.migrate()).extracting(Migration::version).containsExactly(2);
+        assertThat(ch.queryLong("SELECT count() AS c FROM system.columns WHERE database = '" + ch.database() + "' AND table = 'a'"))
+                .isEqualTo(3);
+
+        Files.writeString(dir.resolve("003_more.sql"), "ALTER TABLE a ADD COLUMN w UInt8;");
+        assertThat(runner.migrate()).as("a column not there yet is added").extracting(Migration::version).containsExactly(3);
+        assertThat(ch.queryLong("SELECT count() AS c FROM system.columns WHERE database = '" + ch.database() + "' AND table = 'a'"))
+                .isEqualTo(4);
+    }
+
+    @Test
     void postgresFreshApplyReapplyEditedFileAndFailedMigrationRollsBack(@TempDir Path sql) throws Exception {
         Path dir = Files.createDirectories(sql.resolve("postgres"));
         Files.writeString(dir.resolve("001_first.sql"), "CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1);");

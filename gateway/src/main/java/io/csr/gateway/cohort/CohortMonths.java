@@ -245,11 +245,39 @@ final class CohortMonths implements AutoCloseable {
      * masks ({@link #maskHeaders}).
      */
     Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range) {
-        return plan(companyId, cohortIds, metric, range, true);
+        return plan(companyId, cohortIds, metric, range, Use.FIGURES);
     }
 
-    /** @param withMasks false: the months fresh in {@code cohort_month_metrics} alone (what {@link #refresh} recomputes by) */
-    private Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range, boolean withMasks) {
+    /**
+     * The plan for {@code trends}, which needs no distinct members (no masks) but the rows' per-day breakdown: a
+     * month whose rows a computation from before {@code 010_cohort_month_days.sql} wrote (empty day arrays) is not used.
+     */
+    Optional<Plan> planDays(String companyId, Collection<Long> cohortIds, String metric, DateRange range) {
+        return plan(companyId, cohortIds, metric, range, Use.DAYS);
+    }
+
+    /** What a plan is for, and so what makes a month usable. */
+    private enum Use {
+        /** metrics, overview, compare, top: the months' figures and the month masks (users). */
+        FIGURES(true, false, true),
+        /** trends: the months' per-day counts and sums. */
+        DAYS(false, true, true),
+        /** the refresh: what it need not recompute (figures and days); it writes between reads, so its own cohort only. */
+        REFRESH(false, true, false);
+
+        final boolean masks;
+        final boolean days;
+        final boolean companyWide;
+
+        Use(boolean masks, boolean days, boolean companyWide) {
+            this.masks = masks;
+            this.days = days;
+            this.companyWide = companyWide;
+        }
+    }
+
+    private Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range, Use use) {
+        boolean withMasks = use.masks;
         List<YearMonth> months = wholeMonths(range);
         if (months.isEmpty() || cohortIds.isEmpty()) {
             return Optional.empty();
@@ -267,9 +295,9 @@ final class CohortMonths implements AutoCloseable {
         // request on the benchmark's data, loaded machine). Only the headers carry the marks (a metric row's are
         // read as ''), and a company of more than COMPANY_WIDE_HEADERS cohorts with members reads the asked cohorts
         // alone, as does the refresh, which writes between its reads.
-        boolean companyWide = withMasks && companyMemberMarks(companyId).size() <= COMPANY_WIDE_HEADERS;
+        boolean companyWide = use.companyWide && companyMemberMarks(companyId).size() <= COMPANY_WIDE_HEADERS;
         java.util.Set<Long> asked = java.util.Set.copyOf(cohortIds);
-        List<JsonNode> rows = readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count,"
+        List<JsonNode> rows = readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count, notEmpty(day_keys) AS days,"
                 + " if(metric = '', input_mark, '') AS h_input, if(metric = '', member_mark, '') AS h_members"
                 + " FROM " + TABLE + " FINAL WHERE company_id = " + SqlLiteral.string(companyId)
                 + (companyWide ? "" : " AND cohort_id IN " + SqlLiteral.numberList(cohortIds))
@@ -284,7 +312,9 @@ final class CohortMonths implements AutoCloseable {
         for (JsonNode r : rows) {
             String key = r.get("cohort_id").asLong() + "/" + r.get("m").asText();
             Header h = headers.get(key);
-            if (!r.get("metric").asText().isEmpty() && h != null && h.refresh() == r.get("refresh").asLong()) {
+            // a metric row without its day arrays is missing where the days are needed
+            if (!r.get("metric").asText().isEmpty() && h != null && h.refresh() == r.get("refresh").asLong()
+                    && (!use.days || r.get("days").asInt() == 1)) {
                 long[] c = seen.computeIfAbsent(key, k -> new long[2]);
                 c[0]++;
                 if (metric == null || metric.equals(r.get("metric").asText())) {
@@ -534,7 +564,7 @@ final class CohortMonths implements AutoCloseable {
         int written = 0;
         DateRange all = new DateRange(months.first().atDay(1), months.last().atEndOfMonth());
         for (long cohort : cohorts) {
-            List<YearMonth> fresh = plan(companyId, List.of(cohort), null, all, false).map(Plan::used).orElse(List.of());
+            List<YearMonth> fresh = plan(companyId, List.of(cohort), null, all, Use.REFRESH).map(Plan::used).orElse(List.of());
             List<YearMonth> stale = months.stream().filter(m -> !fresh.contains(m)).toList();
             if (!stale.isEmpty()) {
                 written += compute(companyId, cohort, stale);
@@ -557,15 +587,18 @@ final class CohortMonths implements AutoCloseable {
                 + " AND cohort_id = " + cohortId + ") WHERE active = 1";
         StringJoiner slices = new StringJoiner(" UNION ALL ");
         for (YearMonth m : months) {
-            slices.add("SELECT toStartOfMonth(ts) AS m, metric, user_id, value, " + QuantileBins.sqlKey("value") + " AS qk"
+            slices.add("SELECT toStartOfMonth(ts) AS m, toDayOfMonth(ts) AS d, metric, user_id, value, " + QuantileBins.sqlKey("value") + " AS qk"
                     + " FROM metrics_timeseries FINAL PREWHERE user_id IN (" + members + ") WHERE company_id = " + company
                     + " AND ts >= toDateTime(" + m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")"
                     + " AND ts < toDateTime(" + m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")");
         }
+        // the day arrays: counts per day of the month (never 0, so aligned with their keys) and sums per day, whose
+        // keys are their own: sumMap leaves out a key whose sum is exactly 0 (18.16 and 24.x alike)
         clickHouse.execute("INSERT INTO " + TABLE + " (company_id, cohort_id, month, metric, count, sum, min, max, sum_sq, q_keys, q_counts,"
-                + " users, refresh) SELECT " + company + ", " + cohortId + ", m, metric, count(), sum(value), min(value), max(value),"
-                + " sum(value * value), (sumMap([qk], [toUInt64(1)]) AS qs).1, qs.2, uniqExactState(cityHash64(user_id)), " + refresh
-                + " FROM (" + slices + ") GROUP BY m, metric");
+                + " users, day_keys, day_counts, day_sum_keys, day_sums, refresh) SELECT " + company + ", " + cohortId
+                + ", m, metric, count(), sum(value), min(value), max(value), sum(value * value), (sumMap([qk], [toUInt64(1)]) AS qs).1, qs.2,"
+                + " uniqExactState(cityHash64(user_id)), (sumMap([d], [toUInt64(1)]) AS dc).1, dc.2, (sumMap([d], [value]) AS ds).1, ds.2, "
+                + refresh + " FROM (" + slices + ") GROUP BY m, metric");
         Map<YearMonth, String> inputAfter = inputMarks(months);
         String membersAfter = memberMarks(companyId, List.of(cohortId)).get(cohortId);
         if (!membersAfter.equals(membersBefore)) {

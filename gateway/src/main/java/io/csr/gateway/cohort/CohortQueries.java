@@ -32,7 +32,8 @@ import java.util.function.Function;
  *
  * <p>Before either source, {@code metrics}, {@code overview}, {@code compare} and {@code top} read the whole months of
  * the range that the per-cohort monthly rows hold fresh ({@link CohortMonths}), and only the rest of the range from
- * the observations, in the same query ({@link #fromMonths}).
+ * the observations, in the same query ({@link #fromMonths}); {@code trends} reads those months' per-day counts and
+ * sums ({@link #trendsFromMonths}).
  */
 final class CohortQueries {
     private final ClickHouseAccess clickHouse;
@@ -296,6 +297,10 @@ final class CohortQueries {
 
     /** Periods that have observations, oldest first. */
     List<TrendRow> trends(CohortRef cohort, String metric, Interval interval, DateRange range) {
+        Optional<List<TrendRow>> monthly = trendsFromMonths(cohort, metric, interval, range);
+        if (monthly.isPresent()) {
+            return monthly.get();
+        }
         String sql = sourceFor(range) == Source.USER_DAYS
                 ? "SELECT toString(" + interval.clickHouseFunction + "(day)) AS period, sum(d_count) AS count, sum(d_sum) / sum(d_count) AS avg"
                 + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), metric, range, "day, count AS d_count, sum AS d_sum") + ")"
@@ -308,6 +313,58 @@ final class CohortQueries {
             out.add(new TrendRow(period(r.get("period").asText()), r.get("count").asLong(), r.get("avg").asDouble()));
         }
         return out;
+    }
+
+    /**
+     * {@code trends} from the per-day counts and sums of the cohort's monthly rows for the range's whole months fresh
+     * for it ({@link CohortMonths#planDays}), and the rest of the range (the partial months at either end, the open
+     * month, stale months) from the daily rows or the observations of its current members as without them, per day:
+     * each period adds its days' counts and sums, so {@code count} is exact and {@code avg} = Σsum / Σcount (exact up
+     * to floating-point addition order, as from the daily rows). A year is then 12 rows per metric instead of every
+     * member's observations. Empty (the caller reads as without monthly rows) when no whole month is fresh, when a
+     * planned row is gone or lacks its days, or when the membership changed while the rest was read.
+     */
+    private Optional<List<TrendRow>> trendsFromMonths(CohortRef cohort, String metric, Interval interval, DateRange range) {
+        if (months == null) {
+            return Optional.empty();
+        }
+        List<Long> ids = List.of(cohort.id());
+        Optional<CohortMonths.Plan> planned = months.planDays(cohort.companyId(), ids, metric, range);
+        if (planned.isEmpty()) {
+            return Optional.empty();
+        }
+        CohortMonths.Plan plan = planned.get();
+        String rows = "SELECT month, day_keys, day_counts, day_sum_keys, day_sums FROM " + CohortMonths.TABLE
+                + plan.where(cohort.companyId(), metric);
+        // per day: (day, count, sum, rows), the months' counts and sums as two ARRAY JOINs (a day whose sum is 0 has no
+        // sum key), one planned row counted at its first day
+        StringJoiner parts = new StringJoiner(" UNION ALL ");
+        parts.add("SELECT addDays(month, k - 1) AS day, n, toFloat64(0) AS s, toUInt64(i = 1) AS r FROM (" + rows + ")"
+                + " ARRAY JOIN day_keys AS k, day_counts AS n, arrayEnumerate(day_keys) AS i");
+        parts.add("SELECT addDays(month, k - 1) AS day, toUInt64(0) AS n, s, toUInt64(0) AS r FROM (" + rows + ")"
+                + " ARRAY JOIN day_sum_keys AS k, day_sums AS s");
+        for (DateRange r : plan.rest()) {
+            parts.add(sourceFor(r) == Source.USER_DAYS
+                    ? "SELECT day, sum(d_count) AS n, sum(d_sum) AS s, toUInt64(0) AS r FROM ("
+                    + memberDays(cohort.companyId(), ids, metric, r, "day, count AS d_count, sum AS d_sum") + ") GROUP BY day"
+                    : "SELECT toDate(ts) AS day, count() AS n, sum(value) AS s, toUInt64(0) AS r FROM ("
+                    + memberObservations(cohort, metric, r, "ts, value") + ") GROUP BY day");
+        }
+        List<JsonNode> result = clickHouse.query("SELECT toString(" + interval.clickHouseFunction + "(day)) AS period, sum(n) AS count,"
+                + " sum(s) AS sum, sum(r) AS monthly_rows FROM (" + parts + ") GROUP BY period ORDER BY period");
+        if (result.stream().mapToLong(r -> r.get("monthly_rows").asLong()).sum() != plan.expectedRows()
+                || !months.memberMarks(cohort.companyId(), ids).equals(plan.memberMarks())) {
+            return Optional.empty();
+        }
+        List<TrendRow> out = new ArrayList<>();
+        for (JsonNode r : result) {
+            long count = r.get("count").asLong();
+            if (count > 0) {
+                out.add(new TrendRow(period(r.get("period").asText()), count, r.get("sum").asDouble() / count));
+            }
+        }
+        monthlyAnswers.incrementAndGet();
+        return Optional.of(out);
     }
 
     /**

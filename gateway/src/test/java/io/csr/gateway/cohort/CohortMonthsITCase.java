@@ -63,6 +63,9 @@ class CohortMonthsITCase {
         for (String u : List.of("u1", "u2", "u4")) {
             obs.add(CohortAnalyticsITCase.obs("coM", "sroi", u, "2025-12-0" + (u.charAt(1) - '0') + " 08:00:00", u.charAt(1) * 1.5, "d" + u));
         }
+        // a day of u1 (cohort 21) whose values sum to exactly 0: the monthly rows keep no sum for it (sumMap drops it)
+        obs.add(CohortAnalyticsITCase.obs("coM", "sroi", "u1", "2026-06-02 09:00:00", 2.5, "zero-a"));
+        obs.add(CohortAnalyticsITCase.obs("coM", "sroi", "u1", "2026-06-02 17:00:00", -2.5, "zero-b"));
         // u6 (cohort 22) reports in July only: a member counts only in ranges with a month it has observations in
         obs.add(CohortAnalyticsITCase.obs("coM", "sroi", "u6", "2026-07-20 12:00:00", 4.25, "u6-july"));
         ch.insertRows("metrics_timeseries", obs);
@@ -72,10 +75,10 @@ class CohortMonthsITCase {
             range("2026-05-01", "2026-05-31"), range("2026-05-10", "2026-06-30"), range("2026-06-01", "2026-07-31"),
             range("2026-05-02", "2026-05-30"), range("2025-12-01", "2026-06-30"));
     /**
-     * The ranges with a whole month (every one but 2026-05-02 – 2026-05-30), each asked 12 times per round (top also
-     * with the memberships cached in the gateway).
+     * The ranges with a whole month (every one but 2026-05-02 – 2026-05-30), each asked 18 times per round (top also
+     * with the memberships cached in the gateway; trends by day, week and month).
      */
-    static final int PER_RANGE = 12;
+    static final int PER_RANGE = 18;
     static final int MONTHLY_CALLS = PER_RANGE * 6;
     /** The months with the company's memberships cached in the gateway: top joins there. */
     static CohortQueries cachedMonthly;
@@ -100,6 +103,23 @@ class CohortMonthsITCase {
         // served from the months: the bins' p50 differs from the exact element (by less than 0.5 %)
         assertThat(monthly.metrics(cohort(21), "sroi", mayJune).p50()).isNotEqualTo(raw.metrics(cohort(21), "sroi", mayJune).p50());
         assertThat(assertEverythingSame(monthly, raw, "fresh")).as("answers from the months").isEqualTo(MONTHLY_CALLS);
+        long served = monthly.answeredFromMonths();
+        assertThat(monthly.trends(cohort(21), "sroi", CohortParams.Interval.DAY, mayJune))
+                .as("the day whose sum is 0, from June's row").contains(new CohortQueries.TrendRow(LocalDate.parse("2026-06-02"), 2, 0.0));
+        assertThat(monthly.answeredFromMonths()).isEqualTo(served + 1);
+
+        // months a computation from before 010_cohort_month_days.sql wrote (no day arrays): trends reads them from the
+        // observations, the other endpoints keep them, and the refresh recomputes them
+        ch.execute("INSERT INTO cohort_month_metrics (company_id, cohort_id, month, metric, count, sum, min, max, sum_sq, q_keys, q_counts,"
+                + " users, input_mark, member_mark, refresh) SELECT company_id, cohort_id, month, metric, count, sum, min, max, sum_sq, q_keys,"
+                + " q_counts, users, input_mark, member_mark, refresh + 1 FROM cohort_month_metrics FINAL WHERE company_id = 'coM' AND cohort_id = 21");
+        assertThat(months.plan("coM", List.of(21L), "sroi", mayJune)).isPresent();
+        assertThat(months.planDays("coM", List.of(21L), "sroi", mayJune)).isEmpty();
+        assertThat(months.planDays("coM", List.of(22L), "sroi", mayJune)).isPresent();
+        assertEverythingSame(monthly, raw, "months without their days");
+        assertThat(months.refresh("coM", YearMonth.of(2026, 8))).as("cohort 21's four months, for their days").isEqualTo(4);
+        assertThat(months.planDays("coM", List.of(21L), "sroi", mayJune)).isPresent();
+        assertThat(assertEverythingSame(monthly, raw, "days recomputed")).isEqualTo(MONTHLY_CALLS);
 
         // u3 leaves cohort 21: its months are stale for cohort 21 (and for top), not for 22
         ch.insertRows("user_cohorts", List.of(CohortAnalyticsITCase.member(21, "coM", "u3", 0, 2)));
@@ -182,6 +202,10 @@ class CohortMonthsITCase {
                 for (String metric : List.of("sroi", "hours")) {
                     CohortAnalyticsITCase.assertSame(monthly.metrics(cohort(id), metric, r), raw.metrics(cohort(id), metric, r), when + ": metrics " + id + " " + metric + " " + r);
                 }
+                for (CohortParams.Interval interval : CohortParams.Interval.values()) {
+                    assertSameTrend(monthly.trends(cohort(id), "sroi", interval, r), raw.trends(cohort(id), "sroi", interval, r),
+                            when + ": trends " + id + " sroi " + interval + " " + r);
+                }
                 Map<String, CohortQueries.Figures> oa = monthly.overview(cohort(id), r);
                 Map<String, CohortQueries.Figures> ob = raw.overview(cohort(id), r);
                 assertThat(oa.keySet()).as(when + ": overview " + r).isEqualTo(ob.keySet());
@@ -199,6 +223,15 @@ class CohortMonthsITCase {
             }
         }
         return monthly.answeredFromMonths() + cachedMonthly.answeredFromMonths() - before;
+    }
+
+    private static void assertSameTrend(List<CohortQueries.TrendRow> ta, List<CohortQueries.TrendRow> tb, String what) {
+        assertThat(ta).as(what).hasSameSizeAs(tb);
+        for (int i = 0; i < ta.size(); i++) {
+            assertThat(ta.get(i).periodStart()).as(what).isEqualTo(tb.get(i).periodStart());
+            assertThat(ta.get(i).count()).as(what).isEqualTo(tb.get(i).count());
+            assertThat(ta.get(i).avg()).as(what).isCloseTo(tb.get(i).avg(), within(1e-9));
+        }
     }
 
     private static void assertSameTop(List<CohortQueries.TopRow> ta, List<CohortQueries.TopRow> tb, String what) {
