@@ -141,6 +141,10 @@ public final class CohortBench {
         values.put(ConfigKey.COHORT_RATE_LIMIT_PER_MINUTE.name(), "1000000");
         values.put(ConfigKey.COHORT_DAILY_AGGREGATES.name(), Boolean.toString(figures.equals("auto")));
         values.put(ConfigKey.COHORT_RULE_REFRESH_SECONDS.name(), "0"); // the bench times the recompute pass itself
+        // generating the data and the months' first pass are single statements of tens of seconds on a busy machine (the
+        // 10M generation took over the default 30 s at load 18); the requests themselves are measured, not bounded
+        values.put(ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS.name(), Long.toString(Math.max(600_000,
+                base.getLong(ConfigKey.CLICKHOUSE_SOCKET_TIMEOUT_MS, 1, Integer.MAX_VALUE))));
         // per-cohort months while COHORT_MONTH_REFRESH_SECONDS > 0 (the default; COHORT_MONTH_REFRESH_SECONDS=0 measures
         // without them): the bench runs and times the refresh itself, below, and the schedule stays out of the measurement
         boolean cohortMonthsOn = figures.equals("auto") && base.getLong(ConfigKey.COHORT_MONTH_REFRESH_SECONDS, 0, 86_400) > 0;
