@@ -28,25 +28,19 @@ class CheckpointStorageITCase {
 
     @Test
     void aCheckpointDirOnAnUnsupportedSchemeStopsTheJobWithTheSchemeNamedAndNothingConsumed() throws Exception {
-        try (JobFixture ns = new JobFixture(tmp)) {
+        try (JobFixture ns = new JobFixture(tmp); EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", Map.of(
+                ConfigKey.CHECKPOINT_DIR.name(), "s3://csr-no-such-bucket/checkpoints"))) {
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
             stream.publishMetrics("never-", 10);
-            Process job = null;
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "384m", Map.of(
-                    ConfigKey.CHECKPOINT_DIR.name(), "s3://csr-no-such-bucket/checkpoints"));
-            try {
-                job = runs.start("s3.log");
-                assertThat(job.waitFor(90, TimeUnit.SECONDS)).as("stops by itself; log:\n%s", runs.log("s3.log")).isTrue();
-                assertThat(job.exitValue()).isEqualTo(1);
-                assertThat(runs.log("s3.log"))
-                        .contains("error [job]: CHECKPOINT_DIR=s3://csr-no-such-bucket/checkpoints: this process has no Flink file system for scheme 's3'")
-                        .contains("flink-s3-fs-presto").contains("never starts from the beginning of the stream")
-                        .doesNotContain("starting from the beginning of the stream");
-                assertThat(ch.queryLong("SELECT count() FROM events")).as("nothing consumed").isZero();
-            } finally {
-                EmbeddedJobProcess.stop(job);
-            }
+            Process job = runs.start("s3.log");
+            assertThat(job.waitFor(90, TimeUnit.SECONDS)).as("stops by itself; log:\n%s", runs.log("s3.log")).isTrue();
+            assertThat(job.exitValue()).isEqualTo(1);
+            assertThat(runs.log("s3.log"))
+                    .contains("error [job]: CHECKPOINT_DIR=s3://csr-no-such-bucket/checkpoints: this process has no Flink file system for scheme 's3'")
+                    .contains("flink-s3-fs-presto").contains("never starts from the beginning of the stream")
+                    .doesNotContain("starting from the beginning of the stream");
+            assertThat(ch.queryLong("SELECT count() FROM events")).as("nothing consumed").isZero();
         }
     }
 }

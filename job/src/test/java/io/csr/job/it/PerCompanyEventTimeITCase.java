@@ -81,25 +81,23 @@ class PerCompanyEventTimeITCase {
             part2.add(metric(B, "vis", now - 3 * 3_600_000L + 1_800_000L + i * 3_000L));
             part2.add(metric(C, "sessions", now - 30 * 60_000L + i * 500L));          // C: 30 min old, too late for C's clock
         }
-        try (JobFixture ns = new JobFixture(tmp)) {
+        try (JobFixture ns = new JobFixture(tmp); EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of(
+                ConfigKey.EVENT_TIME_IDLE_MS.name(), "3000"))) {
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
             String redisPrefix = ns.redisPrefix;
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "768m", Map.of(
-                    ConfigKey.EVENT_TIME_IDLE_MS.name(), "3000"));
             List<EventFixture.Message> all = new ArrayList<>(part1);
             all.addAll(part2);
             List<Long> sequences = new ArrayList<>();
-            Process job = null;
-            try {
+            runs.play(() -> {
                 stream.publishAll(all, 0, part1.size(), sequences);
-                job = runs.start("run-1.log");
+                Process job = runs.start("run-1.log");
                 runs.awaitWhileRunning(job, "run-1.log", "600 events committed", Duration.ofSeconds(120), () -> committed(ch) > 600);
                 job.destroyForcibly().waitFor();                                  // kill -9 mid-way
                 StreamEntryID restartedAt = redisNow();                           // run 1 published only before this
 
                 stream.publishAll(all, part1.size(), all.size(), sequences);
-                job = runs.start("run-2.log");
+                runs.start("run-2.log");
                 PipelineExpectations expected = new PipelineExpectations(all, sequences, stream.stream);
                 await("every event committed").atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofSeconds(1))
                         .until(() -> expected.eventsFinal(ch) == expected.distinctValidEvents());
@@ -125,12 +123,7 @@ class PerCompanyEventTimeITCase {
                             assertVersionsOnlyGoUpAndEndAtClickHouse(ch, redisUrl(), redisPrefix, C, restartedAt);
                         });
                 expected.assertRawOnce(ch, true, "the embedded job killed with SIGKILL half-way");
-            } catch (Throwable t) {
-                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log"));
-                throw t;
-            } finally {
-                EmbeddedJobProcess.stop(job);
-            }
+            });
         }
     }
 

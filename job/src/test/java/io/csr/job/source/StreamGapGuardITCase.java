@@ -93,14 +93,12 @@ class StreamGapGuardITCase {
 
     @Test
     void theEmbeddedJobStopsForGoodOnAGapAndContinuesWithTheFlag() throws Exception {
-        try (JobFixture ns = new JobFixture(tmp)) {
+        try (JobFixture ns = new JobFixture(tmp); EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "512m", Map.of())) {
             TestStream stream = ns.stream;
             ClickHouseAccess ch = ns.ch;
-            EmbeddedJobProcess runs = new EmbeddedJobProcess(ns, tmp, "512m", Map.of());
-            Process job = null;
-            try {
+            runs.play(() -> {
                 stream.publishMetrics("before-", 50);
-                job = runs.start("run-1.log");
+                Process job = runs.start("run-1.log");
                 runs.awaitWhileRunning(job, "run-1.log", "50 events committed", Duration.ofSeconds(120),
                         () -> ch.queryLong("SELECT count() FROM events") >= 50);
                 job.destroyForcibly().waitFor();
@@ -117,7 +115,7 @@ class StreamGapGuardITCase {
                 assertThat(ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'"))
                         .as("nothing after the gap was processed silently").isZero();
 
-                job = runs.start("run-3.log", ConfigKey.ACCEPT_STREAM_GAP.name() + "=true");
+                runs.start("run-3.log", ConfigKey.ACCEPT_STREAM_GAP.name() + "=true");
                 await().atMost(Duration.ofSeconds(120)).until(
                         () -> ch.queryLong("SELECT count() FROM events FINAL WHERE event_id LIKE 'after-%'") == 10);
                 await().atMost(Duration.ofSeconds(30)).until(
@@ -125,12 +123,7 @@ class StreamGapGuardITCase {
                 JsonNode gap = ch.query("SELECT stream_seq, error FROM dead_letters FINAL WHERE error LIKE 'stream gap%'").get(0);
                 assertThat(gap.get("stream_seq").asLong()).isEqualTo(51);
                 assertThat(gap.get("error").asText()).contains("51..70");
-            } catch (Throwable t) {
-                System.err.println(runs.log("run-1.log") + "\n-----\n" + runs.log("run-2.log") + "\n-----\n" + runs.log("run-3.log"));
-                throw t;
-            } finally {
-                EmbeddedJobProcess.stop(job);
-            }
+            });
         }
     }
 }
