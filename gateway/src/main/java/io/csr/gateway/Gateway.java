@@ -68,7 +68,7 @@ public final class Gateway implements AutoCloseable {
         this.bodies = new RequestBodies(settings.maxBodyBytes());
         this.flags = new FeatureFlags(postgresPool, settings.flagRefresh(), clock);
         this.nodeId = newNodeId();
-        this.hub = new StreamHub(redis, endpoint, settings.redisKeyPrefix(), settings.readers(), metrics, nodeId);
+        this.hub = new StreamHub(redis, endpoint, settings.redisKeyPrefix(), settings.readers(), settings.historyCheck(), metrics, nodeId);
         this.limits = new ConnectionLimits(settings.maxConnectionsPerCompany(), settings.maxConnections(), settings.retryAfterSeconds(),
                 new ClusterSlots(redis, settings.redisKeyPrefix(), nodeId));
         this.jwt = new JwtVerifier(settings.jwt(), clock);

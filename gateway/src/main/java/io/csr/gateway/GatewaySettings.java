@@ -11,7 +11,7 @@ import java.time.Duration;
 /** Immutable settings of one gateway node, read once from {@link CsrConfig} (YAML defaults + environment). */
 public record GatewaySettings(String host, int port, String tlsKeystore, String tlsKeystorePassword, JwtSettings jwt,
                               String corsAllowedOrigins, boolean streamingEnabled, int bufferEvents, Duration heartbeat, Duration idleTimeout,
-                              int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers, boolean directStreams,
+                              int maxConnectionsPerCompany, int maxConnections, int retryAfterSeconds, int readers, Duration historyCheck, boolean directStreams,
                               Duration flagRefresh, String redisUrl, String redisKeyPrefix,
                               int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh,
                               int apiRateLimitPerMinute, long maxBodyBytes, PostgresPool.Options postgresPool,
@@ -56,6 +56,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS, 1, 1_000_000),
                 (int) c.getLong(ConfigKey.STREAM_RETRY_AFTER_SECONDS, 1, 3600),
                 (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64),
+                Duration.ofMillis(c.getLong(ConfigKey.STREAM_HISTORY_CHECK_MS, 0, 60_000)),
                 c.getBoolean(ConfigKey.STREAM_DIRECT_CONNECTIONS),
                 Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
                 c.get(ConfigKey.REDIS_URL),

@@ -6,6 +6,7 @@ import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,10 @@ public final class StreamHub implements AutoCloseable {
          * iterates without the hash-table walk (14% of gateway CPU at 100k deliveries/s with a concurrent key set).
          */
         final Set<Subscriber> subscribers = new java.util.concurrent.CopyOnWriteArraySet<>();
+        /** Whether the reader has checked this tail's history since it was created or its connection last failed (reader thread only). */
+        boolean historyChecked;
+        /** When the reader last sent that check ({@link System#nanoTime}; reader thread only). */
+        long historyCheckedNanos;
 
         CompanyTail(String companyId, String key, StreamEntryID cursor) {
             this.companyId = companyId;
@@ -71,6 +76,8 @@ public final class StreamHub implements AutoCloseable {
     private final Map<String, CompanyTail> tails = new ConcurrentHashMap<>();
     private final List<TailReader> readers = new ArrayList<>();
     private volatile boolean running = true;
+    /** How long a stream's reads are fanned out without checking its history again ({@code STREAM_HISTORY_CHECK_MS}). */
+    final long historyCheckNanos;
     /** {@link #tailsOf} per reader partition, replaced whole on every change of {@link #tails}. */
     private volatile List<CompanyTail>[] partitions;
     private final Thread ticker;
@@ -80,8 +87,10 @@ public final class StreamHub implements AutoCloseable {
      * {@code redis} serves subscribe, resume checks and replays; each reader opens its own client to {@code endpoint}
      * (one named connection per Redis node), so a blocked XREAD never holds a connection others wait for.
      */
-    public StreamHub(UnifiedJedis redis, RedisEndpoint endpoint, String keyPrefix, int readerCount, StreamMetrics metrics, String nodeName) {
+    public StreamHub(UnifiedJedis redis, RedisEndpoint endpoint, String keyPrefix, int readerCount, Duration historyCheck,
+                     StreamMetrics metrics, String nodeName) {
         this.redis = redis;
+        this.historyCheckNanos = historyCheck.toNanos();
         this.endpoint = endpoint;
         this.cluster = endpoint.cluster();
         this.keyPrefix = keyPrefix;

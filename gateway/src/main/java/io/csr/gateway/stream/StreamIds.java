@@ -35,6 +35,17 @@ public final class StreamIds {
         }
     }
 
+    /**
+     * The id just before {@code id} (above 0-0), as Redis parses it: an XREAD from it answers {@code id} first when
+     * {@code id} is in the stream, since no id lies between them.
+     */
+    public static String before(StreamEntryID id) {
+        if (id.getSequence() != 0) {
+            return id.getTime() + "-" + Long.toUnsignedString(id.getSequence() - 1);
+        }
+        return Long.toUnsignedString(id.getTime() - 1) + "-" + Long.toUnsignedString(-1L);
+    }
+
     public static boolean isAfter(StreamEntryID a, StreamEntryID b) {
         return a.compareTo(b) > 0;
     }

@@ -30,8 +30,9 @@ import java.util.logging.Logger;
  * is the entry it read; when it does not (Redis restarted without the data, a failover lost the tail of the stream,
  * the stream was deleted, or the new master issued the cursor's id again for another entry), every subscriber of
  * that company gets {@code reset} — never a silent gap, never a wrong frame — and reading goes on after the cursor:
- * never from {@code 0-0}, which would send the whole retained history to every subscriber again. The same check runs
- * whenever an XREAD returns entries, so a stream deleted and re-created between two reads is caught too.
+ * never from {@code 0-0}, which would send the whole retained history to every subscriber again. A read's starting
+ * entry is checked the same way, at most once per {@code STREAM_HISTORY_CHECK_MS} per stream and before the first read after a quiet second is
+ * fanned out, so a stream deleted, re-created or trimmed while tailed is caught too (see {@link #readOnce}).
  */
 final class TailReader {
     private static final Logger LOG = Logger.getLogger(TailReader.class.getName());
@@ -53,8 +54,10 @@ final class TailReader {
     /** The partition's tails of the last read, and its tails by stream key. */
     private List<StreamHub.CompanyTail> lastTails;
     private final Map<String, StreamHub.CompanyTail> byKey = new HashMap<>();
-    /** What the last XREAD returned, fanned out once the checks sent with the next XREAD came back. */
+    /** Reads waiting for the history check sent with the next XREAD: fanned out once it came back. */
     private final List<Read> pending = new ArrayList<>();
+    /** Per stream, the reads fanned out since its last history check: checked by the next (see {@link #readOnce}). */
+    private final Map<StreamHub.CompanyTail, Unchecked> unchecked = new LinkedHashMap<>();
 
     TailReader(StreamHub hub, int partition, String name) {
         this.hub = hub;
@@ -102,6 +105,7 @@ final class TailReader {
             List<StreamHub.CompanyTail> mine = hub.tailsOf(partition);
             if (mine.isEmpty()) {
                 pending.clear(); // read for companies nobody here follows any more
+                unchecked.clear();
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(StreamHub.BLOCK_MS));
                 continue;
             }
@@ -149,6 +153,9 @@ final class TailReader {
         connected = false;
         lastTails = null;
         unread();
+        for (StreamHub.CompanyTail t : unchecked.keySet()) {
+            t.historyChecked = false; // checked before the first read after the reconnect is fanned out
+        }
         if (conn != null) {
             try {
                 conn.close();
@@ -168,12 +175,17 @@ final class TailReader {
     }
 
     /**
-     * One XREAD of the partition's streams, sent in one write together with the checks of what the previous XREAD
-     * returned: that the entry each of its reads started after still exists (XRANGE id id), as Redis answers them after
-     * that XREAD returned. A missing one means history was lost in between (stream deleted and re-created, trimmed):
-     * its subscribers get a reset before the entries just read. The checks' answers come back at once, while this XREAD
-     * may still block: the previous read is fanned out, then this read's answer is taken and becomes the pending one.
-     * One round trip per read, where the checks used to take a second.
+     * One XREAD of the partition's streams. A read that starts after an entry ({@link Read#checked}) is fanned out at
+     * once when its stream's history was checked less than {@code STREAM_HISTORY_CHECK_MS} (1 s) ago; its start is then kept
+     * as unchecked (the earliest per stream, with the last id fanned out since). Otherwise, and for a stream never
+     * checked, the read waits: one check goes in the same write as the next XREAD, before it, covering the waiting
+     * reads and every stream's unchecked start (a non-blocking {@code XREAD COUNT 1} from just before each start:
+     * the start still exists, with the data read, when it comes back first). It is also sent when unchecked starts
+     * are due with no read waiting. A start that is gone means history after it may be lost (stream deleted and
+     * re-created, trimmed past it): the stream's subscribers get a reset, after the frames fanned out since that start
+     * and before the waiting read's. So history loss is reported at most that interval plus one
+     * XREAD block ({@link StreamHub#BLOCK_MS}) after the first frame that followed it; at most one check command per
+     * second per partition while its streams are read, where every read used to carry one.
      */
     private void readOnce(List<StreamHub.CompanyTail> mine) {
         if (mine != lastTails) {
@@ -183,12 +195,18 @@ final class TailReader {
                 byKey.put(t.key, t);
             }
         }
+        long now = System.nanoTime();
+        List<Check> checks = pending.isEmpty() && !uncheckedDue(now) ? List.of() : checks();
         redis.clients.jedis.Connection c = conn.getConnection();
-        for (Read r : pending) {
-            if (r.checked()) {
-                String at = r.from().toString();
-                c.sendCommand(new CommandArguments(Protocol.Command.XRANGE).key(r.tail().key).add(at).add(at).add(Protocol.Keyword.COUNT).add(1));
+        if (!checks.isEmpty()) {
+            CommandArguments check = new CommandArguments(Protocol.Command.XREAD).add(Protocol.Keyword.COUNT).add(1).add(Protocol.Keyword.STREAMS);
+            for (Check k : checks) {
+                check.key(k.tail().key);
             }
+            for (Check k : checks) {
+                check.add(StreamIds.before(k.from()));
+            }
+            c.sendCommand(check);
         }
         CommandArguments xread = new CommandArguments(Protocol.Command.XREAD).add(Protocol.Keyword.COUNT).add(StreamHub.READ_COUNT)
                 .add(Protocol.Keyword.BLOCK).add(StreamHub.BLOCK_MS).add(Protocol.Keyword.STREAMS);
@@ -199,20 +217,19 @@ final class TailReader {
             xread.add(t.cursor.toString());
         }
         c.sendCommand(xread);
-        if (!pending.isEmpty()) {
-            boolean[] lost = new boolean[pending.size()];
-            for (int i = 0; i < pending.size(); i++) {
-                lost[i] = pending.get(i).checked() && BuilderFactory.STREAM_ENTRY_LIST.build(c.getOne()).isEmpty();
-            }
-            for (int i = 0; i < pending.size(); i++) {
-                Read r = pending.get(i);
-                if (lost[i]) {
-                    historyLost(r.tail(), r.from());
+        if (!checks.isEmpty()) {
+            List<Map.Entry<String, List<StreamEntry>>> found = BuilderFactory.STREAM_READ_RESPONSE.build(c.getOne());
+            for (Check k : checks) {
+                if (!k.foundIn(found)) {
+                    historyLost(k.tail(), k.from(), k.fannedOutTo());
                 }
-                fanOut(r);
+                k.tail().historyChecked = true;
+                k.tail().historyCheckedNanos = now;
             }
-            pending.clear();
+            unchecked.clear();
         }
+        pending.forEach(this::fanOut);
+        pending.clear();
         List<Map.Entry<String, List<StreamEntry>>> result = BuilderFactory.STREAM_READ_RESPONSE.build(c.getOne());
         if (result == null || result.isEmpty()) {
             return;
@@ -225,17 +242,81 @@ final class TailReader {
                 continue;
             }
             n += entries.size();
-            pending.add(advance(tail, entries));
+            Read r = advance(tail, entries);
+            if (r.checked() && due(tail, now)) {
+                pending.add(r);
+                continue;
+            }
+            if (r.checked()) {
+                Unchecked u = unchecked.computeIfAbsent(tail, t -> new Unchecked(r.from(), r.fromData()));
+                u.fannedOutTo = tail.cursor;
+            }
+            fanOut(r);
         }
         hub.metrics().entriesRead(n);
-        for (Read r : pending) {
-            if (r.checked()) {
-                return;
+    }
+
+    /** Whether {@code t}'s history is to be checked before its next read is fanned out. */
+    private boolean due(StreamHub.CompanyTail t, long now) {
+        return !t.historyChecked || now - t.historyCheckedNanos >= hub.historyCheckNanos;
+    }
+
+    private boolean uncheckedDue(long now) {
+        for (StreamHub.CompanyTail t : unchecked.keySet()) {
+            if (due(t, now)) {
+                return true;
             }
         }
-        // nothing to check (streams read from their start): no need to wait for the next round trip
-        pending.forEach(this::fanOut);
-        pending.clear();
+        return false;
+    }
+
+    /** The checks of the waiting reads and of every unchecked start of a stream still tailed, one per stream. */
+    private List<Check> checks() {
+        Map<StreamHub.CompanyTail, Check> checks = new LinkedHashMap<>();
+        for (Map.Entry<StreamHub.CompanyTail, Unchecked> e : unchecked.entrySet()) {
+            StreamHub.CompanyTail t = e.getKey();
+            if (byKey.get(t.key) == t) {
+                checks.put(t, new Check(t, e.getValue().from, e.getValue().fromData, e.getValue().fannedOutTo));
+            }
+        }
+        for (Read r : pending) {
+            // an unchecked start of the same stream is earlier: its check covers this read too
+            checks.putIfAbsent(r.tail(), new Check(r.tail(), r.from(), r.fromData(), r.from()));
+        }
+        return new ArrayList<>(checks.values());
+    }
+
+    /**
+     * The start {@code from} of reads of {@code tail} (its entry's data {@code fromData}, null when unknown), to be
+     * checked; {@code fannedOutTo} is the last id fanned out after it, which a resume must not trust when it is gone.
+     */
+    private record Check(StreamHub.CompanyTail tail, StreamEntryID from, String fromData, StreamEntryID fannedOutTo) {
+        /** Whether the check's XREAD found {@code from} as the first entry at or after it, with the data read. */
+        boolean foundIn(List<Map.Entry<String, List<StreamEntry>>> found) {
+            if (found == null) {
+                return false;
+            }
+            for (Map.Entry<String, List<StreamEntry>> e : found) {
+                if (e.getKey().equals(tail.key) && !e.getValue().isEmpty()) {
+                    StreamEntry first = e.getValue().get(0);
+                    return first.getID().equals(from)
+                            && (fromData == null || fromData.equals(first.getFields().get(RedisStreams.FIELD_DATA)));
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The earliest start of reads of a stream fanned out since its last check, and the last id fanned out since. */
+    private static final class Unchecked {
+        final StreamEntryID from;
+        final String fromData;
+        StreamEntryID fannedOutTo;
+
+        Unchecked(StreamEntryID from, String fromData) {
+            this.from = from;
+            this.fromData = fromData;
+        }
     }
 
     /**
@@ -310,7 +391,7 @@ final class TailReader {
         for (Read r : reads) {
             Response<List<StreamEntry>> check = checks.get(r);
             if (check != null && check.get().isEmpty()) {
-                historyLost(r.tail(), r.from());
+                historyLost(r.tail(), r.from(), r.from());
             }
             fanOut(r);
         }
@@ -341,13 +422,14 @@ final class TailReader {
     /**
      * The entry {@code lost} that a read of {@code t} started after is gone (or names another entry now): history up
      * to it may be lost, so every subscriber gets one reset (entries read after it are newer and follow the reset),
-     * and the loss is recorded for clients that resume from it later ({@link RedisStreams#lostKey}).
+     * and the loss is recorded for clients that resume from it later ({@link RedisStreams#lostKey}) — up to
+     * {@code fannedOutTo}, the last id fanned out before this reset, whose frames may have followed the gap.
      */
-    private void historyLost(StreamHub.CompanyTail t, StreamEntryID lost) {
+    private void historyLost(StreamHub.CompanyTail t, StreamEntryID lost, StreamEntryID fannedOutTo) {
         LOG.warning(name + ": entry " + lost + " of " + t.key + " is gone or names another entry (Redis restarted, a failover lost it, "
                 + "or the stream was trimmed/deleted); sending reset to " + t.subscribers.size() + " subscriber(s)");
         t.lostCursor = lost;
-        recordLoss(t, lost);
+        recordLoss(t, lost, fannedOutTo);
         for (Subscriber s : t.subscribers) {
             s.offerReset(new Subscriber.Reset("history_lost",
                     "the update stream lost history up to " + lost + " (Redis restart or failover, or stream deleted); reload a snapshot"));
@@ -356,17 +438,17 @@ final class TailReader {
     }
 
     /**
-     * Records ids (newest entry before {@code lost}, {@code lost}] as lost, so a client of another gateway resuming
+     * Records ids (newest entry before {@code lost}, {@code to}] as lost, so a client of another gateway resuming
      * from one of them gets reset even where the id exists again. Best effort: a failure is logged, the reset stands.
      */
-    private void recordLoss(StreamHub.CompanyTail t, StreamEntryID lost) {
+    private void recordLoss(StreamHub.CompanyTail t, StreamEntryID lost, StreamEntryID to) {
         try {
             UnifiedJedis redis = hub.redis();
             List<StreamEntry> before = redis.xrevrange(t.key, "(" + lost, "-", 1);
             StreamEntryID from = before.isEmpty() ? StreamIds.ZERO
                     : new StreamEntryID(before.get(0).getID().getTime(), before.get(0).getID().getSequence() + 1);
             String key = hub.lostKeyOf(t.companyId);
-            redis.hset(key, from.toString(), lost.toString());
+            redis.hset(key, from.toString(), to.toString());
             redis.pexpire(key, java.time.Duration.ofDays(1).toMillis());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, name + ": could not record the loss of " + t.key + " up to " + lost, e);
@@ -397,7 +479,8 @@ final class TailReader {
             boolean same = !found.isEmpty()
                     && (t.cursorData == null || t.cursorData.equals(found.get(0).getFields().get(RedisStreams.FIELD_DATA)));
             if (!same) {
-                historyLost(t, t.cursor);
+                unchecked.remove(t); // this reset covers the reads fanned out before it
+                historyLost(t, t.cursor, t.cursor);
             }
         }
     }

@@ -21,6 +21,14 @@ class StreamIdsTest {
         assertThat(StreamIds.parse(null)).isEmpty();
     }
 
+    /** The history check reads from just before an id: nothing may lie between, whatever the sequence part. */
+    @Test
+    void idJustBeforeLeavesNoIdBetween() {
+        assertThat(StreamIds.before(new StreamEntryID(1_764_238_530_123L, 5))).isEqualTo("1764238530123-4");
+        assertThat(StreamIds.before(new StreamEntryID(1_764_238_530_123L, 0))).isEqualTo("1764238530122-18446744073709551615");
+        assertThat(StreamIds.before(new StreamEntryID(7, -1L))).isEqualTo("7-18446744073709551614");
+    }
+
     @Test
     void framesAreOneLine() {
         assertThat(SseFrames.oneLine("{\"a\":1}")).isEqualTo("{\"a\":1}");

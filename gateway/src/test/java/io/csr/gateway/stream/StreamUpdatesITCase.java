@@ -35,7 +35,9 @@ class StreamUpdatesITCase {
                 ConfigKey.STREAM_HEARTBEAT_SECONDS.name(), "1",
                 ConfigKey.STREAM_BUFFER_EVENTS.name(), "5",
                 ConfigKey.STREAM_MAX_CONNECTIONS_PER_COMPANY.name(), "3",
-                ConfigKey.STREAM_READERS.name(), "2"));
+                ConfigKey.STREAM_READERS.name(), "2",
+                // the window in which reads are fanned out before their stream's history is checked again
+                ConfigKey.STREAM_HISTORY_CHECK_MS.name(), "4000"));
     }
 
     private SseTestClient open(String company, String query) {
@@ -307,6 +309,33 @@ class StreamUpdatesITCase {
             assertThat(events.get(1).data()).contains("history_lost");
             // a client resuming from the lost id is told too
             try (SseTestClient r = open("lost", "lastEventId=" + before)) {
+                await().atMost(WAIT).until(() -> !r.events().isEmpty());
+                assertThat(r.events().get(0).event()).isEqualTo("reset");
+            }
+        }
+    }
+
+    /**
+     * Within {@code STREAM_HISTORY_CHECK_MS} of a check, reads are fanned out before their stream is checked again: a
+     * stream deleted in that window still gives one reset, at most that interval later, after the frames that followed
+     * the deletion; and a client resuming from one of those frames is told too (they may have followed a gap).
+     */
+    @Test
+    void streamDeletedWithinTheCheckIntervalGivesResetSoonAndResumersToo() {
+        try (SseTestClient c = open("lostsoon", null)) {
+            await().atMost(WAIT).until(() -> !c.frames.isEmpty());
+            fx.publishMetric("lostsoon", "hours", 0);
+            await().atMost(WAIT).until(() -> c.updateIds().size() == 1);
+            fx.publishMetric("lostsoon", "hours", 1); // the first read after an entry: checked before it is fanned out
+            await().atMost(WAIT).until(() -> c.updateIds().size() == 2);
+            fx.redis.del(fx.key("lostsoon"));
+            StreamEntryID after = fx.publishMetric("lostsoon", "hours", 2);
+            await().atMost(WAIT).until(() -> c.events().stream().anyMatch(f -> "reset".equals(f.event())));
+            List<Frame> events = c.events();
+            assertThat(events).extracting(Frame::event).containsExactly("metric_updated", "metric_updated", "metric_updated", "reset");
+            assertThat(events.get(2).id()).isEqualTo(after.toString());
+            assertThat(events.get(3).data()).contains("history_lost");
+            try (SseTestClient r = open("lostsoon", "lastEventId=" + after)) {
                 await().atMost(WAIT).until(() -> !r.events().isEmpty());
                 assertThat(r.events().get(0).event()).isEqualTo("reset");
             }
