@@ -56,14 +56,12 @@ import static org.awaitility.Awaitility.await;
  * <li>180 cohort calls for one company, spread over the three gateways and the balancer, let through 60 (plus what
  * refilled meanwhile), and every accepted one has its audit row;</li>
  * <li>the company's stream cap holds across nodes: 12 streams, 4 on each gateway, then a 13th is refused on each;</li>
+ * <li>with {@code ANALYTICS_REFRESH_SECONDS=10} on all three for a minute, at most 6 refreshes, at least 10 s apart;</li>
  * <li>kill -9 of the gateway holding the most streams, then SIGTERM of the next: every stream resumes on the others
  * by {@code Last-Event-ID} with no gap and no frame twice (each client's ids are exactly the ids published for its
  * company), the drained one is gone within {@code GATEWAY_DRAIN_SECONDS}, an accepted cohort call answered by the
  * killed gateway just before the kill has its audit row, and {@code /cluster/stats} counts the streams of the live
- * nodes only;</li>
- * <li>with {@code ANALYTICS_REFRESH_SECONDS=10} on all three for a minute, at most 6 refreshes, at least 10 s apart.
- * The minute runs beside the other scenarios (its check is a query over it): the failover's streams open while it
- * runs, and its first kill waits until the minute is over.</li>
+ * nodes only.</li>
  * </ol>
  * The PostgreSQL outage of one node (streams flow, REST 503, ready) is {@link ClusterLimitsITCase}'s.
  */
@@ -85,8 +83,6 @@ class GatewayTrioITCase {
     private LoadBalancedGateways lb;
     private Path dir;
     private Instant startedAt;
-    /** Per gateway, whether it was alive when the minute of three schedules ended; null until then. */
-    private boolean[] aliveAtMinuteEnd;
 
     @BeforeAll
     void startTrio() throws Exception {
@@ -204,6 +200,35 @@ class GatewayTrioITCase {
 
     @Test
     @Order(3)
+    void threeNodesRefreshTheAnalyticsViewsAtMostOncePerInterval() throws Exception {
+        Instant windowEnd = startedAt.plus(Duration.ofSeconds(60));
+        long waitMillis = Duration.between(Instant.now(), windowEnd.plusSeconds(2)).toMillis();
+        if (waitMillis > 0) {
+            Thread.sleep(waitMillis); // the property is about a minute of three schedules: nothing to await but the clock
+        }
+        for (int i = 0; i < 3; i++) {
+            assertThat(lb.alive(i)).as("gateway %d ran the whole minute", i).isTrue();
+        }
+        List<Instant> refreshes = new ArrayList<>();
+        try (Connection c = pg.connect(); PreparedStatement ps = c.prepareStatement(
+                "SELECT started_at FROM view_refreshes WHERE trigger = 'schedule' AND started_at >= ? AND started_at < ? ORDER BY started_at")) {
+            ps.setTimestamp(1, Timestamp.from(startedAt));
+            ps.setTimestamp(2, Timestamp.from(windowEnd));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    refreshes.add(rs.getTimestamp(1).toInstant());
+                }
+            }
+        }
+        // at least 2: the schedules ran (each node refreshes at start when the last refresh is older than the interval)
+        assertThat(refreshes).as("refreshes by three schedules of %d s in one minute", REFRESH.toSeconds()).hasSizeBetween(2, 6);
+        for (int i = 1; i < refreshes.size(); i++) {
+            assertThat(Duration.between(refreshes.get(i - 1), refreshes.get(i))).as("gap before refresh %d", i).isGreaterThanOrEqualTo(REFRESH);
+        }
+    }
+
+    @Test
+    @Order(4)
     void afterKill9AndSigtermEveryStreamResumesOnTheOthersWithNoGapAndNoFrameTwice() throws Exception {
         int companies = 20;
         int perCompany = 6;
@@ -219,7 +244,6 @@ class GatewayTrioITCase {
                 }
             }
             await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream().allMatch(ResumingSseClient::streaming));
-            awaitTheRefreshMinute(); // the kills below would cut the minute of three schedules short
             Publisher publisher = new Publisher(published);
             Thread pub = Thread.ofPlatform().name("trio-publisher").start(publisher);
             try {
@@ -264,50 +288,6 @@ class GatewayTrioITCase {
         } finally {
             clients.forEach(ResumingSseClient::close);
         }
-    }
-
-    @Test
-    @Order(4)
-    void threeNodesRefreshTheAnalyticsViewsAtMostOncePerInterval() throws Exception {
-        Instant windowEnd = awaitTheRefreshMinute();
-        for (int i = 0; i < 3; i++) {
-            assertThat(aliveAtMinuteEnd[i]).as("gateway %d ran the whole minute (no kill before its end)", i).isTrue();
-        }
-        List<Instant> refreshes = new ArrayList<>();
-        try (Connection c = pg.connect(); PreparedStatement ps = c.prepareStatement(
-                "SELECT started_at FROM view_refreshes WHERE trigger = 'schedule' AND started_at >= ? AND started_at < ? ORDER BY started_at")) {
-            ps.setTimestamp(1, Timestamp.from(startedAt));
-            ps.setTimestamp(2, Timestamp.from(windowEnd));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    refreshes.add(rs.getTimestamp(1).toInstant());
-                }
-            }
-        }
-        // at least 2: the schedules ran (each node refreshes at start when the last refresh is older than the interval)
-        assertThat(refreshes).as("refreshes by three schedules of %d s in one minute", REFRESH.toSeconds()).hasSizeBetween(2, 6);
-        for (int i = 1; i < refreshes.size(); i++) {
-            assertThat(Duration.between(refreshes.get(i - 1), refreshes.get(i))).as("gap before refresh %d", i).isGreaterThanOrEqualTo(REFRESH);
-        }
-    }
-
-    /**
-     * Waits (once) until the minute of three schedules that began at {@link #startTrio()} is over, notes which gateways
-     * were alive at its end, and returns its end. Every kill waits for this; the other scenarios run inside the minute.
-     */
-    private Instant awaitTheRefreshMinute() throws InterruptedException {
-        Instant windowEnd = startedAt.plus(Duration.ofSeconds(60));
-        if (aliveAtMinuteEnd == null) {
-            long waitMillis = Duration.between(Instant.now(), windowEnd.plusSeconds(2)).toMillis();
-            if (waitMillis > 0) {
-                Thread.sleep(waitMillis); // the property is about a minute of three schedules: nothing to await but the clock
-            }
-            aliveAtMinuteEnd = new boolean[3];
-            for (int i = 0; i < 3; i++) {
-                aliveAtMinuteEnd[i] = lb.alive(i);
-            }
-        }
-        return windowEnd;
     }
 
     private List<Integer> lbDead() {
