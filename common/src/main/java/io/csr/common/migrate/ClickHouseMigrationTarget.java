@@ -75,11 +75,9 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
     @Override
     public void apply(Migration migration) {
         long start = System.currentTimeMillis();
-        for (String statement : migration.statements()) {
+        for (String statement : statements(migration)) {
             if (!columnsAdded(statement)) {
-                for (String s : statements(List.of(statement))) {
-                    clickHouse.execute(s);
-                }
+                clickHouse.execute(statement);
             }
         }
         clickHouse.execute("INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms) VALUES ("
@@ -90,27 +88,23 @@ public final class ClickHouseMigrationTarget implements MigrationTarget {
 
     /** The statements run for a migration: as written on one server, their ON CLUSTER forms on a cluster. */
     public List<String> statements(Migration migration) {
-        return statements(migration.statements());
+        return clickHouse.settings().replicated() ? cluster().translateAll(migration.statements()) : migration.statements();
     }
 
-    private List<String> statements(List<String> statements) {
-        return clickHouse.settings().replicated() ? cluster().translateAll(statements) : statements;
-    }
+    /** An ALTER adding columns, as written or in its {@link ClusterDdl} form: the table and the first column added. */
+    private static final java.util.regex.Pattern ADDS = java.util.regex.Pattern.compile(
+            "(?is)ALTER\\s+TABLE\\s+(?:[\\w`]+\\.)?`?(\\w+)`?\\s+(?:ON\\s+CLUSTER\\s+\\S+\\s+)?ADD\\s+COLUMN\\s+(\\w+).*");
 
     /**
-     * Whether the statement adds columns ({@code ALTER TABLE t ADD COLUMN c …}) and its first column is there already:
-     * a migration interrupted after that ALTER (one statement, applied whole) completes when run again, as the
-     * {@code IF NOT EXISTS} statements do (18.16 has no {@code ADD COLUMN IF NOT EXISTS}). On a cluster the
-     * Distributed table, altered last, is the one asked.
+     * Whether the statement adds columns ({@code ALTER TABLE t ADD COLUMN c …}, on a cluster the local table's) and its
+     * first column is there already: a migration interrupted after that ALTER (one statement, applied whole) completes
+     * when run again, as the {@code IF NOT EXISTS} statements do (18.16 has no {@code ADD COLUMN IF NOT EXISTS}).
      */
     private boolean columnsAdded(String statement) {
-        java.util.regex.Matcher m = ClusterDdl.ADD_COLUMNS.matcher(statement.strip());
-        if (!m.matches()) {
-            return false;
-        }
-        String column = m.group(2).replaceFirst("(?is)ADD\\s+COLUMN\\s+(\\w+).*", "$1");
-        return clickHouse.queryLong("SELECT count() AS c FROM system.columns WHERE database = " + SqlLiteral.string(clickHouse.database())
-                + " AND table = " + SqlLiteral.string(m.group(1)) + " AND name = " + SqlLiteral.string(column)) > 0;
+        java.util.regex.Matcher m = ADDS.matcher(statement.strip());
+        return m.matches() && clickHouse.queryLong("SELECT count() AS c FROM system.columns WHERE database = "
+                + SqlLiteral.string(clickHouse.database()) + " AND table = " + SqlLiteral.string(m.group(1))
+                + " AND name = " + SqlLiteral.string(m.group(2))) > 0;
     }
 
     private ClusterDdl cluster() {

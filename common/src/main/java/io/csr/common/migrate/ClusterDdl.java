@@ -23,8 +23,10 @@ import java.util.regex.Pattern;
  *   <li>{@code CREATE MATERIALIZED VIEW … TO t AS … FROM s} runs on every server between the local tables;
  *       {@code DROP TABLE IF EXISTS t} drops the Distributed table and its local table everywhere.</li>
  *   <li>{@code INSERT … SELECT} goes through the Distributed tables as written.</li>
- *   <li>{@code ALTER TABLE t ADD COLUMN …[, ADD COLUMN …]} alters the local table and then the Distributed table, both
- *       ON CLUSTER (a Distributed table whose columns the local one lacks would fail its reads).</li>
+ *   <li>{@code ALTER TABLE t ADD COLUMN …[, ADD COLUMN …]} alters the local table ON CLUSTER, then drops the Distributed
+ *       table and creates it again over the altered local one (18.16 refuses an ALTER ON CLUSTER of a Distributed table
+ *       when the shards are replicated; a Distributed table holds no rows). Only tables sharded by company: the new
+ *       Distributed table is sharded by {@code cityHash64(company_id)}, and its CREATE fails on a table without one.</li>
  * </ul>
  * Anything else fails loudly, naming the statement: a new kind of DDL needs its cluster form here first.
  */
@@ -70,8 +72,11 @@ public final class ClusterDdl {
         }
         m = ADD_COLUMNS.matcher(sql);
         if (m.matches()) {
-            return List.of("ALTER TABLE " + qualified(m.group(1) + "_local") + " ON CLUSTER " + cluster + " " + m.group(2),
-                    "ALTER TABLE " + qualified(m.group(1)) + " ON CLUSTER " + cluster + " " + m.group(2));
+            String local = m.group(1) + "_local";
+            return List.of("ALTER TABLE " + qualified(local) + " ON CLUSTER " + cluster + " " + m.group(2),
+                    "DROP TABLE IF EXISTS " + qualified(m.group(1)) + " ON CLUSTER " + cluster,
+                    "CREATE TABLE IF NOT EXISTS " + qualified(m.group(1)) + " ON CLUSTER " + cluster + " AS " + qualified(local)
+                            + " ENGINE = Distributed(" + cluster + ", " + database + ", " + local + ", cityHash64(company_id))");
         }
         throw new MigrationException("no replicated form for this migration statement (CLICKHOUSE_CLUSTER=" + cluster
                 + "): " + abbreviate(sql) + " — add its translation to ClusterDdl");

@@ -46,10 +46,11 @@ class ClusterDdlTest {
     }
 
     @Test
-    void addedColumnsGoToTheLocalTableFirstThenTheDistributedOne() {
+    void addedColumnsGoToTheLocalTableThenTheDistributedOneIsCreatedAgainOverIt() {
         assertThat(ddl.translate("ALTER TABLE t ADD COLUMN a Array(UInt8), ADD COLUMN b Float64")).containsExactly(
                 "ALTER TABLE csr.t_local ON CLUSTER csr ADD COLUMN a Array(UInt8), ADD COLUMN b Float64",
-                "ALTER TABLE csr.t ON CLUSTER csr ADD COLUMN a Array(UInt8), ADD COLUMN b Float64");
+                "DROP TABLE IF EXISTS csr.t ON CLUSTER csr",
+                "CREATE TABLE IF NOT EXISTS csr.t ON CLUSTER csr AS csr.t_local ENGINE = Distributed(csr, csr, t_local, cityHash64(company_id))");
     }
 
     @Test

@@ -53,6 +53,10 @@ class ReplicatedMigrationsITCase {
                         "user_daily_metrics_local ReplicatedReplacingMergeTree", "user_cohorts Distributed",
                         "schema_migrations Distributed", "schema_migrations_local ReplicatedReplacingMergeTree",
                         "user_month_masks Distributed", "user_month_masks_local ReplicatedMergeTree");
+                // 010's added columns reached the local table and the Distributed one on every server
+                assertThat(local.queryLong("SELECT count() AS c FROM system.columns WHERE database = '" + db + "' AND table IN"
+                        + " ('cohort_month_metrics', 'cohort_month_metrics_local') AND name IN ('day_keys', 'day_counts', 'day_sum_keys', 'day_sums')"))
+                        .as(server.name()).isEqualTo(8);
                 // 005 dropped the insert-time rollups everywhere, local tables included
                 assertThat(engines).as(server.name()).noneMatch(e -> e.startsWith("hourly_metrics") || e.startsWith("daily_event_counts"));
             }
