@@ -188,15 +188,9 @@ final class TailReader {
      * second per partition while its streams are read, where every read used to carry one.
      */
     private void readOnce(List<StreamHub.CompanyTail> mine) {
-        if (mine != lastTails) {
-            lastTails = mine;
-            byKey.clear();
-            for (StreamHub.CompanyTail t : mine) {
-                byKey.put(t.key, t);
-            }
-        }
+        keyTails(mine);
         long now = System.nanoTime();
-        List<Check> checks = pending.isEmpty() && !uncheckedDue(now) ? List.of() : checks();
+        List<Check> checks = pending.isEmpty() && !uncheckedDue(now) ? List.of() : checks(pending);
         redis.clients.jedis.Connection c = conn.getConnection();
         if (!checks.isEmpty()) {
             CommandArguments check = new CommandArguments(Protocol.Command.XREAD).add(Protocol.Keyword.COUNT).add(1).add(Protocol.Keyword.STREAMS);
@@ -220,11 +214,7 @@ final class TailReader {
         if (!checks.isEmpty()) {
             List<Map.Entry<String, List<StreamEntry>>> found = BuilderFactory.STREAM_READ_RESPONSE.build(c.getOne());
             for (Check k : checks) {
-                if (!k.foundIn(found)) {
-                    historyLost(k.tail(), k.from(), k.fannedOutTo());
-                }
-                k.tail().historyChecked = true;
-                k.tail().historyCheckedNanos = now;
+                checked(k, found, now);
             }
             unchecked.clear();
         }
@@ -256,6 +246,26 @@ final class TailReader {
         hub.metrics().entriesRead(n);
     }
 
+    /** The partition's tails by stream key, derived again when the partition's list changed. */
+    private void keyTails(List<StreamHub.CompanyTail> mine) {
+        if (mine != lastTails) {
+            lastTails = mine;
+            byKey.clear();
+            for (StreamHub.CompanyTail t : mine) {
+                byKey.put(t.key, t);
+            }
+        }
+    }
+
+    /** The outcome of one check ({@code found}: what its XREAD returned): a reset when its start is gone; checked now. */
+    private void checked(Check k, List<Map.Entry<String, List<StreamEntry>>> found, long now) {
+        if (!k.foundIn(found)) {
+            historyLost(k.tail(), k.from(), k.fannedOutTo());
+        }
+        k.tail().historyChecked = true;
+        k.tail().historyCheckedNanos = now;
+    }
+
     /** Whether {@code t}'s history is to be checked before its next read is fanned out. */
     private boolean due(StreamHub.CompanyTail t, long now) {
         return !t.historyChecked || now - t.historyCheckedNanos >= hub.historyCheckNanos;
@@ -270,8 +280,8 @@ final class TailReader {
         return false;
     }
 
-    /** The checks of the waiting reads and of every unchecked start of a stream still tailed, one per stream. */
-    private List<Check> checks() {
+    /** The checks of the {@code waiting} reads and of every unchecked start of a stream still tailed, one per stream. */
+    private List<Check> checks(List<Read> waiting) {
         Map<StreamHub.CompanyTail, Check> checks = new LinkedHashMap<>();
         for (Map.Entry<StreamHub.CompanyTail, Unchecked> e : unchecked.entrySet()) {
             StreamHub.CompanyTail t = e.getKey();
@@ -279,7 +289,7 @@ final class TailReader {
                 checks.put(t, new Check(t, e.getValue().from, e.getValue().fromData, e.getValue().fannedOutTo));
             }
         }
-        for (Read r : pending) {
+        for (Read r : waiting) {
             // an unchecked start of the same stream is earlier: its check covers this read too
             checks.putIfAbsent(r.tail(), new Check(r.tail(), r.from(), r.fromData(), r.from()));
         }
@@ -351,10 +361,14 @@ final class TailReader {
 
     /**
      * Redis Cluster: one non-blocking single-key {@code XREAD} per company (a company is one slot, and an XREAD may
-     * not span slots), sent as one pipeline per node, every {@link StreamHub#POLL_MS} ms while nothing arrives; then
-     * the checks of the reads' starting entries (pipelined XRANGE id id), resets for lost ones, and the fan-out.
+     * not span slots), sent as one pipeline per node, every {@link StreamHub#POLL_MS} ms while nothing arrives. The
+     * history checks are those of {@link #readOnce}, at most once per {@code STREAM_HISTORY_CHECK_MS} per stream: a read
+     * whose stream is due is checked before it is fanned out, the others go out at once and their starts are checked
+     * by the next check; the checks (one {@code XRANGE start + COUNT 1} each) go in one pipeline per node, between
+     * the poll and the fan-out, and only in a poll that has a read waiting or an unchecked start due.
      */
     private void pollOnce(List<StreamHub.CompanyTail> mine) {
+        keyTails(mine);
         List<Response<List<Map.Entry<String, List<StreamEntry>>>>> answers = new ArrayList<>(mine.size());
         try (AbstractPipeline p = clusterConn.pipelined()) {
             XReadParams params = XReadParams.xReadParams().count(StreamHub.READ_COUNT);
@@ -363,7 +377,8 @@ final class TailReader {
             }
             p.sync();
         }
-        List<Read> reads = new ArrayList<>();
+        long now = System.nanoTime();
+        List<Read> waiting = new ArrayList<>();
         int n = 0;
         for (int i = 0; i < mine.size(); i++) {
             List<Map.Entry<String, List<StreamEntry>>> r = answers.get(i).get();
@@ -371,31 +386,41 @@ final class TailReader {
                 continue;
             }
             n += r.get(0).getValue().size();
-            reads.add(advance(mine.get(i), r.get(0).getValue()));
-        }
-        if (reads.isEmpty()) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(StreamHub.POLL_MS));
-            return;
-        }
-        hub.metrics().entriesRead(n);
-        pending.addAll(reads); // put back by unread() if the checks fail
-        Map<Read, Response<List<StreamEntry>>> checks = new LinkedHashMap<>();
-        try (AbstractPipeline p = clusterConn.pipelined()) {
-            for (Read r : reads) {
-                if (r.checked()) {
-                    checks.put(r, p.xrange(r.tail().key, r.from(), r.from(), 1));
-                }
+            Read read = advance(mine.get(i), r.get(0).getValue());
+            pending.add(read); // put back by unread() if the checks fail
+            if (read.checked() && due(read.tail(), now)) {
+                waiting.add(read);
             }
-            p.sync();
         }
-        for (Read r : reads) {
-            Response<List<StreamEntry>> check = checks.get(r);
-            if (check != null && check.get().isEmpty()) {
-                historyLost(r.tail(), r.from(), r.from());
+        if (n > 0) {
+            hub.metrics().entriesRead(n);
+        }
+        if (!waiting.isEmpty() || uncheckedDue(now)) {
+            List<Check> checks = checks(waiting);
+            List<Response<List<StreamEntry>>> found = new ArrayList<>(checks.size());
+            try (AbstractPipeline p = clusterConn.pipelined()) {
+                for (Check k : checks) {
+                    found.add(p.xrange(k.tail().key, k.from().toString(), "+", 1)); // the first entry at or after the start
+                }
+                p.sync();
+            }
+            for (int i = 0; i < checks.size(); i++) {
+                checked(checks.get(i), List.of(Map.entry(checks.get(i).tail().key, found.get(i).get())), now);
+            }
+            unchecked.clear();
+        }
+        for (Read r : pending) {
+            if (r.checked() && !waiting.contains(r)) {
+                Unchecked u = unchecked.computeIfAbsent(r.tail(), t -> new Unchecked(r.from(), r.fromData()));
+                u.fannedOutTo = r.tail().cursor;
             }
             fanOut(r);
         }
+        boolean idle = pending.isEmpty();
         pending.clear();
+        if (idle) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(StreamHub.POLL_MS));
+        }
     }
 
     private void fanOut(Read read) {
