@@ -52,22 +52,31 @@ final class BalancedFanout {
      * 8,000-connection runs after the 3,000 ones took 22 s to connect and, on one gateway, met a failed health check).
      */
     static long awaitNoStreams(LoadBalancedGateways lb, java.time.Duration max) throws IOException, InterruptedException {
+        List<String> urls = new ArrayList<>();
+        for (int i = 0; i < lb.nodes(); i++) {
+            urls.add(lb.gatewayUrl(i));
+        }
+        return awaitNoStreams(urls, max);
+    }
+
+    /** {@link #awaitNoStreams(LoadBalancedGateways, java.time.Duration)} for the gateways at {@code gatewayUrls}. */
+    static long awaitNoStreams(List<String> gatewayUrls, java.time.Duration max) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + max.toNanos();
         long open;
-        while ((open = openStreams(lb)) > 0 && System.nanoTime() < deadline) {
+        while ((open = openStreams(gatewayUrls)) > 0 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
         return open;
     }
 
-    private static long openStreams(LoadBalancedGateways lb) throws IOException, InterruptedException {
+    private static long openStreams(List<String> gatewayUrls) throws IOException, InterruptedException {
         long sum = 0;
-        for (int i = 0; i < lb.nodes(); i++) {
+        for (String url : gatewayUrls) {
             java.net.http.HttpResponse<String> res = HTTP.send(java.net.http.HttpRequest.newBuilder(
-                            java.net.URI.create(lb.gatewayUrl(i) + "/metrics")).timeout(java.time.Duration.ofSeconds(20)).build(),
+                            java.net.URI.create(url + "/metrics")).timeout(java.time.Duration.ofSeconds(20)).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             if (res.statusCode() != 200) {
-                throw new IllegalStateException(lb.gatewayUrl(i) + "/metrics answered " + res.statusCode());
+                throw new IllegalStateException(url + "/metrics answered " + res.statusCode());
             }
             sum += gauge(res.body(), OPEN_STREAMS);
         }

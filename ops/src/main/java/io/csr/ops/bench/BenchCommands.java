@@ -324,6 +324,9 @@ public final class BenchCommands extends CommandGroup {
                     int n = connections.get(i);
                     String companies = BalancedFanout.companyPrefix(i + 1, n);
                     for (Target t : targets) {
+                        if (t == Target.ours) {
+                            released();
+                        }
                         System.out.printf("==> fanout: %d connections, %d events/s over %d companies, %d s measured — %s%n", n, rate,
                                 load.companies, load.seconds, t);
                         Path log = jvm.logDir().resolve("bench-fanout-" + t + "-" + n + ".log");
@@ -351,6 +354,24 @@ public final class BenchCommands extends CommandGroup {
          * gateway gives one, the benchmark's Redis prefix and limits) and HAProxy with the shipped configuration per N, the
          * same warm-up and runs as the peers get, then one summary with the ratios of the most gateways to the fewest.
          */
+        /**
+         * Before each measured run of ours: until our gateway released the streams of the run before it (the warm-up or
+         * the previous connection count). A peer releases a closed connection at once (nginx reads the client's FIN);
+         * our gateway never reads a stream's socket, so it finds a closed one at its next write (the heartbeat, up to
+         * three of them, see BalancedFanout#awaitNoStreams). Measured without this wait, the previous run's teardown
+         * (1,000–5,000 failed writes, their exceptions and closes, and the compiling of that path) fell inside our
+         * measured window and no peer's: 27 % of the allocation and most of the C2 compiler's time in a 1,000-connection run.
+         */
+        private static void released() throws Exception {
+            long s = System.nanoTime();
+            long open = BalancedFanout.awaitNoStreams(List.of("http://127.0.0.1:" + Ports.GATEWAY), java.time.Duration.ofSeconds(75));
+            if (open > 0) {
+                System.err.println("    warning: the gateway still holds " + open + " streams of the previous run after 75 s; measuring anyway");
+            } else {
+                System.out.printf("    the gateway holds no stream of the previous run (waited %.1f s)%n", (System.nanoTime() - s) / 1e9);
+            }
+        }
+
         /** Before a run on gateways a warm-up or a run used: until they hold none of its streams (see BalancedFanout#awaitNoStreams). */
         private static void drained(LoadBalancedGateways lb) throws Exception {
             long s = System.nanoTime();

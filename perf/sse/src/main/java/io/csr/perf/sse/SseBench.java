@@ -223,6 +223,7 @@ public final class SseBench {
         long start = System.nanoTime();
         String prefix = config.get(ConfigKey.REDIS_KEY_PREFIX);
         ProcessStats serverMeasureStart = null;
+        Map<Long, ProcessStats> cpuMeasureStart = null;
         long publishErrors = 0;
         // Open loop: each event is due at start + n·period and handed to a small pool of publishers, so a server whose
         // publish call is slow (nchan answers a POST after fanning it out) still gets the same rate, and the latency
@@ -248,6 +249,7 @@ public final class SseBench {
             if (!measuring && now - start > o.warmupSeconds * 1_000_000_000L) {
                 measureStartNanos = System.nanoTime();
                 serverMeasureStart = ProcessStats.of(o.serverPids);
+                cpuMeasureStart = byProcess(o.serverPids);
                 measuring = true;
             }
             if (due > now) {
@@ -293,6 +295,7 @@ public final class SseBench {
         measuring = false;
         RedisReads readsAfter = readsBefore == null ? null : RedisReads.of(o.gatewayMetrics, config.get(ConfigKey.REDIS_URL));
         ProcessStats serverMeasureEnd = ProcessStats.of(o.serverPids);
+        Map<Long, ProcessStats> cpuMeasureEnd = byProcess(o.serverPids);
         double serverCpu = serverMeasureStart == null ? -1 : serverMeasureEnd.cpuSeconds() - serverMeasureStart.cpuSeconds();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("target", o.target.label());
@@ -329,6 +332,9 @@ public final class SseBench {
         result.put("serverCpuSecondsMeasured", round(serverCpu));
         result.put("serverCpuSecondsPer100kDeliveries", serverCpu < 0 || deliveredMeasured.get() == 0 ? -1
                 : round(serverCpu / deliveredMeasured.get() * 100_000));
+        if (cpuMeasureStart != null) {
+            result.put("serverCpuByProcess", cpuByProcess(serverProcesses, cpuMeasureStart, cpuMeasureEnd, deliveredMeasured.get()));
+        }
         result.put("serverRssPerIdleConnectionBytes", rssPerConn);
         result.put("serverRssAfterBytes", serverMeasureEnd.rssBytes());
         result.put("serverRssByProcess", rssByProcess(serverProcesses, rssBefore, rssIdle, ready));
@@ -392,6 +398,25 @@ public final class SseBench {
         Map<Long, ProcessStats> m = new LinkedHashMap<>();
         pids.forEach(pid -> m.put(pid, ProcessStats.of(List.of(pid))));
         return m;
+    }
+
+    /**
+     * Each serving process's CPU seconds in the measured window, and per 100k deliveries: ours counts the gateway and
+     * Redis, and a Redis shared with other work (tests, other benchmarks) adds theirs, so the gateway's own share is
+     * shown apart from it.
+     */
+    static List<Map<String, Object>> cpuByProcess(List<String> names, Map<Long, ProcessStats> start, Map<Long, ProcessStats> end, long delivered) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (String name : names) {
+            long pid = Long.parseLong(name.substring(0, name.indexOf(' ')));
+            double cpu = end.get(pid).cpuSeconds() - start.get(pid).cpuSeconds();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("process", name);
+            row.put("cpuSecondsMeasured", round(cpu));
+            row.put("cpuSecondsPer100kDeliveries", delivered == 0 ? -1 : round(cpu / delivered * 100_000));
+            rows.add(row);
+        }
+        return rows;
     }
 
     /** Each serving process's RSS before connecting and with the connections idle, and its growth per connection. */

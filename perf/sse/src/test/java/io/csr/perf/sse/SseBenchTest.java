@@ -33,6 +33,16 @@ class SseBenchTest {
     }
 
     @Test
+    void eachServingProcessHasItsOwnCpuPerDeliveryBesideTheSum() {
+        List<Map<String, Object>> rows = SseBench.cpuByProcess(List.of("100 java", "200 redis-server"),
+                Map.of(100L, new ProcessStats(0, 10.0), 200L, new ProcessStats(0, 5.0)),
+                Map.of(100L, new ProcessStats(0, 12.5), 200L, new ProcessStats(0, 5.5)), 50_000);
+        assertThat(rows).extracting(r -> r.get("process")).containsExactly("100 java", "200 redis-server");
+        assertThat(rows).extracting(r -> r.get("cpuSecondsMeasured")).containsExactly(2.5, 0.5);
+        assertThat(rows).extracting(r -> r.get("cpuSecondsPer100kDeliveries")).containsExactly(5.0, 1.0);
+    }
+
+    @Test
     void oursIsCountedWithRedisBesideTheGatewayAndEveryTargetNeedsItsPids() {
         assertThat(SseBench.servingPids(Target.OURS, List.of(100L), () -> 200L)).as("the gateway and Redis").containsExactly(100L, 200L);
         assertThat(SseBench.servingPids(Target.OURS, List.of(100L, 200L), () -> 200L)).containsExactly(100L, 200L);
