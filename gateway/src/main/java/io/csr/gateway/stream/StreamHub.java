@@ -6,6 +6,7 @@ import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.resps.StreamEntry;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,11 +52,27 @@ public final class StreamHub implements AutoCloseable {
         boolean historyChecked;
         /** When the reader last sent that check ({@link System#nanoTime}; reader thread only). */
         long historyCheckedNanos;
+        /** The stream key as sent to Redis, encoded once rather than for every XREAD. */
+        final byte[] keyBytes;
+        /** {@link #cursorArg}'s cache: the cursor it was encoded for, and the encoding (reader thread only). */
+        private StreamEntryID argOf;
+        private byte[] arg;
 
         CompanyTail(String companyId, String key, StreamEntryID cursor) {
             this.companyId = companyId;
             this.key = key;
+            this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
             this.cursor = cursor;
+        }
+
+        /** The cursor as an XREAD argument, encoded again only when it moved (a blocking read sends every tail's). */
+        byte[] cursorArg() {
+            StreamEntryID c = cursor;
+            if (c != argOf) {
+                arg = c.toString().getBytes(StandardCharsets.US_ASCII);
+                argOf = c;
+            }
+            return arg;
         }
     }
 

@@ -58,6 +58,8 @@ final class TailReader {
     private final List<Read> pending = new ArrayList<>();
     /** Per stream, the reads fanned out since its last history check: checked by the next (see {@link #readOnce}). */
     private final Map<StreamHub.CompanyTail, Unchecked> unchecked = new LinkedHashMap<>();
+    /** When the first of {@link #unchecked} is due for its check ({@link System#nanoTime}); meaningless while it is empty. */
+    private long uncheckedDueNanos;
 
     TailReader(StreamHub hub, int partition, String name) {
         this.hub = hub;
@@ -156,6 +158,7 @@ final class TailReader {
         for (StreamHub.CompanyTail t : unchecked.keySet()) {
             t.historyChecked = false; // checked before the first read after the reconnect is fanned out
         }
+        uncheckedDueNanos = System.nanoTime();
         if (conn != null) {
             try {
                 conn.close();
@@ -205,10 +208,10 @@ final class TailReader {
         CommandArguments xread = new CommandArguments(Protocol.Command.XREAD).add(Protocol.Keyword.COUNT).add(StreamHub.READ_COUNT)
                 .add(Protocol.Keyword.BLOCK).add(StreamHub.BLOCK_MS).add(Protocol.Keyword.STREAMS);
         for (StreamHub.CompanyTail t : mine) {
-            xread.key(t.key);
+            xread.key(t.keyBytes);
         }
         for (StreamHub.CompanyTail t : mine) {
-            xread.add(t.cursor.toString());
+            xread.add(t.cursorArg());
         }
         c.sendCommand(xread);
         if (!checks.isEmpty()) {
@@ -218,7 +221,9 @@ final class TailReader {
             }
             unchecked.clear();
         }
-        pending.forEach(this::fanOut);
+        for (int i = 0, k = pending.size(); i < k; i++) {
+            fanOut(pending.get(i));
+        }
         pending.clear();
         List<Map.Entry<String, List<StreamEntry>>> result = BuilderFactory.STREAM_READ_RESPONSE.build(c.getOne());
         if (result == null || result.isEmpty()) {
@@ -238,8 +243,7 @@ final class TailReader {
                 continue;
             }
             if (r.checked()) {
-                Unchecked u = unchecked.computeIfAbsent(tail, t -> new Unchecked(r.from(), r.fromData()));
-                u.fannedOutTo = tail.cursor;
+                noteUnchecked(r, now);
             }
             fanOut(r);
         }
@@ -271,13 +275,27 @@ final class TailReader {
         return !t.historyChecked || now - t.historyCheckedNanos >= hub.historyCheckNanos;
     }
 
+    /**
+     * Whether an unchecked start is due for its check: the earliest due time is kept as starts are added
+     * ({@link #noteUnchecked}), so the reader's loop does not walk them (an iterator per XREAD) to find out.
+     */
     private boolean uncheckedDue(long now) {
-        for (StreamHub.CompanyTail t : unchecked.keySet()) {
-            if (due(t, now)) {
-                return true;
+        return !unchecked.isEmpty() && now - uncheckedDueNanos >= 0;
+    }
+
+    /** Keeps {@code r}'s start as unchecked (the earliest per stream) with the last id fanned out since. */
+    private void noteUnchecked(Read r, long now) {
+        StreamHub.CompanyTail tail = r.tail();
+        Unchecked u = unchecked.get(tail);
+        if (u == null) {
+            u = new Unchecked(r.from(), r.fromData());
+            long dueAt = tail.historyChecked ? tail.historyCheckedNanos + hub.historyCheckNanos : now;
+            if (unchecked.isEmpty() || dueAt - uncheckedDueNanos < 0) {
+                uncheckedDueNanos = dueAt;
             }
+            unchecked.put(tail, u);
         }
-        return false;
+        u.fannedOutTo = tail.cursor;
     }
 
     /** The checks of the {@code waiting} reads and of every unchecked start of a stream still tailed, one per stream. */
@@ -411,8 +429,7 @@ final class TailReader {
         }
         for (Read r : pending) {
             if (r.checked() && !waiting.contains(r)) {
-                Unchecked u = unchecked.computeIfAbsent(r.tail(), t -> new Unchecked(r.from(), r.fromData()));
-                u.fannedOutTo = r.tail().cursor;
+                noteUnchecked(r, now);
             }
             fanOut(r);
         }
