@@ -53,13 +53,36 @@ final class CohortMonths implements AutoCloseable {
     static final int COMPANY_WIDE_HEADERS = 500;
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
+    /**
+     * At most about this many joined rows (observations × memberships of their users) per {@code INSERT … SELECT} of a
+     * month's figures: the cohorts of a month are computed in batches of about this size, so no statement grows with
+     * the company (1.7M joined rows took 5 s at load 12 on the 2-core machine; 100M observations make 56M a month).
+     */
+    static final long JOINED_ROWS_PER_STATEMENT = 4_000_000;
+    /** At most about this many staged (company, metric, user, month) rows per statement that merges a year's masks. */
+    static final long MASK_ROWS_PER_STATEMENT = 2_000_000;
+    /** A pass running longer than this logs its progress, month by month. */
+    private static final Duration PROGRESS = Duration.ofSeconds(10);
+
     private final ClickHouseAccess clickHouse;
     private final Duration period;
+    private final long joinedRowsPerStatement;
+    private final long maskRowsPerStatement;
     private volatile Thread scheduler;
+    /** Statements the last {@link #compute} and {@link #computeMasks} issued (figures, masks): what a test checks. */
+    volatile int lastFigureStatements;
+    volatile int lastMaskStatements;
 
     CohortMonths(ClickHouseAccess clickHouse, Duration period) {
+        this(clickHouse, period, JOINED_ROWS_PER_STATEMENT, MASK_ROWS_PER_STATEMENT);
+    }
+
+    /** With other statement sizes (a test splits a small data set as a large company's is split). */
+    CohortMonths(ClickHouseAccess clickHouse, Duration period, long joinedRowsPerStatement, long maskRowsPerStatement) {
         this.clickHouse = clickHouse;
         this.period = period;
+        this.joinedRowsPerStatement = joinedRowsPerStatement;
+        this.maskRowsPerStatement = maskRowsPerStatement;
     }
 
     /** Starts the scheduled refresh of every company's stale months (not when the period is zero). */
@@ -448,21 +471,39 @@ final class CohortMonths implements AutoCloseable {
     }
 
     /**
-     * One year's masks of every company, metric and user in one {@code INSERT … SELECT} from
-     * {@code metrics_timeseries FINAL} (one slice per month, run in parallel), then the header with the input marks of
-     * the months whose marks did not move meanwhile. Returns whether a header was written.
+     * One year's masks of every company, metric and user, in statements bounded by a month of observations: each month
+     * of {@code metrics_timeseries FINAL} is staged as one row per (company, metric, user) under a staging id of its
+     * own (a partition without a header, which no reader uses), then the staged rows are merged into the computation's
+     * one row per (company, metric, user) by ranges of the user hash ({@code u} is in the sorting key, so a range reads
+     * its own granules only), and the staging partition dropped. Then the header with the input marks of the months
+     * whose marks did not move meanwhile. Returns whether a header was written.
      */
     boolean computeMasks(int year, List<YearMonth> months) {
         Map<YearMonth, String> before = inputMarks(months);
+        long staging = newRefresh();
         long refresh = newRefresh();
-        StringJoiner slices = new StringJoiner(" UNION ALL ");
-        for (YearMonth m : months) {
-            slices.add("SELECT company_id, metric, cityHash64(user_id) AS u, toUInt16(bitShiftLeft(toUInt16(1), toMonth(ts) - 1)) AS b"
-                    + " FROM metrics_timeseries FINAL WHERE ts >= toDateTime(" + m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")"
-                    + " AND ts < toDateTime(" + m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")");
+        long started = System.nanoTime();
+        int statements = 0;
+        try {
+            for (YearMonth m : months) {
+                clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, " + year
+                        + ", cityHash64(user_id) AS u, toUInt16(" + (1 << (m.getMonthValue() - 1)) + "), " + staging
+                        + " FROM metrics_timeseries FINAL WHERE " + monthCondition(m) + " GROUP BY company_id, metric, u");
+                statements++;
+                progress(started, "masks of " + year, m, months.size());
+            }
+            long staged = clickHouse.queryLong("SELECT count() FROM " + MASKS + " WHERE refresh = " + staging);
+            int ranges = (int) Math.max(1, Math.min(4096, (staged + maskRowsPerStatement - 1) / maskRowsPerStatement));
+            for (int r = 0; r < ranges; r++) {
+                clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, year, u,"
+                        + " groupBitOr(mask), " + refresh + " FROM " + MASKS + " WHERE refresh = " + staging + " AND " + hashRange("u", r, ranges)
+                        + " GROUP BY company_id, metric, year, u");
+                statements++;
+            }
+        } finally {
+            dropMaskPartition(staging);
+            lastMaskStatements = statements;
         }
-        clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, " + year
-                + ", u, groupBitOr(b), " + refresh + " FROM (" + slices + ") GROUP BY company_id, metric, u");
         Map<YearMonth, String> after = inputMarks(months);
         StringJoiner marks = new StringJoiner(";");
         for (YearMonth m : months) {
@@ -591,21 +632,26 @@ final class CohortMonths implements AutoCloseable {
         Map<YearMonth, String> inputBefore = inputMarks(months);
         Map<Long, String> membersBefore = memberMarks(companyId, cohortIds);
         long refresh = newRefresh();
-        String members = "SELECT cohort_id, cityHash64(user_id) AS u FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
-                + " WHERE company_id = " + company + " AND cohort_id IN " + SqlLiteral.numberList(cohortIds) + ") WHERE active = 1";
+        long started = System.nanoTime();
+        int statements = 0;
         for (YearMonth m : months) {
             String month = "SELECT toStartOfMonth(ts) AS m, toDayOfMonth(ts) AS d, metric, cityHash64(user_id) AS u, value, "
                     + QuantileBins.sqlKey("value") + " AS qk FROM metrics_timeseries FINAL WHERE company_id = " + company
-                    + " AND ts >= toDateTime(" + m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")"
-                    + " AND ts < toDateTime(" + m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")";
-            // the day arrays: counts per day of the month (never 0, so aligned with their keys) and sums per day, whose
-            // keys are their own: sumMap leaves out a key whose sum is exactly 0 (18.16 and 24.x alike)
-            clickHouse.execute("INSERT INTO " + TABLE + " (company_id, cohort_id, month, metric, count, sum, min, max, sum_sq, q_keys,"
-                    + " q_counts, users, day_keys, day_counts, day_sum_keys, day_sums, refresh) SELECT " + company + ", cohort_id, m, metric,"
-                    + " count(), sum(value), min(value), max(value), sum(value * value), (sumMap([qk], [toUInt64(1)]) AS qs).1, qs.2,"
-                    + " uniqExactState(u), (sumMap([d], [toUInt64(1)]) AS dc).1, dc.2, (sumMap([d], [value]) AS ds).1, ds.2, " + refresh
-                    + " FROM (" + month + ") ALL INNER JOIN (" + members + ") USING u GROUP BY cohort_id, m, metric");
+                    + " AND " + monthCondition(m);
+            for (List<Long> batch : batches(companyId, cohortIds, m)) {
+                // the day arrays: counts per day of the month (never 0, so aligned with their keys) and sums per day, whose
+                // keys are their own: sumMap leaves out a key whose sum is exactly 0 (18.16 and 24.x alike)
+                clickHouse.execute("INSERT INTO " + TABLE + " (company_id, cohort_id, month, metric, count, sum, min, max, sum_sq, q_keys,"
+                        + " q_counts, users, day_keys, day_counts, day_sum_keys, day_sums, refresh) SELECT " + company + ", cohort_id, m, metric,"
+                        + " count(), sum(value), min(value), max(value), sum(value * value), (sumMap([qk], [toUInt64(1)]) AS qs).1, qs.2,"
+                        + " uniqExactState(u), (sumMap([d], [toUInt64(1)]) AS dc).1, dc.2, (sumMap([d], [value]) AS ds).1, ds.2, " + refresh
+                        + " FROM (" + month + ") ALL INNER JOIN (" + members(company, batch) + ") USING u GROUP BY cohort_id, m, metric");
+                statements++;
+            }
+            progress(started, "figures of " + companyId + "'s " + cohortIds.size() + " cohorts (" + statements + " statements so far)",
+                    m, months.size());
         }
+        lastFigureStatements = statements;
         Map<YearMonth, String> inputAfter = inputMarks(months);
         Map<Long, String> membersAfter = memberMarks(companyId, cohortIds);
         Map<String, Long> rows = new HashMap<>();
@@ -634,6 +680,69 @@ final class CohortMonths implements AutoCloseable {
         clickHouse.execute("INSERT INTO " + TABLE + " (company_id, cohort_id, month, metric, count, input_mark, member_mark, refresh) VALUES "
                 + headers);
         return written;
+    }
+
+    /** The current members of these cohorts as (cohort_id, u = cityHash64(user_id)). */
+    private static String members(String company, Collection<Long> cohortIds) {
+        return "SELECT cohort_id, cityHash64(user_id) AS u FROM (SELECT cohort_id, user_id, active FROM user_cohorts FINAL"
+                + " WHERE company_id = " + company + " AND cohort_id IN " + SqlLiteral.numberList(cohortIds) + ") WHERE active = 1";
+    }
+
+    /** The observations of the month, as a condition on the sorting key ({@code ts}), so it stands inside FINAL. */
+    private static String monthCondition(YearMonth m) {
+        return "ts >= toDateTime(" + m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ") AND ts < toDateTime("
+                + m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() + ")";
+    }
+
+    /** Range r of n equal ranges of the 64-bit unsigned {@code column}. */
+    static String hashRange(String column, int r, int n) {
+        java.math.BigInteger span = java.math.BigInteger.ONE.shiftLeft(64);
+        String lo = span.multiply(java.math.BigInteger.valueOf(r)).divide(java.math.BigInteger.valueOf(n)).toString();
+        String hi = span.multiply(java.math.BigInteger.valueOf(r + 1)).divide(java.math.BigInteger.valueOf(n)).toString();
+        return column + " >= toUInt64('" + lo + "')" + (r + 1 < n ? " AND " + column + " < toUInt64('" + hi + "')" : "");
+    }
+
+    /**
+     * The cohorts in batches whose month joins at most about {@code joinedRowsPerStatement} rows: the month's
+     * observations per user ({@code FINAL} left out: an estimate, a replayed row counted twice) joined to the cohorts'
+     * members. One batch when the month's observations times the cohorts stay within it (no estimate read then); a
+     * cohort larger than the bound alone is a batch of its own (a month of one cohort is not split).
+     */
+    private List<List<Long>> batches(String companyId, Collection<Long> cohortIds, YearMonth m) {
+        String company = SqlLiteral.string(companyId);
+        long observations = clickHouse.queryLong("SELECT count() FROM metrics_timeseries WHERE company_id = " + company + " AND " + monthCondition(m));
+        if (observations * cohortIds.size() <= joinedRowsPerStatement) {
+            return List.of(List.copyOf(cohortIds));
+        }
+        Map<Long, Long> joined = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, sum(n) AS rows FROM (SELECT cityHash64(user_id) AS u, count() AS n FROM metrics_timeseries"
+                + " WHERE company_id = " + company + " AND " + monthCondition(m) + " GROUP BY u) ALL INNER JOIN (" + members(company, cohortIds)
+                + ") USING u GROUP BY cohort_id")) {
+            joined.put(r.get("cohort_id").asLong(), r.get("rows").asLong());
+        }
+        List<List<Long>> out = new ArrayList<>();
+        List<Long> batch = new ArrayList<>();
+        long rows = 0;
+        for (long id : cohortIds) {
+            long n = joined.getOrDefault(id, 0L);
+            if (!batch.isEmpty() && rows + n > joinedRowsPerStatement) {
+                out.add(batch);
+                batch = new ArrayList<>();
+                rows = 0;
+            }
+            batch.add(id);
+            rows += n;
+        }
+        out.add(batch);
+        return out;
+    }
+
+    /** Logs a month done when the pass has run longer than {@link #PROGRESS}. */
+    private static void progress(long startedNanos, String what, YearMonth done, int months) {
+        Duration took = Duration.ofNanos(System.nanoTime() - startedNanos);
+        if (took.compareTo(PROGRESS) > 0) {
+            LOG.info("cohort months: {}: {} done ({} months in the pass), {} s so far", what, done, months, took.toSeconds());
+        }
     }
 
     /**
