@@ -59,8 +59,13 @@ final class CohortMonths implements AutoCloseable {
      * the company (1.7M joined rows took 5 s at load 12 on the 2-core machine; 100M observations make 56M a month).
      */
     static final long JOINED_ROWS_PER_STATEMENT = 4_000_000;
-    /** At most about this many staged (company, metric, user, month) rows per statement that merges a year's masks. */
+    /**
+     * At most about this many observations per statement that stages a slice of a month's masks, and staged
+     * (company, metric, user, slice) rows per statement that merges them into the year's masks.
+     */
     static final long MASK_ROWS_PER_STATEMENT = 2_000_000;
+    /** A month's masks are staged in at most this many slices (hours). */
+    private static final int MAX_SLICES = 31 * 24;
     /** A pass running longer than this logs its progress, month by month. */
     private static final Duration PROGRESS = Duration.ofSeconds(10);
 
@@ -471,9 +476,9 @@ final class CohortMonths implements AutoCloseable {
     }
 
     /**
-     * One year's masks of every company, metric and user, in statements bounded by a month of observations: each month
-     * of {@code metrics_timeseries FINAL} is staged as one row per (company, metric, user) under a staging id of its
-     * own (a partition without a header, which no reader uses), then the staged rows are merged into the computation's
+     * One year's masks of every company, metric and user, in statements of bounded size: each slice of a month of
+     * {@code metrics_timeseries FINAL} (about {@code maskRowsPerStatement} observations) is staged as one row per
+     * (company, metric, user) under a staging id of its own (a partition without a header, which no reader uses), then the staged rows are merged into the computation's
      * one row per (company, metric, user) by ranges of the user hash ({@code u} is in the sorting key, so a range reads
      * its own granules only), and the staging partition dropped. Then the header with the input marks of the months
      * whose marks did not move meanwhile. Returns whether a header was written.
@@ -486,10 +491,19 @@ final class CohortMonths implements AutoCloseable {
         int statements = 0;
         try {
             for (YearMonth m : months) {
-                clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, " + year
-                        + ", cityHash64(user_id) AS u, toUInt16(" + (1 << (m.getMonthValue() - 1)) + "), " + staging
-                        + " FROM metrics_timeseries FINAL WHERE " + monthCondition(m) + " GROUP BY company_id, metric, u");
-                statements++;
+                // the month in slices of about maskRowsPerStatement observations (ts is in the sorting key, so a slice
+                // reads its own granules and FINAL within it is FINAL of the month: the copies of a row share its ts)
+                long observations = clickHouse.queryLong("SELECT count() FROM metrics_timeseries WHERE " + monthCondition(m));
+                int slices = (int) Math.max(1, Math.min(MAX_SLICES, (observations + maskRowsPerStatement - 1) / maskRowsPerStatement));
+                long from = m.atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+                long to = m.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+                for (int i = 0; i < slices; i++) {
+                    clickHouse.execute("INSERT INTO " + MASKS + " (company_id, metric, year, u, mask, refresh) SELECT company_id, metric, " + year
+                            + ", cityHash64(user_id) AS u, toUInt16(" + (1 << (m.getMonthValue() - 1)) + "), " + staging
+                            + " FROM metrics_timeseries FINAL WHERE ts >= toDateTime(" + (from + (to - from) * i / slices) + ") AND ts < toDateTime("
+                            + (from + (to - from) * (i + 1) / slices) + ") GROUP BY company_id, metric, u");
+                    statements++;
+                }
                 progress(started, "masks of " + year, m, months.size());
             }
             long staged = clickHouse.queryLong("SELECT count() FROM " + MASKS + " WHERE refresh = " + staging);

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.within;
 
 /**
  * The per-cohort months of a large company are computed in statements of bounded size (cohort batches per month, the
- * year's masks staged month by month and merged by ranges of the user hash); a pass split that way writes the rows an
+ * year's masks staged by slices of a month and merged by ranges of the user hash); a pass split that way writes the rows an
  * unsplit pass writes, and both are the figures of the observations ({@code FINAL}) of the current members. Company
  * {@code coS} in a namespace of its own: cohorts 31 = u1, u2, u3; 32 = u2, u3, u4, u5; 33 = u1, u5; u9 in none.
  * Observations of sroi and hours in March and April 2026, a replayed copy of some (FINAL drops it) and a day of u1
@@ -63,7 +63,7 @@ class CohortMonthsSplitITCase {
     @Test
     void aSplitPassWritesTheRowsOfAnUnsplitOneAndTheFiguresOfTheObservations() {
         CohortMonths whole = new CohortMonths(ch, Duration.ZERO);
-        CohortMonths split = new CohortMonths(ch, Duration.ZERO, 1, 1); // every cohort its own statement, masks by many ranges
+        CohortMonths split = new CohortMonths(ch, Duration.ZERO, 1, 20); // every cohort its own statement, masks in slices and ranges of 20 rows
 
         assertThat(whole.compute("coS", COHORTS, MONTHS)).as("(cohort, month) headers").isEqualTo(6);
         assertThat(whole.lastFigureStatements).as("one statement per month").isEqualTo(2);
@@ -102,7 +102,7 @@ class CohortMonthsSplitITCase {
         assertThat(whole.computeMasks(2026, MONTHS)).isTrue();
         List<JsonNode> masksUnsplit = masks(lastMaskRefresh());
         assertThat(split.computeMasks(2026, MONTHS)).isTrue();
-        assertThat(split.lastMaskStatements).as("two months staged, then merged by several ranges of the user hash")
+        assertThat(split.lastMaskStatements).as("two months staged in slices, then merged by ranges of the user hash")
                 .isGreaterThan(whole.lastMaskStatements);
         List<JsonNode> masksSplit = masks(lastMaskRefresh());
         List<JsonNode> observedMasks = ch.query("SELECT metric, toString(cityHash64(user_id)) AS u, groupBitOr(toUInt16(bitShiftLeft(toUInt16(1),"
