@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -306,10 +307,23 @@ public final class ClickHouseAccess implements AutoCloseable {
         executeIn(settings.database(), sql);
     }
 
+    /**
+     * A command with server settings of its own for this statement (e.g. the block size an {@code INSERT … SELECT}
+     * writes its parts in, which a {@code SETTINGS} clause of the SELECT does not reach), in the configured database.
+     */
+    public void execute(String sql, Map<String, String> serverSettings) {
+        executeIn(settings.database(), sql, serverSettings);
+    }
+
     private void executeIn(String database, String sql) {
+        executeIn(database, sql, Map.of());
+    }
+
+    private void executeIn(String database, String sql, Map<String, String> serverSettings) {
         CommandSettings cs = new CommandSettings();
         inDatabase(cs, database);
         clusterSettings(cs);
+        serverSettings.forEach(cs::serverSetting);
         onActive(sql, c -> {
             try (CommandResponse ignored = await(c.execute(sql, cs), sql)) {
                 return null; // nothing to read

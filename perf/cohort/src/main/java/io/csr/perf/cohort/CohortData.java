@@ -5,6 +5,7 @@ import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.common.userdays.UserDailyMetrics;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The benchmark's data set, generated inside ClickHouse (INSERT … SELECT FROM numbers, no client-side rows): one
@@ -29,6 +30,15 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
                 && ch.queryLong("SELECT uniqExact(user_id) AS c FROM user_cohorts WHERE cohort_id = " + cohorts) == maxSize;
     }
 
+    /**
+     * The settings of the generating statements: a month lands as one part (the block an {@code INSERT … SELECT} writes
+     * is squashed up to these sizes, so the month's rows are sorted and written once, and neither a merge nor the
+     * compaction of {@code --layout compacted} rewrites them), the SELECT side may use both cores of the 2-core bench
+     * machine (the server's default is 1), and each statement is in {@code system.query_log}.
+     */
+    static final Map<String, String> BULK = Map.of("min_insert_block_size_rows", "1000000000", "min_insert_block_size_bytes",
+            "100000000000", "max_threads", "2", "log_queries", "1");
+
     void generate(ClickHouseAccess ch) {
         for (String table : List.of("metrics_timeseries", "user_cohorts", "cohorts", UserDailyMetrics.TABLE)) {
             ch.execute("TRUNCATE TABLE " + SqlLiteral.identifier(table));
@@ -36,12 +46,24 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
         String company = SqlLiteral.string(COMPANY);
         String metrics = METRICS.stream().map(SqlLiteral::string).reduce((a, b) -> a + ", " + b).orElseThrow();
         String ts = "(" + YEAR_START + " + intHash32(number * 7 + 1) % " + YEAR_SECONDS + ")";
-        ch.execute("INSERT INTO metrics_timeseries (company_id, metric, user_id, ts, ts_ms, value, event_id)"
-                + " SELECT " + company + ", arrayElement([" + metrics + "], (number % " + METRICS.size() + ") + 1),"
-                + " concat('u', toString(intHash32(number) % " + users + ")), toDateTime(" + ts + "), " + ts + " * 1000,"
-                + " (intHash32(number * 13 + 5) % 10000) / 100.0, concat('e', toString(number))"
-                + " FROM numbers(" + SqlLiteral.number(rows) + ")");
-        fillUserDays(ch);
+        // month by month (one part each, see BULK): the rows are the same as one INSERT of every number would write
+        long observed = 0;
+        long fill = 0;
+        for (int m = 0; m < 12; m++) {
+            long t0 = System.nanoTime();
+            ch.execute("INSERT INTO metrics_timeseries (company_id, metric, user_id, ts, ts_ms, value, event_id)"
+                    + " SELECT " + company + ", arrayElement([" + metrics + "], (number % " + METRICS.size() + ") + 1),"
+                    + " concat('u', toString(intHash32(number) % " + users + ")), toDateTime(" + ts + "), " + ts + " * 1000,"
+                    + " (intHash32(number * 13 + 5) % 10000) / 100.0, concat('e', toString(number))"
+                    + " FROM numbers(" + SqlLiteral.number(rows) + ") WHERE " + ts + " >= " + monthStart(m) + " AND " + ts + " < " + monthStart(m + 1),
+                    BULK);
+            long t1 = System.nanoTime();
+            fillUserDays(ch, m);
+            observed += t1 - t0;
+            fill += System.nanoTime() - t1;
+            System.out.printf("  month %d of 12: observations %.1f s, daily rows %.1f s%n", m + 1, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+        }
+        System.out.printf("  observations %.1f s, daily rows %.1f s in all%n", observed / 1e9, fill / 1e9);
         // member k of cohort c is user (c*7919 + k*4729) mod users: distinct for k < users since 4729 is prime to 10^n
         ch.execute("INSERT INTO user_cohorts (cohort_id, company_id, user_id, joined_at, left_at, active, version)"
                 + " SELECT c, " + company + ", concat('u', toString((c * 7919 + k * 4729) % " + users + ")),"
@@ -53,15 +75,15 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
                 + " toDateTime(" + YEAR_START + "), 0, 1 FROM numbers(" + cohorts + ")");
     }
 
-    /** {@code user_daily_metrics} from the observations, one month per INSERT (bounded memory, one partition each). */
-    static void fillUserDays(ClickHouseAccess ch) {
-        java.time.YearMonth first = java.time.YearMonth.of(2026, 1);
-        for (int m = 0; m < 12; m++) {
-            long from = first.plusMonths(m).atDay(1).atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
-            long to = first.plusMonths(m + 1).atDay(1).atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
-            ch.execute("INSERT INTO " + UserDailyMetrics.TABLE + " (" + UserDailyMetrics.COLUMNS + ") "
-                    + UserDailyMetrics.recompute("ts >= toDateTime(" + from + ") AND ts < toDateTime(" + to + ")"));
-        }
+    /** The first second of month {@code m} of 2026 (0-based; 12 is 2027-01). */
+    private static long monthStart(int m) {
+        return java.time.YearMonth.of(2026, 1).plusMonths(m).atDay(1).atStartOfDay(java.time.ZoneOffset.UTC).toEpochSecond();
+    }
+
+    /** {@code user_daily_metrics} of month {@code m} (0-based) recomputed from its observations in one part (bounded memory). */
+    static void fillUserDays(ClickHouseAccess ch, int m) {
+        ch.execute("INSERT INTO " + UserDailyMetrics.TABLE + " (" + UserDailyMetrics.COLUMNS + ") "
+                + UserDailyMetrics.recompute("ts >= toDateTime(" + monthStart(m) + ") AND ts < toDateTime(" + monthStart(m + 1) + ")"), BULK);
     }
 
     /** The most active parts any month of {@code metrics_timeseries} has. */
