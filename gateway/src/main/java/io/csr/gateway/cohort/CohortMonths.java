@@ -634,11 +634,12 @@ final class CohortMonths implements AutoCloseable {
     }
 
     /**
-     * Computes the figures of the given cohorts for the given months, one {@code INSERT … SELECT} per month: the month's
-     * observations ({@code FINAL}) joined to the cohorts' current members by {@code cityHash64(user_id)} and grouped
-     * by cohort and metric, so a month is read once for all the cohorts (a read per cohort read the company's
-     * observations once per cohort: the first pass over 200 cohorts of the benchmark's 10M observations took 671–818 s
-     * on a busy machine). A user in two cohorts counts in both (one joined row per membership). Then a header for every
+     * Computes the figures of the given cohorts for the given months, one {@code INSERT … SELECT} per month and batch
+     * of cohorts ({@link #batches}: about {@code joinedRowsPerStatement} joined rows, so no statement grows with the
+     * company; one batch for most months): the month's observations ({@code FINAL}) joined to the batch's current
+     * members by {@code cityHash64(user_id)} and grouped by cohort and metric, so a month is read once per batch, not
+     * once per cohort (a read per cohort read the company's observations once per cohort: the first pass over 200
+     * cohorts of the benchmark's 10M observations took 671–818 s on a busy machine). A user in two cohorts counts in both (one joined row per membership). Then a header for every
      * (cohort, month) whose marks did not move meanwhile, all with one refresh id. Returns the headers written.
      */
     int compute(String companyId, Collection<Long> cohortIds, List<YearMonth> months) {
