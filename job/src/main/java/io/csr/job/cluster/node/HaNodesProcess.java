@@ -4,13 +4,18 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -19,8 +24,8 @@ import java.util.stream.Collectors;
  * a caller's own, in a process of its own, for a module that may not load the job's classes ({@code csr soak --topology
  * ha} in perf/sse): ZooKeeper, ClickHouse 1 shard × 2 replicas, Redis Cluster 3 masters + 3 replicas, NATS 3 nodes.
  *
- * <p>{@code java -cp <the job's class path> io.csr.job.cluster.node.HaNodesProcess <state dir> <seed>} picks one free
- * block of loopback ports below the ephemeral range (from the seed, retried until every port binds), starts every node,
+ * <p>{@code java -cp <the job's class path> io.csr.job.cluster.node.HaNodesProcess <state dir>} takes one block of
+ * loopback ports below the ephemeral range that no other such process holds ({@link #reserveBase}), starts every node,
  * prints {@code READY KEY=VALUE …} (CLICKHOUSE_URL with both replicas, CLICKHOUSE_CLUSTER, REDIS_URL, NATS_URL,
  * ZOOKEEPER, REDIS_PORTS, CLICKHOUSE_TCP, and GATEWAY_PORTS: free ports of the block for the caller's gateways and
  * HAProxy) on one line, then obeys one command a line on standard input, answering
@@ -80,16 +85,50 @@ public final class HaNodesProcess {
         return out;
     }
 
-    /** A block whose every port binds now, from 20000–21499 (all below the usual ephemeral range, 32768–60999). */
-    static int freeBase(long seed) {
-        Random r = new Random(seed);
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int base = 20_000 + r.nextInt(1_500);
-            if (LoopbackPorts.busy(ports(base)).isEmpty()) {
+    /** The first block's base; blocks lie {@link #BLOCK_STRIDE} apart, so two blocks never share a port. */
+    static final int FIRST_BASE = 20_000;
+    /** Wider than a block's span below +10000 (base..+212), so the blocks 20000, 20300, … 21200 are disjoint. */
+    static final int BLOCK_STRIDE = 300;
+    static final int BLOCKS = 5;
+    /** Held until this process exits (the OS releases a lock of a process that died): the block is taken. */
+    private static final List<FileChannel> HELD = new ArrayList<>();
+
+    /**
+     * A block of ports of this process's own: one of {@link #BLOCKS} fixed, disjoint blocks from 20000 (all below the
+     * usual ephemeral range, 32768–60999, with Redis's bus ports at +10000), tried in random order, taken when no other
+     * process on this machine holds its lock file under {@code lockDir} and every port of it binds now. The lock, not
+     * the bind check, keeps two soaks apart: their nodes start one after another over minutes, so a block's ports look
+     * free to a second soak long after the first one chose it.
+     */
+    static int reserveBase(Path lockDir) throws IOException {
+        Files.createDirectories(lockDir);
+        List<Integer> bases = new ArrayList<>();
+        for (int i = 0; i < BLOCKS; i++) {
+            bases.add(FIRST_BASE + i * BLOCK_STRIDE);
+        }
+        Collections.shuffle(bases);
+        List<String> taken = new ArrayList<>();
+        for (int base : bases) {
+            FileChannel channel = FileChannel.open(lockDir.resolve("ha-ports-" + base + ".lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null; // this process holds it already
+            }
+            List<Integer> busy = lock == null ? List.of() : LoopbackPorts.busy(ports(base));
+            if (lock != null && busy.isEmpty()) {
+                synchronized (HELD) {
+                    HELD.add(channel);
+                }
                 return base;
             }
+            channel.close();
+            taken.add(base + (lock == null ? " (held by another soak)" : " (ports in use: " + LoopbackPorts.describe(busy) + ")"));
         }
-        throw new IllegalStateException("no free block of loopback ports in 20000-31499 after 200 tries; free some ports or retry");
+        throw new IllegalStateException("no free block of loopback ports for the HA nodes: " + String.join(", ", taken)
+                + "; wait for the other soak to end, or free the ports");
     }
 
     Map<String, String> endpoints() {
@@ -152,13 +191,13 @@ public final class HaNodesProcess {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: HaNodesProcess <state dir> <seed>");
+        if (args.length != 1) {
+            System.err.println("usage: HaNodesProcess <state dir>");
             System.exit(2);
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Consumer<String> progress = s -> System.err.println("    " + s);
-        HaNodesProcess nodes = new HaNodesProcess(Path.of(args[0]).toAbsolutePath(), freeBase(Long.parseLong(args[1])), progress);
+        HaNodesProcess nodes = new HaNodesProcess(Path.of(args[0]).toAbsolutePath(), reserveBase(Path.of(System.getProperty("java.io.tmpdir"), "csr-port-blocks")), progress);
         try {
             nodes.topology.up();
             out.println("READY " + nodes.endpoints().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())

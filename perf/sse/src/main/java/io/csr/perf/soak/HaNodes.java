@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The stateful tiers of the HA topology for {@code csr soak --topology ha}: ZooKeeper, ClickHouse 1 shard × 2 replicas,
  * Redis Cluster 3 + 3, NATS 3 nodes, started by the job module's {@code io.csr.job.cluster.node.HaNodesProcess} (the
- * node kinds of {@code csr cluster up --ha}, on a block of ports of its own and data under the soak's work dir) in a
- * process of its own, as this module never loads the job's classes. Nodes are killed and started again through it by
+ * node kinds of {@code csr cluster up --ha}, on a block of ports no other soak on the machine holds, and data under the
+ * soak's work dir) in a process of its own, as this module never loads the job's classes. Nodes are killed and started again through it by
  * name ({@code clickhouse-s1r1}, {@code redis-<port>}, {@code nats-n0}, …); closing this stops every node.
  */
 final class HaNodes implements AutoCloseable {
@@ -30,13 +30,12 @@ final class HaNodes implements AutoCloseable {
     final Map<String, String> endpoints = new LinkedHashMap<>();
     private final Map<String, Integer> starts = new LinkedHashMap<>();
 
-    HaNodes(Path root, Path dir, long seed) throws IOException, InterruptedException {
+    HaNodes(Path root, Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         this.log = Files.createDirectories(dir.getParent().resolve("logs")).resolve("ha-nodes.log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-XX:+UseSerialGC", "-cp",
-                OwnServices.moduleClasspath(root, "job", "csr-job", true), "io.csr.job.cluster.node.HaNodesProcess", dir.toString(),
-                Long.toString(seed)));
+                OwnServices.moduleClasspath(root, "job", "csr-job", true), "io.csr.job.cluster.node.HaNodesProcess", dir.toString()));
         process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         commands = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         answers = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

@@ -102,7 +102,7 @@ final class Soak {
         Files.createDirectories(o.workDir());
         if (o.ha()) {
             say("starting the HA topology's clusters (ZooKeeper, ClickHouse 1x2, Redis Cluster 3+3, NATS x3) under " + o.workDir().resolve("ha"));
-            ha = new HaNodes(o.root(), o.workDir().resolve("ha"), o.seed());
+            ha = new HaNodes(o.root(), o.workDir().resolve("ha"));
         }
         try {
             services = new OwnServices(o.root(), o.workDir(), Map.of(), ha == null ? null : ha.endpoints);
