@@ -6,23 +6,20 @@ import io.csr.common.config.CsrConfig;
 import io.csr.job.runtime.ClusterControl;
 import io.csr.job.runtime.RuntimeOptions;
 import io.csr.job.testing.JobFixture;
-import io.csr.job.testing.TestClusters;
 import io.csr.job.testing.TestJars;
 import io.csr.job.testing.TestStream;
 import org.apache.flink.api.common.JobID;
 
-import java.io.IOException;
-import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What the cluster ITCases share: the test's own namespace ({@link JobFixture}), a {@link LocalCluster} of the
- * test's own (own state dir, free REST port, own HA cluster id on the shared ZooKeeper that {@code csr test} starts),
- * and the {@link ClusterControl} that {@code csr submit}/{@code savepoint} use. Closing it stops every process it
- * started, checks that none is left, and removes the namespace.
+ * What the cluster ITCases share: the test's own namespace ({@link JobFixture}), the {@link SharedFlinkCluster} of the
+ * test JVM (free REST port, own HA cluster id on the shared ZooKeeper that {@code csr test} starts), and the
+ * {@link ClusterControl} that {@code csr submit}/{@code savepoint} use. Closing it hands the cluster back whole for the
+ * next test (no job of this one left running, every process up) and removes the namespace.
  */
 final class ClusterJobHarness implements AutoCloseable {
     static final String ZOOKEEPER = System.getProperty("ZOOKEEPER_QUORUM",
@@ -31,17 +28,17 @@ final class ClusterJobHarness implements AutoCloseable {
     final JobFixture ns;
     final TestStream stream;
     final LocalCluster cluster;
+    private final SharedFlinkCluster shared;
     final ClickHouseAccess ch;
     /** Settings every submission and control of this test gets on top of the namespace's (e.g. NATS_PARTITIONS). */
     final Map<String, String> config = new java.util.LinkedHashMap<>();
 
-    ClusterJobHarness(Path tmp) throws Exception {
-        requireZooKeeper();
+    ClusterJobHarness(Path tmp, SharedFlinkCluster shared) throws Exception {
+        this.shared = shared;
+        cluster = shared.cluster();
         ns = new JobFixture(tmp);
         stream = ns.stream;
         ch = ns.ch;
-        cluster = TestClusters.cluster(tmp.resolve("flink"), "it-" + ns.id(), LocalClusterSettings.TASK_MANAGERS,
-                LocalClusterSettings.SLOTS_PER_TASK_MANAGER, ZOOKEEPER);
     }
 
     /** KEY=VALUE arguments of the submitted job: the test's namespace, 1 s checkpoints, the given parallelism. */
@@ -92,10 +89,9 @@ final class ClusterJobHarness implements AutoCloseable {
         void run() throws Exception;
     }
 
-    /** Starts the cluster and runs the test's steps; when they fail, the cluster's log tail goes to stderr first. */
+    /** Runs the test's steps on the cluster; when they fail, the cluster's log tail goes to stderr first. */
     void onCluster(Steps steps) throws Exception {
         try {
-            cluster.up();
             steps.run();
         } catch (Throwable t) {
             System.err.println(cluster.logTail(80));
@@ -110,25 +106,9 @@ final class ClusterJobHarness implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            List<Long> started = cluster.livePids();
-            cluster.down();
-            List<Long> leaked = started.stream().filter(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).toList();
-            if (!leaked.isEmpty()) {
-                throw new AssertionError("cluster processes still alive after down(): " + leaked);
-            }
-            cluster.forgetJobs(); // the test's ZooKeeper node and HA storage go too
+            shared.release();
         } finally {
             ns.close();
-        }
-    }
-
-    private static void requireZooKeeper() throws IOException {
-        String first = ZOOKEEPER.split(",")[0];
-        try (Socket s = new Socket(first.substring(0, first.lastIndexOf(':')), Integer.parseInt(first.substring(first.lastIndexOf(':') + 1)))) {
-            s.getInputStream(); // answers
-        } catch (IOException e) {
-            throw new IOException("ZooKeeper does not answer at " + ZOOKEEPER + " (" + e.getMessage()
-                    + "); the cluster tests need it for Flink's HA services: bin/csr test (or bin/csr cluster up) starts it", e);
         }
     }
 }

@@ -7,6 +7,7 @@ import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -29,13 +30,16 @@ import static org.awaitility.Awaitility.await;
 class JobManagerFailoverITCase {
     private static final int TOTAL = 3_000;
 
+    @RegisterExtension
+    static final SharedFlinkCluster flink = new SharedFlinkCluster();
+
     @TempDir
     Path tmp;
 
     @Test
     void aKilledJobManagerRestartedResumesTheJobByItselfFromItsLatestCheckpoint() throws Exception {
         List<EventFixture.Message> messages = EventFixture.recent(TOTAL, 3, 23).messages();
-        try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
+        try (ClusterJobHarness h = new ClusterJobHarness(tmp, flink)) {
             h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();
                 h.stream.publishAll(messages, 0, 1_200, sequences);

@@ -8,6 +8,7 @@ import io.csr.job.testing.PipelineExpectations;
 import org.apache.flink.api.common.JobID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -33,6 +34,9 @@ class PartitionedRescaleITCase {
     private static final int PARTITIONS = 4;
     private static final int TOTAL = 3_000;
 
+    @RegisterExtension
+    static final SharedFlinkCluster flink = new SharedFlinkCluster();
+
     @TempDir
     Path tmp;
 
@@ -43,7 +47,7 @@ class PartitionedRescaleITCase {
                 .anyMatch(s -> s.matches("metrics\\.[a-z_]+")).anyMatch(s -> s.startsWith("metrics.x."));
         int[] parts = {0, TOTAL / 3, 2 * TOTAL / 3, TOTAL};
         int[] parallelism = {2, 4, 2};
-        try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
+        try (ClusterJobHarness h = new ClusterJobHarness(tmp, flink)) {
             h.config.put(ConfigKey.NATS_PARTITIONS.name(), String.valueOf(PARTITIONS));
             h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();

@@ -11,6 +11,7 @@ import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
@@ -37,13 +38,16 @@ class RescaleITCase {
     private static final int TOTAL = 3_000;
     private static final int FIRST_PART = 1_500;
 
+    @RegisterExtension
+    static final SharedFlinkCluster flink = new SharedFlinkCluster();
+
     @TempDir
     Path tmp;
 
     @Test
     void savepointThenResubmitWithAnotherParallelismLosesAndDuplicatesNothing() throws Exception {
         List<EventFixture.Message> messages = EventFixture.recent(TOTAL, 3, 11).messages();
-        try (ClusterJobHarness h = new ClusterJobHarness(tmp)) {
+        try (ClusterJobHarness h = new ClusterJobHarness(tmp, flink)) {
             h.onCluster(() -> {
                 List<Long> sequences = new ArrayList<>();
                 h.stream.publishAll(messages, 0, FIRST_PART, sequences);
