@@ -1,8 +1,10 @@
 package io.csr.job.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.config.ConfigKey;
 import io.csr.common.config.CsrConfig;
+import io.csr.common.json.Json;
 import io.csr.common.migrate.Migrations;
 import io.csr.common.verify.ExactlyOnceCheck;
 import io.csr.job.cluster.node.ClickHouseNode;
@@ -14,7 +16,6 @@ import io.csr.job.testing.EmbeddedJobProcess;
 import io.csr.job.testing.EventFixture;
 import io.csr.job.testing.JobExceptionHistory;
 import io.csr.job.testing.PipelineExpectations;
-import io.csr.job.testing.TestClusters;
 import io.csr.job.testing.TestJars;
 import io.csr.job.testing.TestStream;
 import io.csr.job.testing.UserDayAgreement;
@@ -72,6 +73,10 @@ class ReplicatedPipelineITCase {
 
     @RegisterExtension
     static final ClickHouseClusterExtension clickhouse = new ClickHouseClusterExtension("it_rep_", 1, 2);
+
+    /** The TaskManager test's Flink cluster, the one the other cluster ITCases of the run use too. */
+    @RegisterExtension
+    static final SharedFlinkCluster sharedFlink = new SharedFlinkCluster();
 
     @TempDir
     static Path tmp;
@@ -238,20 +243,19 @@ class ReplicatedPipelineITCase {
 
     @Test
     void everyEventOnceOnBothReplicasThroughATaskManagerKill() throws Exception {
-        // one slot per TaskManager at parallelism 2: the killed one certainly ran tasks of the job
-        LocalCluster flink = TestClusters.cluster(tmp.resolve("flink"), "rep-tm-" + Long.toHexString(System.nanoTime() & 0xffffff),
-                LocalClusterSettings.TASK_MANAGERS, 1, "");
+        LocalCluster flink = sharedFlink.cluster();
         AtomicReference<JobID> submitted = new AtomicReference<>();
         try {
-            flink.up();
             run("tmkill", TOTAL / 2, submittedTo(flink, submitted), "a TaskManager killed", (stream, ch, messages, sequences) -> {
                 stream.publishAll(messages, 0, 3_000, sequences);
                 awaitCommitted(ch, 1_000);
-                flink.killTaskManager(1);
-                say("killed taskmanager-1 (kill -9) at " + committed(ch) + " events");
+                // the shared cluster has two slots on each TaskManager: kill one that certainly runs tasks of the job
+                int victim = taskManagerRunning(flink, submitted.get());
+                flink.killTaskManager(victim);
+                say("killed taskmanager-" + victim + " (kill -9) at " + committed(ch) + " events");
                 stream.publishAll(messages, 3_000, messages.size(), sequences);
-                flink.restartTaskManager(1);
-                say("restarted taskmanager-1 at " + committed(ch) + " events");
+                flink.restartTaskManager(victim);
+                say("restarted taskmanager-" + victim + " at " + committed(ch) + " events");
                 // checked now: once the run deletes its stream, the job's failures on it crowd the history. The loss
                 // shows as the heartbeat's "TaskManager with id … is no longer reachable" or, when a peer's network
                 // connection broke first, "Connection unexpectedly closed by remote task manager" or "Lost connection
@@ -264,8 +268,20 @@ class ReplicatedPipelineITCase {
                         });
             });
         } finally {
-            flink.down();
+            sharedFlink.release(); // the job submitted there ends with the test
         }
+    }
+
+    /** The index of a TaskManager ({@code tm-<index>…} resource ids, as {@link LocalCluster} starts them) running tasks of {@code job}. */
+    private static int taskManagerRunning(LocalCluster flink, JobID job) throws IOException {
+        for (JsonNode vertex : Json.mapper().readTree(flink.get("/jobs/" + job)).path("vertices")) {
+            String tms = flink.get("/jobs/" + job + "/vertices/" + vertex.path("id").asText() + "/taskmanagers");
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"taskmanager-id\"\\s*:\\s*\"tm-(\\d+)").matcher(tms);
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+        }
+        throw new AssertionError("no TaskManager runs a task of job " + job + ": " + flink.get("/jobs/" + job));
     }
 
     @Test
@@ -396,6 +412,7 @@ class ReplicatedPipelineITCase {
         try (TestStream stream = new TestStream()) {
             String db = "csr_it_" + stream.id;
             try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db).withUrl(urls))) {
+                say(name + ": migrating " + db);
                 Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
                 for (ClickHouseNode server : cluster.servers) {
                     try (ClickHouseAccess direct = cluster.direct(server, db)) {
@@ -406,6 +423,7 @@ class ReplicatedPipelineITCase {
                         cluster.servers.stream().map(s -> "127.0.0.1:" + s.server().tcpPort()).toList(), db);
                 Path dir = tmp.resolve(name);
                 java.nio.file.Files.createDirectories(dir);
+                say(name + ": migrated; starting the job");
                 RunningJob job = launcher.start(stream, dir, Map.of(
                         ConfigKey.CLICKHOUSE_URL.name(), urls,
                         ConfigKey.CLICKHOUSE_CLUSTER.name(), cluster.layout.cluster(),
@@ -416,6 +434,7 @@ class ReplicatedPipelineITCase {
                 List<Long> sequences = new ArrayList<>();
                 try {
                     scenario.play(stream, ch, messages, sequences);
+                    say(name + ": scenario played, checking");
                     PipelineExpectations expected = new PipelineExpectations(messages, sequences, stream.stream);
                     // a replica may have just restarted: a request on a connection to the server that died fails once
                     await("every valid event committed").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2))
@@ -503,6 +522,6 @@ class ReplicatedPipelineITCase {
     }
 
     private static void say(String line) {
-        System.out.println("[ReplicatedPipelineITCase] " + line);
+        System.out.println("[ReplicatedPipelineITCase " + java.time.LocalTime.now() + "] " + line);
     }
 }
