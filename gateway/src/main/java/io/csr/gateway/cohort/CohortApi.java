@@ -40,7 +40,8 @@ public final class CohortApi implements AutoCloseable {
         boolean monthly = dailyAggregates && !monthRefresh.isZero();
         this.months = new CohortMonths(clickHouse, monthly ? monthRefresh : Duration.ZERO).start();
         this.queries = new CohortQueries(clickHouse, new MembershipCache(clickHouse, membershipCacheRows),
-                dailyAggregates ? CohortQueries.Source.CHEAPER : CohortQueries.Source.OBSERVATIONS, monthly ? months : null);
+                dailyAggregates ? CohortQueries.Source.CHEAPER : CohortQueries.Source.OBSERVATIONS, monthly ? months : null,
+                dailyAggregates); // a month compacted into one merged part is read without FINAL (ReadParts), except on the reference path
         this.store = new CohortStore(postgres);
         this.clock = clock;
         this.rules = new RuleCohorts(postgres, new RuleEvaluator(postgres, clickHouse, clock), ruleRefresh).start();

@@ -43,6 +43,8 @@ final class CohortQueries {
     private final CohortMonths months;
     /** Answers given from the monthly rows (tests check the months were used, not silently passed over). */
     private final java.util.concurrent.atomic.AtomicLong monthlyAnswers = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong withoutFinal = new java.util.concurrent.atomic.AtomicLong();
+    private final boolean mergedMonthsWithoutFinal;
 
     /**
      * Where the figures come from; both give the same answers. Contract 4's ranges are whole UTC days, which the daily
@@ -95,30 +97,54 @@ final class CohortQueries {
      * either choice gives the same answer).
      */
     Source sourceFor(DateRange range) {
-        return sourceFor(range, DAY_ROW_COST);
+        return sourceFor(partsOf(range), range, DAY_ROW_COST);
     }
 
-    private Source sourceFor(DateRange range, double dayRowCost) {
+    /** The source for a range within the request's, from the parts read for the request ({@link ReadParts}). */
+    private Source sourceFor(ReadParts parts, DateRange range, double dayRowCost) {
         if (source != Source.CHEAPER) {
             return source;
         }
-        String from = SqlLiteral.string(String.format("%04d%02d", range.start().getYear(), range.start().getMonthValue()));
-        String to = SqlLiteral.string(String.format("%04d%02d", range.end().getYear(), range.end().getMonthValue()));
-        long observations = 0;
-        long days = 0;
-        // in the replicated layout the parts are the local tables' on every shard (a Distributed table has none)
-        String timeseries = clickHouse.localTable("metrics_timeseries");
-        for (JsonNode r : clickHouse.query("SELECT table, sum(rows) AS rows FROM " + clickHouse.systemParts() + " WHERE database = "
-                + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN (" + SqlLiteral.string(timeseries) + ", "
-                + SqlLiteral.string(clickHouse.localTable("user_daily_metrics")) + ")"
-                + " AND partition_id >= " + from + " AND partition_id <= " + to + " GROUP BY table")) {
-            if (r.get("table").asText().equals(timeseries)) {
-                observations = r.get("rows").asLong();
+        return cheaper(parts.rows(ReadParts.OBSERVATIONS, range), parts.rows(ReadParts.DAYS, range), dayRowCost);
+    }
+
+    private Source sourceFor(ReadParts parts, DateRange range) {
+        return sourceFor(parts, range, DAY_ROW_COST);
+    }
+
+    /**
+     * The request's parts: read from {@code system.parts} (in the replicated layout the local tables' on every shard,
+     * a Distributed table has none) unless the source is fixed and every read goes with FINAL.
+     */
+    private ReadParts partsOf(DateRange range) {
+        return source == Source.CHEAPER || mergedMonthsWithoutFinal ? ReadParts.of(clickHouse, range, !mergedMonthsWithoutFinal)
+                : ReadParts.alwaysFinal();
+    }
+
+    /**
+     * One request's reads: {@code answer} builds and runs them against the parts read first; when one of its reads went
+     * without FINAL and the parts moved meanwhile, the request is read again with FINAL everywhere ({@link ReadParts}).
+     */
+    private <T> T read(DateRange range, Function<ReadParts, T> answer) {
+        ReadParts parts = partsOf(range);
+        afterPartsRead.run();
+        T out = answer.apply(parts);
+        if (parts.readWithoutFinal()) {
+            if (parts.stillCurrent(clickHouse)) {
+                withoutFinal.incrementAndGet();
             } else {
-                days = r.get("rows").asLong();
+                return answer.apply(parts.withFinal());
             }
         }
-        return cheaper(observations, days, dayRowCost);
+        return out;
+    }
+
+    /** Runs between a request's parts read and its queries: tests add a part there. */
+    volatile Runnable afterPartsRead = () -> { };
+
+    /** Answers that read some month without FINAL (its partition one merged part, unchanged through the query). */
+    long answeredWithoutFinal() {
+        return withoutFinal.get();
     }
 
     CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships, Source source) {
@@ -130,10 +156,19 @@ final class CohortQueries {
      *               months of a range that {@code cohort_month_metrics} holds fresh from there ({@link #fromMonths})
      */
     CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships, Source source, CohortMonths months) {
+        this(clickHouse, memberships, source, months, false);
+    }
+
+    /**
+     * @param mergedMonthsWithoutFinal whether a range whose months are each one merged part is read without FINAL
+     *                                 ({@link ReadParts}); false reads everything with FINAL (the tests' reference)
+     */
+    CohortQueries(ClickHouseAccess clickHouse, MembershipCache memberships, Source source, CohortMonths months, boolean mergedMonthsWithoutFinal) {
         this.clickHouse = clickHouse;
         this.memberships = memberships;
         this.source = source;
         this.months = months;
+        this.mergedMonthsWithoutFinal = mergedMonthsWithoutFinal;
     }
 
     /** How many answers came from the monthly rows so far. */
@@ -266,47 +301,59 @@ final class CohortQueries {
             + " q_keys AS d_keys, q_counts AS d_counts";
 
     Figures metrics(CohortRef cohort, String metric, DateRange range) {
-        Optional<List<JsonNode>> monthly = fromMonths(cohort.companyId(), List.of(cohort.id()), metric, range, "");
+        return read(range, parts -> metrics(parts, cohort, metric, range));
+    }
+
+    private Figures metrics(ReadParts parts, CohortRef cohort, String metric, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(parts, cohort.companyId(), List.of(cohort.id()), metric, range, "");
         if (monthly.isPresent()) {
             return ofDays(monthly.get().get(0));
         }
-        if (sourceFor(range) == Source.USER_DAYS) {
-            String sql = "SELECT " + DAY_FIGURES + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), metric, range,
+        if (sourceFor(parts, range) == Source.USER_DAYS) {
+            String sql = "SELECT " + DAY_FIGURES + " FROM (" + memberDays(parts, cohort.companyId(), List.of(cohort.id()), metric, range,
                     DAY_COLUMNS) + ")";
             return ofDays(clickHouse.query(sql).get(0));
         }
-        String sql = "SELECT " + FIGURES + " FROM (" + memberObservations(cohort, metric, range, "user_id, value") + ")";
+        String sql = "SELECT " + FIGURES + " FROM (" + memberObservations(parts, cohort, metric, range, "user_id, value") + ")";
         return Figures.of(clickHouse.query(sql).get(0));
     }
 
     /** Figures of every metric the cohort's members have observations of in the range, by metric name. */
     Map<String, Figures> overview(CohortRef cohort, DateRange range) {
-        Optional<List<JsonNode>> monthly = fromMonths(cohort.companyId(), List.of(cohort.id()), null, range, "metric");
+        return read(range, parts -> overview(parts, cohort, range));
+    }
+
+    private Map<String, Figures> overview(ReadParts parts, CohortRef cohort, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(parts, cohort.companyId(), List.of(cohort.id()), null, range, "metric");
         if (monthly.isPresent()) {
             return byKey(monthly.get(), CohortQueries::metricOf, CohortQueries::ofDays);
         }
-        if (sourceFor(range) == Source.USER_DAYS) {
-            String sql = "SELECT metric, " + DAY_FIGURES + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), null, range,
+        if (sourceFor(parts, range) == Source.USER_DAYS) {
+            String sql = "SELECT metric, " + DAY_FIGURES + " FROM (" + memberDays(parts, cohort.companyId(), List.of(cohort.id()), null, range,
                     "metric, " + DAY_COLUMNS) + ") GROUP BY metric ORDER BY metric";
             return byKey(clickHouse.query(sql), CohortQueries::metricOf, CohortQueries::ofDays);
         }
-        String sql = "SELECT metric, " + FIGURES + " FROM (" + memberObservations(cohort, null, range, "metric, user_id, value") + ")"
+        String sql = "SELECT metric, " + FIGURES + " FROM (" + memberObservations(parts, cohort, null, range, "metric, user_id, value") + ")"
                 + " GROUP BY metric ORDER BY metric";
         return byKey(clickHouse.query(sql), CohortQueries::metricOf, Figures::of);
     }
 
     /** Periods that have observations, oldest first. */
     List<TrendRow> trends(CohortRef cohort, String metric, Interval interval, DateRange range) {
-        Optional<List<TrendRow>> monthly = trendsFromMonths(cohort, metric, interval, range);
+        return read(range, parts -> trends(parts, cohort, metric, interval, range));
+    }
+
+    private List<TrendRow> trends(ReadParts parts, CohortRef cohort, String metric, Interval interval, DateRange range) {
+        Optional<List<TrendRow>> monthly = trendsFromMonths(parts, cohort, metric, interval, range);
         if (monthly.isPresent()) {
             return monthly.get();
         }
-        String sql = sourceFor(range) == Source.USER_DAYS
+        String sql = sourceFor(parts, range) == Source.USER_DAYS
                 ? "SELECT toString(" + interval.clickHouseFunction + "(day)) AS period, sum(d_count) AS count, sum(d_sum) / sum(d_count) AS avg"
-                + " FROM (" + memberDays(cohort.companyId(), List.of(cohort.id()), metric, range, "day, count AS d_count, sum AS d_sum") + ")"
+                + " FROM (" + memberDays(parts, cohort.companyId(), List.of(cohort.id()), metric, range, "day, count AS d_count, sum AS d_sum") + ")"
                 + " GROUP BY period ORDER BY period"
                 : "SELECT toString(" + interval.clickHouseFunction + "(ts)) AS period, count() AS count, avg(value) AS avg"
-                + " FROM (" + memberObservations(cohort, metric, range, "ts, value") + ")"
+                + " FROM (" + memberObservations(parts, cohort, metric, range, "ts, value") + ")"
                 + " GROUP BY period ORDER BY period";
         List<TrendRow> out = new ArrayList<>();
         for (JsonNode r : clickHouse.query(sql)) {
@@ -324,7 +371,7 @@ final class CohortQueries {
      * member's observations. Empty (the caller reads as without monthly rows) when no whole month is fresh, when a
      * planned row is gone or lacks its days, or when the membership changed while the rest was read.
      */
-    private Optional<List<TrendRow>> trendsFromMonths(CohortRef cohort, String metric, Interval interval, DateRange range) {
+    private Optional<List<TrendRow>> trendsFromMonths(ReadParts parts, CohortRef cohort, String metric, Interval interval, DateRange range) {
         if (months == null) {
             return Optional.empty();
         }
@@ -338,20 +385,20 @@ final class CohortQueries {
                 + plan.where(cohort.companyId(), metric);
         // per day: (day, count, sum, rows), the months' counts and sums as two ARRAY JOINs (a day whose sum is 0 has no
         // sum key), one planned row counted at its first day
-        StringJoiner parts = new StringJoiner(" UNION ALL ");
-        parts.add("SELECT addDays(month, k - 1) AS day, n, toFloat64(0) AS s, toUInt64(i = 1) AS r FROM (" + rows + ")"
+        StringJoiner branches = new StringJoiner(" UNION ALL ");
+        branches.add("SELECT addDays(month, k - 1) AS day, n, toFloat64(0) AS s, toUInt64(i = 1) AS r FROM (" + rows + ")"
                 + " ARRAY JOIN day_keys AS k, day_counts AS n, arrayEnumerate(day_keys) AS i");
-        parts.add("SELECT addDays(month, k - 1) AS day, toUInt64(0) AS n, s, toUInt64(0) AS r FROM (" + rows + ")"
+        branches.add("SELECT addDays(month, k - 1) AS day, toUInt64(0) AS n, s, toUInt64(0) AS r FROM (" + rows + ")"
                 + " ARRAY JOIN day_sum_keys AS k, day_sums AS s");
         for (DateRange r : plan.rest()) {
-            parts.add(sourceFor(r) == Source.USER_DAYS
+            branches.add(sourceFor(parts, r) == Source.USER_DAYS
                     ? "SELECT day, sum(d_count) AS n, sum(d_sum) AS s, toUInt64(0) AS r FROM ("
-                    + memberDays(cohort.companyId(), ids, metric, r, "day, count AS d_count, sum AS d_sum") + ") GROUP BY day"
+                    + memberDays(parts, cohort.companyId(), ids, metric, r, "day, count AS d_count, sum AS d_sum") + ") GROUP BY day"
                     : "SELECT toDate(ts) AS day, count() AS n, sum(value) AS s, toUInt64(0) AS r FROM ("
-                    + memberObservations(cohort, metric, r, "ts, value") + ") GROUP BY day");
+                    + memberObservations(parts, cohort, metric, r, "ts, value") + ") GROUP BY day");
         }
         List<JsonNode> result = clickHouse.query("SELECT toString(" + interval.clickHouseFunction + "(day)) AS period, sum(n) AS count,"
-                + " sum(s) AS sum, sum(r) AS monthly_rows FROM (" + parts + ") GROUP BY period ORDER BY period");
+                + " sum(s) AS sum, sum(r) AS monthly_rows FROM (" + branches + ") GROUP BY period ORDER BY period");
         if (result.stream().mapToLong(r -> r.get("monthly_rows").asLong()).sum() != plan.expectedRows()
                 || !months.memberMarks(cohort.companyId(), ids).equals(plan.memberMarks())) {
             return Optional.empty();
@@ -382,19 +429,23 @@ final class CohortQueries {
      * are absent from the map.
      */
     Map<Long, Figures> compare(String companyId, List<Long> cohortIds, String metric, DateRange range) {
-        Optional<List<JsonNode>> monthly = fromMonths(companyId, cohortIds, metric, range, "cohort_id");
+        return read(range, parts -> compare(parts, companyId, cohortIds, metric, range));
+    }
+
+    private Map<Long, Figures> compare(ReadParts parts, String companyId, List<Long> cohortIds, String metric, DateRange range) {
+        Optional<List<JsonNode>> monthly = fromMonths(parts, companyId, cohortIds, metric, range, "cohort_id");
         if (monthly.isPresent()) {
             return byKey(monthly.get(), CohortQueries::cohortOf, CohortQueries::ofDays);
         }
-        if (sourceFor(range) == Source.USER_DAYS) {
+        if (sourceFor(parts, range) == Source.USER_DAYS) {
             String sql = "SELECT cohort_id, " + DAY_FIGURES
-                    + " FROM (" + memberDays(companyId, cohortIds, metric, range, DAY_COLUMNS) + ")"
+                    + " FROM (" + memberDays(parts, companyId, cohortIds, metric, range, DAY_COLUMNS) + ")"
                     + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
                     + " GROUP BY cohort_id";
             return byKey(clickHouse.query(sql), CohortQueries::cohortOf, CohortQueries::ofDays);
         }
         String sql = "SELECT cohort_id, " + FIGURES
-                + " FROM (" + memberObservations(companyId, cohortIds, metric, range, "user_id, value") + ")"
+                + " FROM (" + memberObservations(parts, companyId, cohortIds, metric, range, "user_id, value") + ")"
                 + " ALL INNER JOIN (" + members(companyId, cohortIds, "cohort_id, user_id") + ") USING user_id"
                 + " GROUP BY cohort_id";
         return byKey(clickHouse.query(sql), CohortQueries::cohortOf, Figures::of);
@@ -419,16 +470,20 @@ final class CohortQueries {
      * in only one of them on a modern server; ALL means the same on both.
      */
     List<TopRow> top(String companyId, String metric, DateRange range, int limit) {
-        Optional<List<TopRow>> monthly = topFromMonths(companyId, metric, range, limit);
+        return read(range, parts -> top(parts, companyId, metric, range, limit));
+    }
+
+    private List<TopRow> top(ReadParts parts, String companyId, String metric, DateRange range, int limit) {
+        Optional<List<TopRow>> monthly = topFromMonths(parts, companyId, metric, range, limit);
         if (monthly.isPresent()) {
             return monthly.get();
         }
         String company = SqlLiteral.string(companyId);
-        String perUser = sourceFor(range, DAY_ROW_COST_TOP) == Source.USER_DAYS
+        String perUser = sourceFor(parts, range, DAY_ROW_COST_TOP) == Source.USER_DAYS
                 ? "SELECT cityHash64(user_id) AS u, sum(d_count) AS n, sum(d_sum) AS s FROM ("
-                + days(companyId, metric, range, "user_id, count AS d_count, sum AS d_sum", "") + ") GROUP BY u"
+                + days(parts, companyId, metric, range, "user_id, count AS d_count, sum AS d_sum", "") + ") GROUP BY u"
                 : "SELECT cityHash64(user_id) AS u, count() AS n, sum(value) AS s FROM ("
-                + observations(companyId, metric, range, "user_id, value") + ") GROUP BY u";
+                + observations(parts, companyId, metric, range, "user_id, value") + ") GROUP BY u";
         Optional<Memberships> cached = memberships.of(companyId, liveMemberships(company));
         if (cached.isPresent()) {
             Memberships.Ranking ranking = cached.get().ranking();
@@ -462,7 +517,8 @@ final class CohortQueries {
      * a planned row has gone meanwhile (a newer computation of it was merged in) or when the membership changed
      * while the rest was read.
      */
-    private Optional<List<JsonNode>> fromMonths(String companyId, List<Long> cohortIds, String metric, DateRange range, String group) {
+    private Optional<List<JsonNode>> fromMonths(ReadParts read, String companyId, List<Long> cohortIds, String metric, DateRange range,
+                                                String group) {
         if (months == null) {
             return Optional.empty();
         }
@@ -486,7 +542,7 @@ final class CohortQueries {
             String columns = (byCohort ? "" : "metric, ") + "user_id, value, " + QuantileBins.sqlKey("value") + " AS qk";
             StringJoiner rest = new StringJoiner(" UNION ALL ");
             for (DateRange r : plan.rest()) {
-                rest.add(memberObservations(companyId, cohortIds, metric, r, columns));
+                rest.add(memberObservations(read, companyId, cohortIds, metric, r, columns));
             }
             // joined to the memberships by the user's hash, as the months' users are: 18.16 joins a UInt64 key
             // several times faster than a String, and p_us holds the hashes anyway
@@ -526,7 +582,7 @@ final class CohortQueries {
      * planned rows, and each checks it saw all of them. Empty (the caller reads as without monthly rows) as for
      * {@link #fromMonths}.
      */
-    private Optional<List<TopRow>> topFromMonths(String companyId, String metric, DateRange range, int limit) {
+    private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, DateRange range, int limit) {
         if (months == null || CohortMonths.wholeMonths(range).isEmpty()) {
             return Optional.empty();
         }
@@ -538,14 +594,14 @@ final class CohortQueries {
         CohortMonths.Plan plan = planned.get();
         Optional<Memberships> cached = memberships.of(companyId, liveMemberships(SqlLiteral.string(companyId)));
         if (cached.isPresent()) {
-            return topFromMonths(companyId, metric, limit, plan, live, cached.get());
+            return topFromMonths(read, companyId, metric, limit, plan, live, cached.get());
         }
         StringBuilder parts = new StringBuilder("SELECT cohort_id, count AS p_count, sum AS p_sum, toUInt64(1) AS p_rows FROM "
                 + CohortMonths.TABLE + plan.where(companyId, metric));
         if (!plan.rest().isEmpty()) {
             StringJoiner rest = new StringJoiner(" UNION ALL ");
             for (DateRange r : plan.rest()) {
-                rest.add(observations(companyId, metric, r, "user_id, value"));
+                rest.add(observations(read, companyId, metric, r, "user_id, value"));
             }
             parts.append(" UNION ALL SELECT cohort_id, sum(n) AS p_count, sum(s) AS p_sum, toUInt64(0) AS p_rows"
                     + " FROM (SELECT cityHash64(user_id) AS u, count() AS n, sum(value) AS s FROM (").append(rest).append(") GROUP BY u)")
@@ -576,7 +632,7 @@ final class CohortQueries {
         StringBuilder users = new StringBuilder("SELECT u FROM (" + plan.maskedUsers(companyId, metric,
                 members(companyId, ids, "cityHash64(user_id)")) + ")");
         for (DateRange r : plan.rest()) {
-            users.append(" UNION ALL SELECT cityHash64(user_id) AS u FROM (").append(memberObservations(companyId, ids, metric, r, "user_id"))
+            users.append(" UNION ALL SELECT cityHash64(user_id) AS u FROM (").append(memberObservations(read, companyId, ids, metric, r, "user_id"))
                     .append(")");
         }
         Map<Long, Long> usersOf = new java.util.HashMap<>();
@@ -606,13 +662,13 @@ final class CohortQueries {
      * add each cohort's count and sum of the used months. Empty (the caller reads without monthly rows) as
      * {@link #fromMonths}, and when a monthly row names a cohort the memberships do not hold.
      */
-    private Optional<List<TopRow>> topFromMonths(String companyId, String metric, int limit, CohortMonths.Plan plan, List<Long> live,
-                                                 Memberships cached) {
+    private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, int limit, CohortMonths.Plan plan,
+                                                 List<Long> live, Memberships cached) {
         StringBuilder users = new StringBuilder("SELECT u, toUInt64(0) AS n, toFloat64(0) AS s FROM " + CohortMonths.MASKS
                 + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND metric = " + SqlLiteral.string(metric) + " AND " + plan.maskFilter());
         for (DateRange r : plan.rest()) {
             users.append(" UNION ALL SELECT cityHash64(user_id) AS u, toUInt64(1) AS n, value AS s FROM (")
-                    .append(observations(companyId, metric, r, "user_id, value")).append(")");
+                    .append(observations(read, companyId, metric, r, "user_id, value")).append(")");
         }
         Memberships.Ranking ranking = cached.ranking();
         clickHouse.queryRowBinary("SELECT u, sum(n) AS n, sum(s) AS s FROM (" + users + ") GROUP BY u", body -> {
@@ -651,8 +707,8 @@ final class CohortQueries {
      * sorting key), so it always falls into the same slice and FINAL still collapses it. Measured on 2 cores, 30-day
      * range: overview p95 236 → 156 ms, metrics 78 → 60 ms (perf/results/cohort-*.json).
      */
-    private static String observations(String companyId, String metric, DateRange range, String columns) {
-        return observations(companyId, metric, range, columns, "");
+    private static String observations(ReadParts parts, String companyId, String metric, DateRange range, String columns) {
+        return observations(parts, companyId, metric, range, columns, "");
     }
 
     /**
@@ -661,30 +717,32 @@ final class CohortQueries {
      * because PREWHERE runs before FINAL's merge and copies of a row (a replayed batch) are identical rows of one event
      * with the same {@code user_id}: the filter keeps all copies or none, and FINAL collapses the kept ones.
      */
-    private static String memberObservations(CohortRef cohort, String metric, DateRange range, String columns) {
-        return memberObservations(cohort.companyId(), List.of(cohort.id()), metric, range, columns);
+    private static String memberObservations(ReadParts parts, CohortRef cohort, String metric, DateRange range, String columns) {
+        return memberObservations(parts, cohort.companyId(), List.of(cohort.id()), metric, range, columns);
     }
 
     /** The observations of the current members of any of {@code cohortIds} (see above). */
-    private static String memberObservations(String companyId, List<Long> cohortIds, String metric, DateRange range, String columns) {
-        return observations(companyId, metric, range, columns, " PREWHERE user_id IN (" + members(companyId, cohortIds, "user_id") + ")");
+    private static String memberObservations(ReadParts parts, String companyId, List<Long> cohortIds, String metric, DateRange range,
+                                             String columns) {
+        return observations(parts, companyId, metric, range, columns, " PREWHERE user_id IN (" + members(companyId, cohortIds, "user_id") + ")");
     }
 
-    private static String observations(String companyId, String metric, DateRange range, String columns, String prewhere) {
+    private static String observations(ReadParts parts, String companyId, String metric, DateRange range, String columns, String prewhere) {
+        String table = "metrics_timeseries" + parts.finalFor(ReadParts.OBSERVATIONS, range);
         long from = range.start().atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         long to = range.end().plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
         StringBuilder sql = new StringBuilder();
         for (int i = 0; i < SLICES; i++) {
             long a = from + (to - from) * i / SLICES;
             long b = i == SLICES - 1 ? to : from + (to - from) * (i + 1) / SLICES;
-            sql.append(i == 0 ? "" : " UNION ALL ").append(observationSlice(companyId, metric, a, b, columns, prewhere));
+            sql.append(i == 0 ? "" : " UNION ALL ").append(observationSlice(table, companyId, metric, a, b, columns, prewhere));
         }
         return sql.toString();
     }
 
-    private static String observationSlice(String companyId, String metric, long fromSecond, long toSecond, String columns,
+    private static String observationSlice(String table, String companyId, String metric, long fromSecond, long toSecond, String columns,
                                            String prewhere) {
-        return "SELECT " + columns + " FROM metrics_timeseries FINAL" + prewhere + " WHERE company_id = " + SqlLiteral.string(companyId)
+        return "SELECT " + columns + " FROM " + table + prewhere + " WHERE company_id = " + SqlLiteral.string(companyId)
                 + (metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
                 // as epoch seconds: ClickHouse 18.16 parses the text '2106-01-01 00:00:00' (the end of a range ending on the
                 // last accepted day, 2105-12-31) as 0, which made such a range silently empty
@@ -697,15 +755,16 @@ final class CohortQueries {
      * key, so every version of a row has the same one and the member filter may run before FINAL (a PREWHERE, so only
      * members' rows are read and merged).
      */
-    private static String memberDays(String companyId, List<Long> cohortIds, String metric, DateRange range, String columns) {
-        return days(companyId, metric, range, columns, " PREWHERE user_id IN (" + members(companyId, cohortIds, "user_id") + ")");
+    private static String memberDays(ReadParts parts, String companyId, List<Long> cohortIds, String metric, DateRange range, String columns) {
+        return days(parts, companyId, metric, range, columns, " PREWHERE user_id IN (" + members(companyId, cohortIds, "user_id") + ")");
     }
 
     /**
      * Per-user days of a company (and metric) in the range, read in {@link #SLICES} day ranges as parallel UNION ALL
      * branches (as {@link #observations}): all versions of a row share its day, so each slice's FINAL is complete.
      */
-    private static String days(String companyId, String metric, DateRange range, String columns, String prewhere) {
+    private static String days(ReadParts parts, String companyId, String metric, DateRange range, String columns, String prewhere) {
+        String table = "user_daily_metrics" + parts.finalFor(ReadParts.DAYS, range);
         long from = range.start().toEpochDay();
         long to = range.end().toEpochDay() + 1;
         StringBuilder sql = new StringBuilder();
@@ -716,7 +775,7 @@ final class CohortQueries {
                 continue;
             }
             sql.append(sql.length() == 0 ? "" : " UNION ALL ")
-                    .append("SELECT ").append(columns).append(" FROM user_daily_metrics FINAL").append(prewhere)
+                    .append("SELECT ").append(columns).append(" FROM ").append(table).append(prewhere)
                     .append(" WHERE company_id = ").append(SqlLiteral.string(companyId))
                     .append(metric == null ? "" : " AND metric = " + SqlLiteral.string(metric))
                     // both ends inclusive as Dates: the day after 2105-12-31 is past 18.16's Date range

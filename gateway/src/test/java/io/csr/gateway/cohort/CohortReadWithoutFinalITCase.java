@@ -1,0 +1,174 @@
+package io.csr.gateway.cohort;
+
+import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.userdays.UserDailyMetrics;
+import io.csr.gateway.GatewayFixture;
+import io.csr.gateway.cohort.CohortParams.DateRange;
+import io.csr.gateway.cohort.CohortParams.Interval;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * A range whose months are each one merged part is read without FINAL ({@link ReadParts}) with the answers of a read
+ * with FINAL everywhere: before the months are merged (an original and a replayed copy in two parts: FINAL needed),
+ * after they are merged into one part each (read without FINAL), when a replayed copy arrives between the parts' read
+ * and the query (the check after the query reads the request again with FINAL), and with such a copy in a part of
+ * its own in May (ranges with May read with FINAL, June's without). Every endpoint, from the observations and from the per-user days. Company {@code coF} of its own: cohort 31 =
+ * u1, u2, u3; cohort 32 = u2, u4; observations of sroi and hours from 2031-05-02 to 2031-06-28, and of u9 (no cohort).
+ */
+class CohortReadWithoutFinalITCase {
+    @AutoClose static GatewayFixture fx; // closed after the last test: stops the gateway, drops its namespace
+    static ClickHouseAccess ch;
+    static List<Map<String, Object>> observations = new ArrayList<>();
+    static final long MEMBER_SROI = memberSroi();
+
+    @BeforeAll
+    static void seed() {
+        fx = new GatewayFixture(Map.of());
+        ch = fx.clickHouse();
+        // background merges would merge the two parts of a month at a moment of their choosing; the test merges itself
+        ch.execute("SYSTEM STOP MERGES metrics_timeseries");
+        ch.execute("SYSTEM STOP MERGES user_daily_metrics");
+        ch.insertRows("cohorts", List.of(CohortAnalyticsITCase.cohort(31, "coF", "f-alpha", 0, 1),
+                CohortAnalyticsITCase.cohort(32, "coF", "f-beta", 0, 1)));
+        ch.insertRows("user_cohorts", List.of(CohortAnalyticsITCase.member(31, "coF", "u1", 1, 1),
+                CohortAnalyticsITCase.member(31, "coF", "u2", 1, 1), CohortAnalyticsITCase.member(31, "coF", "u3", 1, 1),
+                CohortAnalyticsITCase.member(32, "coF", "u2", 1, 1), CohortAnalyticsITCase.member(32, "coF", "u4", 1, 1)));
+        ch.insertRows("metrics_timeseries", observations);
+        ch.insertRows("metrics_timeseries", observations.subList(0, 5)); // a replayed batch: the same rows again, a part of its own
+        fillUserDays();
+        fillUserDays(); // a replayed recomputation: the same daily rows again
+    }
+
+    private static long memberSroi() {
+        String[] users = {"u1", "u2", "u3", "u4", "u9"};
+        int n = 0;
+        long memberSroi = 0;
+        for (LocalDate d = LocalDate.parse("2031-05-02"); !d.isAfter(LocalDate.parse("2031-06-28")); d = d.plusDays(2)) {
+            for (int u = 0; u < users.length; u++) {
+                if ((d.getDayOfMonth() + u) % 3 == 0) {
+                    continue;
+                }
+                double value = ((d.getDayOfYear() * 31 + u * 7) % 89) / 3.0 - 4;
+                observations.add(CohortAnalyticsITCase.obs("coF", "sroi", users[u], d + " 09:1" + u + ":00", value, "f" + n++));
+                memberSroi += u <= 2 ? 1 : 0;
+                if (u % 2 == 1) {
+                    observations.add(CohortAnalyticsITCase.obs("coF", "hours", users[u], d + " 20:00:00", value + 3, "f" + n++));
+                }
+            }
+        }
+        return memberSroi;
+    }
+
+    private static void fillUserDays() {
+        ch.execute("INSERT INTO user_daily_metrics (" + UserDailyMetrics.COLUMNS + ") "
+                + UserDailyMetrics.recompute("company_id = 'coF' AND ts >= toDateTime('2031-05-01 00:00:00') AND ts < toDateTime('2031-07-01 00:00:00')"));
+    }
+
+    static final List<DateRange> RANGES = List.of(new DateRange(LocalDate.parse("2031-05-01"), LocalDate.parse("2031-06-30")),
+            new DateRange(LocalDate.parse("2031-05-10"), LocalDate.parse("2031-05-20")),
+            new DateRange(LocalDate.parse("2031-06-03"), LocalDate.parse("2031-06-28")));
+
+    @Test
+    void mergedMonthsAreReadWithoutFinalWithTheAnswersOfFinal() {
+        CohortQueries reference = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, null, false);
+        CohortQueries observationsRead = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.OBSERVATIONS, null, true);
+        CohortQueries daysRead = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.USER_DAYS, null, true);
+        CohortQueries joined = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, null, true);
+        List<CohortQueries> read = List.of(observationsRead, daysRead, joined);
+
+        assertAllSame("two parts a month", reference, read);
+        assertThat(read.stream().mapToLong(CohortQueries::answeredWithoutFinal).sum()).as("a month of two parts is read with FINAL").isZero();
+
+        merge();
+        assertAllSame("one merged part a month", reference, read);
+        long without = observationsRead.answeredWithoutFinal();
+        assertThat(without).as("every answer read without FINAL").isEqualTo(RANGES.size() * 7L);
+        assertThat(daysRead.answeredWithoutFinal()).isEqualTo(without);
+
+        // a replayed copy arrives after the parts were read: the read without FINAL would count it twice
+        CohortQueries.CohortRef one = reference.find(31, List.of("coF")).orElseThrow();
+        DateRange all = RANGES.get(0);
+        for (CohortQueries q : List.of(observationsRead, daysRead)) {
+            q.afterPartsRead = () -> {
+                ch.insertRows("metrics_timeseries", observations.subList(0, 1));
+                fillUserDays();
+                q.afterPartsRead = () -> { };
+            };
+            assertThat(q.metrics(one, "sroi", all).count()).as("read again with FINAL after the parts moved").isEqualTo(MEMBER_SROI);
+            assertThat(q.answeredWithoutFinal()).isEqualTo(without);
+            merge();
+        }
+
+        ch.insertRows("metrics_timeseries", observations.subList(0, 3)); // May's first rows again
+        fillUserDays();
+        assertAllSame("May a merged part and a replayed copy", reference, read);
+        assertThat(observationsRead.answeredWithoutFinal()).as("the two ranges with May read with FINAL, June's without")
+                .isEqualTo(without + 7);
+        assertThat(daysRead.answeredWithoutFinal()).as("the recomputation wrote a part in both months of the daily rows")
+                .isEqualTo(without);
+        assertThat(reference.metrics(one, "sroi", all).count()).isEqualTo(MEMBER_SROI);
+    }
+
+    private static void merge() {
+        ch.execute("SYSTEM START MERGES metrics_timeseries");
+        ch.execute("SYSTEM START MERGES user_daily_metrics");
+        for (String table : List.of("metrics_timeseries", "user_daily_metrics")) {
+            for (int month : List.of(203105, 203106)) {
+                ch.execute("OPTIMIZE TABLE " + table + " PARTITION " + month + " FINAL");
+            }
+        }
+        ch.execute("SYSTEM STOP MERGES metrics_timeseries");
+        ch.execute("SYSTEM STOP MERGES user_daily_metrics");
+        assertThat(ch.queryLong("SELECT count() AS c FROM system.parts WHERE database = '" + ch.database() + "' AND active"
+                + " AND table IN ('metrics_timeseries', 'user_daily_metrics') AND partition_id IN ('203105', '203106') AND level > 0"))
+                .as("one merged part per month and table").isEqualTo(4);
+    }
+
+    /** Seven answers per range and instance: metrics, overview, trends by day, week and month, compare, top. */
+    private static void assertAllSame(String what, CohortQueries reference, List<CohortQueries> read) {
+        CohortQueries.CohortRef one = reference.find(31, List.of("coF")).orElseThrow();
+        for (DateRange r : RANGES) {
+            for (CohortQueries q : read) {
+                String at = what + " " + r;
+                CohortAnalyticsITCase.assertSame(q.metrics(one, "sroi", r), reference.metrics(one, "sroi", r), "metrics " + at);
+                Map<String, CohortQueries.Figures> o = q.overview(one, r);
+                Map<String, CohortQueries.Figures> ref = reference.overview(one, r);
+                assertThat(o.keySet()).as(at).isEqualTo(ref.keySet());
+                o.forEach((m, f) -> CohortAnalyticsITCase.assertSame(f, ref.get(m), "overview " + m + " " + at));
+                for (Interval interval : Interval.values()) {
+                    List<CohortQueries.TrendRow> a = q.trends(one, "sroi", interval, r);
+                    List<CohortQueries.TrendRow> b = reference.trends(one, "sroi", interval, r);
+                    assertThat(a).as(at).hasSameSizeAs(b);
+                    for (int i = 0; i < a.size(); i++) {
+                        assertThat(a.get(i).count()).as(at).isEqualTo(b.get(i).count());
+                        assertThat(a.get(i).avg()).as(at).isCloseTo(b.get(i).avg(), within(1e-9));
+                    }
+                }
+                Map<Long, CohortQueries.Figures> c = q.compare("coF", List.of(31L, 32L), "hours", r);
+                Map<Long, CohortQueries.Figures> cr = reference.compare("coF", List.of(31L, 32L), "hours", r);
+                assertThat(c.keySet()).as(at).isEqualTo(cr.keySet());
+                c.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cr.get(id), "compare " + id + " " + at));
+                List<CohortQueries.TopRow> top = q.top("coF", "sroi", r, 10);
+                List<CohortQueries.TopRow> topRef = reference.top("coF", "sroi", r, 10);
+                assertThat(top).as("top " + at).hasSameSizeAs(topRef);
+                for (int i = 0; i < top.size(); i++) {
+                    assertThat(top.get(i).cohortId()).as("top " + at).isEqualTo(topRef.get(i).cohortId());
+                    assertThat(top.get(i).users()).as("top " + at).isEqualTo(topRef.get(i).users());
+                    assertThat(top.get(i).count()).as("top " + at).isEqualTo(topRef.get(i).count());
+                    assertThat(top.get(i).avg()).as("top " + at).isCloseTo(topRef.get(i).avg(), within(1e-9));
+                }
+            }
+        }
+        assertThat(reference.metrics(one, "sroi", RANGES.get(0)).count()).as("each copy counted once").isEqualTo(MEMBER_SROI);
+    }
+}
