@@ -104,17 +104,25 @@ final class ReadParts {
      * {@link #stillCurrent} after its query.
      */
     String finalFor(String table, DateRange range) {
-        if (withFinal) {
+        if (!withoutFinal(table, range)) {
             return " FINAL";
+        }
+        readWithoutFinal = true;
+        return "";
+    }
+
+    /** Whether the table's range would be read without FINAL: every month of it one merged part, or none. */
+    boolean withoutFinal(String table, DateRange range) {
+        if (withFinal) {
+            return false;
         }
         for (YearMonth m = YearMonth.from(range.start()); !m.isAfter(YearMonth.from(range.end())); m = m.plusMonths(1)) {
             Partition p = byMonth.get(table + "/" + CohortMonths.partition(m));
             if (p != null && !p.merged()) {
-                return " FINAL";
+                return false;
             }
         }
-        readWithoutFinal = true;
-        return "";
+        return true;
     }
 
     /** Whether some read of this request went without FINAL. */

@@ -91,6 +91,9 @@ class CohortReadWithoutFinalITCase {
 
         merge();
         assertAllSame("one merged part a month", reference, read);
+        assertThat(CohortQueries.cheaper(100, true, 100, false, 1.0)).as("a read without FINAL costs less").isEqualTo(CohortQueries.Source.OBSERVATIONS);
+        assertThat(CohortQueries.cheaper(100, false, 100, true, 1.0)).isEqualTo(CohortQueries.Source.USER_DAYS);
+        assertThat(CohortQueries.cheaper(100, true, 100, true, 1.0)).isEqualTo(CohortQueries.Source.USER_DAYS);
         long without = observationsRead.answeredWithoutFinal();
         assertThat(without).as("every answer read without FINAL").isEqualTo(RANGES.size() * 7L);
         assertThat(daysRead.answeredWithoutFinal()).isEqualTo(without);
