@@ -155,7 +155,7 @@ public final class CohortBench {
             ch.createDatabaseIfMissing();
             Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
             String layout = o.layout;
-            boolean compactedNow = data.presentIn(ch) && data.maxPartsPerMonth(ch) == 1;
+            boolean compactedNow = data.presentIn(ch) && data.anyMonthMerged(ch);
             if (o.regenerate || !data.presentIn(ch) || (layout.equals("as-inserted") && compactedNow)) {
                 System.out.println("generating " + data + " into ClickHouse database " + database + " (about a minute) ...");
                 long t0 = System.nanoTime();

@@ -87,21 +87,31 @@ record CohortData(long rows, int users, int cohorts, int minSize, int maxSize) {
     }
 
     /** The most active parts any month of {@code metrics_timeseries} has. */
+    /** Whether some month of {@code metrics_timeseries} is a merged part (what {@link #compact} leaves). */
+    boolean anyMonthMerged(ClickHouseAccess ch) {
+        return ch.queryLong("SELECT count() AS c FROM system.parts WHERE database = " + SqlLiteral.string(ch.database())
+                + " AND table = 'metrics_timeseries' AND active AND level > 0") > 0;
+    }
+
     long maxPartsPerMonth(ClickHouseAccess ch) {
         return ch.queryLong("SELECT max(c) AS c FROM (SELECT count() AS c FROM system.parts WHERE database = "
                 + SqlLiteral.string(ch.database()) + " AND table = 'metrics_timeseries' AND active GROUP BY partition)");
     }
 
     /**
-     * Merges every month of {@code metrics_timeseries} into one part, as the job's retention run does
-     * (RETENTION_COMPACT_MONTHS, {@code PartitionRetention}); returns how many months it merged.
+     * Merges every month of {@code metrics_timeseries} and {@code user_daily_metrics} into one merged part, as the job's
+     * retention run leaves a month that many INSERTs wrote (RETENTION_COMPACT_MONTHS, {@code PartitionRetention}); returns
+     * how many months it merged. A month that is already one part is merged too when an INSERT wrote it (level 0, as the
+     * month-by-month generation leaves it): such a part may hold copies of a row, so every read of it needs FINAL, where
+     * a merged part is read without ({@code ReadParts} in the gateway) — the layout the retention run leaves in production,
+     * where a month is never one INSERT.
      */
     int compact(ClickHouseAccess ch) {
         int merged = 0;
         for (String table : List.of("metrics_timeseries", UserDailyMetrics.TABLE)) {
-            for (var row : ch.query("SELECT partition, count() AS parts FROM system.parts WHERE database = " + SqlLiteral.string(ch.database())
-                    + " AND table = " + SqlLiteral.string(table) + " AND active GROUP BY partition ORDER BY partition")) {
-                if (row.get("parts").asLong() > 1) {
+            for (var row : ch.query("SELECT partition, count() AS parts, min(level) AS level FROM system.parts WHERE database = "
+                    + SqlLiteral.string(ch.database()) + " AND table = " + SqlLiteral.string(table) + " AND active GROUP BY partition ORDER BY partition")) {
+                if (row.get("parts").asLong() > 1 || row.get("level").asLong() == 0) {
                     ch.execute("OPTIMIZE TABLE " + SqlLiteral.identifier(table) + " PARTITION " + SqlLiteral.number(row.get("partition").asLong()) + " FINAL");
                     merged++;
                 }
