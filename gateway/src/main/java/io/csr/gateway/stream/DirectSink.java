@@ -15,4 +15,7 @@ public interface DirectSink {
 
     /** Writes what the socket takes now without waiting (non-blocking mode); returns the bytes written, possibly 0. */
     long tryWrite(ByteBuffer[] buffers) throws IOException;
+
+    /** {@link #tryWrite(ByteBuffer[])} of one buffer: one event's chunk, the common case, without an array around it. */
+    long tryWrite(ByteBuffer buffer) throws IOException;
 }

@@ -43,12 +43,19 @@ final class SseSession implements Subscriber.DirectWriter {
     /** When the next heartbeat is due and when the last event was written, epoch ms (live phase). */
     private long nextHeartbeat;
     private long lastEventAt;
-    private StreamEntryID lastSent;
+    /**
+     * The id of the last event written ({@code lastSentMs}-{@code lastSentSeq}), when {@code sentAny}. Kept as numbers,
+     * not as the update's {@link StreamEntryID}: this session outlives young collections, and storing a young object
+     * into an old one dirties a card that G1's refinement threads then scan — once per delivery on the reader's write
+     * ({@link #deliverNow}), where nothing else of this session is stored.
+     */
+    private boolean sentAny;
+    private long lastSentMs;
+    private long lastSentSeq;
     private final long[] unflushedXadd = new long[MAX_UNFLUSHED];
     private int unflushed;
     /** The body's socket, lent to the tail readers while the live writer waits; null when it has none. */
     private DirectSink sink;
-    private final ByteBuffer[] one = new ByteBuffer[1];
 
     SseSession(StreamHub hub, StreamMetrics metrics, Subscriber sub, StreamHub.ResumeCheck resume, Instant tokenExpiry,
                Duration heartbeat, Duration idleTimeout, Clock clock) {
@@ -84,7 +91,7 @@ final class SseSession implements Subscriber.DirectWriter {
             sub.finishReplay();
         } else {
             metrics.replay(companyId);
-            lastSent = resume.from();
+            sent(resume.from());
             replay(out);
         }
         out.flush();
@@ -148,7 +155,7 @@ final class SseSession implements Subscriber.DirectWriter {
         for (int i = 0, n = batch.size(); i < n; i++) {
             Subscriber.Item item = batch.get(i);
             if (item instanceof Update u) {
-                if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
+                if (alreadySent(u.id())) {
                     continue;
                 }
                 if (frames != null) {
@@ -156,7 +163,7 @@ final class SseSession implements Subscriber.DirectWriter {
                 } else {
                     out.write(u.frame());
                 }
-                lastSent = u.id();
+                sent(u.id());
                 StreamMetrics.delivered(stats, false);
                 if (unflushed == MAX_UNFLUSHED) {
                     flush(out);
@@ -165,7 +172,7 @@ final class SseSession implements Subscriber.DirectWriter {
                 wrote = true;
             } else if (item instanceof Subscriber.Reset r) {
                 out.write(SseFrames.reset(r.reason(), r.detail()));
-                lastSent = null;
+                sentAny = false;
                 wrote = true;
             } else if (item instanceof Subscriber.Unsent rest) {
                 // first in the batch: the rest of chunks a reader began on the socket, before anything else goes out
@@ -190,61 +197,85 @@ final class SseSession implements Subscriber.DirectWriter {
 
     /**
      * A tail reader's delivery while this writer waits with nothing queued, under the subscriber's lock (which orders
-     * it with this writer's own use of {@code lastSent}, {@code lastEventAt} and the socket): the events newer than the
+     * it with this writer's own use of the last id sent, {@code lastEventAt} and the socket): the events newer than the
      * last written, in one non-blocking write of their shared HTTP chunks. Null when the socket took all of it; else
      * what is left, which this writer writes first when it wakes.
      */
     @Override
     public Subscriber.Unsent deliverNow(List<Update> updates) {
         int n = updates.size();
-        ByteBuffer[] chunks = n == 1 ? one : new ByteBuffer[n];
+        // one event (the common case): its chunk alone, in a buffer of this call, so that nothing young is stored in
+        // this long-lived session per delivery (see sentAny)
+        ByteBuffer single = null;
+        ByteBuffer[] chunks = null;
         int k = 0;
         long total = 0;
         for (int i = 0; i < n; i++) {
             Update u = updates.get(i);
-            if (lastSent != null && u.id().compareTo(lastSent) <= 0) {
+            if (alreadySent(u.id())) {
                 continue; // ids ascend: the skipped ones come first, the k written are the last k
             }
             byte[] chunk = u.httpChunk() != null ? u.httpChunk() : u.withHttpChunk().httpChunk();
-            chunks[k++] = ByteBuffer.wrap(chunk);
+            ByteBuffer b = ByteBuffer.wrap(chunk);
+            if (n == 1) {
+                single = b;
+            } else {
+                if (chunks == null) {
+                    chunks = new ByteBuffer[n - i];
+                }
+                chunks[k] = b;
+            }
+            k++;
             total += chunk.length;
-            lastSent = u.id();
+            sent(u.id());
         }
         if (k == 0) {
             return null;
         }
+        long written;
         try {
-            long written;
-            try {
-                written = sink.tryWrite(k == chunks.length ? chunks : Arrays.copyOf(chunks, k));
-            } catch (IOException e) {
-                return new Subscriber.Unsent(null, null, e);
-            }
-            long now = clock.millis();
-            lastEventAt = now;
-            for (int i = 0; i < k; i++) {
-                StreamMetrics.delivered(stats, false);
-            }
-            metrics.readerWrote(written != total);
-            if (written == total) {
-                for (int i = n - k; i < n; i++) {
-                    metrics.latency().observe(now - updates.get(i).xaddMillis());
-                }
-                return null;
-            }
-            byte[] rest = new byte[Math.toIntExact(total - written)];
-            int at = 0;
-            long[] xadds = new long[k];
-            for (int i = 0; i < k; i++) {
-                xadds[i] = updates.get(n - k + i).xaddMillis();
-                int r = chunks[i].remaining();
-                chunks[i].get(rest, at, r);
-                at += r;
-            }
-            return new Subscriber.Unsent(rest, xadds, null);
-        } finally {
-            one[0] = null;
+            written = single != null ? sink.tryWrite(single) : sink.tryWrite(k == chunks.length ? chunks : Arrays.copyOf(chunks, k));
+        } catch (IOException e) {
+            return new Subscriber.Unsent(null, null, e);
         }
+        long now = clock.millis();
+        lastEventAt = now;
+        for (int i = 0; i < k; i++) {
+            StreamMetrics.delivered(stats, false);
+        }
+        metrics.readerWrote(written != total);
+        if (written == total) {
+            for (int i = n - k; i < n; i++) {
+                metrics.latency().observe(now - updates.get(i).xaddMillis());
+            }
+            return null;
+        }
+        byte[] rest = new byte[Math.toIntExact(total - written)];
+        int at = 0;
+        long[] xadds = new long[k];
+        for (int i = 0; i < k; i++) {
+            xadds[i] = updates.get(n - k + i).xaddMillis();
+            ByteBuffer b = single != null ? single : chunks[i];
+            int r = b.remaining();
+            b.get(rest, at, r);
+            at += r;
+        }
+        return new Subscriber.Unsent(rest, xadds, null);
+    }
+
+    /** Whether the event {@code id} was written already (ids ascend per company): the overlap of replay and live feed. */
+    private boolean alreadySent(StreamEntryID id) {
+        if (!sentAny) {
+            return false;
+        }
+        int c = Long.compare(id.getTime(), lastSentMs);
+        return c < 0 || c == 0 && Long.compare(id.getSequence(), lastSentSeq) <= 0;
+    }
+
+    private void sent(StreamEntryID id) {
+        lastSentMs = id.getTime();
+        lastSentSeq = id.getSequence();
+        sentAny = true;
     }
 
     @Override
@@ -270,9 +301,9 @@ final class SseSession implements Subscriber.DirectWriter {
         do {
             List<StreamEntry> page;
             do {
-                page = hub.rangeAfter(companyId, lastSent, REPLAY_PAGE);
+                page = hub.rangeAfter(companyId, new StreamEntryID(lastSentMs, lastSentSeq), REPLAY_PAGE);
                 for (StreamEntry e : page) {
-                    lastSent = e.getID();
+                    sent(e.getID());
                     Update u = SseFrames.toUpdate(companyId, e);
                     if (u != null) {
                         out.write(u.frame());

@@ -68,4 +68,9 @@ final class ChannelSink implements DirectSink {
     public long tryWrite(ByteBuffer[] buffers) throws IOException {
         return buffers.length == 1 ? channel.write(buffers[0]) : channel.write(buffers);
     }
+
+    @Override
+    public long tryWrite(ByteBuffer buffer) throws IOException {
+        return channel.write(buffer);
+    }
 }
