@@ -3,7 +3,12 @@ package io.csr.common.redis;
 import io.csr.common.contract.RedisStreams;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.util.JedisClusterCRC16;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -46,5 +51,28 @@ class RedisEndpointTest {
         assertThat(JedisClusterCRC16.getSlot(RedisStreams.lostKey("csr:", "acme"))).isEqualTo(JedisClusterCRC16.getSlot(stream));
         assertThat(JedisClusterCRC16.getSlot(stream)).isEqualTo(JedisClusterCRC16.getSlot("acme"));
         assertThat(JedisClusterCRC16.getSlot(RedisStreams.updatesKey("csr:", "globex"))).isNotEqualTo(JedisClusterCRC16.getSlot(stream));
+    }
+
+    @Test
+    void aReadersSocketIsAChannelsSocketInBlockingModeWithJedisOptionsAndTimeouts() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket client = RedisEndpoint.channelSocket(new HostAndPort("127.0.0.1", server.getLocalPort()), 5_000);
+             Socket peer = server.accept()) {
+            // a channel's socket goes back to blocking after a timed connect or read, so the reader's untimed XREAD is
+            // one read system call (a plain socket stays non-blocking: read, poll, read)
+            assertThat(client.getChannel()).isNotNull();
+            assertThat(client.getSoTimeout()).isEqualTo(5_000);
+            peer.getOutputStream().write('+');
+            assertThat(client.getInputStream().read()).as("a timed read").isEqualTo('+');
+            assertThat(client.getChannel().isBlocking()).isTrue();
+            assertThat(client.getTcpNoDelay()).isTrue();
+            assertThat(client.getKeepAlive()).isTrue();
+        }
+        int closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        assertThatThrownBy(() -> RedisEndpoint.channelSocket(new HostAndPort("127.0.0.1", closed), 1_000))
+                .isInstanceOf(JedisConnectionException.class).hasMessageContaining("127.0.0.1:" + closed);
     }
 }
