@@ -62,7 +62,7 @@ public final class CohortApi implements AutoCloseable {
      * COHORT_MONTH_REFRESH_SECONDS; benchmarks and tests drive it directly); returns the (cohort, month) written.
      */
     public int refreshCohortMonths(String companyId) {
-        return months.refresh(companyId, java.time.YearMonth.now(clock.withZone(java.time.ZoneOffset.UTC)));
+        return months.refresh(companyId, java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)));
     }
 
     /** Routes of {@code /cohort}: metrics, trends, overview, compare, top. */

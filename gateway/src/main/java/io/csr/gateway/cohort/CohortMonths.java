@@ -45,6 +45,9 @@ final class CohortMonths implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CohortMonths.class);
     static final String TABLE = "cohort_month_metrics";
     static final String MASKS = "user_month_masks";
+    /** The open month's per-cohort days and the users' day masks (issue 25, {@code 011}/{@code 012}). */
+    static final String DAY_TABLE = "cohort_day_metrics";
+    static final String DAY_MASKS = "user_day_masks";
     /**
      * Up to this many cohorts with members, a request's plan reads the months' rows of every cohort of the company
      * (at most 500 × 12 months × 6 rows held in memory per table state and range of months), beyond it those of the
@@ -104,7 +107,7 @@ final class CohortMonths implements AutoCloseable {
                 Thread.sleep(period);
                 for (JsonNode r : clickHouse.query("SELECT DISTINCT company_id FROM (SELECT company_id, deleted FROM cohorts FINAL)"
                         + " WHERE deleted = 0 ORDER BY company_id")) {
-                    refresh(r.get("company_id").asText(), YearMonth.now(ZoneOffset.UTC));
+                    refresh(r.get("company_id").asText(), LocalDate.now(ZoneOffset.UTC));
                 }
             } catch (InterruptedException e) {
                 return;
@@ -157,7 +160,12 @@ final class CohortMonths implements AutoCloseable {
      * (about 100 ms each with 200 cohorts on the benchmark's data) on every request while no refresh writes.
      */
     List<JsonNode> readMonthRows(String sql) {
-        String stamp = partsStamp(TABLE);
+        return readRows(TABLE, sql);
+    }
+
+    /** {@link #readMonthRows} for a query that reads {@code table} alone. */
+    List<JsonNode> readRows(String table, String sql) {
+        String stamp = partsStamp(table);
         synchronized (monthReads) {
             Read r = monthReads.get(sql);
             if (r != null && r.stamp().equals(stamp)) {
@@ -165,7 +173,7 @@ final class CohortMonths implements AutoCloseable {
             }
         }
         List<JsonNode> rows = List.copyOf(clickHouse.query(sql));
-        if (partsStamp(TABLE).equals(stamp)) {
+        if (partsStamp(table).equals(stamp)) {
             synchronized (monthReads) {
                 monthReads.put(sql, new Read(stamp, rows));
                 if (monthReads.size() > READS) {
@@ -248,23 +256,41 @@ final class CohortMonths implements AutoCloseable {
     /**
      * What a request may read from the monthly rows: the months ({@code used}) fresh for every asked cohort, the
      * (cohort, month, refresh) of those rows, how many metric rows of {@code metric} (all when null) they hold, and the
-     * days of the range left for the observations.
+     * days of the range left for the observations; and the same for the open month's days ({@code usedDays}) from
+     * {@code cohort_day_metrics} and {@code user_day_masks} ({@code expectedRows} counts both tables' rows).
      */
     record Plan(List<YearMonth> used, String rowFilter, long expectedRows, List<DateRange> rest, Map<Long, String> memberMarks,
-                String maskFilter, Map<Long, Long> maskRows) {
+                String maskFilter, Map<Long, Long> maskRows, List<LocalDate> usedDays, String dayRowFilter, String dayMaskFilter,
+                Map<Long, Long> dayMaskRows) {
         /** The condition selecting the planned rows, the cohorts first so that only their granules are read. */
         String where(String companyId, String metric) {
             return " WHERE company_id = " + SqlLiteral.string(companyId) + " AND cohort_id IN " + SqlLiteral.numberList(memberMarks.keySet())
                     + (metric == null ? " AND metric != ''" : " AND metric = " + SqlLiteral.string(metric)) + " AND " + rowFilter;
         }
 
+        /** The condition selecting the planned rows of {@code cohort_day_metrics}. */
+        String dayWhere(String companyId, String metric) {
+            return " WHERE company_id = " + SqlLiteral.string(companyId) + " AND cohort_id IN " + SqlLiteral.numberList(memberMarks.keySet())
+                    + (metric == null ? " AND metric != ''" : " AND metric = " + SqlLiteral.string(metric)) + " AND " + dayRowFilter;
+        }
+
         /**
          * The users (u = cityHash64(user_id), with their metric) among {@code memberHashes} (a subquery of hashes) that
-         * have observations in the used months, from the month masks of the computations the plan checked.
+         * have observations in the used months or days, from the month and day masks of the computations the plan
+         * checked (a user may come twice: the callers count distinct hashes).
          */
         String maskedUsers(String companyId, String metric, String memberHashes) {
-            return "SELECT metric, u FROM " + MASKS + " PREWHERE u IN (" + memberHashes + ") WHERE company_id = " + SqlLiteral.string(companyId)
-                    + (metric == null ? " AND metric != ''" : " AND metric = " + SqlLiteral.string(metric)) + " AND " + maskFilter;
+            StringJoiner out = new StringJoiner(" UNION ALL ");
+            String where = " WHERE company_id = " + SqlLiteral.string(companyId) + (metric == null ? " AND metric != ''" : " AND metric = "
+                    + SqlLiteral.string(metric)) + " AND ";
+            if (!maskRows.isEmpty() || dayMaskRows.isEmpty()) {
+                out.add("SELECT metric, u FROM " + MASKS + (memberHashes == null ? "" : " PREWHERE u IN (" + memberHashes + ")") + where + maskFilter);
+            }
+            if (!dayMaskRows.isEmpty()) {
+                out.add("SELECT metric, u FROM " + DAY_MASKS + (memberHashes == null ? "" : " PREWHERE u IN (" + memberHashes + ")") + where
+                        + dayMaskFilter);
+            }
+            return out.toString();
         }
     }
 
@@ -307,7 +333,7 @@ final class CohortMonths implements AutoCloseable {
     private Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range, Use use) {
         boolean withMasks = use.masks;
         List<YearMonth> months = wholeMonths(range);
-        if (months.isEmpty() || cohortIds.isEmpty()) {
+        if (cohortIds.isEmpty()) {
             return Optional.empty();
         }
         Map<YearMonth, String> input = inputMarks(months);
@@ -325,7 +351,7 @@ final class CohortMonths implements AutoCloseable {
         // alone, as does the refresh, which writes between its reads.
         boolean companyWide = use.companyWide && companyMemberMarks(companyId).size() <= COMPANY_WIDE_HEADERS;
         java.util.Set<Long> asked = java.util.Set.copyOf(cohortIds);
-        List<JsonNode> rows = readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count, notEmpty(day_keys) AS days,"
+        List<JsonNode> rows = months.isEmpty() ? List.of() : readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count, notEmpty(day_keys) AS days,"
                 + " if(metric = '', input_mark, '') AS h_input, if(metric = '', member_mark, '') AS h_members"
                 + " FROM " + TABLE + " FINAL WHERE company_id = " + SqlLiteral.string(companyId)
                 + (companyWide ? "" : " AND cohort_id IN " + SqlLiteral.numberList(cohortIds))
@@ -351,13 +377,13 @@ final class CohortMonths implements AutoCloseable {
             }
         }
         List<YearMonth> used = new ArrayList<>();
-        StringJoiner filter = new StringJoiner(", ");
+        List<long[]> planned = new ArrayList<>(); // (cohort, epoch day of the month, refresh)
         long expected = 0;
         for (YearMonth m : months) {
             MaskHeader mask = masks.get(m.getYear());
             boolean fresh = !withMasks || mask != null && input.get(m).equals(mask.marks().get(m));
             long monthRows = 0;
-            StringJoiner monthFilter = new StringJoiner(", ");
+            List<long[]> monthPlanned = new ArrayList<>();
             for (long id : fresh ? cohortIds : List.<Long>of()) {
                 String key = id + "/" + m.atDay(1);
                 Header h = headers.get(key);
@@ -367,15 +393,17 @@ final class CohortMonths implements AutoCloseable {
                     break;
                 }
                 monthRows += c[1];
-                monthFilter.add("(" + id + ", " + m.atDay(1).toEpochDay() + ", " + h.refresh() + ")");
+                monthPlanned.add(new long[]{id, m.atDay(1).toEpochDay(), h.refresh()});
             }
             if (fresh) {
                 used.add(m);
                 expected += monthRows;
-                filter.add(monthFilter.toString());
+                planned.addAll(monthPlanned);
             }
         }
-        if (used.isEmpty()) {
+        List<DateRange> rest = rest(range, used);
+        DayPlan days = use == Use.REFRESH ? DayPlan.NONE : dayPlan(companyId, cohortIds, metric, rest, members, withMasks, companyWide);
+        if (used.isEmpty() && days.used().isEmpty()) {
             return Optional.empty();
         }
         Map<Integer, Integer> bits = new java.util.TreeMap<>();
@@ -391,8 +419,233 @@ final class CohortMonths implements AutoCloseable {
                 maskRows.put(h.refresh(), h.rows());
             }
         });
-        return Optional.of(new Plan(used, "(cohort_id, toUInt16(month), refresh) IN (" + filter + ")", expected, rest(range, used), members,
-                maskRows.isEmpty() ? "0" : maskFilter.toString(), maskRows));
+        return Optional.of(new Plan(used, productFilter(planned, "month"),
+                expected + days.expectedRows(), without(rest, days.used()), members, maskRows.isEmpty() ? "0" : maskFilter.toString(), maskRows,
+                days.used(), days.rowFilter(), days.maskFilter(), days.maskRows()));
+    }
+
+    /** What a plan reads from the open month's per-cohort days ({@code cohort_day_metrics}) and day masks. */
+    private record DayPlan(List<LocalDate> used, String rowFilter, long expectedRows, String maskFilter, Map<Long, Long> maskRows) {
+        static final DayPlan NONE = new DayPlan(List.of(), "0", 0, "0", Map.of());
+    }
+
+    /**
+     * The days of {@code rest} (the range's days no fresh month serves) whose per-cohort day rows are fresh for every
+     * asked cohort: a header (metric '') with the day's current input mark ({@link #dayMarks}) and the cohort's member
+     * mark, all its metric rows visible, and, where {@code withMasks}, a whole day-mask computation whose mark of that
+     * day is the current one. The same rule as the months, a day at a time.
+     */
+    private DayPlan dayPlan(String companyId, Collection<Long> cohortIds, String metric, List<DateRange> rest, Map<Long, String> members,
+                            boolean withMasks, boolean companyWide) {
+        if (rest.isEmpty()) {
+            return DayPlan.NONE;
+        }
+        LocalDate first = rest.get(0).start();
+        LocalDate last = rest.get(rest.size() - 1).end();
+        java.util.Set<Long> asked = java.util.Set.copyOf(cohortIds);
+        List<JsonNode> rows = readRows(DAY_TABLE, "SELECT cohort_id, toString(day) AS d, metric, refresh, count,"
+                + " if(metric = '', input_mark, '') AS h_input, if(metric = '', member_mark, '') AS h_members FROM " + DAY_TABLE
+                + " FINAL WHERE company_id = " + SqlLiteral.string(companyId) + (companyWide ? "" : " AND cohort_id IN " + SqlLiteral.numberList(cohortIds))
+                + " AND day >= " + SqlLiteral.date(first) + " AND day <= " + SqlLiteral.date(last))
+                .stream().filter(r -> asked.contains(r.get("cohort_id").asLong())).toList();
+        if (rows.isEmpty()) {
+            return DayPlan.NONE;
+        }
+        TreeSet<YearMonth> restMonths = new TreeSet<>();
+        for (YearMonth m = YearMonth.from(first); !m.isAfter(YearMonth.from(last)); m = m.plusMonths(1)) {
+            restMonths.add(m);
+        }
+        Map<LocalDate, String> input = dayMarks(restMonths);
+        Map<YearMonth, DayMaskHeader> masks = withMasks ? dayMaskHeaders(restMonths) : Map.of();
+        Map<String, long[]> headers = new HashMap<>(); // (cohort/day) -> {refresh, rows}
+        Map<String, String> headerMarks = new HashMap<>();
+        for (JsonNode r : rows) {
+            if (r.get("metric").asText().isEmpty()) {
+                String key = r.get("cohort_id").asLong() + "/" + r.get("d").asText();
+                headers.put(key, new long[]{r.get("refresh").asLong(), r.get("count").asLong()});
+                headerMarks.put(key, r.get("h_input").asText() + "|" + r.get("h_members").asText());
+            }
+        }
+        Map<String, long[]> seen = new HashMap<>();
+        for (JsonNode r : rows) {
+            String key = r.get("cohort_id").asLong() + "/" + r.get("d").asText();
+            long[] h = headers.get(key);
+            if (!r.get("metric").asText().isEmpty() && h != null && h[0] == r.get("refresh").asLong()) {
+                long[] c = seen.computeIfAbsent(key, k -> new long[2]);
+                c[0]++;
+                if (metric == null || metric.equals(r.get("metric").asText())) {
+                    c[1]++;
+                }
+            }
+        }
+        List<LocalDate> used = new ArrayList<>();
+        List<long[]> planned = new ArrayList<>(); // (cohort, epoch day, refresh)
+        Map<YearMonth, Integer> bits = new java.util.TreeMap<>();
+        long expected = 0;
+        for (DateRange r : rest) {
+            for (LocalDate d = r.start(); !d.isAfter(r.end()); d = d.plusDays(1)) {
+                String mark = input.get(d);
+                DayMaskHeader mask = masks.get(YearMonth.from(d));
+                boolean fresh = mark != null && !mark.isEmpty() && (!withMasks || mask != null && mark.equals(mask.marks().get(d)));
+                long dayRows = 0;
+                List<long[]> dayPlanned = new ArrayList<>();
+                for (long id : fresh ? cohortIds : List.<Long>of()) {
+                    String key = id + "/" + d;
+                    long[] h = headers.get(key);
+                    long[] c = seen.getOrDefault(key, new long[2]);
+                    if (h == null || !headerMarks.get(key).equals(mark + "|" + members.get(id)) || c[0] != h[1]) {
+                        fresh = false;
+                        break;
+                    }
+                    dayRows += c[1];
+                    dayPlanned.add(new long[]{id, d.toEpochDay(), h[0]});
+                }
+                if (fresh) {
+                    used.add(d);
+                    expected += dayRows;
+                    planned.addAll(dayPlanned);
+                    bits.merge(YearMonth.from(d), 1 << (d.getDayOfMonth() - 1), (a, b) -> a | b);
+                }
+            }
+        }
+        if (used.isEmpty()) {
+            return DayPlan.NONE;
+        }
+        StringJoiner maskFilter = new StringJoiner(" OR ", "(", ")");
+        Map<Long, Long> maskRows = new HashMap<>();
+        bits.forEach((m, b) -> {
+            DayMaskHeader h = masks.get(m);
+            if (h != null) {
+                maskFilter.add("(month = " + SqlLiteral.date(m.atDay(1)) + " AND refresh = " + h.refresh() + " AND bitAnd(mask, "
+                        + Integer.toUnsignedString(b) + ") != 0)");
+                maskRows.put(h.refresh(), h.rows());
+            }
+        });
+        return new DayPlan(used, productFilter(planned, "day"), expected,
+                maskRows.isEmpty() ? "0" : maskFilter.toString(), maskRows);
+    }
+
+    /**
+     * The rows of these (cohort, unit, refresh) triples (unit: the epoch day of {@code unitColumn}) as a condition: per
+     * refresh, the cohorts with the same units in one term {@code refresh = r AND cohort_id IN (…) AND unit IN (…)},
+     * every pair of which is a planned triple, so the condition selects exactly them. A computation writes its cohorts'
+     * units together, so a pass is one term, where one tuple per triple (200 cohorts × 30 days) cost ClickHouse 18.16
+     * hundreds of milliseconds to parse and test (loaded machine).
+     */
+    static String productFilter(List<long[]> triples, String unitColumn) {
+        Map<Long, Map<Long, TreeSet<Long>>> unitsByCohortByRefresh = new java.util.TreeMap<>();
+        for (long[] t : triples) {
+            unitsByCohortByRefresh.computeIfAbsent(t[2], r -> new java.util.TreeMap<>()).computeIfAbsent(t[0], c -> new TreeSet<>()).add(t[1]);
+        }
+        StringJoiner out = new StringJoiner(" OR ", "(", ")");
+        unitsByCohortByRefresh.forEach((refresh, byCohort) -> {
+            Map<TreeSet<Long>, List<Long>> cohortsByUnits = new java.util.LinkedHashMap<>();
+            byCohort.forEach((cohort, units) -> cohortsByUnits.computeIfAbsent(units, u -> new ArrayList<>()).add(cohort));
+            cohortsByUnits.forEach((units, cohorts) -> out.add("(refresh = " + Long.toUnsignedString(refresh) + " AND cohort_id IN "
+                    + SqlLiteral.numberList(cohorts) + " AND toUInt16(" + unitColumn + ") IN " + SqlLiteral.numberList(units) + ")"));
+        });
+        return triples.isEmpty() ? "0" : out.toString();
+    }
+
+    /** The ranges without the given days (each in one of them), in order. */
+    static List<DateRange> without(List<DateRange> ranges, List<LocalDate> days) {
+        if (days.isEmpty()) {
+            return ranges;
+        }
+        java.util.Set<LocalDate> out = java.util.Set.copyOf(days);
+        List<DateRange> left = new ArrayList<>();
+        for (DateRange r : ranges) {
+            LocalDate from = null;
+            for (LocalDate d = r.start(); !d.isAfter(r.end()); d = d.plusDays(1)) {
+                if (out.contains(d)) {
+                    if (from != null) {
+                        left.add(new DateRange(from, d.minusDays(1)));
+                        from = null;
+                    }
+                } else if (from == null) {
+                    from = d;
+                }
+            }
+            if (from != null) {
+                left.add(new DateRange(from, r.end()));
+            }
+        }
+        return left;
+    }
+
+    /**
+     * The input mark of each day of these months: the names of the month's active parts of {@code metrics_timeseries}
+     * whose time range ({@code min_time}, {@code max_time} of {@code system.parts}: the part's smallest and largest
+     * {@code ts}) meets the day, sorted; a day no part meets has "". A part never changes and its name is never reused,
+     * so the same names mean the same rows of that day: a replayed batch, a late observation, today's inserts or a
+     * merge change the mark of exactly the days the new part spans (a part without a time range counts for every day).
+     */
+    Map<LocalDate, String> dayMarks(Collection<YearMonth> months) {
+        Map<LocalDate, TreeSet<String>> names = new HashMap<>();
+        for (YearMonth m : months) {
+            for (int d = 1; d <= m.lengthOfMonth(); d++) {
+                names.put(m.atDay(d), new TreeSet<>());
+            }
+        }
+        if (months.isEmpty()) {
+            return Map.of();
+        }
+        for (JsonNode r : clickHouse.query("SELECT partition_id, name, toUInt32(min_time) AS lo, toUInt32(max_time) AS hi FROM "
+                + clickHouse.systemParts() + " WHERE database = " + SqlLiteral.string(clickHouse.database())
+                + " AND table = " + SqlLiteral.string(clickHouse.localTable("metrics_timeseries"))
+                + " AND active AND partition_id IN " + SqlLiteral.stringList(months.stream().map(CohortMonths::partition).toList()))) {
+            String p = r.get("partition_id").asText();
+            YearMonth m = YearMonth.of(Integer.parseInt(p.substring(0, 4)), Integer.parseInt(p.substring(4)));
+            long lo = r.get("lo").asLong();
+            long hi = r.get("hi").asLong();
+            boolean unknown = lo == 0 && hi == 0;
+            for (int d = 1; d <= m.lengthOfMonth(); d++) {
+                long start = m.atDay(d).atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+                if (unknown || lo < start + 86_400 && hi >= start) {
+                    names.get(m.atDay(d)).add(r.get("name").asText());
+                }
+            }
+        }
+        Map<LocalDate, String> out = new HashMap<>();
+        names.forEach((d, n) -> out.put(d, String.join(",", n)));
+        return out;
+    }
+
+    /**
+     * A whole computation of a month's day masks ({@code user_day_masks}): its refresh id (and partition), the input
+     * mark of each day it covers, and the rows its partition holds.
+     */
+    record DayMaskHeader(YearMonth month, long refresh, Map<LocalDate, String> marks, long rows) {
+    }
+
+    /** The newest whole computation of each month's day masks (as {@link #maskHeaders}). */
+    Map<YearMonth, DayMaskHeader> dayMaskHeaders(Collection<YearMonth> months) {
+        Map<YearMonth, DayMaskHeader> out = new HashMap<>();
+        if (months.isEmpty()) {
+            return out;
+        }
+        Map<Long, Long> partitions = partitionRows(DAY_MASKS);
+        if (partitions.isEmpty()) {
+            return out;
+        }
+        for (JsonNode r : clickHouse.query("SELECT toString(month) AS m, refresh, marks, rows FROM " + DAY_MASKS
+                + " WHERE company_id = '' AND metric = '' AND month IN (" + months.stream().map(m -> SqlLiteral.date(m.atDay(1)))
+                .collect(Collectors.joining(", ")) + ")")) {
+            Map<LocalDate, String> marks = new HashMap<>();
+            for (String entry : r.get("marks").asText().split(";")) {
+                int eq = entry.indexOf('=');
+                if (eq == 10) {
+                    marks.put(LocalDate.parse(entry.substring(0, 10)), entry.substring(11));
+                }
+            }
+            DayMaskHeader h = new DayMaskHeader(YearMonth.from(LocalDate.parse(r.get("m").asText())), r.get("refresh").asLong(), marks,
+                    r.get("rows").asLong());
+            DayMaskHeader best = out.get(h.month());
+            if (partitions.getOrDefault(h.refresh(), -1L) == h.rows() && (best == null || best.refresh() < h.refresh())) {
+                out.put(h.month(), h);
+            }
+        }
+        return out;
     }
 
     /**
@@ -426,9 +679,14 @@ final class CohortMonths implements AutoCloseable {
 
     /** Rows of the active parts of each partition (= refresh) of the masks table, every shard. */
     private Map<Long, Long> maskPartitionRows() {
+        return partitionRows(MASKS);
+    }
+
+    /** Rows of the active parts of each partition (= refresh) of a masks table, every shard. */
+    private Map<Long, Long> partitionRows(String table) {
         Map<Long, Long> out = new HashMap<>();
         for (JsonNode r : clickHouse.query("SELECT partition_id, sum(rows) AS n FROM " + clickHouse.systemParts() + " WHERE database = "
-                + SqlLiteral.string(clickHouse.database()) + " AND table = " + SqlLiteral.string(clickHouse.localTable(MASKS))
+                + SqlLiteral.string(clickHouse.database()) + " AND table = " + SqlLiteral.string(clickHouse.localTable(table))
                 + " AND active GROUP BY partition_id")) {
             out.put(Long.parseUnsignedLong(r.get("partition_id").asText()), r.get("n").asLong());
         }
@@ -440,8 +698,15 @@ final class CohortMonths implements AutoCloseable {
      * still holds its rows after a query, it held them when the query started and the query read them all.
      */
     boolean masksWhole(Plan plan) {
-        Map<Long, Long> now = maskPartitionRows();
-        return plan.maskRows().entrySet().stream().allMatch(e -> e.getValue().equals(now.get(e.getKey())));
+        return whole(plan.maskRows(), MASKS) && whole(plan.dayMaskRows(), DAY_MASKS);
+    }
+
+    private boolean whole(Map<Long, Long> rows, String table) {
+        if (rows.isEmpty()) {
+            return true;
+        }
+        Map<Long, Long> now = partitionRows(table);
+        return rows.entrySet().stream().allMatch(e -> e.getValue().equals(now.get(e.getKey())));
     }
 
     private static Map<YearMonth, String> parseMarks(String marks) {
@@ -535,6 +800,233 @@ final class CohortMonths implements AutoCloseable {
         return true;
     }
 
+    /**
+     * The refresh of {@link #refresh(String, YearMonth)} for the month of {@code today}, then the open month's days
+     * ({@link #refreshDays}). Returns the (cohort, month) and (cohort, day) headers written.
+     */
+    int refresh(String companyId, LocalDate today) {
+        int months = refresh(companyId, YearMonth.from(today));
+        List<Long> cohorts = new ArrayList<>();
+        for (JsonNode r : clickHouse.query("SELECT id FROM (SELECT id, deleted FROM cohorts FINAL WHERE company_id = "
+                + SqlLiteral.string(companyId) + ") WHERE deleted = 0 ORDER BY id")) {
+            cohorts.add(r.get("id").asLong());
+        }
+        return months + refreshDays(companyId, today, cohorts);
+    }
+
+    /** Statements the last {@link #computeDays} and {@link #computeDayMasks} issued, and the day headers the last refresh wrote. */
+    volatile int lastDayStatements;
+    volatile int lastDayMaskStatements;
+    volatile int lastDayHeaders;
+
+    /**
+     * The open month per cohort and day (issue 25): every day of {@code today}'s month that has observations, except
+     * today itself (still being written: every request reads it from the observations, so what a request reads of the
+     * open month grows with one day's observations, not the month's). First the month's day masks, when a computed
+     * day's input mark ({@link #dayMarks}) differs from the newest whole computation's; then the (cohort, day) rows
+     * whose header is missing or whose input or member mark moved, the cohorts with the same stale days together
+     * ({@link #computeDays}). Returns the (cohort, day) headers written.
+     */
+    int refreshDays(String companyId, LocalDate today, List<Long> cohorts) {
+        YearMonth open = YearMonth.from(today);
+        Map<LocalDate, String> marks = dayMarks(List.of(open));
+        List<LocalDate> days = marks.entrySet().stream().filter(e -> !e.getValue().isEmpty() && !e.getKey().equals(today))
+                .map(Map.Entry::getKey).sorted().toList();
+        lastDayHeaders = 0;
+        if (!days.isEmpty()) {
+            DayMaskHeader h = dayMaskHeaders(List.of(open)).get(open);
+            if (h == null || !days.stream().allMatch(d -> marks.get(d).equals(h.marks().get(d)))) {
+                computeDayMasks(open, days);
+            }
+        }
+        dropSupersededDayMasks(open);
+        if (days.isEmpty() || cohorts.isEmpty()) {
+            return 0;
+        }
+        String company = SqlLiteral.string(companyId);
+        String inMonth = " AND day >= " + SqlLiteral.date(open.atDay(1)) + " AND day <= " + SqlLiteral.date(open.atEndOfMonth());
+        Map<String, JsonNode> headers = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, toString(day) AS d, refresh, count, input_mark, member_mark FROM " + DAY_TABLE
+                + " FINAL WHERE company_id = " + company + " AND metric = ''" + inMonth)) {
+            headers.put(r.get("cohort_id").asLong() + "/" + r.get("d").asText(), r);
+        }
+        Map<String, Long> seen = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, toString(day) AS d, refresh, count() AS n FROM " + DAY_TABLE + " FINAL WHERE company_id = "
+                + company + " AND metric != ''" + inMonth + " GROUP BY cohort_id, d, refresh")) {
+            seen.put(r.get("cohort_id").asLong() + "/" + r.get("d").asText() + "/" + r.get("refresh").asLong(), r.get("n").asLong());
+        }
+        Map<Long, String> members = memberMarks(companyId, cohorts);
+        Map<List<LocalDate>, List<Long>> byStale = new java.util.LinkedHashMap<>();
+        for (long cohort : cohorts) {
+            List<LocalDate> stale = days.stream().filter(d -> {
+                JsonNode h = headers.get(cohort + "/" + d);
+                return h == null || !h.get("input_mark").asText().equals(marks.get(d)) || !h.get("member_mark").asText().equals(members.get(cohort))
+                        || seen.getOrDefault(cohort + "/" + d + "/" + h.get("refresh").asLong(), 0L) != h.get("count").asLong();
+            }).toList();
+            if (!stale.isEmpty()) {
+                byStale.computeIfAbsent(stale, k -> new ArrayList<>()).add(cohort);
+            }
+        }
+        int written = 0;
+        for (Map.Entry<List<LocalDate>, List<Long>> e : byStale.entrySet()) {
+            written += computeDays(companyId, e.getValue(), open, e.getKey());
+        }
+        lastDayHeaders = written;
+        return written;
+    }
+
+    /**
+     * The figures of the given cohorts for the given days of one month, as {@link #compute} does for months: one
+     * {@code INSERT … SELECT} per batch of cohorts ({@link #batches}), the days' observations ({@code FINAL}) joined to
+     * the batch's current members and grouped by cohort, day and metric; then a header for every (cohort, day) whose
+     * marks did not move meanwhile. Returns the headers written.
+     */
+    int computeDays(String companyId, Collection<Long> cohortIds, YearMonth month, List<LocalDate> days) {
+        String company = SqlLiteral.string(companyId);
+        Map<LocalDate, String> inputBefore = dayMarks(List.of(month));
+        Map<Long, String> membersBefore = memberMarks(companyId, cohortIds);
+        long refresh = newRefresh();
+        String observations = "SELECT toDate(ts) AS d, metric, cityHash64(user_id) AS u, value, " + QuantileBins.sqlKey("value")
+                + " AS qk FROM metrics_timeseries FINAL WHERE company_id = " + company + " AND (" + daysCondition(days) + ")";
+        int statements = 0;
+        for (List<Long> batch : batches(companyId, cohortIds, month)) {
+            clickHouse.execute("INSERT INTO " + DAY_TABLE + " (company_id, cohort_id, day, metric, count, sum, min, max, sum_sq, q_keys, q_counts,"
+                    + " refresh) SELECT " + company + ", cohort_id, d, metric, count(), sum(value), min(value), max(value), sum(value * value),"
+                    + " (sumMap([qk], [toUInt64(1)]) AS qs).1, qs.2, " + refresh + " FROM (" + observations + ") ALL INNER JOIN ("
+                    + members(company, batch) + ") USING u GROUP BY cohort_id, d, metric");
+            statements++;
+        }
+        lastDayStatements = statements;
+        Map<LocalDate, String> inputAfter = dayMarks(List.of(month));
+        Map<Long, String> membersAfter = memberMarks(companyId, cohortIds);
+        Map<String, Long> rows = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT cohort_id, toString(day) AS d, count() AS n FROM " + DAY_TABLE + " WHERE company_id = "
+                + company + " AND cohort_id IN " + SqlLiteral.numberList(cohortIds) + " AND refresh = " + refresh + " GROUP BY cohort_id, d")) {
+            rows.put(r.get("cohort_id").asLong() + "/" + r.get("d").asText(), r.get("n").asLong());
+        }
+        StringJoiner headers = new StringJoiner(", ");
+        int written = 0;
+        for (long cohortId : cohortIds) {
+            if (!membersAfter.get(cohortId).equals(membersBefore.get(cohortId))) {
+                continue;
+            }
+            for (LocalDate d : days) {
+                if (inputAfter.get(d).equals(inputBefore.get(d))) {
+                    headers.add("(" + company + ", " + cohortId + ", " + SqlLiteral.date(d) + ", '', " + rows.getOrDefault(cohortId + "/" + d, 0L)
+                            + ", " + SqlLiteral.string(inputBefore.get(d)) + ", " + SqlLiteral.string(membersBefore.get(cohortId)) + ", " + refresh + ")");
+                    written++;
+                }
+            }
+        }
+        if (written > 0) {
+            clickHouse.execute("INSERT INTO " + DAY_TABLE + " (company_id, cohort_id, day, metric, count, input_mark, member_mark, refresh) VALUES "
+                    + headers);
+        }
+        return written;
+    }
+
+    /** The days as conditions on {@code ts} (consecutive days one range), so they stand inside FINAL. */
+    private static String daysCondition(List<LocalDate> days) {
+        StringJoiner out = new StringJoiner(" OR ");
+        for (long[] span : spans(days)) {
+            out.add("(ts >= toDateTime(" + span[0] + ") AND ts < toDateTime(" + span[1] + "))");
+        }
+        return out.toString();
+    }
+
+    /** Sorted days as [first second, end second) spans of consecutive days. */
+    private static List<long[]> spans(List<LocalDate> days) {
+        List<long[]> out = new ArrayList<>();
+        for (LocalDate d : new TreeSet<>(days)) {
+            long start = d.atStartOfDay(ZoneOffset.UTC).toEpochSecond();
+            if (!out.isEmpty() && out.get(out.size() - 1)[1] == start) {
+                out.get(out.size() - 1)[1] = start + 86_400;
+            } else {
+                out.add(new long[]{start, start + 86_400});
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The day masks of the given days of one month, of every company, metric and user, as {@link #computeMasks} does for a
+     * year's months: slices of about {@code maskRowsPerStatement} observations staged, merged by ranges of the user hash,
+     * the staging dropped, then the header with the input marks of the days whose marks did not move meanwhile.
+     */
+    boolean computeDayMasks(YearMonth month, List<LocalDate> days) {
+        Map<LocalDate, String> before = dayMarks(List.of(month));
+        long staging = newRefresh();
+        long refresh = newRefresh();
+        String monthDate = SqlLiteral.date(month.atDay(1));
+        int statements = 0;
+        try {
+            for (long[] span : spans(days)) {
+                long observations = clickHouse.queryLong("SELECT count() FROM metrics_timeseries WHERE ts >= toDateTime(" + span[0]
+                        + ") AND ts < toDateTime(" + span[1] + ")");
+                int slices = (int) Math.max(1, Math.min(MAX_SLICES, (observations + maskRowsPerStatement - 1) / maskRowsPerStatement));
+                for (int i = 0; i < slices; i++) {
+                    clickHouse.execute("INSERT INTO " + DAY_MASKS + " (company_id, metric, month, u, mask, refresh) SELECT company_id, metric, "
+                            + monthDate + ", cityHash64(user_id) AS u, groupBitOr(toUInt32(bitShiftLeft(toUInt32(1), toDayOfMonth(ts) - 1))), " + staging
+                            + " FROM metrics_timeseries FINAL WHERE ts >= toDateTime(" + (span[0] + (span[1] - span[0]) * i / slices)
+                            + ") AND ts < toDateTime(" + (span[0] + (span[1] - span[0]) * (i + 1) / slices) + ") GROUP BY company_id, metric, u");
+                    statements++;
+                }
+            }
+            long staged = clickHouse.queryLong("SELECT count() FROM " + DAY_MASKS + " WHERE refresh = " + staging);
+            int ranges = (int) Math.max(1, Math.min(4096, (staged + maskRowsPerStatement - 1) / maskRowsPerStatement));
+            for (int r = 0; r < ranges; r++) {
+                clickHouse.execute("INSERT INTO " + DAY_MASKS + " (company_id, metric, month, u, mask, refresh) SELECT company_id, metric, month, u,"
+                        + " groupBitOr(mask), " + refresh + " FROM " + DAY_MASKS + " WHERE refresh = " + staging + " AND " + hashRange("u", r, ranges)
+                        + " GROUP BY company_id, metric, month, u");
+                statements++;
+            }
+        } finally {
+            dropPartition(DAY_MASKS, staging);
+            lastDayMaskStatements = statements;
+        }
+        Map<LocalDate, String> after = dayMarks(List.of(month));
+        StringJoiner marks = new StringJoiner(";");
+        for (LocalDate d : days) {
+            if (after.get(d).equals(before.get(d))) {
+                marks.add(d + "=" + before.get(d));
+            }
+        }
+        if (marks.length() == 0) {
+            dropPartition(DAY_MASKS, refresh);
+            return false;
+        }
+        long rows = clickHouse.queryLong("SELECT count() FROM " + DAY_MASKS + " WHERE refresh = " + refresh) + 1;
+        clickHouse.execute("INSERT INTO " + DAY_MASKS + " (company_id, metric, month, u, mask, marks, rows, refresh) VALUES ('', '', "
+                + monthDate + ", 0, 0, " + SqlLiteral.string(marks.toString()) + ", " + rows + ", " + refresh + ")");
+        return true;
+    }
+
+    /**
+     * Drops the day-mask computations of months other than the open one (a closed month is served by its monthly rows
+     * and month masks), those older than the open month's newest whole one, and partitions without a header older than
+     * {@link #UNFINISHED}.
+     */
+    private void dropSupersededDayMasks(YearMonth open) {
+        Map<Long, Long> partitions = partitionRows(DAY_MASKS);
+        if (partitions.isEmpty()) {
+            return;
+        }
+        DayMaskHeader keep = dayMaskHeaders(List.of(open)).get(open);
+        Map<Long, String> monthOf = new HashMap<>();
+        for (JsonNode r : clickHouse.query("SELECT refresh, toString(month) AS m FROM " + DAY_MASKS + " WHERE company_id = '' AND metric = ''")) {
+            monthOf.put(r.get("refresh").asLong(), r.get("m").asText());
+        }
+        long unfinished = (System.currentTimeMillis() - UNFINISHED.toMillis()) * 1_000_000L;
+        for (long p : partitions.keySet()) {
+            String m = monthOf.get(p);
+            boolean drop = m == null ? Long.compareUnsigned(p, unfinished) < 0
+                    : !m.equals(open.atDay(1).toString()) || keep != null && Long.compareUnsigned(p, keep.refresh()) < 0;
+            if (drop) {
+                dropPartition(DAY_MASKS, p);
+            }
+        }
+    }
+
     /** How long a partition without a header may be a computation still running; older ones failed before their header. */
     private static final Duration UNFINISHED = Duration.ofHours(1);
 
@@ -566,7 +1058,11 @@ final class CohortMonths implements AutoCloseable {
     }
 
     private void dropMaskPartition(long refresh) {
-        clickHouse.execute("ALTER TABLE " + SqlLiteral.identifier(clickHouse.database()) + "." + clickHouse.localTable(MASKS)
+        dropPartition(MASKS, refresh);
+    }
+
+    private void dropPartition(String table, long refresh) {
+        clickHouse.execute("ALTER TABLE " + SqlLiteral.identifier(clickHouse.database()) + "." + clickHouse.localTable(table)
                 + clickHouse.onCluster() + " DROP PARTITION " + Long.toUnsignedString(refresh));
     }
 
@@ -765,7 +1261,9 @@ final class CohortMonths implements AutoCloseable {
      * members come from the month masks ({@link Plan#maskedUsers}), so the rows' distinct-members states are not read.
      */
     static String rows(String companyId, Plan plan, String metric, String groupColumns) {
-        return "SELECT " + groupColumns + "count AS p_count, emptyArrayUInt64() AS p_us, sum AS p_sum, min AS p_min, max AS p_max, sum_sq AS p_sum_sq,"
-                + " q_keys AS p_keys, q_counts AS p_counts, toUInt64(1) AS p_rows FROM " + TABLE + plan.where(companyId, metric);
+        String columns = "SELECT " + groupColumns + "count AS p_count, emptyArrayUInt64() AS p_us, sum AS p_sum, min AS p_min, max AS p_max,"
+                + " sum_sq AS p_sum_sq, q_keys AS p_keys, q_counts AS p_counts, toUInt64(1) AS p_rows FROM ";
+        return columns + TABLE + plan.where(companyId, metric)
+                + (plan.usedDays().isEmpty() ? "" : " UNION ALL " + columns + DAY_TABLE + plan.dayWhere(companyId, metric));
     }
 }

@@ -406,6 +406,10 @@ final class CohortQueries {
                 + " ARRAY JOIN day_keys AS k, day_counts AS n, arrayEnumerate(day_keys) AS i");
         branches.add("SELECT addDays(month, k - 1) AS day, toUInt64(0) AS n, s, toUInt64(0) AS r FROM (" + rows + ")"
                 + " ARRAY JOIN day_sum_keys AS k, day_sums AS s");
+        if (!plan.usedDays().isEmpty()) {
+            // the open month's per-cohort days: one row a day
+            branches.add("SELECT day, count AS n, sum AS s, toUInt64(1) AS r FROM " + CohortMonths.DAY_TABLE + plan.dayWhere(cohort.companyId(), metric));
+        }
         for (DateRange r : plan.rest()) {
             branches.add(sourceFor(parts, r) == Source.USER_DAYS
                     ? "SELECT day, sum(d_count) AS n, sum(d_sum) AS s, toUInt64(0) AS r FROM ("
@@ -599,7 +603,7 @@ final class CohortQueries {
      * {@link #fromMonths}.
      */
     private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, DateRange range, int limit) {
-        if (months == null || CohortMonths.wholeMonths(range).isEmpty()) {
+        if (months == null) {
             return Optional.empty();
         }
         List<Long> live = new ArrayList<>(cohortsOf(companyId).keySet());
@@ -614,6 +618,10 @@ final class CohortQueries {
         }
         StringBuilder parts = new StringBuilder("SELECT cohort_id, count AS p_count, sum AS p_sum, toUInt64(1) AS p_rows FROM "
                 + CohortMonths.TABLE + plan.where(companyId, metric));
+        if (!plan.usedDays().isEmpty()) {
+            parts.append(" UNION ALL SELECT cohort_id, count AS p_count, sum AS p_sum, toUInt64(1) AS p_rows FROM ").append(CohortMonths.DAY_TABLE)
+                    .append(plan.dayWhere(companyId, metric));
+        }
         if (!plan.rest().isEmpty()) {
             StringJoiner rest = new StringJoiner(" UNION ALL ");
             for (DateRange r : plan.rest()) {
@@ -680,8 +688,8 @@ final class CohortQueries {
      */
     private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, int limit, CohortMonths.Plan plan,
                                                  List<Long> live, Memberships cached) {
-        StringBuilder users = new StringBuilder("SELECT u, toUInt64(0) AS n, toFloat64(0) AS s FROM " + CohortMonths.MASKS
-                + " WHERE company_id = " + SqlLiteral.string(companyId) + " AND metric = " + SqlLiteral.string(metric) + " AND " + plan.maskFilter());
+        StringBuilder users = new StringBuilder("SELECT u, toUInt64(0) AS n, toFloat64(0) AS s FROM (" + plan.maskedUsers(companyId, metric, null)
+                + ")");
         for (DateRange r : plan.rest()) {
             users.append(" UNION ALL SELECT cityHash64(user_id) AS u, toUInt64(1) AS n, value AS s FROM (")
                     .append(observations(read, companyId, metric, r, "user_id, value")).append(")");
@@ -695,8 +703,13 @@ final class CohortQueries {
             }
         });
         long seen = 0;
-        for (JsonNode r : months.readMonthRows("SELECT cohort_id, sum(count) AS count, sum(sum) AS sum, count() AS monthly_rows FROM "
-                + CohortMonths.TABLE + plan.where(companyId, metric) + " GROUP BY cohort_id")) {
+        List<JsonNode> cohortRows = new ArrayList<>(months.readMonthRows("SELECT cohort_id, sum(count) AS count, sum(sum) AS sum,"
+                + " count() AS monthly_rows FROM " + CohortMonths.TABLE + plan.where(companyId, metric) + " GROUP BY cohort_id"));
+        if (!plan.usedDays().isEmpty()) {
+            cohortRows.addAll(months.readRows(CohortMonths.DAY_TABLE, "SELECT cohort_id, sum(count) AS count, sum(sum) AS sum,"
+                    + " count() AS monthly_rows FROM " + CohortMonths.DAY_TABLE + plan.dayWhere(companyId, metric) + " GROUP BY cohort_id"));
+        }
+        for (JsonNode r : cohortRows) {
             seen += r.get("monthly_rows").asLong();
             if (!ranking.addToCohort(r.get("cohort_id").asLong(), r.get("count").asLong(), r.get("sum").asDouble())) {
                 return Optional.empty();

@@ -225,7 +225,7 @@ class CohortMonthsITCase {
         return monthly.answeredFromMonths() + cachedMonthly.answeredFromMonths() - before;
     }
 
-    private static void assertSameTrend(List<CohortQueries.TrendRow> ta, List<CohortQueries.TrendRow> tb, String what) {
+    static void assertSameTrend(List<CohortQueries.TrendRow> ta, List<CohortQueries.TrendRow> tb, String what) {
         assertThat(ta).as(what).hasSameSizeAs(tb);
         for (int i = 0; i < ta.size(); i++) {
             assertThat(ta.get(i).periodStart()).as(what).isEqualTo(tb.get(i).periodStart());
@@ -234,7 +234,7 @@ class CohortMonthsITCase {
         }
     }
 
-    private static void assertSameTop(List<CohortQueries.TopRow> ta, List<CohortQueries.TopRow> tb, String what) {
+    static void assertSameTop(List<CohortQueries.TopRow> ta, List<CohortQueries.TopRow> tb, String what) {
         assertThat(ta).as(what).hasSameSizeAs(tb);
         for (int i = 0; i < ta.size(); i++) {
             assertThat(ta.get(i).cohortId()).as(what).isEqualTo(tb.get(i).cohortId());

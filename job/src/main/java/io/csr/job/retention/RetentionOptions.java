@@ -13,7 +13,7 @@ import java.util.Map;
  * {@code n - 1} before it; every older partition is dropped. Defaults in {@link #defaults()}, configuration read once
  * in {@link #from(CsrConfig)}.
  *
- * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, user_daily_metrics, cohort_month_metrics, sink ledger
+ * @param months           RETENTION_MONTHS: events, metrics_timeseries, metric_windows, user_daily_metrics, cohort_month_metrics, cohort_day_metrics, sink ledger
  * @param deadLetterMonths RETENTION_DEAD_LETTER_MONTHS: dead_letters, late_events
  * @param checkEvery       RETENTION_CHECK_HOURS; zero means no scheduled runs
  * @param compactMonths    RETENTION_COMPACT_MONTHS: merge a month of {@link #compacted()} into one part when its biggest
@@ -47,7 +47,7 @@ public record RetentionOptions(int months, int deadLetterMonths, Duration checkE
 
     /** The tables that keep {@code months}, in the order they are processed. */
     private static final List<String> DATA_TABLES = List.of("events", "metrics_timeseries", "metric_windows", "user_daily_metrics",
-            "cohort_month_metrics", "sink_commits");
+            "cohort_month_metrics", "cohort_day_metrics", "sink_commits");
     /** The tables that keep {@code deadLetterMonths}, processed after the data tables. */
     private static final List<String> DEAD_LETTER_TABLES = List.of("dead_letters", "late_events", "window_recomputes");
 

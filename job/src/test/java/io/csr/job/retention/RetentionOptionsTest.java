@@ -29,7 +29,7 @@ class RetentionOptionsTest {
                 .doesNotContainKeys("hourly_metrics", "daily_event_counts"); // dropped by sql/clickhouse/005 (they over-counted replays)
         assertThat(new RetentionOptions(2, 1, Duration.ZERO, false).tables()).as("in processing order, dead letters last")
                 .containsExactly(entry("events", 2), entry("metrics_timeseries", 2), entry("metric_windows", 2),
-                        entry("user_daily_metrics", 2), entry("cohort_month_metrics", 2), entry("sink_commits", 2),
+                        entry("user_daily_metrics", 2), entry("cohort_month_metrics", 2), entry("cohort_day_metrics", 2), entry("sink_commits", 2),
                         entry("dead_letters", 1), entry("late_events", 1), entry("window_recomputes", 1));
 
         RetentionOptions off = RetentionOptions.from(CsrConfig.of(Map.of(
