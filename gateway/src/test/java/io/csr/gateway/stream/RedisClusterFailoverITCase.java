@@ -1,9 +1,6 @@
 package io.csr.gateway.stream;
 
-import io.csr.common.config.ConfigKey;
-import io.csr.common.contract.RedisStreams;
 import io.csr.common.redis.LocalRedisCluster;
-import io.csr.common.redis.RedisEndpoint;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.SseTestClient.Frame;
@@ -12,7 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.XAddParams;
 import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
@@ -20,8 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -45,32 +39,25 @@ import static org.awaitility.Awaitility.await;
 class RedisClusterFailoverITCase {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int COMPANIES = 6;
-    private static Path dir;
+    private static RedisClusterGateway gw;
     private static LocalRedisCluster cluster;
     private static GatewayFixture fx;
     private static UnifiedJedis writer;
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("csr-redis-cluster-it");
-        cluster = LocalRedisCluster.onFreePorts(dir, 3, 1, 1_000).start();
-        fx = new GatewayFixture(Map.of(ConfigKey.REDIS_URL.name(), cluster.url(), ConfigKey.STREAM_READERS.name(), "2"));
-        writer = RedisEndpoint.parse(cluster.url()).open("it-writer", 2_000, 4);
+        gw = RedisClusterGateway.start(1, Map.of());
+        cluster = gw.cluster();
+        fx = gw.fx();
+        writer = gw.writer();
     }
 
     @AfterAll
     static void stop() throws IOException {
-        if (fx != null) {
-            fx.close();
-        }
-        if (writer != null) {
-            writer.close();
-        }
-        if (cluster != null) {
-            cluster.close();
+        if (gw != null) {
+            gw.close();
         }
     }
-
 
     private static String company(int i) {
         return "fo" + i;
@@ -78,11 +65,9 @@ class RedisClusterFailoverITCase {
 
     /** XADD until it is acknowledged (a failover in progress answers with errors for a while); at least once. */
     private static void publish(String company, int seq) throws InterruptedException {
-        String data = "{\"companyId\":\"" + company + "\",\"metric\":\"m\",\"window\":\"1m\",\"version\":" + seq + "}";
         while (true) {
             try {
-                writer.xadd(fx.key(company), XAddParams.xAddParams(),
-                        Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
+                gw.publish(company, seq);
                 return;
             } catch (RuntimeException e) {
                 Thread.sleep(50);
@@ -99,7 +84,7 @@ class RedisClusterFailoverITCase {
 
         Map<String, SseTestClient> clients = new LinkedHashMap<>();
         for (int i = 0; i < COMPANIES; i++) {
-            SseTestClient c = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(company(i)), null));
+            SseTestClient c = gw.open(company(i), null);
             clients.put(company(i), c);
         }
         Set<Integer> masters = new HashSet<>();
@@ -159,7 +144,7 @@ class RedisClusterFailoverITCase {
                 check(company, c, held);
             }
             // a client resuming after the failover from an id of before it: exactly the entries after it, or reset
-            try (SseTestClient r = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(victim), "lastEventId=" + resumeFrom))) {
+            try (SseTestClient r = gw.open(victim, "lastEventId=" + resumeFrom)) {
                 List<StreamEntry> held = writer.xrange(fx.key(victim), (StreamEntryID) null, (StreamEntryID) null);
                 String last = held.get(held.size() - 1).getID().toString();
                 await().atMost(WAIT).until(() -> r.updateIds().contains(last)

@@ -1,22 +1,14 @@
 package io.csr.gateway.stream;
 
 import io.csr.common.config.ConfigKey;
-import io.csr.common.contract.RedisStreams;
-import io.csr.common.redis.LocalRedisCluster;
-import io.csr.common.redis.RedisEndpoint;
-import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.SseTestClient.Frame;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.StreamEntryID;
-import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.XAddParams;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -31,42 +23,31 @@ import static org.awaitility.Awaitility.await;
  */
 class RedisClusterHistoryCheckITCase {
     private static final Duration WAIT = Duration.ofSeconds(15);
-    private static Path dir;
-    private static LocalRedisCluster cluster;
-    private static GatewayFixture fx;
-    private static UnifiedJedis writer;
+    private static RedisClusterGateway gw;
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("csr-redis-cluster-check-it");
-        cluster = LocalRedisCluster.onFreePorts(dir, 3, 0, 1_000).start();
-        fx = new GatewayFixture(Map.of(ConfigKey.REDIS_URL.name(), cluster.url(), ConfigKey.STREAM_READERS.name(), "2",
-                // the window in which reads are fanned out before their stream's history is checked again
-                ConfigKey.STREAM_HISTORY_CHECK_MS.name(), "4000"));
-        writer = RedisEndpoint.parse(cluster.url()).open("it-writer", 2_000, 4);
+        // the window in which reads are fanned out before their stream's history is checked again
+        gw = RedisClusterGateway.start(0, Map.of(ConfigKey.STREAM_HISTORY_CHECK_MS.name(), "4000"));
     }
 
     @AfterAll
     static void stop() throws IOException {
-        if (fx != null) {
-            fx.close();
-        }
-        if (writer != null) {
-            writer.close();
-        }
-        if (cluster != null) {
-            cluster.close();
+        if (gw != null) {
+            gw.close();
         }
     }
 
     private static StreamEntryID publish(String company, int version) {
-        String data = "{\"companyId\":\"" + company + "\",\"metric\":\"m\",\"window\":\"1m\",\"version\":" + version + "}";
-        return writer.xadd(fx.key(company), XAddParams.xAddParams(),
-                Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
+        return gw.publish(company, version);
     }
 
     private static SseTestClient open(String company, String query) {
-        return SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(company), query));
+        return gw.open(company, query);
+    }
+
+    private static void delete(String company) {
+        gw.writer().del(gw.fx().key(company));
     }
 
     /** The first read after a quiet interval is checked before it is fanned out: the reset comes before its frame. */
@@ -76,7 +57,7 @@ class RedisClusterHistoryCheckITCase {
             await().atMost(WAIT).until(() -> !c.frames.isEmpty());
             StreamEntryID before = publish("cquiet", 0);
             await().atMost(WAIT).until(() -> c.updateIds().size() == 1);
-            writer.del(fx.key("cquiet"));
+            delete("cquiet");
             StreamEntryID after = publish("cquiet", 1);
             await().atMost(WAIT).until(() -> c.updateIds().contains(after.toString()));
             assertThat(c.events()).extracting(Frame::event).containsExactly("metric_updated", "reset", "metric_updated");
@@ -100,7 +81,7 @@ class RedisClusterHistoryCheckITCase {
             await().atMost(WAIT).until(() -> c.updateIds().size() == 1);
             publish("csoon", 1); // the first read after an entry: checked before it is fanned out
             await().atMost(WAIT).until(() -> c.updateIds().size() == 2);
-            writer.del(fx.key("csoon"));
+            delete("csoon");
             StreamEntryID after = publish("csoon", 2);
             await().atMost(WAIT).until(() -> c.events().stream().anyMatch(f -> "reset".equals(f.event())));
             List<Frame> events = c.events();

@@ -116,7 +116,10 @@ final class BoundedJetStreamReader implements SourceReader<RawMessage, JetStream
         fetcher.split.markEmitted(sm.message);
         fetcher.emitted++;
         fetcher.lastEmittedStamp = Math.max(fetcher.lastEmittedStamp, raw.receivedAtMs);
-        boolean more = queue.getAvailabilityFuture() == FutureCompletingBlockingQueue.AVAILABLE;
+        // a fetcher that failed while messages were still queued woke nobody (the queue was available then): once they
+        // are emitted the queue turns unavailable, and the task, waiting on it, would checkpoint on and read nothing for
+        // ever (seen in ReplicatedPipelineITCase at load average 43, a JetStream fetch timing out); the next poll reports it
+        boolean more = queue.getAvailabilityFuture() == FutureCompletingBlockingQueue.AVAILABLE || failure != null;
         emitWatermark(output, !more);
         return more ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
     }

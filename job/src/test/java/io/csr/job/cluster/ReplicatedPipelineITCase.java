@@ -22,6 +22,8 @@ import io.csr.job.testing.UserDayAgreement;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,6 +37,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
@@ -58,6 +64,8 @@ import static org.awaitility.Awaitility.await;
 @Timeout(value = 9, unit = TimeUnit.MINUTES)
 class ReplicatedPipelineITCase {
     private static final int TOTAL = 12_000;
+    /** The failover run's events after its first {@link #TOTAL}: those of the failover to a replica lacking parts. */
+    private static final int LACKING_EVENTS = 10_000;
     private static final int COMPANIES = 3;
     /** What each replica must hold identically under FINAL: every column a reader sees (not insert timestamps). */
     static final Map<String, String> CONTENT = new LinkedHashMap<>();
@@ -80,6 +88,61 @@ class ReplicatedPipelineITCase {
 
     @TempDir
     static Path tmp;
+
+    /** The runs of the class, each on a database of its own: the job's runs and the pinned-reads check. */
+    private static final List<String> RUNS = List.of("crash", "failover", "nofetch", "tmkill", "pin");
+    private static final Map<String, Future<String>> DATABASES = new ConcurrentHashMap<>();
+
+    /**
+     * Every run's database migrated ON CLUSTER (and its raw counters installed) before the first run, all at once. A
+     * database's migration took 20 s of each run on a loaded machine, mostly the initiator waiting on ZooKeeper for
+     * both replicas' answer to each ON CLUSTER statement; five at once overlap those waits. Done before any replica is
+     * killed: an ON CLUSTER statement with a replica down waits out its timeout.
+     */
+    @BeforeAll
+    static void migrateEveryRunsDatabase() {
+        ExecutorService pool = Executors.newFixedThreadPool(RUNS.size());
+        try {
+            for (String run : RUNS) {
+                DATABASES.put(run, pool.submit(() -> migrate(run)));
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static String migrate(String run) throws IOException {
+        ClickHouseClusterFixture cluster = clickhouse.cluster();
+        String db = "csr_it_" + run + "_" + Long.toHexString(System.nanoTime() & 0xffffff);
+        long start = System.nanoTime();
+        try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
+            Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
+        }
+        for (ClickHouseNode server : cluster.servers) {
+            try (ClickHouseAccess direct = cluster.direct(server, db)) {
+                ExactlyOnceCheck.installRawCounters(direct, "_local");
+            }
+        }
+        say(run + ": migrated " + db + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        return db;
+    }
+
+    /** The migrated database of {@code run}, once its migration is done. */
+    private static String database(String run) throws Exception {
+        return DATABASES.get(run).get(5, TimeUnit.MINUTES);
+    }
+
+    /** A run's database is dropped at its end; here those of runs that failed before. */
+    @AfterAll
+    static void dropLeftDatabases() {
+        for (Future<String> db : DATABASES.values()) {
+            try (ClickHouseAccess ch = ClickHouseAccess.open(clickhouse.cluster().settings(db.get(5, TimeUnit.MINUTES)))) {
+                ch.dropDatabase();
+            } catch (Exception e) {
+                say("could not drop a run's database: " + e.getMessage()); // the cluster, ZooKeeper root included, goes next
+            }
+        }
+    }
 
     @Test
     void everyEventOnceOnBothReplicasThroughACrashOfEach() throws Exception {
@@ -108,98 +171,118 @@ class ReplicatedPipelineITCase {
         });
     }
 
+    /**
+     * One run of the job given both replicas (CLICKHOUSE_URL=r1,r2), failing over twice: away from the pinned replica
+     * killed mid-ingest, then back to it from the other replica, killed holding parts the pinned one has not fetched.
+     * These were two runs, each with a database, a job start and end checks of its own; each phase keeps its events
+     * and its checks.
+     */
     @Test
-    void theJobFailsOverToTheOtherReplicaWhenThePinnedOneDies() throws Exception {
+    void theJobFailsOverWhenItsReplicaDiesAndLateCorrectionsWaitForPartsOnlyTheDeadOneHeld() throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
         ClickHouseNode other = cluster.server(1, 2);
-        runFailingOver("failover", "the pinned replica killed mid-ingest", (stream, ch, messages, sequences) -> {
-            String db = ch.database();
-            stream.publishAll(messages, 0, 4_000, sequences);
-            awaitCommitted(ch, 1_000);
-            pinned.kill();
-            boolean lacking;
-            try (ClickHouseAccess survivor = cluster.direct(other, db)) {
-                long atKill = survivor.queryLong("SELECT count() FROM events_local FINAL");
-                say("killed " + pinned.name() + " (kill -9), the other replica then held " + atKill + " events");
-                stream.publishAll(messages, 4_000, 8_000, sequences);
-                String failover = "ClickHouse failover: " + pinned.url();
-                await("the job's log says it failed over").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                        .until(() -> jobLog("failover").contains(failover));
-                String line = jobLog("failover").lines().filter(l -> l.contains(failover)).findFirst().orElseThrow();
-                lacking = line.contains("still lacks");
-                if (lacking) {
-                    // the kill came before the other replica had fetched the last parts (seen at load average 15): the
-                    // late corrections, and the commits they belong to, wait for the killed replica (docs/pipeline.md);
-                    // lateCorrectionsAfterAFailoverWaitForThePartsOnlyTheDeadReplicaHeld shows that case on purpose
-                    say("the other replica lacked parts at the failover; the job waits for the killed one: " + line);
-                } else {
-                    // only the job can have put these there: their replica is dead, nothing replicates to the survivor
-                    await("the job commits through " + other.name() + " while " + pinned.name() + " is dead").atMost(Duration.ofSeconds(120))
-                            .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT count() FROM events_local FINAL") >= atKill + 2_000);
-                    say("the job committed " + (survivor.queryLong("SELECT count() FROM events_local FINAL") - atKill) + " more events through "
-                            + other.name() + " with " + pinned.name() + " dead");
-                }
-            } finally {
-                pinned.start(); // also when the scenario fails: the next tests need both replicas
-            }
-            long insertedIntoReturned;
-            try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
-                insertedIntoReturned = returned.queryLong("SELECT sum(n) FROM verify_events_inserted");
-            }
-            say("restarted " + pinned.name() + "; rows INSERTed into it so far: " + insertedIntoReturned);
-            stream.publishAll(messages, 8_000, TOTAL, sequences);
-            PipelineExpectations expected = new PipelineExpectations(messages, sequences, stream.stream);
-            await("every valid event committed after the failover").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2))
-                    .ignoreExceptions().until(() -> expected.eventsFinal(ch) >= expected.distinctValidEvents());
-            try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
-                assertThat(returned.queryLong("SELECT sum(n) FROM verify_events_inserted"))
-                        .as("the job stays on the replica it failed over to: nothing is INSERTed into the returned one")
-                        .isEqualTo(insertedIntoReturned);
-            }
-            String log = jobLog("failover");
-            say("failover lines: " + log.lines().filter(l -> l.contains("ClickHouse failover") || l.contains("late corrections go on")).toList());
-            if (!lacking) {
-                assertThat(log).as("no Flink restart: the commits went on through the other replica").doesNotContain("to RESTARTING");
-            }
-        });
+        runFailingOver("failover", TOTAL + LACKING_EVENTS, "the pinned replica killed mid-ingest, then the other one holding parts "
+                + "the pinned one lacks", (stream, ch, messages, sequences) -> {
+                    failOverFromThePinnedReplica(cluster, pinned, other, stream, ch, messages, sequences);
+                    failOverToAReplicaLackingParts(cluster, other, pinned, stream, ch.database(), messages, sequences);
+                });
     }
 
-    @Test
-    void lateCorrectionsAfterAFailoverWaitForThePartsOnlyTheDeadReplicaHeld() throws Exception {
-        ClickHouseClusterFixture cluster = clickhouse.cluster();
-        ClickHouseNode pinned = cluster.server(1, 1);
-        ClickHouseNode other = cluster.server(1, 2);
-        runFailingOver("lacking", "the pinned replica killed holding parts the other lacks",
-                (stream, ch, messages, sequences) -> {
-                    stream.publishAll(messages, 0, 2_000, sequences);
-                    awaitCommitted(ch, 500);
-                    // the other replica fetches nothing from here on: when the pinned one dies it holds parts no one else has
-                    other.execute("SYSTEM STOP FETCHES");
-                    long stopped = committed(ch);
-                    stream.publishAll(messages, 2_000, 6_000, sequences);
-                    awaitCommitted(ch, stopped + 2_000);
-                    pinned.kill();
-                    other.execute("SYSTEM START FETCHES"); // nothing to fetch from: the replica that has the parts is dead
-                    say("fetches stopped on " + other.name() + " at " + stopped + " events; killed " + pinned.name() + " at about "
-                            + (stopped + 2_000));
-                    try {
-                        stream.publishAll(messages, 6_000, TOTAL, sequences);
-                        await("the job failed over to a replica lacking parts, its late corrections waiting").atMost(Duration.ofSeconds(120))
-                                .pollInterval(Duration.ofMillis(500)).until(() -> jobLog("lacking").contains("still lacks"));
-                    } finally {
-                        pinned.start(); // also when the scenario fails: the next tests need both replicas
-                    }
-                    say("restarted " + pinned.name());
-                    try (ClickHouseAccess survivor = cluster.direct(other, ch.database())) {
-                        await(other.name() + " fetches the parts only the returned replica had").atMost(Duration.ofSeconds(120))
-                                .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT sum(inserts_in_queue) FROM "
-                                        + "system.replicas WHERE database = currentDatabase()") == 0);
-                    }
-                    say("lacking: " + jobLog("lacking").lines().filter(l -> l.contains("ClickHouse failover") || l.contains("still lacks")
-                            || l.contains("late corrections go on")).limit(4).toList() + "; Flink restarts meanwhile: "
-                            + jobLog("lacking").lines().filter(l -> l.contains("to RESTARTING")).count());
-                });
+    /**
+     * Events 0 to {@link #TOTAL}: {@code pinned} killed mid-ingest; the job fails over to {@code other}, commits through
+     * it while {@code pinned} is dead (without a Flink restart), and stays on it when {@code pinned} is back.
+     */
+    private static void failOverFromThePinnedReplica(ClickHouseClusterFixture cluster, ClickHouseNode pinned, ClickHouseNode other,
+                                                     TestStream stream, ClickHouseAccess ch, List<EventFixture.Message> messages,
+                                                     List<Long> sequences) throws Exception {
+        String db = ch.database();
+        stream.publishAll(messages, 0, 4_000, sequences);
+        awaitCommitted(ch, 1_000);
+        pinned.kill();
+        boolean lacking;
+        try (ClickHouseAccess survivor = cluster.direct(other, db)) {
+            long atKill = survivor.queryLong("SELECT count() FROM events_local FINAL");
+            say("killed " + pinned.name() + " (kill -9), the other replica then held " + atKill + " events");
+            stream.publishAll(messages, 4_000, 8_000, sequences);
+            String failover = "ClickHouse failover: " + pinned.url();
+            await("the job's log says it failed over").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> jobLog("failover").contains(failover));
+            String line = jobLog("failover").lines().filter(l -> l.contains(failover)).findFirst().orElseThrow();
+            lacking = line.contains("still lacks");
+            if (lacking) {
+                // the kill came before the other replica had fetched the last parts (seen at load average 15): the
+                // late corrections, and the commits they belong to, wait for the killed replica (docs/pipeline.md);
+                // failOverToAReplicaLackingParts shows that case on purpose
+                say("the other replica lacked parts at the failover; the job waits for the killed one: " + line);
+            } else {
+                // only the job can have put these there: their replica is dead, nothing replicates to the survivor
+                await("the job commits through " + other.name() + " while " + pinned.name() + " is dead").atMost(Duration.ofSeconds(120))
+                        .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT count() FROM events_local FINAL") >= atKill + 2_000);
+                say("the job committed " + (survivor.queryLong("SELECT count() FROM events_local FINAL") - atKill) + " more events through "
+                        + other.name() + " with " + pinned.name() + " dead");
+            }
+        } finally {
+            pinned.start(); // also when the scenario fails: the next tests need both replicas
+        }
+        long insertedIntoReturned;
+        try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
+            insertedIntoReturned = returned.queryLong("SELECT sum(n) FROM verify_events_inserted");
+        }
+        say("restarted " + pinned.name() + "; rows INSERTed into it so far: " + insertedIntoReturned);
+        stream.publishAll(messages, 8_000, TOTAL, sequences);
+        PipelineExpectations expected = new PipelineExpectations(messages.subList(0, TOTAL), sequences, stream.stream);
+        await("every valid event committed after the failover").atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2))
+                .ignoreExceptions().until(() -> expected.eventsFinal(ch) >= expected.distinctValidEvents());
+        try (ClickHouseAccess returned = cluster.direct(pinned, db)) {
+            assertThat(returned.queryLong("SELECT sum(n) FROM verify_events_inserted"))
+                    .as("the job stays on the replica it failed over to: nothing is INSERTed into the returned one")
+                    .isEqualTo(insertedIntoReturned);
+        }
+        String log = jobLog("failover");
+        say("failover lines: " + log.lines().filter(l -> l.contains("ClickHouse failover") || l.contains("late corrections go on")).toList());
+        if (!lacking) {
+            assertThat(log).as("no Flink restart: the commits went on through the other replica").doesNotContain("to RESTARTING");
+        }
+    }
+
+    /**
+     * {@link #LACKING_EVENTS} events after {@link #TOTAL}: {@code lacking} (the replica the job left) fetches nothing while
+     * the job commits through {@code current}, which is then killed; the job fails over to {@code lacking}, which lacks
+     * parts only the dead one holds, so its late corrections wait; once {@code current} is back, {@code lacking} fetches them.
+     */
+    private static void failOverToAReplicaLackingParts(ClickHouseClusterFixture cluster, ClickHouseNode current, ClickHouseNode lacking,
+                                                       TestStream stream, String db, List<EventFixture.Message> messages,
+                                                       List<Long> sequences) throws Exception {
+        // counted on the job's replica itself: the test's own client may still read through the other one, which fetches nothing
+        try (ClickHouseAccess onCurrent = cluster.direct(current, db)) {
+            // the other replica fetches nothing from here on: when the job's one dies it holds parts no one else has
+            lacking.execute("SYSTEM STOP FETCHES");
+            long stopped = onCurrent.queryLong("SELECT count() FROM events_local FINAL");
+            stream.publishAll(messages, TOTAL, TOTAL + 4_000, sequences);
+            await("at least " + (stopped + 2_000) + " events committed through " + current.name()).atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(500)).until(() -> onCurrent.queryLong("SELECT count() FROM events_local FINAL") >= stopped + 2_000);
+        }
+        current.kill();
+        lacking.execute("SYSTEM START FETCHES"); // nothing to fetch from: the replica that has the parts is dead
+        say("fetches stopped on " + lacking.name() + "; killed " + current.name() + " at about " + (TOTAL + 2_000) + " events");
+        String failover = "ClickHouse failover: " + current.url();
+        try {
+            stream.publishAll(messages, TOTAL + 4_000, TOTAL + LACKING_EVENTS, sequences);
+            await("the job failed over to a replica lacking parts, its late corrections waiting").atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(500)).until(() -> jobLog("failover").lines()
+                            .anyMatch(l -> l.contains(failover) && l.contains("still lacks")));
+        } finally {
+            current.start(); // also when the scenario fails: the next tests need both replicas
+        }
+        say("restarted " + current.name());
+        try (ClickHouseAccess survivor = cluster.direct(lacking, db)) {
+            await(lacking.name() + " fetches the parts only the returned replica had").atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(500)).until(() -> survivor.queryLong("SELECT sum(inserts_in_queue) FROM "
+                            + "system.replicas WHERE database = currentDatabase()") == 0);
+        }
+        say("lacking: " + jobLog("failover").lines().filter(l -> l.contains(failover) || l.contains("late corrections go on"))
+                .limit(4).toList() + "; Flink restarts meanwhile: " + jobLog("failover").lines().filter(l -> l.contains("to RESTARTING")).count());
     }
 
     private static String jobLog(String run) throws IOException {
@@ -211,10 +294,8 @@ class ReplicatedPipelineITCase {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
         ClickHouseNode pinned = cluster.server(1, 1);
         ClickHouseNode other = cluster.server(1, 2);
-        String db = "csr_it_pin_" + Long.toHexString(System.nanoTime() & 0xffffff);
+        String db = database("pin");
         try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db))) {
-            ch.createDatabaseIfMissing();
-            Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
             other.execute("SYSTEM STOP FETCHES");
             try {
                 List<Map<String, Object>> rows = new ArrayList<>();
@@ -237,6 +318,7 @@ class ReplicatedPipelineITCase {
                 try (ClickHouseAccess fresh = ClickHouseAccess.open(cluster.settings(db))) {
                     fresh.dropDatabase(); // not on ch: its pooled connection went to the killed server
                 }
+                DATABASES.remove("pin");
             }
         }
     }
@@ -391,9 +473,9 @@ class ReplicatedPipelineITCase {
     }
 
     /** A run whose job and test reads name both replicas, the pinned one first: CLICKHOUSE_URL=r1,r2. */
-    private void runFailingOver(String name, String faults, Scenario scenario) throws Exception {
+    private void runFailingOver(String name, int total, String faults, Scenario scenario) throws Exception {
         ClickHouseClusterFixture cluster = clickhouse.cluster();
-        run(name, TOTAL, ReplicatedPipelineITCase::embedded, faults, cluster.server(1, 1).url() + "," + cluster.server(1, 2).url(), scenario);
+        run(name, total, ReplicatedPipelineITCase::embedded, faults, cluster.server(1, 1).url() + "," + cluster.server(1, 2).url(), scenario);
     }
 
     private void run(String name, int total, Launcher launcher, String faults, Scenario scenario) throws Exception {
@@ -410,20 +492,13 @@ class ReplicatedPipelineITCase {
         List<EventFixture.Message> messages = new EventFixture(total, COMPANIES, eventTimeStart, Duration.ofMinutes(25).toMillis(),
                 0.05, 0.02, 7).messages();
         try (TestStream stream = new TestStream()) {
-            String db = "csr_it_" + stream.id;
+            String db = database(name);
             try (ClickHouseAccess ch = ClickHouseAccess.open(cluster.settings(db).withUrl(urls))) {
-                say(name + ": migrating " + db);
-                Migrations.clickHouse(ch, Migrations.sqlRoot(), s -> { }).migrate();
-                for (ClickHouseNode server : cluster.servers) {
-                    try (ClickHouseAccess direct = cluster.direct(server, db)) {
-                        ExactlyOnceCheck.installRawCounters(direct, "_local");
-                    }
-                }
                 UnaryOperator<String> counters = ExactlyOnceCheck.onServers(
                         cluster.servers.stream().map(s -> "127.0.0.1:" + s.server().tcpPort()).toList(), db);
                 Path dir = tmp.resolve(name);
                 java.nio.file.Files.createDirectories(dir);
-                say(name + ": migrated; starting the job");
+                say(name + ": starting the job on " + db);
                 RunningJob job = launcher.start(stream, dir, Map.of(
                         ConfigKey.CLICKHOUSE_URL.name(), urls,
                         ConfigKey.CLICKHOUSE_CLUSTER.name(), cluster.layout.cluster(),
@@ -481,6 +556,7 @@ class ReplicatedPipelineITCase {
                 }
                 job.stop();
                 ch.dropDatabase();
+                DATABASES.remove(name);
             }
         }
     }

@@ -1,5 +1,8 @@
 package io.csr.job.cluster;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.csr.job.testing.LocalServers;
 import io.csr.job.testing.TestClusters;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -16,8 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.awaitility.Awaitility.await;
 
@@ -36,7 +37,7 @@ import static org.awaitility.Awaitility.await;
  */
 final class SharedFlinkCluster implements BeforeAllCallback {
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(SharedFlinkCluster.class);
-    private static final Pattern JOB = Pattern.compile("\\{\"id\"\\s*:\\s*\"([0-9a-f]{32})\"\\s*,\\s*\"status\"\\s*:\\s*\"([A-Z_]+)\"");
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> TERMINAL = List.of("FINISHED", "CANCELED", "FAILED");
 
     private ExtensionContext.Store store;
@@ -68,18 +69,23 @@ final class SharedFlinkCluster implements BeforeAllCallback {
         }
         await("every slot of the shared cluster free").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
                 .until(() -> unfinishedJobs(cluster).isEmpty()
-                        && cluster.get("/overview").matches("(?s).*\"slots-available\"\\s*:\\s*" + cluster.settings().totalSlots() + "\\b.*"));
+                        && rest(cluster, "/overview").path("slots-available").asInt(-1) == cluster.settings().totalSlots());
     }
 
-    private static List<String> unfinishedJobs(LocalCluster cluster) {
+    /** The ids of the jobs of {@code GET /jobs} ({@code {"jobs":[{"id":…,"status":…}]}}) not finished, cancelled or failed. */
+    private static List<String> unfinishedJobs(LocalCluster cluster) throws JsonProcessingException {
         List<String> out = new ArrayList<>();
-        Matcher m = JOB.matcher(cluster.get("/jobs"));
-        while (m.find()) {
-            if (!TERMINAL.contains(m.group(2))) {
-                out.add(m.group(1));
+        for (JsonNode job : rest(cluster, "/jobs").path("jobs")) {
+            if (!TERMINAL.contains(job.path("status").asText())) {
+                out.add(job.path("id").asText());
             }
         }
         return out;
+    }
+
+    /** The REST answer at {@code path}; a missing node when the JobManager does not answer (200) right now. */
+    private static JsonNode rest(LocalCluster cluster, String path) throws JsonProcessingException {
+        return JSON.readTree(cluster.get(path));
     }
 
     /** The cluster of the run; closed with JUnit's root store, after the last test. */
