@@ -45,6 +45,7 @@ final class CohortQueries {
     private final java.util.concurrent.atomic.AtomicLong monthlyAnswers = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong withoutFinal = new java.util.concurrent.atomic.AtomicLong();
     private final boolean mergedMonthsWithoutFinal;
+    private final ReadParts.Reader partsReader;
 
     /**
      * Where the figures come from; both give the same answers. Contract 4's ranges are whole UTC days, which the daily
@@ -107,7 +108,7 @@ final class CohortQueries {
 
     /**
      * The source for a range: a fixed one, or for {@link Source#CHEAPER} by the rows the two tables hold in the range's
-     * months (active parts in {@code system.parts}, of every shard in the replicated layout, about a millisecond; all
+     * months (active parts in {@code system.parts}, of every server in the replicated layout, about a millisecond; all
      * companies of the database together, and rows of a replayed batch not yet merged count too: an estimate, and
      * either choice gives the same answer).
      */
@@ -129,12 +130,12 @@ final class CohortQueries {
     }
 
     /**
-     * The request's parts: read from {@code system.parts} (in the replicated layout the local tables' on every shard,
-     * a Distributed table has none) unless the source is fixed and every read goes with FINAL.
+     * The request's parts: read from {@code system.parts} (in the replicated layout the local tables' on every replica
+     * of every shard, a Distributed table has none; or the last such read over the same months, {@link ReadParts.Reader})
+     * unless the source is fixed and every read goes with FINAL.
      */
     private ReadParts partsOf(DateRange range) {
-        return source == Source.CHEAPER || mergedMonthsWithoutFinal ? ReadParts.of(clickHouse, range, !mergedMonthsWithoutFinal)
-                : ReadParts.alwaysFinal();
+        return source == Source.CHEAPER || mergedMonthsWithoutFinal ? partsReader.of(range, !mergedMonthsWithoutFinal) : ReadParts.alwaysFinal();
     }
 
     /**
@@ -146,7 +147,7 @@ final class CohortQueries {
         afterPartsRead.run();
         T out = answer.apply(parts);
         if (parts.readWithoutFinal()) {
-            if (parts.stillCurrent(clickHouse)) {
+            if (partsReader.stillCurrent(parts)) {
                 withoutFinal.incrementAndGet();
             } else {
                 return answer.apply(parts.withFinal());
@@ -185,6 +186,7 @@ final class CohortQueries {
         this.source = source;
         this.months = months;
         this.mergedMonthsWithoutFinal = mergedMonthsWithoutFinal;
+        this.partsReader = new ReadParts.Reader(clickHouse);
     }
 
     /** How many answers came from the monthly rows so far. */

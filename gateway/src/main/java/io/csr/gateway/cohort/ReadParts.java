@@ -2,17 +2,23 @@ package io.csr.gateway.cohort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.csr.common.clickhouse.ClickHouseAccess;
+import io.csr.common.clickhouse.ClickHouseAccessException;
 import io.csr.common.clickhouse.SqlLiteral;
 import io.csr.gateway.cohort.CohortParams.DateRange;
 
 import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * The active parts of {@code metrics_timeseries} and {@code user_daily_metrics} in the months of one request's range,
- * read once per request from {@code system.parts} (about a millisecond): how many rows each table holds there (which
- * source reads less, {@link CohortQueries#sourceFor}) and which ranges may be read without {@code FINAL}.
+ * from {@code system.parts} (about a millisecond): how many rows each table holds there (which source reads less,
+ * {@link CohortQueries#sourceFor}) and which ranges may be read without {@code FINAL}.
  *
  * <p><b>Without FINAL, and still exact.</b> FINAL collapses the copies of a row: copies in different parts, and copies
  * within one part that an INSERT wrote (18.16 does not collapse rows at insert time). A part that a merge wrote (level
@@ -23,11 +29,26 @@ import java.util.Map;
  * {@code top}'s ClickHouse time over a month of the benchmark's data. A range is read without FINAL only when every
  * month it touches is such a month (or has no parts at all), in both tables alike.
  *
+ * <p><b>On every server.</b> In the replicated layout a read goes to one replica of each shard: the first that answers
+ * in remote_servers order (load_balancing=in_order), this process's own server for its shard. Which one it reached is
+ * not known to the process, and a replica that lags (has not yet fetched a merge, or holds a replayed batch the other
+ * has not fetched) holds other parts than its peer. So the parts are read from every server of the cluster, each
+ * replica of each shard ({@code remote()} over the addresses in {@code system.clusters}, each its own shard), each
+ * server grouping its own ({@code distributed_group_by_no_merge}), and a month counts as one merged part only when it is
+ * one on every server that holds it: whichever replica a read reaches, it reads one row per key. The cluster's
+ * membership comes with every read of the parts; a server that does not answer, or a membership that differs from
+ * the addresses asked, reads everything with FINAL (the parts of the replicas the reads go to, {@link
+ * ClickHouseAccess#systemParts}, still give the rows for the choice of source). Rows are then the sum over every
+ * replica: each table's by the same factor, so the choice between them is unchanged.
+ *
  * <p><b>Checked after the query.</b> A query reads the parts active when it starts. Part names never repeat (every
- * INSERT takes new block numbers; merges, mutations and drops replace parts), so when the same parts, by name and rows,
- * are active after the query as before it, the query read exactly those; a part added meanwhile, or its merged
- * successor, would show. When they moved and a read went without FINAL, {@link CohortQueries} reads the request again
- * with FINAL ({@link #withFinal}). The same rule as the per-cohort months' input mark ({@link CohortMonths}).
+ * INSERT takes new block numbers; merges, mutations and drops replace parts, and a replaced part never becomes active
+ * again), so when the same parts, by name and rows, are active after the query as at some moment before it, the active
+ * parts were exactly those all along and the query read them; a part added meanwhile, or its merged successor, would
+ * show. When they moved and a read went without FINAL, {@link CohortQueries} reads the request again with FINAL
+ * ({@link #withFinal}). The same rule as the per-cohort months' input mark ({@link CohortMonths}). That moment need not
+ * be in the same request: the check after one request's query is the parts read of the next request over the same
+ * months within {@link Reader#REUSE_NANOS}, which then reads the parts once, not twice.
  */
 final class ReadParts {
     static final String OBSERVATIONS = "metrics_timeseries";
@@ -38,62 +59,50 @@ final class ReadParts {
         boolean merged() {
             return parts == 1 && minLevel > 0;
         }
+
+        Partition plus(Partition onAnotherServer) {
+            return new Partition(Math.max(parts, onAnotherServer.parts), Math.min(minLevel, onAnotherServer.minLevel),
+                    rows + onAnotherServer.rows);
+        }
     }
 
-    private final String sql;
-    private final String stamp;
-    private final Map<String, Partition> byMonth; // "<table>/<YYYYMM>"
+    /**
+     * The parts of some months at one moment. {@code everyServer}: read from every server that may serve a read (false
+     * when some server did not answer: then nothing is read without FINAL).
+     */
+    private record Snapshot(String key, String stamp, Map<String, Partition> byMonth, boolean everyServer, long readAtNanos) {
+        static final Snapshot NONE = new Snapshot("", "", Map.of(), false, 0);
+
+        /** Every month of both tables one merged part (or none): a request may read all of it without FINAL. */
+        boolean allMerged() {
+            return everyServer && byMonth.values().stream().allMatch(Partition::merged);
+        }
+    }
+
+    private final Snapshot snapshot;
     private final boolean withFinal;
     private boolean readWithoutFinal;
 
-    private ReadParts(String sql, String stamp, Map<String, Partition> byMonth, boolean withFinal) {
-        this.sql = sql;
-        this.stamp = stamp;
-        this.byMonth = byMonth;
-        this.withFinal = withFinal;
+    private ReadParts(Snapshot snapshot, boolean withFinal) {
+        this.snapshot = snapshot;
+        this.withFinal = withFinal || !snapshot.everyServer();
     }
 
     /** Every read with FINAL, and no rows known (a fixed source needs none): no query. */
     static ReadParts alwaysFinal() {
-        return new ReadParts(null, "", Map.of(), true);
-    }
-
-    /** The two tables' active parts in the range's months (every shard's in the replicated layout). */
-    static ReadParts of(ClickHouseAccess clickHouse, DateRange range, boolean withFinal) {
-        String from = SqlLiteral.string(CohortMonths.partition(YearMonth.from(range.start())));
-        String to = SqlLiteral.string(CohortMonths.partition(YearMonth.from(range.end())));
-        String sql = "SELECT table, partition_id, count() AS parts, min(level) AS level, sum(rows) AS rows,"
-                + " arrayStringConcat(arraySort(groupArray(name)), ',') AS names FROM " + clickHouse.systemParts()
-                + " WHERE database = " + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN ("
-                + SqlLiteral.string(clickHouse.localTable(OBSERVATIONS)) + ", " + SqlLiteral.string(clickHouse.localTable(DAYS)) + ")"
-                + " AND partition_id >= " + from + " AND partition_id <= " + to + " GROUP BY table, partition_id ORDER BY table, partition_id";
-        return read(clickHouse, sql, withFinal);
-    }
-
-    private static ReadParts read(ClickHouseAccess clickHouse, String sql, boolean withFinal) {
-        String observations = clickHouse.localTable(OBSERVATIONS);
-        StringBuilder stamp = new StringBuilder();
-        Map<String, Partition> byMonth = new HashMap<>();
-        for (JsonNode r : clickHouse.query(sql)) {
-            String table = r.get("table").asText().equals(observations) ? OBSERVATIONS : DAYS;
-            String month = r.get("partition_id").asText();
-            byMonth.put(table + "/" + month, new Partition(r.get("parts").asLong(), r.get("level").asLong(), r.get("rows").asLong()));
-            stamp.append(table).append('/').append(month).append('/').append(r.get("names").asText()).append('/')
-                    .append(r.get("rows").asText()).append(' ');
-        }
-        return new ReadParts(sql, stamp.toString(), byMonth, withFinal);
+        return new ReadParts(Snapshot.NONE, true);
     }
 
     /** The same parts, every read with FINAL: for reading a request again after its parts moved. */
     ReadParts withFinal() {
-        return new ReadParts(sql, stamp, byMonth, true);
+        return new ReadParts(snapshot, true);
     }
 
     /** Rows the table's active parts hold in the range's months (all companies; an estimate for the choice of source). */
     long rows(String table, DateRange range) {
         long n = 0;
         for (YearMonth m = YearMonth.from(range.start()); !m.isAfter(YearMonth.from(range.end())); m = m.plusMonths(1)) {
-            Partition p = byMonth.get(table + "/" + CohortMonths.partition(m));
+            Partition p = snapshot.byMonth().get(table + "/" + CohortMonths.partition(m));
             n += p == null ? 0 : p.rows();
         }
         return n;
@@ -101,7 +110,7 @@ final class ReadParts {
 
     /**
      * " FINAL", or "" when every month of the range is one merged part (or none) in the table; the caller then checks
-     * {@link #stillCurrent} after its query.
+     * {@link Reader#stillCurrent} after its query.
      */
     String finalFor(String table, DateRange range) {
         if (!withoutFinal(table, range)) {
@@ -117,7 +126,7 @@ final class ReadParts {
             return false;
         }
         for (YearMonth m = YearMonth.from(range.start()); !m.isAfter(YearMonth.from(range.end())); m = m.plusMonths(1)) {
-            Partition p = byMonth.get(table + "/" + CohortMonths.partition(m));
+            Partition p = snapshot.byMonth().get(table + "/" + CohortMonths.partition(m));
             if (p != null && !p.merged()) {
                 return false;
             }
@@ -130,8 +139,160 @@ final class ReadParts {
         return readWithoutFinal;
     }
 
-    /** Whether the same parts (names and rows) are active now as when these were read. */
-    boolean stillCurrent(ClickHouseAccess clickHouse) {
-        return sql == null || read(clickHouse, sql, withFinal).stamp.equals(stamp);
+    /**
+     * Reads the parts for requests, and keeps the last read per range of months: a request within {@link #REUSE_NANOS}
+     * of it takes it as its parts read (see the class comment), and the check after a query stores what it read.
+     */
+    static final class Reader {
+        /**
+         * How long a read of the parts serves as the next request's parts read. The check after the query makes any
+         * age exact (part names never repeat); this keeps the span one check covers short, about that of one request.
+         */
+        static final long REUSE_NANOS = 1_000_000_000L;
+        /** After a server did not answer the read of every server's parts: how long reads keep FINAL without trying it. */
+        static final long UNREACHABLE_NANOS = 10_000_000_000L;
+        private static final int KEPT = 64;
+
+        private final ClickHouseAccess clickHouse;
+        private final Map<String, Snapshot> last = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Snapshot> eldest) {
+                return size() > KEPT;
+            }
+        });
+        /** The replicated layout's servers as last read from system.clusters ({@link Servers}), or null before. */
+        private volatile Servers servers;
+        private volatile long unreachableUntil = System.nanoTime();
+
+        Reader(ClickHouseAccess clickHouse) {
+            this.clickHouse = clickHouse;
+        }
+
+        /**
+         * The request's parts: the last read over the same months when it is recent and every month in it is one merged
+         * part (then the check after the query follows, which makes it exact), else a new read. A month that was not
+         * merged is read again, so a compaction is seen at once.
+         */
+        ReadParts of(DateRange range, boolean withFinal) {
+            String key = CohortMonths.partition(YearMonth.from(range.start())) + "-" + CohortMonths.partition(YearMonth.from(range.end()));
+            Snapshot s = withFinal ? null : last.get(key);
+            if (s == null || !s.allMerged() || System.nanoTime() - s.readAtNanos() > REUSE_NANOS) {
+                s = read(key);
+            }
+            return new ReadParts(s, withFinal);
+        }
+
+        /**
+         * Whether the same parts (names and rows, on every server) are active now as in the request's parts read; what
+         * this reads is kept as the next request's parts read. A server that does not answer: not current.
+         */
+        boolean stillCurrent(ReadParts parts) {
+            Snapshot now = read(parts.snapshot.key());
+            return now.everyServer() && now.stamp().equals(parts.snapshot.stamp());
+        }
+
+        private Snapshot read(String key) {
+            String[] months = key.split("-");
+            String where = " WHERE database = " + SqlLiteral.string(clickHouse.database()) + " AND active AND table IN ("
+                    + SqlLiteral.string(clickHouse.localTable(OBSERVATIONS)) + ", " + SqlLiteral.string(clickHouse.localTable(DAYS)) + ")"
+                    + " AND partition_id >= " + SqlLiteral.string(months[0]) + " AND partition_id <= " + SqlLiteral.string(months[1])
+                    + " GROUP BY table, partition_id";
+            String columns = "SELECT table, partition_id, count() AS parts, toUInt64(min(level)) AS level, sum(rows) AS rows,"
+                    + " arrayStringConcat(arraySort(groupArray(name)), ',') AS names FROM ";
+            if (!clickHouse.settings().replicated()) {
+                return snapshot(key, clickHouse.query(columns + "system.parts" + where), null);
+            }
+            if (System.nanoTime() - unreachableUntil < 0) {
+                return incomplete(key, columns + clickHouse.systemParts() + where);
+            }
+            try {
+                Servers asked = servers;
+                if (asked == null) {
+                    asked = Servers.read(clickHouse);
+                    servers = asked;
+                }
+                // first the cluster's membership now (one row), then each server's parts, each server grouping its own
+                if (asked.names().isEmpty()) { // not (yet) in system.clusters: not known which servers reads reach
+                    servers = null;
+                    return incomplete(key, columns + clickHouse.systemParts() + where);
+                }
+                List<JsonNode> rows = clickHouse.query(Servers.sql(clickHouse) + " UNION ALL " + columns + asked.remote() + where
+                        + " SETTINGS distributed_group_by_no_merge = 1");
+                Snapshot s = snapshot(key, rows, asked);
+                if (!s.everyServer()) {
+                    servers = Servers.of(rows.stream().filter(r -> r.get("table").asText().isEmpty()).findFirst().orElseThrow());
+                }
+                return s;
+            } catch (ClickHouseAccessException e) {
+                unreachableUntil = System.nanoTime() + UNREACHABLE_NANOS;
+                return incomplete(key, columns + clickHouse.systemParts() + where);
+            }
+        }
+
+        /** The parts of the replicas the reads go to (rows for the choice of source), with every read with FINAL. */
+        private Snapshot incomplete(String key, String sql) {
+            Snapshot s = snapshot(key, clickHouse.query(sql), null);
+            return new Snapshot(key, s.stamp(), s.byMonth(), false, s.readAtNanos());
+        }
+
+        /** {@code asked}: the servers of a read of every server, whose membership row must name them; null on one server. */
+        private Snapshot snapshot(String key, List<JsonNode> rows, Servers asked) {
+            String observations = clickHouse.localTable(OBSERVATIONS);
+            List<String> lines = new ArrayList<>();
+            Map<String, Partition> byMonth = new HashMap<>();
+            boolean everyServer = asked == null;
+            for (JsonNode r : rows) {
+                String table = r.get("table").asText();
+                if (table.isEmpty()) { // the cluster's membership
+                    everyServer = asked.equals(Servers.of(r));
+                    lines.add("servers " + r.get("names").asText());
+                    continue;
+                }
+                String name = table.equals(observations) ? OBSERVATIONS : DAYS;
+                String month = r.get("partition_id").asText();
+                byMonth.merge(name + "/" + month, new Partition(r.get("parts").asLong(), r.get("level").asLong(), r.get("rows").asLong()),
+                        Partition::plus);
+                lines.add(name + "/" + month + "/" + r.get("names").asText() + "/" + r.get("rows").asText());
+            }
+            Collections.sort(lines); // the servers answer in any order
+            Snapshot s = new Snapshot(key, String.join(" ", lines), Map.copyOf(byMonth), everyServer, System.nanoTime());
+            if (everyServer) {
+                last.put(key, s);
+            }
+            return s;
+        }
+    }
+
+    /**
+     * The servers of the replicated layout's cluster, every replica of every shard, as {@code system.clusters} names them
+     * (host, native port, the user the cluster connects as).
+     */
+    private record Servers(String names) {
+        /** The membership row: the same columns as the parts rows, {@code table} empty (one row, also for no server). */
+        static String sql(ClickHouseAccess clickHouse) {
+            return "SELECT materialize('') AS table, materialize('') AS partition_id, toUInt64(0) AS parts, toUInt64(0) AS level,"
+                    + " toUInt64(0) AS rows, arrayStringConcat(arraySort(groupArray(concat(host_name, ' ', toString(port), ' ', user))), ',')"
+                    + " AS names FROM system.clusters WHERE cluster = " + SqlLiteral.string(clickHouse.settings().cluster());
+        }
+
+        static Servers read(ClickHouseAccess clickHouse) {
+            return of(clickHouse.query(sql(clickHouse)).get(0));
+        }
+
+        static Servers of(JsonNode membershipRow) {
+            return new Servers(membershipRow.get("names").asText());
+        }
+
+        /** {@code remote('h:p,h:p,…', system, parts, 'user')}: each server its own shard, so every one answers. */
+        String remote() {
+            StringJoiner addresses = new StringJoiner(",");
+            String user = "default";
+            for (String server : names.split(",")) {
+                String[] w = server.split(" ", -1);
+                addresses.add((w[0].contains(":") ? "[" + w[0] + "]" : w[0]) + ":" + w[1]);
+                user = w[2];
+            }
+            return "remote(" + SqlLiteral.string(addresses.toString()) + ", system, parts, " + SqlLiteral.string(user) + ")";
+        }
     }
 }
