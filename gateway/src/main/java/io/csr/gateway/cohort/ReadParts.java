@@ -146,9 +146,11 @@ final class ReadParts {
     static final class Reader {
         /**
          * How long a read of the parts serves as the next request's parts read. The check after the query makes any
-         * age exact (part names never repeat); this keeps the span one check covers short, about that of one request.
+         * age exact (a replaced part never becomes active again, so parts equal after the query to those of any
+         * earlier read were the active ones all through the query); this only keeps the rows that choose the source
+         * recent.
          */
-        static final long REUSE_NANOS = 1_000_000_000L;
+        static final long REUSE_NANOS = 10_000_000_000L;
         /** After a server did not answer the read of every server's parts: how long reads keep FINAL without trying it. */
         static final long UNREACHABLE_NANOS = 10_000_000_000L;
         private static final int KEPT = 64;
