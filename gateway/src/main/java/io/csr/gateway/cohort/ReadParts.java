@@ -259,7 +259,13 @@ final class ReadParts {
             Collections.sort(lines); // the servers answer in any order
             Snapshot s = new Snapshot(key, String.join(" ", lines), Map.copyOf(byMonth), everyServer, System.nanoTime());
             if (everyServer) {
-                last.put(key, s);
+                Snapshot before = last.put(key, s);
+                if (before != null && !before.stamp().equals(s.stamp())) {
+                    // parts moved: a kept read over other months may name the same months' old parts; reusing it would
+                    // cost its request a read without FINAL and the read again with FINAL
+                    last.clear();
+                    last.put(key, s);
+                }
             }
             return s;
         }
