@@ -6,19 +6,15 @@ import io.csr.common.migrate.Migrations;
 import io.csr.common.userdays.UserDailyMetrics;
 import io.csr.gateway.cohort.CohortParams.DateRange;
 import io.csr.gateway.cohort.CohortParams.Interval;
+import io.csr.perf.cohort.ClusterProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,9 +63,9 @@ class ReplicatedReadWithoutFinalITCase {
     @Test
     void monthsMergedOnEveryReplicaAreReadWithoutFinalWithTheAnswersOfFinal() throws Exception {
         String ns = "it_rpf_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8).toLowerCase(Locale.ROOT);
-        Process cluster = startCluster(ns, tmp.resolve("cluster.log"));
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(cluster.getInputStream(), StandardCharsets.UTF_8))) {
-            List<String> ready = awaitReady(out, cluster, tmp.resolve("cluster.log"));
+        Process cluster = ClusterProcess.start(tmp.resolve("cluster"), ns, 2, 2, tmp.resolve("cluster.log"));
+        try {
+            List<String> ready = ClusterProcess.awaitReady(cluster, 4, tmp.resolve("cluster.log"));
             ch = ClickHouseAccess.open(new ClickHouseSettings(ready.get(1), "default", "", ns, false, 60_000, ready.get(0)));
             viaSecond = ClickHouseAccess.open(new ClickHouseSettings(ready.get(2), "default", "", ns, false, 60_000, ready.get(0)));
             try {
@@ -91,10 +87,7 @@ class ReplicatedReadWithoutFinalITCase {
             System.err.println("cluster log:\n" + Files.readString(tmp.resolve("cluster.log")));
             throw t;
         } finally {
-            cluster.getOutputStream().close(); // the cluster process stops its servers when its input ends
-            if (!cluster.waitFor(90, TimeUnit.SECONDS)) {
-                cluster.destroyForcibly().waitFor();
-            }
+            ClusterProcess.stop(cluster);
         }
     }
 
@@ -334,31 +327,5 @@ class ReplicatedReadWithoutFinalITCase {
             m.put((String) keyValues[i], keyValues[i + 1]);
         }
         return m;
-    }
-
-    /** The job module's ClickHouseClusterProcess (2 shards × 2 replicas); its output but the READY line goes to {@code log}. */
-    private Process startCluster(String name, Path log) throws Exception {
-        Path jobTarget = Migrations.sqlRoot().getParent().resolve("job/target");
-        String cp = String.join(File.pathSeparator, jobTarget.resolve("test-classes").toString(), jobTarget.resolve("classes").toString(),
-                Files.readString(jobTarget.resolve("classpath.txt")).trim(), Files.readString(jobTarget.resolve("classpath-runtime.txt")).trim());
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", cp, "io.csr.job.testing.ClickHouseClusterProcess", tmp.resolve("cluster").toString(), name, "2", "2"));
-        return new ProcessBuilder(cmd).redirectError(log.toFile()).start();
-    }
-
-    /** The READY line's words after READY: the cluster's name, then each server's URL (s1r1, s1r2, s2r1, s2r2). */
-    private static List<String> awaitReady(BufferedReader out, Process p, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-        StringBuilder seen = new StringBuilder();
-        String line;
-        while (System.nanoTime() < deadline && (line = out.readLine()) != null) {
-            if (line.startsWith("READY ")) {
-                List<String> words = Arrays.asList(line.substring(6).trim().split(" "));
-                assertThat(words).as(line).hasSize(5);
-                return words;
-            }
-            seen.append(line).append('\n');
-        }
-        throw new IllegalStateException("the ClickHouse cluster did not start (alive " + p.isAlive() + "):\n" + seen + Files.readString(log));
     }
 }

@@ -22,9 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.File;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -37,7 +34,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,14 +70,14 @@ class ShardedCohortEndpointsITCase {
     void everyCohortEndpointAnswersOnTwoShardsWhatOneServerAnswersWithTheCacheOnAndOff() throws Exception {
         String id = UUID.randomUUID().toString().replace("-", "").substring(0, 8).toLowerCase(Locale.ROOT);
         String ns = "it_shc_" + id;
-        Process clusterProcess = startCluster("it_shc_" + id, tmp.resolve("cluster.log"));
+        Process clusterProcess = ClusterProcess.start(tmp.resolve("cluster"), "it_shc_" + id, 2, 1, tmp.resolve("cluster.log"));
         List<WebServer> servers = new ArrayList<>();
         List<Gateway> gateways = new ArrayList<>();
         CsrConfig base = CsrConfig.fromEnvironment().with(Map.of(ConfigKey.CLICKHOUSE_DATABASE.name(), ns,
                 ConfigKey.POSTGRES_SCHEMA.name(), ns, ConfigKey.REDIS_KEY_PREFIX.name(), ns + ":", ConfigKey.GATEWAY_PORT.name(), "0"));
         PostgresSettings pg = PostgresSettings.from(base);
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(clusterProcess.getInputStream(), StandardCharsets.UTF_8))) {
-            List<String> ready = awaitReady(out, clusterProcess, tmp.resolve("cluster.log"));
+        try {
+            List<String> ready = ClusterProcess.awaitReady(clusterProcess, 2, tmp.resolve("cluster.log"));
             CsrConfig sharded = base.with(Map.of(ConfigKey.CLICKHOUSE_URL.name(), ready.get(1), ConfigKey.CLICKHOUSE_CLUSTER.name(), ready.get(0)));
             try (java.sql.Connection c = pg.withSchema("public").connect(); Statement st = c.createStatement()) {
                 st.execute("CREATE SCHEMA " + ns);
@@ -164,10 +160,7 @@ class ShardedCohortEndpointsITCase {
             System.err.println("cluster log:\n" + Files.readString(tmp.resolve("cluster.log")));
             throw t;
         } finally {
-            clusterProcess.getOutputStream().close(); // the cluster process stops its servers when its input ends
-            if (!clusterProcess.waitFor(90, TimeUnit.SECONDS)) {
-                clusterProcess.destroyForcibly().waitFor();
-            }
+            ClusterProcess.stop(clusterProcess);
         }
     }
 
@@ -264,34 +257,5 @@ class ShardedCohortEndpointsITCase {
         SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
         jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
         return jwt.serialize();
-    }
-
-    /**
-     * The job module's ClickHouseClusterProcess (2 shards x 1 replica) from the classes the reactor built before this
-     * module; its output but the READY line goes to {@code log}.
-     */
-    private Process startCluster(String name, Path log) throws Exception {
-        Path jobTarget = Migrations.sqlRoot().getParent().resolve("job/target");
-        String cp = String.join(File.pathSeparator, jobTarget.resolve("test-classes").toString(), jobTarget.resolve("classes").toString(),
-                Files.readString(jobTarget.resolve("classpath.txt")).trim(), Files.readString(jobTarget.resolve("classpath-runtime.txt")).trim());
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", cp, "io.csr.job.testing.ClickHouseClusterProcess", tmp.resolve("cluster").toString(), name, "2", "1"));
-        return new ProcessBuilder(cmd).redirectError(log.toFile()).start();
-    }
-
-    /** The READY line's words after READY: the cluster's name, then each server's URL. */
-    private static List<String> awaitReady(BufferedReader out, Process p, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-        StringBuilder seen = new StringBuilder();
-        String line;
-        while (System.nanoTime() < deadline && (line = out.readLine()) != null) {
-            if (line.startsWith("READY ")) {
-                List<String> words = Arrays.asList(line.substring(6).trim().split(" "));
-                assertThat(words).as(line).hasSize(3);
-                return words;
-            }
-            seen.append(line).append('\n');
-        }
-        throw new IllegalStateException("the ClickHouse cluster did not start (alive " + p.isAlive() + "):\n" + seen + Files.readString(log));
     }
 }
