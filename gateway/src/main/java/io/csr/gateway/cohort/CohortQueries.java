@@ -390,6 +390,14 @@ final class CohortQueries {
     }
 
     /**
+     * The rows of {@code metrics_timeseries} in the partition of the range's last month (all companies; 0 when the parts
+     * were not read): whether the open month is worth its per-cohort days ({@link CohortMonths#OPEN_MONTH_DAYS_FROM_ROWS}).
+     */
+    private static long openMonthRows(ReadParts parts, DateRange range) {
+        return parts.rows(ReadParts.OBSERVATIONS, new DateRange(range.end(), range.end()));
+    }
+
+    /**
      * {@code trends} from the per-day counts and sums of the cohort's monthly rows for the range's whole months fresh
      * for it ({@link CohortMonths#planDays}), and the rest of the range (the partial months at either end, the open
      * month, stale months) from the daily rows or the observations of its current members as without them, per day:
@@ -403,7 +411,7 @@ final class CohortQueries {
             return Optional.empty();
         }
         List<Long> ids = List.of(cohort.id());
-        Optional<CohortMonths.Plan> planned = months.planDays(cohort.companyId(), ids, metric, range);
+        Optional<CohortMonths.Plan> planned = months.planDays(cohort.companyId(), ids, metric, range, openMonthRows(parts, range));
         if (planned.isEmpty()) {
             return Optional.empty();
         }
@@ -566,7 +574,7 @@ final class CohortQueries {
         if (months == null) {
             return Optional.empty();
         }
-        Optional<CohortMonths.Plan> planned = months.plan(companyId, cohortIds, metric, range);
+        Optional<CohortMonths.Plan> planned = months.plan(companyId, cohortIds, metric, range, openMonthRows(read, range));
         if (planned.isEmpty()) {
             return Optional.empty();
         }
@@ -631,7 +639,7 @@ final class CohortQueries {
             return Optional.empty();
         }
         List<Long> live = new ArrayList<>(cohortsOf(companyId).keySet());
-        Optional<CohortMonths.Plan> planned = months.plan(companyId, live, metric, range);
+        Optional<CohortMonths.Plan> planned = months.plan(companyId, live, metric, range, openMonthRows(read, range));
         if (planned.isEmpty()) {
             return Optional.empty();
         }

@@ -136,7 +136,7 @@ class CohortMonthsSplitITCase {
     @Test
     @Order(2)
     void theOpenMonthIsServedPerCohortAndDayAsTheObservationsAre() {
-        CohortMonths months = new CohortMonths(ch, Duration.ZERO);
+        CohortMonths months = new CohortMonths(ch, Duration.ZERO).openMonthDaysFrom(0); // a few rows: through the days all the same
         CohortQueries daily = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, months);
         CohortQueries cached = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.OBSERVATIONS, months);
         CohortQueries raw = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS);
@@ -154,6 +154,17 @@ class CohortMonthsSplitITCase {
         assertThat(plan.usedDays()).hasSize(27).doesNotContain(TODAY);
         assertThat(plan.rest()).containsExactly(range("2026-04-01", "2026-04-01"), range("2026-04-18", "2026-04-18"));
         assertThat(assertDaysSame(daily, cached, raw, "fresh")).as("every range served from the days").isEqualTo(DAY_RANGES.size() * 18);
+        // below OPEN_MONTH_DAYS_FROM_ROWS observations in April's partition the days cost more than they save: April is read
+        // from the observations as before the days existed (March still from its month), with the same answers
+        CohortMonths byDefault = new CohortMonths(ch, Duration.ZERO);
+        DateRange april = range("2026-04-01", "2026-04-29");
+        assertThat(byDefault.plan("coS", List.of(31L, 32L), "sroi", april, CohortMonths.OPEN_MONTH_DAYS_FROM_ROWS - 1)).isEmpty();
+        assertThat(byDefault.plan("coS", List.of(31L, 32L), "sroi", april, CohortMonths.OPEN_MONTH_DAYS_FROM_ROWS).orElseThrow().usedDays())
+                .hasSize(27);
+        CohortQueries cheaper = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, byDefault);
+        CohortQueries cheaperCached = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.OBSERVATIONS, byDefault);
+        assertThat(assertDaysSame(cheaper, cheaperCached, raw, "April below the threshold")).as("only the range with March whole, from its month")
+                .isEqualTo(18);
 
         // a late observation on the 5th: a part spanning that day only, so only the 5th is stale
         ch.insertRows("metrics_timeseries", List.of(CohortAnalyticsITCase.obs("coS", "sroi", "u3", "2026-04-05 12:00:00", -50, "late5")));
