@@ -313,8 +313,9 @@ final class CohortMonths implements AutoCloseable {
     }
 
     /**
-     * The plan for these cohorts, or empty when no whole month of the range is fresh for all of them and in the month
-     * masks ({@link #maskHeaders}).
+     * The plan for these cohorts, or empty when it would use nothing: no whole month of the range fresh for all of them
+     * and in the month masks ({@link #maskHeaders}), and no day of the rest fresh for all of them in the per-cohort days
+     * ({@link #dayPlan}; this overload always looks at the days, the requests' only above the threshold).
      */
     Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range) {
         return plan(companyId, cohortIds, metric, range, Use.FIGURES, true);

@@ -399,12 +399,14 @@ final class CohortQueries {
 
     /**
      * {@code trends} from the per-day counts and sums of the cohort's monthly rows for the range's whole months fresh
-     * for it ({@link CohortMonths#planDays}), and the rest of the range (the partial months at either end, the open
-     * month, stale months) from the daily rows or the observations of its current members as without them, per day:
+     * for it ({@link CohortMonths#planDays}), the open month's per-cohort day rows fresh for it (one row a day, planned
+     * only above COHORT_OPEN_MONTH_DAYS_FROM_ROWS), and the rest of the range (the partial months at either end, today,
+     * stale months and days) from the daily rows or the observations of its current members as without them, per day:
      * each period adds its days' counts and sums, so {@code count} is exact and {@code avg} = Σsum / Σcount (exact up
      * to floating-point addition order, as from the daily rows). A year is then 12 rows per metric instead of every
-     * member's observations. Empty (the caller reads as without monthly rows) when no whole month is fresh, when a
-     * planned row is gone or lacks its days, or when the membership changed while the rest was read.
+     * member's observations. Empty (the caller reads as without monthly rows) when the plan is (neither a whole month
+     * nor a day of the range fresh: a range without a whole month is planned from days only), when a planned row is
+     * gone or lacks its days, or when the membership changed while the rest was read.
      */
     private Optional<List<TrendRow>> trendsFromMonths(ReadParts parts, CohortRef cohort, String metric, Interval interval, DateRange range) {
         if (months == null) {
@@ -560,14 +562,17 @@ final class CohortQueries {
     }
 
     /**
-     * The figures from the per-cohort monthly rows of the range's fresh whole months ({@link CohortMonths#plan}) and
-     * the rest of the range from the observations of the current members, merged in one query: counts and sums
-     * added, min and max folded, the quantile bins added ({@code sumMap}; the observations' values binned as the
-     * monthly rows' are), and the distinct members merged exactly ({@code uniqExactMerge} of the months' states and a
-     * state of the rest's user ids). One row per value of {@code group} ("" for one row, "metric" or "cohort_id"),
-     * in the shape {@link #ofDays} reads. Empty (the caller reads as without monthly rows) when no month is fresh, when
-     * a planned row has gone meanwhile (a newer computation of it was merged in) or when the membership changed
-     * while the rest was read.
+     * The figures from the per-cohort rows the plan holds fresh ({@link CohortMonths#plan}): the range's whole months
+     * ({@code cohort_month_metrics}) and, above COHORT_OPEN_MONTH_DAYS_FROM_ROWS, the open month's days
+     * ({@code cohort_day_metrics}); and the rest of the range from the observations of the current members, merged in
+     * one query: counts and sums added, min and max folded, the quantile bins added ({@code sumMap}; the observations'
+     * values binned as the rows' are), and the distinct members counted exactly ({@code uniqExactArray} over the hashes
+     * of the members whose month or day mask has a used month's or day's bit, {@link CohortMonths.Plan#maskedUsers},
+     * and the hashes of the rest's members). One row per value of {@code group} ("" for one row, "metric" or
+     * "cohort_id"), in the shape {@link #ofDays} reads. Empty (the caller reads as without monthly rows) when the plan
+     * is (neither a whole month nor a day of the range fresh for every asked cohort), when a planned row has gone
+     * meanwhile (a newer computation of it was merged in), when a mask computation the plan read was dropped, or when
+     * the membership changed while the rest was read.
      */
     private Optional<List<JsonNode>> fromMonths(ReadParts read, String companyId, List<Long> cohortIds, String metric, DateRange range,
                                                 String group) {
@@ -626,13 +631,13 @@ final class CohortQueries {
     }
 
     /**
-     * {@code top} from the per-cohort monthly rows of the whole months fresh for every live cohort, and the rest of the
-     * range from the observations. Two queries: every cohort's count and sum (the months' rows, and the rest reduced to
-     * one row per user and joined to the live memberships in ClickHouse with {@code cityHash64} keys, as {@link #top})
-     * rank the cohorts; then the distinct members of the {@code limit} ranked first only (the months' states merged
-     * with a state of the rest's members), since merging those states is most of the months' cost. Both read the same
-     * planned rows, and each checks it saw all of them. Empty (the caller reads as without monthly rows) as for
-     * {@link #fromMonths}.
+     * {@code top} from the per-cohort rows of the whole months and open-month days the plan holds fresh for every live
+     * cohort, and the rest of the range from the observations. Two queries: every cohort's count and sum (the planned
+     * rows, and the rest reduced to one row per user and joined to the live memberships in ClickHouse with
+     * {@code cityHash64} keys, as {@link #top}) rank the cohorts; then the distinct members of the {@code limit} ranked
+     * first only (their members' hashes from the month and day masks of the used months and days, united with the
+     * rest's), since counting them is most of the cost. Both read the same planned rows, and each checks it saw all of
+     * them. Empty (the caller reads as without monthly rows) as for {@link #fromMonths}.
      */
     private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, DateRange range, int limit) {
         if (months == null) {
@@ -713,9 +718,10 @@ final class CohortQueries {
     /**
      * {@code top} from the monthly rows with the company's {@link MembershipCache cached memberships}, joined in the
      * gateway as {@link #top} does: one query gives every user with observations in the range once — the users whose
-     * month mask has a used month's bit, and those with observations in the rest of the range, with the rest's count
-     * and sum — which the ranking adds to the user's cohorts (users, and the rest's count and sum); the monthly rows
-     * add each cohort's count and sum of the used months. Empty (the caller reads without monthly rows) as
+     * month or day mask has a used month's or day's bit, and those with observations in the rest of the range, with
+     * the rest's count and sum — which the ranking adds to the user's cohorts (users, and the rest's count and sum); the
+     * planned month and day rows add each cohort's count and sum of the used months and days. Empty (the caller reads
+     * without monthly rows) as
      * {@link #fromMonths}, and when a monthly row names a cohort the memberships do not hold.
      */
     private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, int limit, CohortMonths.Plan plan,
