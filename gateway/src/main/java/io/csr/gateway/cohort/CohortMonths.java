@@ -204,11 +204,12 @@ final class CohortMonths implements AutoCloseable {
 
     /** count:sum(version) of each cohort's membership rows ({@code user_cohorts FINAL}); "0:0" for a cohort without any. */
     Map<Long, String> memberMarks(String companyId, Collection<Long> cohortIds) {
+        return cohortIds.isEmpty() ? new HashMap<>() : memberMarks(companyMemberMarks(companyId), cohortIds);
+    }
+
+    /** The marks of these cohorts among a company's ({@link #companyMemberMarks}). */
+    private static Map<Long, String> memberMarks(Map<Long, String> all, Collection<Long> cohortIds) {
         Map<Long, String> out = new HashMap<>();
-        if (cohortIds.isEmpty()) {
-            return out;
-        }
-        Map<Long, String> all = companyMemberMarks(companyId);
         for (long id : cohortIds) {
             out.put(id, all.getOrDefault(id, "0:0"));
         }
@@ -342,6 +343,15 @@ final class CohortMonths implements AutoCloseable {
         return plan(companyId, cohortIds, metric, range, Use.DAYS, openMonthRows >= openMonthDaysFromRows);
     }
 
+    /**
+     * Whether a request's plan over this range could use anything ({@link #plan}): a whole month, or the open month's
+     * days where its partition holds {@code openMonthRows} of at least the threshold. Reads nothing: a request that
+     * cannot use the per-cohort rows (a 30-day range below the threshold) spends no round trip on them.
+     */
+    boolean mayPlan(DateRange range, long openMonthRows) {
+        return !wholeMonths(range).isEmpty() || openMonthRows >= openMonthDaysFromRows;
+    }
+
     /** What a plan is for, and so what makes a month usable. */
     private enum Use {
         /** metrics, overview, compare, top: the months' figures and the month masks (users). */
@@ -365,12 +375,13 @@ final class CohortMonths implements AutoCloseable {
     private Optional<Plan> plan(String companyId, Collection<Long> cohortIds, String metric, DateRange range, Use use, boolean withDays) {
         boolean withMasks = use.masks;
         List<YearMonth> months = wholeMonths(range);
-        if (cohortIds.isEmpty()) {
-            return Optional.empty();
+        if (cohortIds.isEmpty() || months.isEmpty() && !withDays) {
+            return Optional.empty(); // nothing it could use: no read
         }
         Map<YearMonth, String> input = inputMarks(months);
         Map<Integer, MaskHeader> masks = withMasks ? maskHeaders(months.stream().map(YearMonth::getYear).toList()) : Map.of();
-        Map<Long, String> members = memberMarks(companyId, cohortIds);
+        Map<Long, String> companyMembers = companyMemberMarks(companyId); // one read of user_cohorts' parts for both uses below
+        Map<Long, String> members = memberMarks(companyMembers, cohortIds);
         record Header(long refresh, long rows, String input, String members) {
         }
         Map<String, Header> headers = new HashMap<>();
@@ -381,7 +392,7 @@ final class CohortMonths implements AutoCloseable {
         // request on the benchmark's data, loaded machine). Only the headers carry the marks (a metric row's are
         // read as ''), and a company of more than COMPANY_WIDE_HEADERS cohorts with members reads the asked cohorts
         // alone, as does the refresh, which writes between its reads.
-        boolean companyWide = use.companyWide && companyMemberMarks(companyId).size() <= COMPANY_WIDE_HEADERS;
+        boolean companyWide = use.companyWide && companyMembers.size() <= COMPANY_WIDE_HEADERS;
         java.util.Set<Long> asked = java.util.Set.copyOf(cohortIds);
         List<JsonNode> rows = months.isEmpty() ? List.of() : readMonthRows("SELECT cohort_id, toString(month) AS m, metric, refresh, count, notEmpty(day_keys) AS days,"
                 + " if(metric = '', input_mark, '') AS h_input, if(metric = '', member_mark, '') AS h_members"

@@ -541,7 +541,8 @@ final class CohortQueries {
         Optional<Memberships> cached = memberships.of(companyId, liveMemberships(company));
         if (cached.isPresent()) {
             Memberships.Ranking ranking = cached.get().ranking();
-            clickHouse.queryRowBinary(perUser, body -> {
+            // in the order of the hash, so the ranking joins them in one pass over the memberships (Ranking#add)
+            clickHouse.queryRowBinary(perUser + " ORDER BY u", body -> {
                 byte[] row = new byte[24]; // u UInt64, n UInt64, s Float64, little-endian
                 while (MembershipCache.readFully(body, row)) {
                     ranking.add(MembershipCache.littleEndianLong(row, 0), MembershipCache.littleEndianLong(row, 8),
@@ -640,8 +641,8 @@ final class CohortQueries {
      * them. Empty (the caller reads as without monthly rows) as for {@link #fromMonths}.
      */
     private Optional<List<TopRow>> topFromMonths(ReadParts read, String companyId, String metric, DateRange range, int limit) {
-        if (months == null) {
-            return Optional.empty();
+        if (months == null || !months.mayPlan(range, openMonthRows(read, range))) {
+            return Optional.empty(); // before the live cohorts' read: a plan could use nothing
         }
         List<Long> live = new ArrayList<>(cohortsOf(companyId).keySet());
         Optional<CohortMonths.Plan> planned = months.plan(companyId, live, metric, range, openMonthRows(read, range));
@@ -733,7 +734,7 @@ final class CohortQueries {
                     .append(observations(read, companyId, metric, r, "user_id, value")).append(")");
         }
         Memberships.Ranking ranking = cached.ranking();
-        clickHouse.queryRowBinary("SELECT u, sum(n) AS n, sum(s) AS s FROM (" + users + ") GROUP BY u", body -> {
+        clickHouse.queryRowBinary("SELECT u, sum(n) AS n, sum(s) AS s FROM (" + users + ") GROUP BY u ORDER BY u", body -> {
             byte[] row = new byte[24]; // u UInt64, n UInt64, s Float64, little-endian
             while (MembershipCache.readFully(body, row)) {
                 ranking.add(MembershipCache.littleEndianLong(row, 0), MembershipCache.littleEndianLong(row, 8),

@@ -48,14 +48,46 @@ final class Memberships {
         private final long[] count = new long[cohortIds.length];
         private final double[] sum = new double[cohortIds.length];
 
-        /** One user's observations: {@code n} of them summing to {@code s}; counted in every cohort the user is in. */
+        /** Where the last user added ended: a search for a larger hash starts here ({@link #find}). */
+        private int cursor;
+
+        /**
+         * One user's observations: {@code n} of them summing to {@code s}; counted in every cohort the user is in. Users
+         * in any order; in ascending unsigned order of the hash (as {@code ORDER BY u} gives them) each is found by a
+         * search forward from the previous one, so the whole ranking is one pass over the memberships.
+         */
         void add(long userHash, long n, double s) {
-            for (int i = first(userHash); i < users.length && users[i] == userHash; i++) {
+            int i = find(userHash);
+            for (; i < users.length && users[i] == userHash; i++) {
                 int slot = slots[i];
                 userCount[slot]++;
                 count[slot] += n;
                 sum[slot] += s;
             }
+            cursor = i;
+        }
+
+        /**
+         * Index of the first entry of {@code userHash}, or where it would be. When every entry before the cursor is
+         * smaller, the search gallops forward from the cursor (1, 2, 4, … entries) and then halves the last step: a few
+         * neighbouring entries read where a search over all of them reads about log₂(memberships) scattered ones
+         * (672k memberships: 20, most of them cache misses; 30 ms for 80k users of the benchmark, against 3 in order).
+         */
+        private int find(long userHash) {
+            if (cursor > 0 && Long.compareUnsigned(users[cursor - 1], userHash) >= 0) {
+                return first(userHash, 0, users.length);
+            }
+            int lo = cursor;
+            int step = 1;
+            while (lo < users.length && Long.compareUnsigned(users[lo], userHash) < 0) {
+                int next = lo + step;
+                if (next >= users.length || Long.compareUnsigned(users[next], userHash) >= 0) {
+                    return first(userHash, lo + 1, Math.min(next, users.length));
+                }
+                lo = next + 1;
+                step *= 2;
+            }
+            return lo;
         }
 
         /**
@@ -86,10 +118,8 @@ final class Memberships {
         }
     }
 
-    /** Index of the first entry of {@code userHash}, or where it would be. */
-    private int first(long userHash) {
-        int lo = 0;
-        int hi = users.length;
+    /** Index of the first entry of {@code userHash} in [lo, hi), or where it would be (hi when every entry is smaller). */
+    private int first(long userHash, int lo, int hi) {
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (Long.compareUnsigned(users[mid], userHash) < 0) {

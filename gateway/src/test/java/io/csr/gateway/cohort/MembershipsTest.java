@@ -38,6 +38,69 @@ class MembershipsTest {
         assertThat(r.top(1)).containsExactly(new CohortQueries.TopRow(4, 1, 1, 5.0));
     }
 
+    /**
+     * The ranking finds a user by a forward search from the previous one when users come in hash order (as top asks
+     * ClickHouse for them) and by a search over all of them otherwise: every order gives the ranking a plain map gives.
+     * Hashes spread over the whole unsigned range (negative longs too), users in several cohorts, users in none.
+     */
+    @Test
+    void usersInHashOrderReverseOrderAndAnyOrderRankAlike() {
+        java.util.Random rnd = new java.util.Random(7);
+        java.util.TreeMap<Long, java.util.List<Integer>> cohortsOf = new java.util.TreeMap<>(Long::compareUnsigned);
+        for (int i = 0; i < 3_000; i++) {
+            long user = rnd.nextInt(4) == 0 ? rnd.nextLong() : rnd.nextInt(5_000); // clustered and scattered hashes
+            java.util.List<Integer> cohorts = cohortsOf.computeIfAbsent(user, u -> new java.util.ArrayList<>());
+            int slot = rnd.nextInt(40);
+            if (!cohorts.contains(slot)) {
+                cohorts.add(slot);
+            }
+        }
+        java.util.List<Long> users = new java.util.ArrayList<>();
+        java.util.List<Integer> slots = new java.util.ArrayList<>();
+        cohortsOf.forEach((u, cs) -> cs.forEach(c -> {
+            users.add(u);
+            slots.add(c);
+        }));
+        long[] ids = new long[40];
+        for (int c = 0; c < 40; c++) {
+            ids[c] = 1000 + c;
+        }
+        Memberships m = new Memberships(users.stream().mapToLong(Long::longValue).toArray(), slots.stream().mapToInt(Integer::intValue).toArray(), ids);
+        // two members in three with observations (so a forward search skips some), and as many users in no cohort,
+        // each with its count and sum
+        java.util.List<long[]> observed = new java.util.ArrayList<>();
+        cohortsOf.keySet().stream().filter(u -> rnd.nextInt(3) > 0).forEach(u -> observed.add(new long[]{u, 1 + rnd.nextInt(5), rnd.nextInt(1_000)}));
+        for (int i = 0; i < cohortsOf.size(); i++) {
+            observed.add(new long[]{rnd.nextLong(), 1 + rnd.nextInt(5), rnd.nextInt(1_000)});
+        }
+        java.util.Map<Long, long[]> expected = new java.util.TreeMap<>(); // cohort -> users, count, sum
+        for (long[] o : observed) {
+            for (int c : cohortsOf.getOrDefault(o[0], java.util.List.of())) {
+                long[] e = expected.computeIfAbsent(ids[c], id -> new long[3]);
+                e[0]++;
+                e[1] += o[1];
+                e[2] += o[2];
+            }
+        }
+        java.util.List<CohortQueries.TopRow> want = expected.entrySet().stream()
+                .map(e -> new CohortQueries.TopRow(e.getKey(), e.getValue()[0], e.getValue()[1], (double) e.getValue()[2] / e.getValue()[1]))
+                .sorted(java.util.Comparator.comparingDouble(CohortQueries.TopRow::avg).reversed().thenComparingLong(CohortQueries.TopRow::cohortId))
+                .toList();
+        assertThat(want).hasSize(40);
+
+        observed.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
+        assertThat(rank(m, observed)).as("in hash order").isEqualTo(want);
+        assertThat(rank(m, observed.reversed())).as("in reverse order").isEqualTo(want);
+        java.util.Collections.shuffle(observed, rnd);
+        assertThat(rank(m, observed)).as("in any order").isEqualTo(want);
+    }
+
+    private static java.util.List<CohortQueries.TopRow> rank(Memberships m, java.util.List<long[]> observed) {
+        Memberships.Ranking r = m.ranking();
+        observed.forEach(o -> r.add(o[0], o[1], o[2]));
+        return r.top(100);
+    }
+
     @Test
     void unsortedHashesAreRefused() {
         assertThatThrownBy(() -> new Memberships(new long[] {C, A}, new int[] {0, 0}, new long[] {1}))
