@@ -80,7 +80,8 @@ public final class Gateway implements AutoCloseable {
         }
         this.cohorts = new CohortApi(jwt, clickHouse, postgresPool, postgres.url(), RateLimiter.clusterWide("cohort API",
                 "COHORT_RATE_LIMIT_PER_MINUTE", settings.cohortRateLimitPerMinute(), clock, redis, settings.redisKeyPrefix(), "cohort"),
-                settings.cohortMembershipCacheRows(), settings.cohortRuleRefresh(), settings.cohortDailyAggregates(), settings.cohortMonthRefresh(), bodies, clock);
+                settings.cohortMembershipCacheRows(), settings.cohortRuleRefresh(), settings.cohortDailyAggregates(), settings.cohortMonthRefresh(),
+                settings.cohortOpenMonthDaysFromRows(), bodies, clock);
         this.postgres = postgres;
         this.analyticsStatus = new AnalyticsRefreshStatus(postgresPool);
         this.analyticsSchedule = settings.analyticsRefresh().isZero() ? null

@@ -16,7 +16,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                               int cohortRateLimitPerMinute, long cohortMembershipCacheRows, Duration analyticsRefresh,
                               int apiRateLimitPerMinute, long maxBodyBytes, PostgresPool.Options postgresPool,
                               ConnectionSettings connections, Duration cohortRuleRefresh, boolean cohortDailyAggregates,
-                              Duration cohortMonthRefresh, Duration drainGrace) {
+                              Duration cohortMonthRefresh, long cohortOpenMonthDaysFromRows, Duration drainGrace) {
 
     /**
      * Limits of the listener's connections.
@@ -73,6 +73,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 Duration.ofSeconds(c.getLong(ConfigKey.COHORT_RULE_REFRESH_SECONDS, 0, 86_400)),
                 c.getBoolean(ConfigKey.COHORT_DAILY_AGGREGATES),
                 Duration.ofSeconds(c.getLong(ConfigKey.COHORT_MONTH_REFRESH_SECONDS, 0, 86_400)),
+                c.getLong(ConfigKey.COHORT_OPEN_MONTH_DAYS_FROM_ROWS, 0, 1_000_000_000_000L),
                 Duration.ofSeconds(c.getLong(ConfigKey.GATEWAY_DRAIN_SECONDS, 1, 300)));
     }
 

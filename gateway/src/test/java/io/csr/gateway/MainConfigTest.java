@@ -33,6 +33,18 @@ class MainConfigTest {
     }
 
     @Test
+    void theOpenMonthThresholdDefaultsTo3MAndABadValueNamesTheKeyAndTheValue() {
+        String key = ConfigKey.COHORT_OPEN_MONTH_DAYS_FROM_ROWS.name();
+        assertThat(GatewaySettings.from(CsrConfig.of(java.util.Map.of())).cohortOpenMonthDaysFromRows()).isEqualTo(3_000_000L);
+        assertThat(GatewaySettings.from(CsrConfig.of(java.util.Map.of(key, "0"))).cohortOpenMonthDaysFromRows()).isZero();
+        assertThat(GatewaySettings.from(CsrConfig.of(java.util.Map.of(key, "8300000"))).cohortOpenMonthDaysFromRows()).isEqualTo(8_300_000L);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(CsrConfig.of(java.util.Map.of(key, "-1"))))
+                .hasMessageContaining(key).hasMessageContaining("-1").hasMessageContaining("3000000");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(CsrConfig.of(java.util.Map.of(key, "3M"))))
+                .hasMessageContaining(key).hasMessageContaining("'3M'").hasMessageContaining("not a whole number");
+    }
+
+    @Test
     void aShortSecretIsRefusedWithWhatToDo() {
         CsrConfig config = CsrConfig.of(java.util.Map.of(ConfigKey.JWT_SECRET.name(), "short"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(config))

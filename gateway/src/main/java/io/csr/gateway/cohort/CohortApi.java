@@ -27,18 +27,22 @@ public final class CohortApi implements AutoCloseable {
     private final RuleCohorts rules;
     private final CohortMonths months;
 
-    /** @param ruleRefresh how often every rule cohort is recomputed (COHORT_RULE_REFRESH_SECONDS; zero: never on a schedule) */
-    /** @param limiter the company's budget of cohort calls (COHORT_RATE_LIMIT_PER_MINUTE; cluster-wide in a gateway) */
+    /**
+     * @param limiter              the company's budget of cohort calls (COHORT_RATE_LIMIT_PER_MINUTE; cluster-wide in a gateway)
+     * @param ruleRefresh          how often every rule cohort is recomputed (COHORT_RULE_REFRESH_SECONDS; zero: never on a schedule)
+     * @param openMonthDaysFromRows rows of the open month's partition from which its per-cohort days are computed and read
+     *                             (COHORT_OPEN_MONTH_DAYS_FROM_ROWS)
+     */
     public CohortApi(JwtVerifier jwt, ClickHouseAccess clickHouse, DataSource postgres, String postgresUrl, RateLimiter limiter,
                      long membershipCacheRows, Duration ruleRefresh, boolean dailyAggregates, Duration monthRefresh,
-                     RequestBodies bodies, Clock clock) {
+                     long openMonthDaysFromRows, RequestBodies bodies, Clock clock) {
         this.audit = new CohortAuditLog(postgres, postgresUrl);
         this.bodies = bodies;
         this.calls = new CohortCalls(jwt, limiter, audit, clock);
         // the monthly rows serve only when their schedule is on (COHORT_MONTH_REFRESH_SECONDS > 0) and beside the
         // default source: with COHORT_DAILY_AGGREGATES=false every figure comes from the observations (the reference)
         boolean monthly = dailyAggregates && !monthRefresh.isZero();
-        this.months = new CohortMonths(clickHouse, monthly ? monthRefresh : Duration.ZERO).start();
+        this.months = new CohortMonths(clickHouse, monthly ? monthRefresh : Duration.ZERO).openMonthDaysFrom(openMonthDaysFromRows).start();
         this.queries = new CohortQueries(clickHouse, new MembershipCache(clickHouse, membershipCacheRows),
                 dailyAggregates ? CohortQueries.Source.CHEAPER : CohortQueries.Source.OBSERVATIONS, monthly ? months : null,
                 dailyAggregates); // a month compacted into one merged part is read without FINAL (ReadParts), except on the reference path

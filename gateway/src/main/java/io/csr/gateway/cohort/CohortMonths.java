@@ -68,16 +68,21 @@ final class CohortMonths implements AutoCloseable {
      */
     static final long MASK_ROWS_PER_STATEMENT = 2_000_000;
     /**
-     * The open month's days are read from the per-cohort day rows and day masks ({@link #dayPlan}) only when the
-     * month's partition of {@code metrics_timeseries} holds at least this many rows (all companies, from system.parts,
-     * {@link ReadParts#rows}); below it the month is read from the daily rows or the observations as before those
-     * existed. The day path costs its own reads (day headers, day marks, day-mask headers) and a day-mask row per
-     * member, whatever the month holds. Measured quiet on 2026-12-07 with the benchmark's 100k users and 200 cohorts:
-     * at 0.85M rows in December (10M set) the observations answered faster (30-day top p95 72-76 ms, 141-160 through
-     * the days; compare 102-108, 195-242), at 8.3M (100M set) the days did (365-day overview p95 886 -> 194-201 ms).
-     * Between the two nothing is measured; 3M is about their geometric mean.
+     * The default of COHORT_OPEN_MONTH_DAYS_FROM_ROWS ({@link #openMonthDaysFrom}): the open month's days are read from
+     * the per-cohort day rows and day masks ({@link #dayPlan}), and computed by the refresh ({@link #refreshDays}), only
+     * when the month's partition of {@code metrics_timeseries} holds at least this many rows (all companies, from
+     * system.parts, {@link ReadParts#rows}); below it the month is read from the daily rows or the observations as
+     * before those existed. The day path costs its own reads (day headers, day marks, day-mask headers) and a day-mask
+     * row per member, whatever the month holds. Measured quiet on 2026-12-07 with the benchmark's 100k users and 200
+     * cohorts: at 0.85M rows in December (10M set) the observations answered faster (30-day top p95 72-76 ms, 141-160
+     * through the days; compare 102-108, 195-242), at 8.3M (100M set) the days did (365-day overview p95 886 -> 194-201
+     * ms). Between the two nothing is measured; 3M is about their geometric mean.
+     *
+     * <p>Not the company's own rows: no read a request makes before its plan counts them ({@code system.parts} has no
+     * company; the day rows' counts are behind the day headers this threshold exists to spare), so they would cost a
+     * round trip of their own on every request.
      */
-    static final long OPEN_MONTH_DAYS_FROM_ROWS = 3_000_000;
+    static final long OPEN_MONTH_DAYS_FROM_ROWS = Long.parseLong(io.csr.common.config.ConfigKey.COHORT_OPEN_MONTH_DAYS_FROM_ROWS.defaultValue());
     /** A month's masks are staged in at most this many slices (hours). */
     private static final int MAX_SLICES = 31 * 24;
     /** A pass running longer than this logs its progress, month by month. */
@@ -88,6 +93,8 @@ final class CohortMonths implements AutoCloseable {
     private final long joinedRowsPerStatement;
     private final long maskRowsPerStatement;
     private volatile long openMonthDaysFromRows = OPEN_MONTH_DAYS_FROM_ROWS;
+    /** Reads the open month's rows for the refresh's threshold check ({@link #openMonthRows}). */
+    private final ReadParts.Reader parts;
     private volatile Thread scheduler;
     /** Statements the last {@link #compute} and {@link #computeMasks} issued (figures, masks): what a test checks. */
     volatile int lastFigureStatements;
@@ -103,9 +110,13 @@ final class CohortMonths implements AutoCloseable {
         this.period = period;
         this.joinedRowsPerStatement = joinedRowsPerStatement;
         this.maskRowsPerStatement = maskRowsPerStatement;
+        this.parts = new ReadParts.Reader(clickHouse);
     }
 
-    /** With another {@link #OPEN_MONTH_DAYS_FROM_ROWS} (a test reads a small data set's open month through its days). */
+    /**
+     * With another threshold than {@link #OPEN_MONTH_DAYS_FROM_ROWS} (COHORT_OPEN_MONTH_DAYS_FROM_ROWS; a test reads a
+     * small data set's open month through its days).
+     */
     CohortMonths openMonthDaysFrom(long rows) {
         this.openMonthDaysFromRows = rows;
         return this;
@@ -868,14 +879,22 @@ final class CohortMonths implements AutoCloseable {
      * open month grows with one day's observations, not the month's). First the month's day masks, when a computed
      * day's input mark ({@link #dayMarks}) differs from the newest whole computation's; then the (cohort, day) rows
      * whose header is missing or whose input or member mark moved, the cohorts with the same stale days together
-     * ({@link #computeDays}). Returns the (cohort, day) headers written.
+     * ({@link #computeDays}). Nothing while the open month's partition holds fewer rows than the threshold
+     * ({@link #openMonthDaysFrom}, COHORT_OPEN_MONTH_DAYS_FROM_ROWS), below which no request reads the days. Returns
+     * the (cohort, day) headers written.
      */
     int refreshDays(String companyId, LocalDate today, List<Long> cohorts) {
         YearMonth open = YearMonth.from(today);
+        lastDayHeaders = 0;
+        if (openMonthRows(today) < openMonthDaysFromRows) {
+            // no request plans these days (CohortQueries checks the same rows against the same threshold): computing
+            // them would cost a pass over the month for nothing. Those already written stay, and are used again only
+            // where their marks are still current once the month crosses the threshold
+            return 0;
+        }
         Map<LocalDate, String> marks = dayMarks(List.of(open));
         List<LocalDate> days = marks.entrySet().stream().filter(e -> !e.getValue().isEmpty() && !e.getKey().equals(today))
                 .map(Map.Entry::getKey).sorted().toList();
-        lastDayHeaders = 0;
         if (!days.isEmpty()) {
             DayMaskHeader h = dayMaskHeaders(List.of(open)).get(open);
             if (h == null || !days.stream().allMatch(d -> marks.get(d).equals(h.marks().get(d)))) {
@@ -916,6 +935,16 @@ final class CohortMonths implements AutoCloseable {
         }
         lastDayHeaders = written;
         return written;
+    }
+
+    /**
+     * The rows of {@code metrics_timeseries} in the partition of {@code day}'s month, counted as a request counts them
+     * for its plan ({@link ReadParts#rows}, the same {@code system.parts} read), so that the refresh computes the open
+     * month's days exactly where requests would read them.
+     */
+    private long openMonthRows(LocalDate day) {
+        DateRange range = new DateRange(day, day);
+        return parts.of(range, true).rows(ReadParts.OBSERVATIONS, range);
     }
 
     /**

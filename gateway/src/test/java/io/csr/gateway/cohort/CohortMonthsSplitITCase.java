@@ -146,8 +146,22 @@ class CohortMonthsSplitITCase {
         // an observation of today: never computed, always read
         ch.insertRows("metrics_timeseries", List.of(CohortAnalyticsITCase.obs("coS", "sroi", "u2", "2026-04-18 08:00:00", 42.5, "today1")));
 
-        // April's parts span the 2nd to the 30th: every day of them but today, for each cohort
-        assertThat(months.refreshDays("coS", TODAY, COHORTS)).as("(cohort, day) headers: 3 cohorts × 28 days").isEqualTo(84);
+        // below the threshold (COHORT_OPEN_MONTH_DAYS_FROM_ROWS) the refresh computes no day: no request would read one
+        long aprilRows = ch.queryLong("SELECT sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'metrics_timeseries'"
+                + " AND active AND partition_id = '202604'");
+        CohortMonths below = new CohortMonths(ch, Duration.ZERO).openMonthDaysFrom(aprilRows + 1);
+        assertThat(below.refreshDays("coS", TODAY, COHORTS)).as("below the threshold: no (cohort, day) header").isZero();
+        assertThat(ch.queryLong("SELECT count() FROM cohort_day_metrics")).as("below the threshold: no day row").isZero();
+        assertThat(ch.queryLong("SELECT count() FROM user_day_masks")).as("below the threshold: no day mask").isZero();
+        CohortQueries belowQueries = new CohortQueries(ch, new MembershipCache(ch, 0), CohortQueries.Source.OBSERVATIONS, below);
+        CohortQueries belowCached = new CohortQueries(ch, new MembershipCache(ch, 1_000), CohortQueries.Source.OBSERVATIONS, below);
+        assertThat(assertDaysSame(belowQueries, belowCached, raw, "no days computed")).as("only the range with March whole, from its month")
+                .isEqualTo(18);
+        // at the threshold it does: April's parts span the 2nd to the 30th, every day of them but today, for each cohort
+        CohortMonths at = new CohortMonths(ch, Duration.ZERO).openMonthDaysFrom(aprilRows);
+        assertThat(at.refreshDays("coS", TODAY, COHORTS)).as("(cohort, day) headers: 3 cohorts × 28 days").isEqualTo(84);
+        assertThat(ch.queryLong("SELECT count() FROM cohort_day_metrics WHERE metric != ''")).as("day rows").isPositive();
+        assertThat(ch.queryLong("SELECT count() FROM user_day_masks WHERE company_id != ''")).as("day masks").isPositive();
         assertThat(months.refreshDays("coS", TODAY, COHORTS)).as("nothing changed: nothing recomputed").isZero();
         CohortMonths.Plan plan = months.plan("coS", List.of(31L, 32L), "sroi", range("2026-04-01", "2026-04-29")).orElseThrow();
         assertThat(plan.used()).isEmpty();
