@@ -33,7 +33,8 @@ import java.util.StringJoiner;
  * in remote_servers order (load_balancing=in_order), this process's own server for its shard. Which one it reached is
  * not known to the process, and a replica that lags (has not yet fetched a merge, or holds a replayed batch the other
  * has not fetched) holds other parts than its peer. So the parts are read from every server of the cluster, each
- * replica of each shard ({@code remote()} over the addresses in {@code system.clusters}, each its own shard), each
+ * replica of each shard ({@code remote()} over the addresses in {@code system.clusters}, each its own shard, as the
+ * cluster's user, with this process's password when that is this process's user, {@link Servers#remote}), each
  * server grouping its own ({@code distributed_group_by_no_merge}), and a month counts as one merged part only when it is
  * one on every server that holds it: whichever replica a read reaches, it reads one row per key. The cluster's
  * membership comes with every read of the parts; a server that does not answer, or a membership that differs from
@@ -218,7 +219,10 @@ final class ReadParts {
                     servers = null;
                     return incomplete(key, columns + clickHouse.systemParts() + where);
                 }
-                List<JsonNode> rows = clickHouse.query(Servers.sql(clickHouse) + " UNION ALL " + columns + asked.remote() + where
+                // the membership row first: ClickHouseAccess shows at most a statement's first 200 characters in an
+                // error or a log line, and the membership query alone is longer, so remote()'s password never shows
+                List<JsonNode> rows = clickHouse.query(Servers.sql(clickHouse) + " UNION ALL " + columns
+                        + asked.remote(clickHouse.settings().user(), clickHouse.settings().password()) + where
                         + " SETTINGS distributed_group_by_no_merge = 1");
                 Snapshot s = snapshot(key, rows, asked);
                 if (!s.everyServer()) {
@@ -275,12 +279,16 @@ final class ReadParts {
      * The servers of the replicated layout's cluster, every replica of every shard, as {@code system.clusters} names them
      * (host, native port, the user the cluster connects as).
      */
-    private record Servers(String names) {
+    record Servers(String names) {
         /** The membership row: the same columns as the parts rows, {@code table} empty (one row, also for no server). */
         static String sql(ClickHouseAccess clickHouse) {
+            return sql(clickHouse.settings().cluster());
+        }
+
+        static String sql(String cluster) {
             return "SELECT materialize('') AS table, materialize('') AS partition_id, toUInt64(0) AS parts, toUInt64(0) AS level,"
                     + " toUInt64(0) AS rows, arrayStringConcat(arraySort(groupArray(concat(host_name, ' ', toString(port), ' ', user))), ',')"
-                    + " AS names FROM system.clusters WHERE cluster = " + SqlLiteral.string(clickHouse.settings().cluster());
+                    + " AS names FROM system.clusters WHERE cluster = " + SqlLiteral.string(cluster);
         }
 
         static Servers read(ClickHouseAccess clickHouse) {
@@ -291,8 +299,15 @@ final class ReadParts {
             return new Servers(membershipRow.get("names").asText());
         }
 
-        /** {@code remote('h:p,h:p,…', system, parts, 'user')}: each server its own shard, so every one answers. */
-        String remote() {
+        /**
+         * {@code remote('h:p,h:p,…', system, parts, 'user'[, 'password'])}: each server its own shard, so every one
+         * answers. The user is the one the cluster connects as ({@code system.clusters}, which does not show its
+         * password); when that is this process's own user ({@code CLICKHOUSE_USER}), its password
+         * ({@code CLICKHOUSE_PASSWORD}) goes along as a literal, so a cluster whose user has a password is read too
+         * (without it every such read failed and every request kept FINAL). Another user's password is not known here:
+         * then none is sent, as before.
+         */
+        String remote(String ownUser, String ownPassword) {
             StringJoiner addresses = new StringJoiner(",");
             String user = "default";
             for (String server : names.split(",")) {
@@ -300,7 +315,8 @@ final class ReadParts {
                 addresses.add((w[0].contains(":") ? "[" + w[0] + "]" : w[0]) + ":" + w[1]);
                 user = w[2];
             }
-            return "remote(" + SqlLiteral.string(addresses.toString()) + ", system, parts, " + SqlLiteral.string(user) + ")";
+            return "remote(" + SqlLiteral.string(addresses.toString()) + ", system, parts, " + SqlLiteral.string(user)
+                    + (user.equals(ownUser) ? ", " + SqlLiteral.string(ownPassword) : "") + ")";
         }
     }
 }
