@@ -30,6 +30,50 @@ class SubscriberTest {
         return out;
     }
 
+    /**
+     * Readers offer on their own threads while the writer takes: every update arrives exactly once and in each reader's
+     * order (the subscriber's monitor is all that orders the readers' queue appends with the writer's takes).
+     */
+    @Test
+    void concurrentReadersLoseNothingAndRepeatNothing() throws Exception {
+        int readers = 4;
+        int perReader = 20_000;
+        List<Subscriber.Item> got = new ArrayList<>();
+        Subscriber[] sub = new Subscriber[1];
+        Thread writer = Thread.ofPlatform().daemon().unstarted(() -> {
+            try {
+                while (got.size() < readers * perReader && sub[0].awaitItems(got, Long.MAX_VALUE) == null) {
+                    // each wake-up takes everything queued
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        sub[0] = new Subscriber("acme", readers * perReader, writer);
+        sub[0].finishReplay();
+        writer.start();
+        List<Thread> offering = new ArrayList<>();
+        for (int r = 0; r < readers; r++) {
+            int reader = r;
+            offering.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < perReader; i++) {
+                    sub[0].offer(new Update("acme", new StreamEntryID(reader, i), new byte[0]));
+                }
+            }));
+        }
+        for (Thread t : offering) {
+            t.join();
+        }
+        writer.join(30_000);
+        assertThat(writer.isAlive()).as("the writer got every update").isFalse();
+        assertThat(got).hasSize(readers * perReader);
+        long[] next = new long[readers];
+        for (Subscriber.Item item : got) {
+            StreamEntryID id = ((Update) item).id();
+            assertThat(id.getSequence()).as("reader %d's updates in order, none lost or repeated", id.getTime()).isEqualTo(next[(int) id.getTime()]++);
+        }
+    }
+
     @Test
     void overflowWhileReplayingAsksForAnotherCatchUpInsteadOfEvicting() throws Exception {
         Subscriber s = new Subscriber("acme", CAPACITY, null);
