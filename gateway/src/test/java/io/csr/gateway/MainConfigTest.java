@@ -45,6 +45,14 @@ class MainConfigTest {
     }
 
     @Test
+    void readersDefaultToTheConfigKeysValueNotAnOlderCopyInTheYaml() {
+        // application.yaml once repeated STREAM_READERS=8, so raising the ConfigKey default changed nothing at run time
+        CsrConfig config = Main.loadConfig(name -> null);
+        assertThat(config.get(ConfigKey.STREAM_READERS)).isEqualTo(ConfigKey.STREAM_READERS.defaultValue()).isEqualTo("32");
+        assertThat(GatewaySettings.from(config).readers()).isEqualTo(32);
+    }
+
+    @Test
     void aShortSecretIsRefusedWithWhatToDo() {
         CsrConfig config = CsrConfig.of(java.util.Map.of(ConfigKey.JWT_SECRET.name(), "short"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(config))
