@@ -98,6 +98,7 @@ public final class StreamHub implements AutoCloseable {
     /** {@link #tailsOf} per reader partition, replaced whole on every change of {@link #tails}. */
     private volatile List<CompanyTail>[] partitions;
     private final Thread ticker;
+    private final Deadlines deadlines = new Deadlines();
     static final long TICK_MS = 100;
 
     /**
@@ -119,15 +120,16 @@ public final class StreamHub implements AutoCloseable {
         this.ticker = Thread.ofPlatform().name("csr-" + nodeName + "-ticker").daemon(true).unstarted(this::tick);
     }
 
-    /** Wakes writers whose deadline (heartbeat, token expiry, idle timeout) has passed; one thread per node. */
+    /**
+     * Wakes writers whose deadline (heartbeat, token expiry, idle timeout) has passed, every {@link #TICK_MS}; one
+     * thread per node, which visits only the deadlines that came ({@link Deadlines}).
+     */
     private void tick() {
         while (running) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MS));
             long now = System.currentTimeMillis();
-            for (CompanyTail t : tails.values()) {
-                for (Subscriber s : t.subscribers) {
-                    s.tickIfDue(now);
-                }
+            for (Deadlines.Due d : deadlines.takeDue(now)) {
+                d.subscriber().deadlineCame(d.atMillis(), now);
             }
         }
     }
@@ -206,7 +208,7 @@ public final class StreamHub implements AutoCloseable {
      * to the stream's current last entry before this returns. Throws a Redis exception when Redis cannot be reached.
      */
     public Subscriber subscribe(String companyId, int capacity) {
-        Subscriber s = new Subscriber(companyId, capacity, Thread.currentThread());
+        Subscriber s = new Subscriber(companyId, capacity, Thread.currentThread(), deadlines);
         boolean[] created = {false};
         tails.compute(companyId, (id, tail) -> {
             if (tail == null) {

@@ -76,6 +76,9 @@ public final class Subscriber {
     private boolean released;
     /** When the writer next has something to do without events (heartbeat, token expiry, idle timeout), epoch ms. */
     private volatile long deadlineMillis = Long.MAX_VALUE;
+    /** Where the ticker learns of {@link #deadlineMillis} (null: nowhere, {@link #tickIfDue} only), and the entry it holds. */
+    private final Deadlines deadlines;
+    private long scheduledAt = Long.MAX_VALUE;
     /**
      * The writer parked in {@link #awaitItems}, woken with {@link LockSupport#unpark} rather than a {@code Condition}:
      * an idle connection's parked virtual thread is frozen into a heap stack chunk, and a condition wait puts four
@@ -85,9 +88,15 @@ public final class Subscriber {
     private volatile Thread waiter;
 
     public Subscriber(String companyId, int capacity, Thread writer) {
+        this(companyId, capacity, writer, null);
+    }
+
+    /** A subscriber whose writer's deadlines go to the node's ticker through {@code deadlines}. */
+    Subscriber(String companyId, int capacity, Thread writer, Deadlines deadlines) {
         this.companyId = companyId;
         this.capacity = capacity;
         this.writer = writer;
+        this.deadlines = deadlines;
     }
 
     public String companyId() {
@@ -218,6 +227,7 @@ public final class Subscriber {
                         }
                         return null;
                     }
+                    scheduleDeadline();
                     if (direct != null && !lent && !replaying) {
                         // lent under the lock, after the socket is non-blocking: a reader never writes in blocking mode
                         released = released || direct.lend();
@@ -253,7 +263,39 @@ public final class Subscriber {
         }
     }
 
-    /** Called by the node's ticker: wakes the writer when its deadline has passed. */
+    /**
+     * Under the lock: gives the ticker the writer's deadline unless it holds an entry at or before it already (an earlier
+     * entry, when it comes, schedules the later deadline then: {@link #deadlineCame}).
+     */
+    private void scheduleDeadline() {
+        long d = deadlineMillis;
+        if (deadlines != null && d < scheduledAt) {
+            scheduledAt = d;
+            deadlines.add(d, this);
+        }
+    }
+
+    /**
+     * Called by the node's ticker when this subscriber's entry for {@code atMillis} came due: wakes the writer when its
+     * deadline has passed, else (the deadline moved later meanwhile) schedules it. An entry superseded by an earlier
+     * one is ignored.
+     */
+    void deadlineCame(long atMillis, long nowMillis) {
+        synchronized (lock) {
+            if (atMillis != scheduledAt) {
+                return;
+            }
+            scheduledAt = Long.MAX_VALUE;
+            if (nowMillis >= deadlineMillis) {
+                ticked = true;
+                wake();
+            } else if (closed == null) {
+                scheduleDeadline();
+            }
+        }
+    }
+
+    /** Wakes the writer when its deadline has passed (what the ticker does through {@link #deadlineCame}). */
     public void tickIfDue(long nowMillis) {
         if (nowMillis < deadlineMillis) {
             return;

@@ -30,6 +30,75 @@ class SubscriberTest {
         return out;
     }
 
+    /** A writer waiting in {@link Subscriber#awaitItems} in a thread of its own, taking into {@code items}. */
+    private static Thread waiting(Subscriber s, long deadline, List<Subscriber.Item> items) {
+        return Thread.ofPlatform().daemon().start(() -> {
+            try {
+                s.awaitItems(items, deadline);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** Waits until {@code deadlines} holds {@code n} entries (the writer scheduled its deadline before parking). */
+    private static void awaitEntries(Deadlines deadlines, int n) throws InterruptedException {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (deadlines.size() != n && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertThat(deadlines.size()).isEqualTo(n);
+    }
+
+    /** Waits until {@code writer} is parked in {@link Subscriber#awaitItems} (it has scheduled what it would). */
+    private static void awaitParked(Thread writer) {
+        long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (writer.getState() != Thread.State.WAITING && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertThat(writer.getState()).isEqualTo(Thread.State.WAITING);
+    }
+
+    @Test
+    void theTickerVisitsAWriterOnlyWhenItsDeadlineComes() throws Exception {
+        Deadlines deadlines = new Deadlines();
+        Subscriber s = new Subscriber("acme", CAPACITY, null, deadlines);
+        s.finishReplay();
+        Thread writer = waiting(s, 1_000, new ArrayList<>());
+        awaitEntries(deadlines, 1);
+        assertThat(deadlines.takeDue(999)).as("not due yet: nothing to visit").isEmpty();
+        List<Deadlines.Due> due = deadlines.takeDue(1_000);
+        assertThat(due).extracting(Deadlines.Due::atMillis).containsExactly(1_000L);
+        due.get(0).subscriber().deadlineCame(1_000, 1_000);
+        writer.join(10_000);
+        assertThat(writer.isAlive()).as("woken by its deadline").isFalse();
+    }
+
+    @Test
+    void aDeadlineMovedLaterIsScheduledWhenTheEarlierEntryComes() throws Exception {
+        Deadlines deadlines = new Deadlines();
+        Subscriber s = new Subscriber("acme", CAPACITY, null, deadlines);
+        s.finishReplay();
+        List<Subscriber.Item> items = new ArrayList<>();
+        Thread writer = waiting(s, 1_000, items);
+        awaitEntries(deadlines, 1);
+        s.offer(update(1)); // the writer wakes for an event before its deadline ...
+        writer.join(10_000);
+        assertThat(items).hasSize(1);
+        writer = waiting(s, 2_000, new ArrayList<>()); // ... and waits again, with a later deadline
+        awaitParked(writer);
+        assertThat(deadlines.size()).as("the entry at 1,000 still stands for it").isEqualTo(1);
+        for (Deadlines.Due d : deadlines.takeDue(1_000)) {
+            d.subscriber().deadlineCame(d.atMillis(), 1_000);
+        }
+        assertThat(writer.isAlive()).as("1,000 is not its deadline any more").isTrue();
+        List<Deadlines.Due> due = deadlines.takeDue(2_000);
+        assertThat(due).as("rescheduled at its deadline").extracting(Deadlines.Due::atMillis).containsExactly(2_000L);
+        due.get(0).subscriber().deadlineCame(2_000, 2_000);
+        writer.join(10_000);
+        assertThat(writer.isAlive()).as("woken at 2,000").isFalse();
+    }
+
     /**
      * Readers offer on their own threads while the writer takes: every update arrives exactly once and in each reader's
      * order (the subscriber's monitor is all that orders the readers' queue appends with the writer's takes).
