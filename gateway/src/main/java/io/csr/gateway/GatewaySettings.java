@@ -55,7 +55,7 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS_PER_COMPANY, 1, 1_000_000),
                 (int) c.getLong(ConfigKey.STREAM_MAX_CONNECTIONS, 1, 1_000_000),
                 (int) c.getLong(ConfigKey.STREAM_RETRY_AFTER_SECONDS, 1, 3600),
-                (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64),
+                readers(c),
                 Duration.ofMillis(c.getLong(ConfigKey.STREAM_HISTORY_CHECK_MS, 0, 60_000)),
                 c.getBoolean(ConfigKey.STREAM_DIRECT_CONNECTIONS),
                 Duration.ofSeconds(c.getLong(ConfigKey.FEATURE_FLAG_REFRESH_SECONDS, 1, 3600)),
@@ -75,6 +75,20 @@ public record GatewaySettings(String host, int port, String tlsKeystore, String 
                 Duration.ofSeconds(c.getLong(ConfigKey.COHORT_MONTH_REFRESH_SECONDS, 0, 86_400)),
                 c.getLong(ConfigKey.COHORT_OPEN_MONTH_DAYS_FROM_ROWS, 0, 1_000_000_000_000L),
                 Duration.ofSeconds(c.getLong(ConfigKey.GATEWAY_DRAIN_SECONDS, 1, 300)));
+    }
+
+    /**
+     * Readers on a Redis Cluster when {@code STREAM_READERS} is not given: there readers poll (one pipeline per node
+     * every {@code StreamHub.POLL_MS} each while idle), so the single-Redis default of 32 would make an idle node send
+     * 4× the polls of 8; with one Redis or Sentinel an idle reader only re-arms its blocking XREAD.
+     */
+    static final int CLUSTER_DEFAULT_READERS = 8;
+
+    private static int readers(CsrConfig c) {
+        if (!c.isSet(ConfigKey.STREAM_READERS) && c.get(ConfigKey.REDIS_URL).trim().startsWith("redis-cluster://")) {
+            return CLUSTER_DEFAULT_READERS;
+        }
+        return (int) c.getLong(ConfigKey.STREAM_READERS, 1, 64);
     }
 
     public boolean tlsEnabled() {

@@ -53,6 +53,15 @@ class MainConfigTest {
     }
 
     @Test
+    void aRedisClusterPollsWithFewerReadersUnlessTheOperatorSetsThem() {
+        CsrConfig cluster = CsrConfig.of(java.util.Map.of(ConfigKey.REDIS_URL.name(), "redis-cluster://127.0.0.1:7000,127.0.0.1:7001"));
+        assertThat(GatewaySettings.from(cluster).readers()).isEqualTo(GatewaySettings.CLUSTER_DEFAULT_READERS).isEqualTo(8);
+        assertThat(GatewaySettings.from(cluster.with(ConfigKey.STREAM_READERS, "32")).readers()).isEqualTo(32);
+        CsrConfig sentinel = CsrConfig.of(java.util.Map.of(ConfigKey.REDIS_URL.name(), "redis-sentinel://127.0.0.1:26379/mymaster"));
+        assertThat(GatewaySettings.from(sentinel).readers()).isEqualTo(32);
+    }
+
+    @Test
     void aShortSecretIsRefusedWithWhatToDo() {
         CsrConfig config = CsrConfig.of(java.util.Map.of(ConfigKey.JWT_SECRET.name(), "short"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> GatewaySettings.from(config))
