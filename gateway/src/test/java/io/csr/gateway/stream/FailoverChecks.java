@@ -3,21 +3,48 @@ package io.csr.gateway.stream;
 import io.csr.gateway.SseTestClient;
 import io.csr.gateway.SseTestClient.Frame;
 import redis.clients.jedis.StreamEntryID;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.resps.StreamEntry;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * What an SSE client of a company must have seen across a Redis failover (Redis Cluster or Sentinel), against
  * {@code held}, the company's stream as the new master holds it: the failover ITCases share these checks.
  */
 final class FailoverChecks {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
     private FailoverChecks() {
+    }
+
+    /**
+     * Once {@code c} has the last entry of {@code key} as {@code writer} reads it now (the new master):
+     * {@link #noRepeatNoGap} against that stream.
+     */
+    static void caughtUpNoRepeatNoGap(String company, SseTestClient c, UnifiedJedis writer, String key, int failovers) {
+        List<StreamEntry> held = writer.xrange(key, (StreamEntryID) null, (StreamEntryID) null);
+        String last = held.get(held.size() - 1).getID().toString();
+        await().atMost(WAIT).until(() -> c.updateIds().contains(last));
+        noRepeatNoGap(company, c, held, failovers);
+    }
+
+    /**
+     * A client {@code r} resumed from {@code resumeFrom} (an id of before the failovers), once it has the last entry of
+     * {@code key} or a reset: {@link #resumedExactlyOrReset} against that stream.
+     */
+    static void resumesExactlyOrReset(SseTestClient r, UnifiedJedis writer, String key, String resumeFrom) {
+        List<StreamEntry> held = writer.xrange(key, (StreamEntryID) null, (StreamEntryID) null);
+        String last = held.get(held.size() - 1).getID().toString();
+        await().atMost(WAIT).until(() -> r.updateIds().contains(last) || r.events().stream().anyMatch(f -> "reset".equals(f.event())));
+        resumedExactlyOrReset(r, held, resumeFrom);
     }
 
     /**

@@ -6,9 +6,7 @@ import io.csr.gateway.SseTestClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
 import java.net.URI;
@@ -16,13 +14,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -61,18 +58,6 @@ class RedisClusterFailoverITCase {
         return "fo" + i;
     }
 
-    /** XADD until it is acknowledged (a failover in progress answers with errors for a while); at least once. */
-    private static void publish(String company, int seq) throws InterruptedException {
-        while (true) {
-            try {
-                gw.publish(company, seq);
-                return;
-            } catch (RuntimeException e) {
-                Thread.sleep(50);
-            }
-        }
-    }
-
     @Test
     void masterKilledUnderTrafficEachClientAtMostOneResetNoRepeatNoGap() throws Exception {
         HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(fx.base() + "/health")).build(),
@@ -94,21 +79,8 @@ class RedisClusterFailoverITCase {
             await().atMost(WAIT).until(() -> !c.frames.isEmpty());
         }
 
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicInteger seq = new AtomicInteger();
-        Thread traffic = Thread.ofPlatform().name("it-traffic").start(() -> {
-            try {
-                while (running.get()) {
-                    int n = seq.incrementAndGet();
-                    for (int i = 0; i < COMPANIES; i++) {
-                        publish(company(i), n);
-                    }
-                    Thread.sleep(10);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        List<String> companies = new ArrayList<>(clients.keySet());
+        Traffic traffic = Traffic.start(writer, fx::key, companies);
         String victim = company(0);
         await().atMost(WAIT).until(() -> clients.get(victim).updateIds().size() >= 50);
         List<String> beforeKill = clients.get(victim).updateIds();
@@ -123,31 +95,21 @@ class RedisClusterFailoverITCase {
                 return false;
             }
         });
-        int afterFailover = seq.get();
-        await().atMost(WAIT).until(() -> seq.get() > afterFailover + 100);
+        int afterFailover = traffic.rounds();
+        await().atMost(WAIT).until(() -> traffic.rounds() > afterFailover + 100);
         // the killed node started again rejoins as a replica; the gateway is ready again (its Redis probe once broadcast
         // PING to every master it had cached, and failed for good after this: csr soak --topology ha, no ready gateway)
         cluster.start();
         await().atMost(WAIT).until(() -> fx.get("/health/ready", null).statusCode() == 200);
-        running.set(false);
-        traffic.join();
+        traffic.close();
 
         try {
-            for (int i = 0; i < COMPANIES; i++) {
-                String company = company(i);
-                List<StreamEntry> held = writer.xrange(fx.key(company), (StreamEntryID) null, (StreamEntryID) null);
-                String last = held.get(held.size() - 1).getID().toString();
-                SseTestClient c = clients.get(company);
-                await().atMost(WAIT).until(() -> c.updateIds().contains(last));
-                FailoverChecks.noRepeatNoGap(company, c, held, 1);
+            for (String company : companies) {
+                FailoverChecks.caughtUpNoRepeatNoGap(company, clients.get(company), writer, fx.key(company), 1);
             }
             // a client resuming after the failover from an id of before it: exactly the entries after it, or reset
             try (SseTestClient r = gw.open(victim, "lastEventId=" + resumeFrom)) {
-                List<StreamEntry> held = writer.xrange(fx.key(victim), (StreamEntryID) null, (StreamEntryID) null);
-                String last = held.get(held.size() - 1).getID().toString();
-                await().atMost(WAIT).until(() -> r.updateIds().contains(last)
-                        || r.events().stream().anyMatch(f -> "reset".equals(f.event())));
-                FailoverChecks.resumedExactlyOrReset(r, held, resumeFrom);
+                FailoverChecks.resumesExactlyOrReset(r, writer, fx.key(victim), resumeFrom);
             }
         } finally {
             clients.values().forEach(SseTestClient::close);

@@ -1,7 +1,6 @@
 package io.csr.gateway.stream;
 
 import io.csr.common.config.ConfigKey;
-import io.csr.common.contract.RedisStreams;
 import io.csr.common.redis.LocalRedisCluster;
 import io.csr.common.redis.RedisEndpoint;
 import io.csr.gateway.GatewayFixture;
@@ -43,9 +42,7 @@ record RedisClusterGateway(LocalRedisCluster cluster, GatewayFixture fx, Unified
 
     /** One {@code metric_updated} entry of {@code version} on {@code company}'s stream (one XADD, errors thrown). */
     StreamEntryID publish(String company, int version) {
-        String data = "{\"companyId\":\"" + company + "\",\"metric\":\"m\",\"window\":\"1m\",\"version\":" + version + "}";
-        return writer.xadd(fx.key(company), XAddParams.xAddParams(),
-                Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
+        return writer.xadd(fx.key(company), XAddParams.xAddParams(), Traffic.update(company, version));
     }
 
     /** An SSE client of {@code company}'s updates, with an optional query ({@code lastEventId=…}) or null. */

@@ -1,7 +1,6 @@
 package io.csr.gateway.stream;
 
 import io.csr.common.config.ConfigKey;
-import io.csr.common.contract.RedisStreams;
 import io.csr.common.redis.LocalRedisSentinel;
 import io.csr.common.redis.RedisEndpoint;
 import io.csr.gateway.GatewayFixture;
@@ -10,10 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.StreamEntryID;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.params.XAddParams;
-import redis.clients.jedis.resps.StreamEntry;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -70,20 +64,6 @@ class RedisSentinelFailoverITCase {
         }
     }
 
-    /** XADD until it is acknowledged (a failover in progress answers with errors for a while); at least once. */
-    private static void publish(String company, int version) throws InterruptedException {
-        String data = "{\"companyId\":\"" + company + "\",\"metric\":\"m\",\"window\":\"1m\",\"version\":" + version + "}";
-        while (true) {
-            try {
-                writer.xadd(fx.key(company), XAddParams.xAddParams(),
-                        Map.of(RedisStreams.FIELD_TYPE, "metric_updated", RedisStreams.FIELD_DATA, data));
-                return;
-            } catch (RuntimeException e) {
-                Thread.sleep(50);
-            }
-        }
-    }
-
     /** The names of the gateway's readers connected to the Redis on {@code port} (CLIENT LIST). */
     private static Set<String> readersOn(int port) {
         Set<String> names = new TreeSet<>();
@@ -115,28 +95,14 @@ class RedisSentinelFailoverITCase {
         for (String company : companies) {
             clients.put(company, SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(company), null)));
         }
-        AtomicBoolean running = new AtomicBoolean(true);
-        AtomicInteger seq = new AtomicInteger();
-        Thread traffic = null;
+        Traffic traffic = null;
         try {
             for (SseTestClient c : clients.values()) {
                 await().atMost(WAIT).until(() -> !c.frames.isEmpty());
             }
             int first = redis.master();
             await().atMost(WAIT).until(() -> readersOn(first).size() == READERS);
-            traffic = Thread.ofPlatform().name("it-traffic").start(() -> {
-                try {
-                    while (running.get()) {
-                        int n = seq.incrementAndGet();
-                        for (String company : companies) {
-                            publish(company, n);
-                        }
-                        Thread.sleep(10);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            traffic = Traffic.start(writer, fx::key, companies);
             String victim = companies.get(0);
             await().atMost(WAIT).until(() -> clients.get(victim).updateIds().size() >= 30);
             List<String> before = clients.get(victim).updateIds();
@@ -145,45 +111,36 @@ class RedisSentinelFailoverITCase {
             // 1: SENTINEL FAILOVER — the replica promoted, the old master told to replicate it
             int old = redis.failover();
             int second = redis.awaitNewMaster(old);
-            afterFailover(second, seq);
+            afterFailover(second, traffic);
             redis.awaitReplicaSynced(old);
 
             // 2: kill -9 of the new master — the old one promoted back
             int killed = redis.killMaster();
             int third = redis.awaitNewMaster(killed);
             assertThat(third).isEqualTo(old);
-            afterFailover(third, seq);
-            running.set(false);
-            traffic.join();
+            afterFailover(third, traffic);
+            traffic.close();
 
             for (String company : companies) {
-                List<StreamEntry> held = writer.xrange(fx.key(company), (StreamEntryID) null, (StreamEntryID) null);
-                String last = held.get(held.size() - 1).getID().toString();
                 SseTestClient c = clients.get(company);
-                await().atMost(WAIT).until(() -> c.updateIds().contains(last));
-                FailoverChecks.noRepeatNoGap(company, c, held, 2);
+                FailoverChecks.caughtUpNoRepeatNoGap(company, c, writer, fx.key(company), 2);
                 assertThat(c.updateIds()).as("%s: updates after both failovers", company).hasSizeGreaterThan(100);
             }
             try (SseTestClient r = SseTestClient.open(fx.updatesUrl(fx.tokens.forCompany(victim), "lastEventId=" + resumeFrom))) {
-                List<StreamEntry> held = writer.xrange(fx.key(victim), (StreamEntryID) null, (StreamEntryID) null);
-                String last = held.get(held.size() - 1).getID().toString();
-                await().atMost(WAIT).until(() -> r.updateIds().contains(last)
-                        || r.events().stream().anyMatch(f -> "reset".equals(f.event())));
-                FailoverChecks.resumedExactlyOrReset(r, held, resumeFrom);
+                FailoverChecks.resumesExactlyOrReset(r, writer, fx.key(victim), resumeFrom);
             }
         } finally {
-            running.set(false);
             if (traffic != null) {
-                traffic.join();
+                traffic.close();
             }
             clients.values().forEach(SseTestClient::close);
         }
     }
 
     /** Both readers reconnected to {@code master} (the one the Sentinel names), and 50 more updates written. */
-    private static void afterFailover(int master, AtomicInteger seq) {
+    private static void afterFailover(int master, Traffic traffic) {
         await().atMost(WAIT).until(() -> readersOn(master).size() == READERS);
-        int now = seq.get();
-        await().atMost(WAIT).until(() -> seq.get() > now + 50);
+        int now = traffic.rounds();
+        await().atMost(WAIT).until(() -> traffic.rounds() > now + 50);
     }
 }
