@@ -318,7 +318,7 @@ class CohortAnalyticsITCase {
         int compared = 0;
         for (CohortParams.DateRange r : ranges) {
             for (String metric : List.of("sroi", "hours")) {
-                assertSame(days.metrics(one, metric, r), raw.metrics(one, metric, r), metric + " " + r);
+                CohortAnswers.assertSame(days.metrics(one, metric, r), raw.metrics(one, metric, r), metric + " " + r);
                 for (CohortParams.Interval interval : CohortParams.Interval.values()) {
                     List<CohortQueries.TrendRow> a = days.trends(one, metric, interval, r);
                     List<CohortQueries.TrendRow> b = raw.trends(one, metric, interval, r);
@@ -332,14 +332,14 @@ class CohortAnalyticsITCase {
                 Map<Long, CohortQueries.Figures> ca = days.compare("coA", List.of(1L, 2L, 5L), metric, r);
                 Map<Long, CohortQueries.Figures> cb = raw.compare("coA", List.of(1L, 2L, 5L), metric, r);
                 assertThat(ca.keySet()).isEqualTo(cb.keySet());
-                ca.forEach((id, f) -> assertSame(f, cb.get(id), "compare " + id + " " + metric + " " + r));
+                ca.forEach((id, f) -> CohortAnswers.assertSame(f, cb.get(id), "compare " + id + " " + metric + " " + r));
                 assertThat(days.top("coA", metric, r, 10)).isEqualTo(raw.top("coA", metric, r, 10));
                 compared++;
             }
             Map<String, CohortQueries.Figures> oa = days.overview(one, r);
             Map<String, CohortQueries.Figures> ob = raw.overview(one, r);
             assertThat(oa.keySet()).isEqualTo(ob.keySet());
-            oa.forEach((m, f) -> assertSame(f, ob.get(m), "overview " + m + " " + r));
+            oa.forEach((m, f) -> CohortAnswers.assertSame(f, ob.get(m), "overview " + m + " " + r));
         }
         assertThat(compared).isEqualTo(10);
         assertThat(days.metrics(one, "sroi", ranges.get(0)).count()).as("the stale version was dropped").isEqualTo(6);
@@ -379,7 +379,7 @@ class CohortAnalyticsITCase {
         assertThat(auto.sourceFor(sparse)).isEqualTo(CohortQueries.Source.OBSERVATIONS);
         assertThat(raw.sourceFor(dense)).as("a fixed source stays fixed").isEqualTo(CohortQueries.Source.OBSERVATIONS);
         for (CohortParams.DateRange r : List.of(dense, sparse, range("2030-03-01", "2030-04-30"))) {
-            assertSame(auto.metrics(one, "sroi", r), raw.metrics(one, "sroi", r), "metrics " + r);
+            CohortAnswers.assertSame(auto.metrics(one, "sroi", r), raw.metrics(one, "sroi", r), "metrics " + r);
             assertThat(auto.top("coA", "sroi", r, 10)).isEqualTo(raw.top("coA", "sroi", r, 10));
         }
         assertThat(auto.metrics(one, "sroi", dense).count()).isEqualTo(10);
@@ -395,26 +395,6 @@ class CohortAnalyticsITCase {
 
     private static CohortParams.DateRange range(String from, String to) {
         return new CohortParams.DateRange(java.time.LocalDate.parse(from), java.time.LocalDate.parse(to));
-    }
-
-    /**
-     * Figures a shortcut (per-user days, per-cohort months) computed agree with the raw computation: counts exactly,
-     * moments to 1e-9, quantiles to 1 % (the shortcuts keep them as 0.5 % bins).
-     */
-    static void assertSame(CohortQueries.Figures days, CohortQueries.Figures raw, String what) {
-        assertThat(days.count()).as(what).isEqualTo(raw.count());
-        assertThat(days.users()).as(what).isEqualTo(raw.users());
-        if (raw.count() == 0) {
-            assertThat(days).as(what).isEqualTo(raw);
-            return;
-        }
-        assertThat(days.avg()).as(what).isCloseTo(raw.avg(), within(1e-9));
-        assertThat(days.min()).as(what).isEqualTo(raw.min());
-        assertThat(days.max()).as(what).isEqualTo(raw.max());
-        assertThat(days.stddev()).as(what).isCloseTo(raw.stddev(), within(1e-9));
-        assertThat(days.p50()).as(what).isCloseTo(raw.p50(), withinPercentage(1));
-        assertThat(days.p75()).as(what).isCloseTo(raw.p75(), withinPercentage(1));
-        assertThat(days.p95()).as(what).isCloseTo(raw.p95(), withinPercentage(1));
     }
 
     @Test

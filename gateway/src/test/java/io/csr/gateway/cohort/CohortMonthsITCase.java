@@ -200,7 +200,7 @@ class CohortMonthsITCase {
         for (DateRange r : RANGES) {
             for (long id : List.of(21L, 22L)) {
                 for (String metric : List.of("sroi", "hours")) {
-                    CohortAnalyticsITCase.assertSame(monthly.metrics(cohort(id), metric, r), raw.metrics(cohort(id), metric, r), when + ": metrics " + id + " " + metric + " " + r);
+                    CohortAnswers.assertSame(monthly.metrics(cohort(id), metric, r), raw.metrics(cohort(id), metric, r), when + ": metrics " + id + " " + metric + " " + r);
                 }
                 for (CohortParams.Interval interval : CohortParams.Interval.values()) {
                     assertSameTrend(monthly.trends(cohort(id), "sroi", interval, r), raw.trends(cohort(id), "sroi", interval, r),
@@ -209,13 +209,13 @@ class CohortMonthsITCase {
                 Map<String, CohortQueries.Figures> oa = monthly.overview(cohort(id), r);
                 Map<String, CohortQueries.Figures> ob = raw.overview(cohort(id), r);
                 assertThat(oa.keySet()).as(when + ": overview " + r).isEqualTo(ob.keySet());
-                oa.forEach((m, f) -> CohortAnalyticsITCase.assertSame(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
+                oa.forEach((m, f) -> CohortAnswers.assertSame(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
             }
             for (String metric : List.of("sroi", "hours")) {
                 Map<Long, CohortQueries.Figures> ca = monthly.compare("coM", List.of(22L, 21L), metric, r);
                 Map<Long, CohortQueries.Figures> cb = raw.compare("coM", List.of(22L, 21L), metric, r);
                 assertThat(ca.keySet()).as(when + ": compare " + r).isEqualTo(cb.keySet());
-                ca.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
+                ca.forEach((id, f) -> CohortAnswers.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
                 int limit = metric.equals("sroi") ? 10 : 1; // the distinct members are merged for the ranked first only
                 List<CohortQueries.TopRow> tb = raw.top("coM", metric, r, limit);
                 assertSameTop(monthly.top("coM", metric, r, limit), tb, when + ": top " + metric + " " + r);

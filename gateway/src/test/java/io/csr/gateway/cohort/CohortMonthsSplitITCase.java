@@ -255,7 +255,7 @@ class CohortMonthsSplitITCase {
             for (long id : List.of(31L, 32L)) {
                 CohortQueries.CohortRef c = new CohortQueries.CohortRef(id, "coS", "s" + id);
                 for (String metric : List.of("sroi", "hours")) {
-                    CohortAnalyticsITCase.assertSame(daily.metrics(c, metric, r), raw.metrics(c, metric, r), when + ": metrics " + id + " " + metric + " " + r);
+                    CohortAnswers.assertSame(daily.metrics(c, metric, r), raw.metrics(c, metric, r), when + ": metrics " + id + " " + metric + " " + r);
                 }
                 for (CohortParams.Interval interval : CohortParams.Interval.values()) {
                     CohortMonthsITCase.assertSameTrend(daily.trends(c, "sroi", interval, r), raw.trends(c, "sroi", interval, r),
@@ -264,13 +264,13 @@ class CohortMonthsSplitITCase {
                 Map<String, CohortQueries.Figures> oa = daily.overview(c, r);
                 Map<String, CohortQueries.Figures> ob = raw.overview(c, r);
                 assertThat(oa.keySet()).as(when + ": overview " + r).isEqualTo(ob.keySet());
-                oa.forEach((m, f) -> CohortAnalyticsITCase.assertSame(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
+                oa.forEach((m, f) -> CohortAnswers.assertSame(f, ob.get(m), when + ": overview " + id + " " + m + " " + r));
             }
             for (String metric : List.of("sroi", "hours")) {
                 Map<Long, CohortQueries.Figures> ca = daily.compare("coS", COHORTS, metric, r);
                 Map<Long, CohortQueries.Figures> cb = raw.compare("coS", COHORTS, metric, r);
                 assertThat(ca.keySet()).as(when + ": compare " + r).isEqualTo(cb.keySet());
-                ca.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
+                ca.forEach((id, f) -> CohortAnswers.assertSame(f, cb.get(id), when + ": compare " + id + " " + metric + " " + r));
                 List<CohortQueries.TopRow> tb = raw.top("coS", metric, r, 10);
                 CohortMonthsITCase.assertSameTop(daily.top("coS", metric, r, 10), tb, when + ": top " + metric + " " + r);
                 CohortMonthsITCase.assertSameTop(cached.top("coS", metric, r, 10), tb, when + ": top, cached, " + metric + " " + r);

@@ -4,7 +4,6 @@ import io.csr.common.clickhouse.ClickHouseAccess;
 import io.csr.common.userdays.UserDailyMetrics;
 import io.csr.gateway.GatewayFixture;
 import io.csr.gateway.cohort.CohortParams.DateRange;
-import io.csr.gateway.cohort.CohortParams.Interval;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -15,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 /**
  * A range whose months are each one merged part is read without FINAL ({@link ReadParts}) with the answers of a read
@@ -142,34 +140,7 @@ class CohortReadWithoutFinalITCase {
         CohortQueries.CohortRef one = reference.find(31, List.of("coF")).orElseThrow();
         for (DateRange r : RANGES) {
             for (CohortQueries q : read) {
-                String at = what + " " + r;
-                CohortAnalyticsITCase.assertSame(q.metrics(one, "sroi", r), reference.metrics(one, "sroi", r), "metrics " + at);
-                Map<String, CohortQueries.Figures> o = q.overview(one, r);
-                Map<String, CohortQueries.Figures> ref = reference.overview(one, r);
-                assertThat(o.keySet()).as(at).isEqualTo(ref.keySet());
-                o.forEach((m, f) -> CohortAnalyticsITCase.assertSame(f, ref.get(m), "overview " + m + " " + at));
-                for (Interval interval : Interval.values()) {
-                    List<CohortQueries.TrendRow> a = q.trends(one, "sroi", interval, r);
-                    List<CohortQueries.TrendRow> b = reference.trends(one, "sroi", interval, r);
-                    assertThat(a).as(at).hasSameSizeAs(b);
-                    for (int i = 0; i < a.size(); i++) {
-                        assertThat(a.get(i).count()).as(at).isEqualTo(b.get(i).count());
-                        assertThat(a.get(i).avg()).as(at).isCloseTo(b.get(i).avg(), within(1e-9));
-                    }
-                }
-                Map<Long, CohortQueries.Figures> c = q.compare("coF", List.of(31L, 32L), "hours", r);
-                Map<Long, CohortQueries.Figures> cr = reference.compare("coF", List.of(31L, 32L), "hours", r);
-                assertThat(c.keySet()).as(at).isEqualTo(cr.keySet());
-                c.forEach((id, f) -> CohortAnalyticsITCase.assertSame(f, cr.get(id), "compare " + id + " " + at));
-                List<CohortQueries.TopRow> top = q.top("coF", "sroi", r, 10);
-                List<CohortQueries.TopRow> topRef = reference.top("coF", "sroi", r, 10);
-                assertThat(top).as("top " + at).hasSameSizeAs(topRef);
-                for (int i = 0; i < top.size(); i++) {
-                    assertThat(top.get(i).cohortId()).as("top " + at).isEqualTo(topRef.get(i).cohortId());
-                    assertThat(top.get(i).users()).as("top " + at).isEqualTo(topRef.get(i).users());
-                    assertThat(top.get(i).count()).as("top " + at).isEqualTo(topRef.get(i).count());
-                    assertThat(top.get(i).avg()).as("top " + at).isCloseTo(topRef.get(i).avg(), within(1e-9));
-                }
+                CohortAnswers.assertSevenSame(q, reference, one, "coF", r, what + " " + r);
             }
         }
         assertThat(reference.metrics(one, "sroi", RANGES.get(0)).count()).as("each copy counted once").isEqualTo(MEMBER_SROI);

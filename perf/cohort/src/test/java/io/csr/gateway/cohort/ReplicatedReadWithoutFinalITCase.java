@@ -5,7 +5,6 @@ import io.csr.common.clickhouse.ClickHouseSettings;
 import io.csr.common.migrate.Migrations;
 import io.csr.common.userdays.UserDailyMetrics;
 import io.csr.gateway.cohort.CohortParams.DateRange;
-import io.csr.gateway.cohort.CohortParams.Interval;
 import io.csr.perf.cohort.ClusterProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,9 +21,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import static io.csr.gateway.TestRows.row;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-import static org.assertj.core.api.Assertions.withinPercentage;
 
 /**
  * {@link ReadParts} on the replicated layout (2 shards × 2 replicas, CLICKHOUSE_CLUSTER, ZooKeeper; the cluster the job
@@ -270,62 +268,10 @@ class ReplicatedReadWithoutFinalITCase {
             CohortQueries.CohortRef one = reference.find(31, List.of(company)).orElseThrow();
             for (DateRange r : RANGES) {
                 for (CohortQueries q : read) {
-                    String at = what + " " + company + " " + r;
-                    same(q.metrics(one, "sroi", r), reference.metrics(one, "sroi", r), "metrics " + at);
-                    Map<String, CohortQueries.Figures> o = q.overview(one, r);
-                    Map<String, CohortQueries.Figures> ref = reference.overview(one, r);
-                    assertThat(o.keySet()).as(at).isEqualTo(ref.keySet());
-                    o.forEach((m, f) -> same(f, ref.get(m), "overview " + m + " " + at));
-                    for (Interval interval : Interval.values()) {
-                        List<CohortQueries.TrendRow> a = q.trends(one, "sroi", interval, r);
-                        List<CohortQueries.TrendRow> b = reference.trends(one, "sroi", interval, r);
-                        assertThat(a).as(at).hasSameSizeAs(b);
-                        for (int i = 0; i < a.size(); i++) {
-                            assertThat(a.get(i).count()).as(at).isEqualTo(b.get(i).count());
-                            assertThat(a.get(i).avg()).as(at).isCloseTo(b.get(i).avg(), within(1e-9));
-                        }
-                    }
-                    Map<Long, CohortQueries.Figures> c = q.compare(company, List.of(31L, 32L), "hours", r);
-                    Map<Long, CohortQueries.Figures> cr = reference.compare(company, List.of(31L, 32L), "hours", r);
-                    assertThat(c.keySet()).as(at).isEqualTo(cr.keySet());
-                    c.forEach((id, f) -> same(f, cr.get(id), "compare " + id + " " + at));
-                    List<CohortQueries.TopRow> top = q.top(company, "sroi", r, 10);
-                    List<CohortQueries.TopRow> topRef = reference.top(company, "sroi", r, 10);
-                    assertThat(top).as("top " + at).hasSameSizeAs(topRef);
-                    for (int i = 0; i < top.size(); i++) {
-                        assertThat(top.get(i).cohortId()).as("top " + at).isEqualTo(topRef.get(i).cohortId());
-                        assertThat(top.get(i).users()).as("top " + at).isEqualTo(topRef.get(i).users());
-                        assertThat(top.get(i).count()).as("top " + at).isEqualTo(topRef.get(i).count());
-                        assertThat(top.get(i).avg()).as("top " + at).isCloseTo(topRef.get(i).avg(), within(1e-9));
-                    }
+                    CohortAnswers.assertSevenSame(q, reference, one, company, r, what + " " + company + " " + r);
                 }
             }
             assertThat(reference.metrics(one, "sroi", RANGES.get(0)).count()).as("each copy counted once").isEqualTo(memberSroi.get(company));
         }
-    }
-
-    /** Counts, users, min and max exact, avg and stddev to rounding, quantiles within 1 % (the per-user days' bins). */
-    private static void same(CohortQueries.Figures a, CohortQueries.Figures raw, String what) {
-        assertThat(a.count()).as(what).isEqualTo(raw.count());
-        assertThat(a.users()).as(what).isEqualTo(raw.users());
-        if (raw.count() == 0) {
-            assertThat(a).as(what).isEqualTo(raw);
-            return;
-        }
-        assertThat(a.avg()).as(what).isCloseTo(raw.avg(), within(1e-9));
-        assertThat(a.min()).as(what).isEqualTo(raw.min());
-        assertThat(a.max()).as(what).isEqualTo(raw.max());
-        assertThat(a.stddev()).as(what).isCloseTo(raw.stddev(), within(1e-9));
-        assertThat(a.p50()).as(what).isCloseTo(raw.p50(), withinPercentage(1));
-        assertThat(a.p75()).as(what).isCloseTo(raw.p75(), withinPercentage(1));
-        assertThat(a.p95()).as(what).isCloseTo(raw.p95(), withinPercentage(1));
-    }
-
-    private static Map<String, Object> row(Object... keyValues) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) {
-            m.put((String) keyValues[i], keyValues[i + 1]);
-        }
-        return m;
     }
 }
