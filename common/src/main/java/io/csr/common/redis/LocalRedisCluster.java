@@ -248,7 +248,8 @@ public final class LocalRedisCluster implements AutoCloseable {
         }
     }
 
-    private static void await(BooleanSupplier condition, String whyNot) throws InterruptedException {
+    /** Waits up to 30 s for {@code condition}; fails with {@code whyNot}. The local Redis set-ups of this package share it. */
+    static void await(BooleanSupplier condition, String whyNot) throws InterruptedException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
@@ -277,6 +278,11 @@ public final class LocalRedisCluster implements AutoCloseable {
             p.onExit().join();
         }
         processes.clear();
+        deleteTree(dir);
+    }
+
+    /** Deletes {@code dir} and everything below it, if it exists. */
+    static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (Stream<Path> walk = Files.walk(dir)) {
                 for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {

@@ -7,14 +7,10 @@ import redis.clients.jedis.Jedis;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 
 /**
  * A Sentinel-managed master on loopback from Debian's {@code redis-server}: a master, one replica and one Sentinel
@@ -24,8 +20,6 @@ import java.util.stream.Stream;
  * directory. No persistence: like the streams' Redis, a node that lost its data resyncs from the master.
  */
 public final class LocalRedisSentinel implements AutoCloseable {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
-
     private final Path dir;
     private final String masterName;
     private final int first;
@@ -57,7 +51,7 @@ public final class LocalRedisSentinel implements AutoCloseable {
         Files.createDirectories(dir);
         processes.put(first, redis(first));
         processes.put(second, redis(second, "--replicaof", "127.0.0.1", Integer.toString(first)));
-        await(() -> "up".equals(replication(second, "master_link_status")), "replica " + second + " did not sync with " + first);
+        LocalRedisCluster.await(() -> "up".equals(replication(second, "master_link_status")), "replica " + second + " did not sync with " + first);
         Path conf = dir.resolve("sentinel.conf");
         Files.writeString(conf, """
                 port %d
@@ -69,7 +63,7 @@ public final class LocalRedisSentinel implements AutoCloseable {
                 """.formatted(sentinel, dir, masterName, first, masterName, masterName));
         processes.put(sentinel, new ProcessBuilder("redis-server", conf.toString(), "--sentinel").redirectErrorStream(true)
                 .redirectOutput(dir.resolve("sentinel.log").toFile()).start());
-        await(() -> {
+        LocalRedisCluster.await(() -> {
             try (Jedis s = new Jedis("127.0.0.1", sentinel, 1_000)) {
                 return !s.sentinelReplicas(masterName).isEmpty();
             } catch (RuntimeException e) {
@@ -122,7 +116,7 @@ public final class LocalRedisSentinel implements AutoCloseable {
 
     /** Waits until the Sentinel names another master than {@code old} and that node says it is the master. */
     public int awaitNewMaster(int old) throws InterruptedException {
-        await(() -> {
+        LocalRedisCluster.await(() -> {
             try {
                 int now = master();
                 return now != old && "master".equals(replication(now, "role"));
@@ -135,7 +129,7 @@ public final class LocalRedisSentinel implements AutoCloseable {
 
     /** Waits until the node on {@code port} replicates the master the Sentinel names, synced. */
     public void awaitReplicaSynced(int port) throws InterruptedException {
-        await(() -> "slave".equals(replication(port, "role")) && "up".equals(replication(port, "master_link_status"))
+        LocalRedisCluster.await(() -> "slave".equals(replication(port, "role")) && "up".equals(replication(port, "master_link_status"))
                         && ("" + master()).equals(replication(port, "master_port")),
                 "node " + port + " did not sync as a replica of the master of " + masterName);
     }
@@ -154,16 +148,6 @@ public final class LocalRedisSentinel implements AutoCloseable {
         }
     }
 
-    private static void await(BooleanSupplier condition, String whyNot) throws InterruptedException {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(whyNot + " within " + START_TIMEOUT.toSeconds() + " s");
-            }
-            Thread.sleep(100);
-        }
-    }
-
     /** Kills every process this object started and deletes its directory. */
     @Override
     public void close() throws IOException {
@@ -172,12 +156,6 @@ public final class LocalRedisSentinel implements AutoCloseable {
             p.onExit().join();
         }
         processes.clear();
-        if (Files.exists(dir)) {
-            try (Stream<Path> walk = Files.walk(dir)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
+        LocalRedisCluster.deleteTree(dir);
     }
 }
