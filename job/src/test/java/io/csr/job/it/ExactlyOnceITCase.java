@@ -47,7 +47,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The exactly-once claim end to end, with real NATS, ClickHouse and Redis and a real standalone Flink cluster:
- * 20,000 messages over five companies (5% re-published duplicates, 2% malformed, out-of-order, late and far-too-late
+ * 55,000 messages over five companies (5% re-published duplicates, 2% malformed, out-of-order, late and far-too-late
  * events) while the job fails three ways — an operator throwing after a checkpoint, the TaskManager killed with
  * SIGKILL, and the ClickHouse server killed while one of the sink's INSERTs is in flight (held half-sent by a proxy;
  * a private server, so other tests are not disturbed) — then recovers; the job's exception history must show each
@@ -55,16 +55,14 @@ import static org.awaitility.Awaitility.await;
  * recomputation, every malformed message once in dead_letters, and every row inserted (counted merge-proof, across the
  * ClickHouse restart) agrees with the commit ledger ({@link PipelineExpectations#rawProblems}).
  *
- * <p>Each fault is placed in the stream by what the test publishes around it, not by how many messages the job has
- * not read yet: messages are published after a committed checkpoint for the operator to throw on, just before the
- * TaskManager kill (read but not checkpointed when it dies) and while none runs (read by its replacement), and after
- * an INSERT hold is armed (so one is in flight for the crash).
- * So a fault cannot find the job idle, and the run needs no backlog large enough to outlast a checkpoint: it used
- * 55,000 messages for that.
+ * <p>Why 55,000: the TaskManager kill has to land while checkpoints that carry batches are being committed, so that
+ * the restore may replay batches the ledger already records. A committer that ignored the ledger failed one of two
+ * runs of this (loaded: 9 batches recorded twice); a 20,000-message variant whose kill came after the job had caught
+ * up passed it. Even here that replay is left to timing, not forced.
  */
 @Timeout(value = 8, unit = TimeUnit.MINUTES)
 class ExactlyOnceITCase {
-    private static final int TOTAL = 20_000;
+    private static final int TOTAL = 55_000;
     private static final int COMPANIES = 5;
     private static final long CHECKPOINT_INTERVAL_MS = 1_000;
     /** One TaskManager with a slot per source reader: its kill takes every task down. */
@@ -100,7 +98,7 @@ class ExactlyOnceITCase {
 
                 Path failedOnce = tmp.resolve("failed-once");
                 CsrJob job = new CsrJob(
-                        new FailOnceSource<>(EventSourceBuilder.fromConfig(config).build(), failedOnce, 1_000),
+                        new FailOnceSource<>(EventSourceBuilder.fromConfig(config).build(), failedOnce, 4_000),
                         // few, quick commit retries: the ClickHouse crash below must fail the job, not just be ridden out
                         // the sink's every request goes through the proxy that can hold one of its INSERTs
                         CsrJob.tableSink(new ClickHouseSettings(toClickHouse.url(), "default", "", chSettings.database(), false, 30_000), options)
@@ -116,41 +114,31 @@ class ExactlyOnceITCase {
 
                 List<Long> sequences = new ArrayList<>();
                 try {
-                    // 1. an operator throws after a completed checkpoint: the messages after it make a reader poll on
-                    // past its 1,000th poll with a checkpoint completed
-                    ns.stream.publishAll(messages, 0, 4_000, sequences);
-                    await("a checkpoint committed").atMost(Duration.ofSeconds(120)).until(() -> ns.committedEvents() > 0);
-                    ns.stream.publishAll(messages, 4_000, 8_000, sequences);
+                    // 1. an operator throws after a completed checkpoint
+                    ns.stream.publishAll(messages, 0, 20_000, sequences);
                     await("injected failure").atMost(Duration.ofSeconds(120)).until(() -> Files.exists(failedOnce));
                     long atFailure = ns.committedEvents();
                     await("progress after the injected failure").atMost(Duration.ofSeconds(120))
                             .until(() -> ns.committedEvents() > atFailure + 1_000);
 
-                    // 2. the TaskManager dies (kill -9) after checkpoints of this phase committed, right after more
-                    // messages were published (read, not yet checkpointed, when it dies); messages published while
-                    // none runs are read by the new one
-                    long beforeKill = ns.committedEvents(); // before the phase's messages: the job may commit them all at once
-                    ns.stream.publishAll(messages, 8_000, 11_000, sequences);
+                    // 2. the TaskManager dies (kill -9) and a new one replaces it
+                    ns.stream.publishAll(messages, 20_000, 35_000, sequences);
+                    long beforeKill = ns.committedEvents();
                     await("progress before the TaskManager kill").atMost(Duration.ofSeconds(120))
                             .until(() -> ns.committedEvents() > beforeKill + 1_000);
-                    ns.stream.publishAll(messages, 11_000, 13_000, sequences);
                     cluster.killTaskManager(1);
                     say("killed the TaskManager at " + ns.committedEvents() + " committed events rows");
-                    ns.stream.publishAll(messages, 13_000, 15_000, sequences);
                     cluster.restartTaskManager(1);
                     long afterKill = ns.committedEvents();
                     await("progress after the TaskManager kill").atMost(Duration.ofSeconds(180))
                             .until(() -> ns.committedEvents() > afterKill + 1_000);
 
-                    // 3. ClickHouse crashes while commits are running, and comes back: the messages published after
-                    // the hold is armed make the job send an INSERT for it to catch
+                    // 3. ClickHouse crashes while commits are running, and comes back
+                    ns.stream.publishAll(messages, 35_000, 45_000, sequences);
                     long beforeCrash = ns.committedEvents();
-                    ns.stream.publishAll(messages, 15_000, 17_000, sequences);
                     await("progress before the ClickHouse crash").atMost(Duration.ofSeconds(120))
                             .until(() -> ns.committedEvents() > beforeCrash + 500);
-                    InsertHoldingProxy.Hold hold = toClickHouse.armInsertHold();
-                    ns.stream.publishAll(messages, 17_000, 18_500, sequences);
-                    InsertHoldingProxy.Hold held = caught(hold);
+                    InsertHoldingProxy.Hold held = holdAnInsert(toClickHouse);
                     clickHouse.kill();
                     held.release();
                     String heldInsert = held.request().lines().findFirst().orElse("");
@@ -158,7 +146,7 @@ class ExactlyOnceITCase {
                     Thread.sleep(3_000); // the outage itself: commits fail meanwhile
                     clickHouse.start();
 
-                    ns.stream.publishAll(messages, 18_500, TOTAL, sequences);
+                    ns.stream.publishAll(messages, 45_000, TOTAL, sequences);
                     PipelineExpectations expected = new PipelineExpectations(messages, sequences, ns.stream.stream);
                     expected.assertExactlyOnce(ch, true, "a TaskManager and ClickHouse killed mid-commit", Duration.ofSeconds(180));
                     assertThat(ch.queryLong("SELECT count() FROM metric_windows FINAL")).isGreaterThan(100);
@@ -217,12 +205,12 @@ class ExactlyOnceITCase {
     }
 
     /**
-     * One of the job's INSERTs (a commit's data or its ledger row) caught in flight by {@code hold}: the proxy forwarded
-     * its statement and first bytes and holds the rest, so the INSERT is certainly sent and unanswered when ClickHouse is
-     * killed. Fails when the job sends no INSERT within the time: the third fault must be a crash mid-INSERT, not just an
-     * outage.
+     * Catches one of the job's INSERTs (a commit's data or its ledger row) in flight: the proxy forwards its statement and
+     * first bytes and holds the rest, so the INSERT is certainly sent and unanswered when ClickHouse is killed. Fails
+     * when the job sends no INSERT within the time: the third fault must be a crash mid-INSERT, not just an outage.
      */
-    private static InsertHoldingProxy.Hold caught(InsertHoldingProxy.Hold hold) throws InterruptedException {
+    private static InsertHoldingProxy.Hold holdAnInsert(InsertHoldingProxy proxy) throws InterruptedException {
+        InsertHoldingProxy.Hold hold = proxy.armInsertHold();
         if (!hold.awaitCaught(60, TimeUnit.SECONDS)) {
             hold.release();
             throw new AssertionError("the job sent no INSERT to ClickHouse within 60 s: the ClickHouse crash would not hit a commit in flight");
