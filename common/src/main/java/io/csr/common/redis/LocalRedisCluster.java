@@ -273,6 +273,11 @@ public final class LocalRedisCluster implements AutoCloseable {
     /** Kills every node this object started and deletes the data directory. */
     @Override
     public void close() throws IOException {
+        stop(processes, dir);
+    }
+
+    /** Kills these processes, waits for each to exit, forgets them and deletes {@code dir}: every local Redis set-up's close. */
+    static void stop(Map<Integer, Process> processes, Path dir) throws IOException {
         for (Process p : processes.values()) {
             p.destroyForcibly();
             p.onExit().join();
@@ -282,7 +287,7 @@ public final class LocalRedisCluster implements AutoCloseable {
     }
 
     /** Deletes {@code dir} and everything below it, if it exists. */
-    static void deleteTree(Path dir) throws IOException {
+    private static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (Stream<Path> walk = Files.walk(dir)) {
                 for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {

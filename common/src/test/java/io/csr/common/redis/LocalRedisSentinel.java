@@ -151,11 +151,6 @@ public final class LocalRedisSentinel implements AutoCloseable {
     /** Kills every process this object started and deletes its directory. */
     @Override
     public void close() throws IOException {
-        for (Process p : processes.values()) {
-            p.destroyForcibly();
-            p.onExit().join();
-        }
-        processes.clear();
-        LocalRedisCluster.deleteTree(dir);
+        LocalRedisCluster.stop(processes, dir);
     }
 }

@@ -87,7 +87,8 @@ public final class Subscriber {
      */
     private volatile Thread waiter;
 
-    public Subscriber(String companyId, int capacity, Thread writer) {
+    /** A subscriber no ticker visits: a test wakes its writer with {@link #tickIfDue}. */
+    Subscriber(String companyId, int capacity, Thread writer) {
         this(companyId, capacity, writer, null);
     }
 
@@ -295,8 +296,11 @@ public final class Subscriber {
         }
     }
 
-    /** Wakes the writer when its deadline has passed (what the ticker does through {@link #deadlineCame}). */
-    public void tickIfDue(long nowMillis) {
+    /**
+     * Wakes the writer when its deadline has passed, as the node's ticker does through {@link #deadlineCame}: for a test
+     * driving a subscriber without a ticker.
+     */
+    void tickIfDue(long nowMillis) {
         if (nowMillis < deadlineMillis) {
             return;
         }
